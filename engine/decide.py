@@ -1,0 +1,268 @@
+"""Pure decisions: each command checks the rules and returns the event it would write.
+
+Nothing here reads a clock, a database or settings: the caller passes the time, the
+actor, whose authority they use, the roster and the rulebook in force. The live service
+and the auditor's replay call these very functions, so replay re-decides every act with
+the code that allowed it.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine import authority as au
+from engine.errors import BadInput, NotFound, NotPermitted, NotPossible
+from engine.machine import fire
+from store.chain import instant
+from store.records import BodyRecord, ItemRecord, MeetingRecord, MemberRecord
+from workflows import MeetingKind, Rulebook, TransitionDef
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event before it is appended: type, payload, what it is about, and why it was allowed."""
+
+    type: str
+    payload: dict[str, Any]
+    item: int | None = None
+    meeting: int | None = None
+    rule: str | None = None
+
+
+@dataclass
+class Ctx:
+    """Who acts, when, under which rules. `authority` differs from `actor` when a clerk records."""
+
+    book: Rulebook
+    now: dt.datetime
+    actor: str
+    authority: str
+    roster: au.Roster
+    _held: list[au.Holding] | None = field(default=None, repr=False)
+
+    @property
+    def held(self) -> list[au.Holding]:
+        if self._held is None:
+            self._held = au.holdings(self.roster, self.book, self.authority, self.now)
+        return self._held
+
+    def role(self, key: str) -> str:
+        t = self.book.role_title(key)
+        return f"{t.en} ({t.ja})"
+
+    def roles(self, keys: tuple[str, ...] | list[str]) -> str:
+        names = [self.role(k) for k in keys]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+    def now_held_by(self, roles: tuple[str, ...] | list[str], body: str) -> str:
+        who = au.holders(self.roster, self.book, roles, body, self.now)
+        return f" (now: {', '.join(who)})" if who else " (nobody holds it now)"
+
+    def refuse(self, what: str, roles: tuple[str, ...] | list[str], body: str, rule: str) -> NotPermitted:
+        return NotPermitted(f"only the {self.roles(roles)} {what} ({rule}); you hold "
+                            f"{au.describe(self.held)}{self.now_held_by(roles, body)}", rule=rule)
+
+
+def meeting_kind(book: Rulebook, kind: str) -> MeetingKind:
+    try:
+        return book.meetings[kind]
+    except KeyError:
+        raise BadInput(f"no meeting kind {kind!r}; one of {', '.join(book.meetings)}") from None
+
+
+def _a(title: str) -> str:
+    return ("an " if title[:1] in "aeiou" else "a ") + title
+
+
+# ---------------------------------------------------------------- items
+def file_item(ctx: Ctx, item_id: int, title: str, body: BodyRecord, team: str | None, note: str,
+              origin: int | None = None) -> Draft:
+    """File a new item in a body; any role holder of that body may (not a clerk in their own name)."""
+    if not title.strip():
+        raise BadInput("an item needs a title")
+    if team is not None and team not in ctx.book.teams:
+        raise BadInput(f"no team {team!r}; one of {', '.join(ctx.book.teams)}")
+    own = [h for h in ctx.held if h.body == body.key
+           and not ctx.book.roles[h.role].records_on_behalf_only]
+    if not own:
+        raise NotPermitted(f"only a member of {body.en} ({body.ja}) files items there; you hold "
+                           f"{au.describe(ctx.held)}")
+    payload = {"title": title.strip(), "body": body.key, "team": team, "note": note,
+               "state": ctx.book.initial, "origin": origin}
+    return Draft("ItemFiled", payload, item=item_id, rule="file")
+
+
+def advance(ctx: Ctx, item: ItemRecord, trigger: str, meeting: MeetingRecord | None,
+            note: str, body_kind: str) -> Draft:
+    """Move an item along its path, in a held meeting or by a role's own act."""
+    book = ctx.book
+    if trigger not in book.triggers:
+        raise BadInput(f"no trigger {trigger!r}; one of {', '.join(book.triggers)}")
+    if not book.is_open(item.state):
+        raise NotPossible(f"item {item.id} is {item.state}; nothing more happens to it")
+    chosen: list[TransitionDef] = []
+
+    def check(spec: TransitionDef) -> None:
+        if spec.items != body_kind:
+            raise NotPossible(f"`{trigger}` from {spec.source} applies to {spec.items} items; "
+                              f"item {item.id} belongs to a {body_kind} body")
+        if spec.meeting is not None:
+            _check_in_meeting(ctx, item, spec, meeting)
+        else:
+            _check_own_act(ctx, item, spec, meeting)
+        chosen.append(spec)
+
+    dest = fire(book, item.state, trigger, check)
+    spec = chosen[-1]
+    payload = {"trigger": trigger, "from": item.state, "to": dest, "note": note}
+    return Draft("ItemAdvanced", payload, item=item.id,
+                 meeting=meeting.id if meeting is not None and spec.meeting else None, rule=spec.rule)
+
+
+def _check_in_meeting(ctx: Ctx, item: ItemRecord, spec: TransitionDef, meeting: MeetingRecord | None) -> None:
+    kind = ctx.book.meetings[spec.meeting]  # type: ignore[index]
+    if au.holds(ctx.held, ctx.book, kind.recorder_roles, item.body) is None:
+        raise ctx.refuse(f"records `{spec.trigger}` in {_a(kind.title.en)} ({kind.title.ja})",
+                         kind.recorder_roles, item.body, "R-C5" if kind.recorders else kind.rule)
+    need = f"{_a(kind.title.en)} ({kind.title.ja})"
+    if meeting is None:
+        raise NotPossible(f"`{spec.trigger}` from {spec.source} needs a held {kind.title.en} ({kind.title.ja}) "
+                          f"with item {item.id} on its agenda; give --meeting M", rule=spec.rule)
+    if meeting.kind != kind.key:
+        raise NotPossible(f"meeting {meeting.id} is {_a(ctx.book.meetings[meeting.kind].title.en)}; "
+                          f"`{spec.trigger}` from {spec.source} needs {need}", rule=spec.rule)
+    if meeting.body != item.body:
+        raise NotPossible(f"meeting {meeting.id} sits for {meeting.body}; item {item.id} belongs to {item.body}")
+    if meeting.status != "held":
+        raise NotPossible(f"meeting {meeting.id} is {meeting.status}, not held; an item moves only in a "
+                          f"meeting that sat (`kaigi meeting hold {meeting.id}`)", rule=spec.rule)
+    if item.id not in meeting.items:
+        raise NotPossible(f"item {item.id} is not on the agenda of meeting {meeting.id}", rule=spec.rule)
+    if item.id in meeting.outcomes:
+        raise NotPossible(f"meeting {meeting.id} already recorded `{meeting.outcomes[item.id]}` for "
+                          f"item {item.id}", rule=spec.rule)
+
+
+def _check_own_act(ctx: Ctx, item: ItemRecord, spec: TransitionDef, meeting: MeetingRecord | None) -> None:
+    if meeting is not None:
+        raise NotPossible(f"`{spec.trigger}` is not done in a meeting; drop --meeting")
+    if spec.filer and ctx.authority == item.filed_by:
+        return
+    if au.holds(ctx.held, ctx.book, spec.roles, item.body) is None:
+        who = list(spec.roles)
+        what = f"may `{spec.trigger}` an item in state {spec.source}"
+        if spec.filer:
+            what += " (besides whoever filed it)"
+        raise ctx.refuse(what, who, item.body, spec.rule)
+
+
+# ---------------------------------------------------------------- meetings
+def convene(ctx: Ctx, meeting_id: int, kind_key: str, body: BodyRecord, starts_at: dt.datetime,
+            items: list[ItemRecord], attendees: list[str], invited: list[str],
+            members: dict[str, MemberRecord], body_kind_of: dict[str, str]) -> Draft:
+    """Call a meeting: convener, attendees, invitations and agenda checked against the rules."""
+    book = ctx.book
+    kind = meeting_kind(book, kind_key)
+    if body.kind != kind.body:
+        raise BadInput(f"{_a(kind.title.en)} sits for a {kind.body} body; {body.key} is a {body.kind}")
+    if au.holds(ctx.held, book, (kind.convener,), body.key) is None:
+        raise ctx.refuse(f"convenes {_a(kind.title.en)} ({kind.title.ja})", (kind.convener,), body.key, kind.rule)
+    called = _attendees(ctx, kind, body, attendees, members)
+    guests = _invited(ctx, kind, body, invited, called, members)
+    agenda = _agenda(ctx, kind, body, items, body_kind_of)
+    payload = {"kind": kind.key, "body": body.key, "chair": ctx.authority, "starts_at": instant(starts_at),
+               "attendees": called, "invited": guests, "items": agenda}
+    return Draft("MeetingConvened", payload, meeting=meeting_id, rule=kind.rule)
+
+
+def _attendees(ctx: Ctx, kind: MeetingKind, body: BodyRecord, asked: list[str],
+               members: dict[str, MemberRecord]) -> list[str]:
+    book = ctx.book
+    if not asked and not kind.callable:
+        asked = au.holders(ctx.roster, book, kind.members, body.key, ctx.now)
+    if kind.callable and not [a for a in asked if a != ctx.authority]:
+        raise NotPossible(f"{_a(kind.title.en)} calls the {ctx.roles(kind.callable)} it needs: "
+                          f"give them with --attendee ({kind.member_rule})", rule=kind.member_rule)
+    allowed = kind.members + kind.callable
+    out = {ctx.authority}
+    for login in asked:
+        if login not in members:
+            raise NotFound(f"no member {login!r}")
+        held = au.holdings(ctx.roster, book, login, ctx.now)
+        if au.holds(held, book, allowed, body.key) is None:
+            hint = (f"only the {ctx.roles(kind.invite)} may have non-members attend, with --invite"
+                    if kind.invite else "no one else is called")
+            raise NotPermitted(f"{login} ({au.describe(held)}) is not called to {_a(kind.title.en)} "
+                               f"({kind.title.ja}): its attendees are the {ctx.roles(allowed)}; {hint} "
+                               f"({kind.member_rule})", rule=kind.member_rule)
+        out.add(login)
+    return sorted(out)
+
+
+def _invited(ctx: Ctx, kind: MeetingKind, body: BodyRecord, invited: list[str], called: list[str],
+             members: dict[str, MemberRecord]) -> list[str]:
+    if not invited:
+        return []
+    if not kind.invite:
+        raise NotPermitted(f"no one but the {ctx.roles(kind.members + kind.callable)} is called to "
+                           f"{_a(kind.title.en)} ({kind.title.ja}) ({kind.invite_rule})", rule=kind.invite_rule)
+    if au.holds(ctx.held, ctx.book, kind.invite, body.key) is None:
+        raise ctx.refuse(f"may have non-members attend {_a(kind.title.en)} ({kind.title.ja})",
+                         kind.invite, body.key, kind.invite_rule)
+    for login in invited:
+        if login not in members:
+            raise NotFound(f"no member {login!r}")
+        if login in called:
+            raise BadInput(f"{login} attends {_a(kind.title.en)} as a member; invite only non-members")
+    return sorted(set(invited))
+
+
+def _agenda(ctx: Ctx, kind: MeetingKind, body: BodyRecord, items: list[ItemRecord],
+            body_kind_of: dict[str, str]) -> list[int]:
+    out: list[int] = []
+    for item in items:
+        if item.body != body.key:
+            raise NotPossible(f"item {item.id} belongs to {item.body}; {_a(kind.title.en)} of {body.key} "
+                              f"cannot take it")
+        here = [t for t in ctx.book.transitions_from(item.state, body_kind_of.get(item.body))
+                if t.meeting == kind.key]
+        if not here:
+            needs = sorted({ctx.book.meetings[t.meeting].title.en
+                            for t in ctx.book.transitions_from(item.state) if t.meeting})
+            raise NotPossible(f"item {item.id} is {item.state}; {_a(kind.title.en)} can do nothing with it"
+                              + (f" (it needs {_a(' or '.join(needs))})" if needs else ""))
+        if item.id not in out:
+            out.append(item.id)
+    return out
+
+
+def _may_record(ctx: Ctx, meeting: MeetingRecord, what: str) -> MeetingKind:
+    kind = meeting_kind(ctx.book, meeting.kind)
+    if au.holds(ctx.held, ctx.book, kind.recorder_roles, meeting.body) is None:
+        raise ctx.refuse(f"{what} {_a(kind.title.en)} ({kind.title.ja})", kind.recorder_roles, meeting.body,
+                         "R-C5" if kind.recorders else kind.rule)
+    return kind
+
+
+def hold(ctx: Ctx, meeting: MeetingRecord, present: list[str]) -> Draft:
+    """Record that a convened meeting sat, and who was there (only those called)."""
+    kind = _may_record(ctx, meeting, "records the sitting of")
+    if meeting.status != "convened":
+        raise NotPossible(f"meeting {meeting.id} is {meeting.status}; only a convened meeting can be held")
+    if ctx.now < meeting.starts_at:
+        raise NotPossible(f"meeting {meeting.id} starts {instant(meeting.starts_at)}; it cannot sit before then")
+    called = set(meeting.attendees) | set(meeting.invited)
+    there = set(present) if present else called
+    strangers = sorted(there - called)
+    if strangers:
+        raise NotPermitted(f"{', '.join(strangers)} was not called to meeting {meeting.id}; its attendees are "
+                           f"those convened and invited ({kind.member_rule}, {kind.invite_rule})",
+                           rule=kind.member_rule)
+    return Draft("MeetingHeld", {"present": sorted(there)}, meeting=meeting.id, rule=kind.rule)
+
+
+def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> Draft:
+    kind = _may_record(ctx, meeting, "cancels")
+    if meeting.status != "convened":
+        raise NotPossible(f"meeting {meeting.id} is {meeting.status}; only a convened meeting can be cancelled")
+    return Draft("MeetingCancelled", {"reason": reason}, meeting=meeting.id, rule=kind.rule)

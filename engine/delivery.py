@@ -1,0 +1,438 @@
+"""The I/O edge that delivers reminder messages: by SMTP, or into a JSON Lines outbox file.
+
+Only this module talks to mail servers. It turns library errors into ``DeliveryError`` with a
+``transient`` flag so the scheduler can tell "try again later" from "this will never work", and it
+never lets an SMTP password reach a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Final, Protocol, Self, TypeVar
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
+
+try:  # POSIX only; on other systems appends rely on O_APPEND alone.
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+MASK: Final = "***"
+DEFAULT_PORTS: Final = {"smtp": 25, "smtps": 465}
+# Headers that ``build_email`` sets itself; a Message may not override them.
+RESERVED_HEADERS: Final = frozenset(
+    {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version",
+     "content-type", "content-transfer-encoding", "content-disposition"}
+)  # fmt: skip
+_TRUE: Final = frozenset({"1", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "false", "no", "off", ""})
+_QUERY_SECRET: Final = re.compile(r"([?&](?:password|passwd|pass|pwd)=)[^&#]*", re.IGNORECASE)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One mail to send. ``message_id`` is stable (e.g. ``<reminder-12-3-0-abcd@kaigi>``) so a resend is recognisable."""
+
+    message_id: str
+    to: tuple[str, ...]
+    subject: str
+    body: str
+    ics: str | None = None
+    ics_method: str = "REQUEST"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class DeliveryError(Exception):
+    """A message was not (fully) delivered. ``transient`` says whether retrying later may succeed."""
+
+    def __init__(self, message: str, *, transient: bool, refused: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.transient = transient
+        self.refused = refused
+
+
+class Sender(Protocol):
+    """Anything that delivers a Message or raises DeliveryError."""
+
+    def send(self, msg: Message) -> None: ...
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password (in the userinfo or a ``password=`` query option) replaced by ``***``."""
+    url = _QUERY_SECRET.sub(rf"\g<1>{MASK}", url)
+    scheme, sep, rest = url.partition("://")
+    if not sep or rest.startswith("/"):
+        return url
+    # Like urlsplit, take the last "@": an unescaped "@" or "/" in a password must still be hidden.
+    userinfo, at, hostpart = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not at or not colon:
+        return url
+    return f"{scheme}://{user}:{MASK}@{hostpart}"
+
+
+# --------------------------------------------------------------------------- SMTP settings
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class SmtpConfig:
+    """How to reach the SMTP server. ``ssl`` is implicit TLS (smtps); ``starttls`` upgrades plain SMTP."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    ssl: bool = False
+    starttls: bool = False
+    timeout: float = 10.0
+
+    def __repr__(self) -> str:
+        password = None if self.password is None else MASK
+        return (
+            f"SmtpConfig(host={self.host!r}, port={self.port!r}, username={self.username!r}, "
+            f"password={password!r}, ssl={self.ssl!r}, starttls={self.starttls!r}, timeout={self.timeout!r})"
+        )
+
+    __str__ = __repr__
+
+
+def _flag(value: str, name: str, shown: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"SMTP URL {shown}: option {name}={value!r} is not 0 or 1")
+
+
+def _timeout(value: str, shown: str) -> float:
+    try:
+        timeout = float(value)
+    except ValueError:
+        timeout = -1.0
+    if not timeout > 0:
+        raise ValueError(f"SMTP URL {shown}: option timeout={value!r} is not a positive number of seconds")
+    return timeout
+
+
+def _port(parts: SplitResult, scheme: str, shown: str) -> int:
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(f"SMTP URL {shown}: the port is not a number from 1 to 65535")
+    return DEFAULT_PORTS[scheme] if port is None else port
+
+
+def _options(query: str, shown: str) -> dict[str, str]:
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = sorted(set(options) - {"starttls", "timeout"})
+    if unknown:
+        raise ValueError(f"SMTP URL {shown}: unknown option {', '.join(unknown)} (known: starttls, timeout)")
+    return options
+
+
+def parse_smtp_url(url: str) -> SmtpConfig:
+    """Parse ``smtp://[user:pass@]host[:port][?starttls=1][&timeout=S]`` or ``smtps://…``.
+
+    User and password are percent-decoded. Default ports are 25 (smtp) and 465 (smtps).
+
+    Raises:
+        ValueError: one line naming the problem, with the password shown as ``***``.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ValueError(f"SMTP URL {shown} is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"SMTP URL {shown}: scheme must be smtp or smtps")
+    if not parts.hostname:
+        raise ValueError(f"SMTP URL {shown}: no host")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ValueError(f"SMTP URL {shown}: unexpected path; percent-encode '/', '?' and '#' in a password")
+    port = _port(parts, scheme, shown)
+    options = _options(parts.query, shown)
+    starttls = _flag(options.get("starttls", "0"), "starttls", shown)
+    if scheme == "smtps" and starttls:
+        raise ValueError(f"SMTP URL {shown}: smtps is already TLS; use smtp://…?starttls=1 or drop starttls")
+    return SmtpConfig(
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        ssl=scheme == "smtps",
+        starttls=starttls,
+        timeout=_timeout(options.get("timeout", "10"), shown),
+    )
+
+
+# --------------------------------------------------------------------------- building the mail
+
+
+def _cte(text: str) -> str:
+    """7bit for short-lined ASCII; base64 otherwise, so no server needs 8BITMIME."""
+    if text.isascii() and all(len(line) <= 998 for line in text.splitlines()):
+        return "7bit"
+    return "base64"
+
+
+def _extra_headers(em: EmailMessage, headers: tuple[tuple[str, str], ...]) -> None:
+    for name, value in headers:
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"header {name!r} is set by kaigi and may not be overridden")
+        em[name] = value
+    if "Auto-Submitted" not in em:  # RFC 3834: keeps auto-responders from replying to reminders
+        em["Auto-Submitted"] = "auto-generated"
+
+
+def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage:
+    """The MIME message for ``msg``: UTF-8 text body, plus ``invite.ics`` when ``msg.ics`` is set.
+
+    Raises:
+        ValueError: no recipients, or a header that is reserved or contains a line break.
+    """
+    if not msg.to:
+        raise ValueError(f"message {msg.message_id} has no recipients")
+    em = EmailMessage(policy=policy.SMTP)
+    em["From"] = mail_from
+    em["To"] = ", ".join(msg.to)
+    em["Subject"] = msg.subject
+    em["Date"] = format_datetime(sent_at)
+    em["Message-ID"] = msg.message_id
+    _extra_headers(em, msg.headers)
+    em.set_content(msg.body, charset="utf-8", cte=_cte(msg.body))
+    if msg.ics is not None:
+        em.add_attachment(
+            msg.ics, subtype="calendar", charset="utf-8", cte=_cte(msg.ics),
+            filename="invite.ics", params={"method": msg.ics_method},
+        )  # fmt: skip
+    return em
+
+
+# --------------------------------------------------------------------------- SMTP errors
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _is_transient_code(code: int) -> bool:
+    """5xx replies are permanent; 4xx (and anything odd) are worth retrying."""
+    return not 500 <= code < 600
+
+
+def _refused_error(refused: Mapping[str, tuple[int, bytes]], delivered: bool) -> DeliveryError:
+    detail = "; ".join(f"{addr}: {code} {_text(reply)}" for addr, (code, reply) in refused.items())
+    transient = not delivered and all(400 <= code < 500 for code, _ in refused.values())
+    prefix = "some recipients refused (the others got it)" if delivered else "recipients refused"
+    return DeliveryError(f"{prefix}: {detail}", transient=transient, refused=tuple(refused))
+
+
+def _classify(exc: OSError) -> tuple[str, bool]:
+    """A one-line description of an smtplib/socket error and whether it is transient."""
+    if isinstance(exc, smtplib.SMTPConnectError):
+        return f"cannot connect: {exc.smtp_code} {_text(exc.smtp_error)}", True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        kind = type(exc).__name__.removeprefix("SMTP")
+        return f"{kind}: {exc.smtp_code} {_text(exc.smtp_error)}", _is_transient_code(exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return f"server does not support what the settings ask: {exc}", False
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {exc.verify_message}", False
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"connection lost: {exc}", True
+    if isinstance(exc, TimeoutError):
+        return "timed out", True
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{type(exc).__name__}: {exc}", True
+    return f"{type(exc).__name__}: {exc.strerror or exc}", True
+
+
+def _translate(exc: OSError, config: SmtpConfig) -> DeliveryError:
+    where = f"SMTP {config.host}:{config.port}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        error = _refused_error(exc.recipients, delivered=False)
+        description, transient, refused = str(error), error.transient, error.refused
+    else:
+        (description, transient), refused = _classify(exc), ()
+    if config.password:
+        description = description.replace(config.password, MASK)
+    return DeliveryError(f"{where}: {description}", transient=transient, refused=refused)
+
+
+# --------------------------------------------------------------------------- senders
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SmtpSender:
+    """Sends over SMTP. One connection per ``send``, or one for a batch inside ``with sender:``."""
+
+    def __init__(self, config: SmtpConfig, mail_from: str, *, now: Callable[[], datetime] = _utc_now) -> None:
+        self._config = config
+        self._mail_from = mail_from
+        self._now = now
+        self._conn: smtplib.SMTP | None = None
+
+    def __repr__(self) -> str:
+        return f"SmtpSender({self._config!r}, mail_from={self._mail_from!r})"
+
+    def open(self) -> None:
+        """Connect (and log in) now, to reuse the connection for several messages."""
+        if self._conn is None:
+            self._conn = self._guarded(self._connect)
+
+    def close(self) -> None:
+        """Say QUIT and drop the connection; never raises."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            _quit(conn)
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def send(self, msg: Message) -> None:
+        """Deliver ``msg`` or raise DeliveryError; a bad message is a permanent DeliveryError."""
+        try:
+            em = build_email(msg, self._mail_from, self._now())
+        except ValueError as exc:
+            raise DeliveryError(f"message {msg.message_id} cannot be sent: {exc}", transient=False) from exc
+        if self._conn is not None:
+            self._send_on_open(msg, em)
+            return
+        conn = self._guarded(self._connect)
+        try:
+            self._guarded(lambda: self._transmit(conn, msg, em))
+        finally:
+            _quit(conn)
+
+    def _send_on_open(self, msg: Message, em: EmailMessage) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            self._guarded(lambda: self._transmit(conn, msg, em))
+        except DeliveryError as exc:
+            if exc.transient:  # the connection may be broken; the next send reconnects
+                self._conn = None
+                _quit(conn)
+            raise
+
+    def _guarded(self, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except OSError as exc:  # smtplib.SMTPException is an OSError too
+            raise _translate(exc, self._config) from None
+
+    def _transmit(self, conn: smtplib.SMTP, msg: Message, em: EmailMessage) -> None:
+        refused = conn.send_message(em, from_addr=self._mail_from, to_addrs=list(msg.to))
+        if refused:
+            error = _refused_error(refused, delivered=True)
+            raise DeliveryError(
+                f"SMTP {self._config.host}:{self._config.port}: {error}", transient=False, refused=error.refused
+            )
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self._config
+        context = ssl.create_default_context()
+        conn: smtplib.SMTP
+        if c.ssl:
+            conn = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)
+        else:
+            conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+        try:
+            if c.starttls:
+                conn.starttls(context=context)
+                conn.ehlo()
+            if c.username:
+                conn.login(c.username, c.password or "")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+def _quit(conn: smtplib.SMTP) -> None:
+    try:
+        conn.quit()
+    except OSError:
+        conn.close()
+
+
+class OutboxSender:
+    """Appends each message as one JSON line; the line is on disk (fsync) before ``send`` returns."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def __repr__(self) -> str:
+        return f"OutboxSender({str(self._path)!r})"
+
+    def send(self, msg: Message) -> None:
+        """Append ``msg`` to the outbox file, creating it (and its folder) if needed."""
+        record = {
+            "message_id": msg.message_id,
+            "to": list(msg.to),
+            "subject": msg.subject,
+            "body": msg.body,
+            "ics": msg.ics,
+            "headers": dict(msg.headers),
+        }
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            self._append(line)
+        except OSError as exc:
+            raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
+
+    def _append(self, line: bytes) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self._path.exists()
+        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            if fcntl is not None:  # keeps lines whole when several processes append at once
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self._path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new file's directory entry durable too (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,44 @@
+"""Structured logs (structlog): one line per act and per refusal, to stderr or a file.
+
+Our own lines go through structlog's native path; stdlib loggers of libraries
+(apscheduler, alembic) are bridged into the same output. Never to stdout: `--json`
+output must stay clean (structlog#551).
+"""
+
+import logging
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+_files: list[IO[str]] = []  # structlog 26 holds weak references to files; keep ours alive
+
+
+def configure_logging(*, log_file: Path | None = None, level: int | None = None, cache: bool = True) -> None:
+    """JSON lines to `log_file` (info and up), else to stderr at warning and up."""
+    if log_file is not None:
+        stream: IO[str] = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (kept for the process)
+        _files.append(stream)
+        level = logging.INFO if level is None else level
+    else:
+        stream = sys.stderr
+        level = logging.WARNING if level is None else level
+    shared: list[Any] = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+                         structlog.processors.TimeStamper(fmt="iso", utc=True)]
+    render = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(ensure_ascii=False)]
+    structlog.configure(processors=shared + render,
+                        wrapper_class=structlog.make_filtering_bound_logger(level),
+                        logger_factory=structlog.PrintLoggerFactory(file=stream),
+                        cache_logger_on_first_use=cache)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *render]))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(max(level, logging.WARNING) if log_file is None else level)
+
+
+def get_logger() -> Any:
+    return structlog.get_logger("kaigi")

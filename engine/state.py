@@ -1,0 +1,159 @@
+"""The fold: `apply(world, event)` turns one event into changed records.
+
+The same function serves the live path (the service applies the event it just wrote
+and saves what changed, in that transaction) and replay (an empty World folds the whole
+log). So stored state and replayed state cannot drift; if they differ, something was
+altered. `apply` reads nothing but its arguments: no clock, no database, no config.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.errors import ReplayMismatch
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, EventRecord, ItemRecord,
+                           MeetingRecord, MemberRecord)
+
+Change = tuple[Any, Any]  # (new record, old record or None)
+
+
+@dataclass
+class World:
+    """Everything the log describes: the roster over time, items, meetings, rulebooks."""
+
+    bodies: dict[str, BodyRecord] = field(default_factory=dict)
+    members: dict[str, MemberRecord] = field(default_factory=dict)
+    assignments: dict[int, AssignmentRecord] = field(default_factory=dict)
+    items: dict[int, ItemRecord] = field(default_factory=dict)
+    meetings: dict[int, MeetingRecord] = field(default_factory=dict)
+    adoptions: dict[str, AdoptionRecord] = field(default_factory=dict)
+
+    def assignments_of(self, login: str) -> list[AssignmentRecord]:
+        return [a for a in self.assignments.values() if a.login == login]
+
+    def all_assignments(self) -> list[AssignmentRecord]:
+        return list(self.assignments.values())
+
+
+def _t(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+def apply(world: World, ev: EventRecord) -> list[Change]:
+    """Fold one event into the world; return what changed as (new, old) pairs."""
+    handler = _HANDLERS.get(ev.type)
+    if handler is None:
+        raise ReplayMismatch(f"event {ev.seq}: unknown type {ev.type!r}")
+    try:
+        changes = handler(world, ev, ev.payload)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ReplayMismatch(f"event {ev.seq} ({ev.type}) cannot be folded: {err!r}") from err
+    return changes
+
+
+def _rulebook_adopted(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    new = AdoptionRecord(p["version"], dt.date.fromisoformat(p["effective_from"]), p["sha256"], p["text"])
+    w.adoptions[new.version] = new
+    return [(new, None)]
+
+
+def _body_added(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    new = BodyRecord(p["key"], p["kind"], p["ja"], p["en"])
+    if new.key in w.bodies:
+        raise ValueError(f"body {new.key} exists")
+    w.bodies[new.key] = new
+    return [(new, None)]
+
+
+def _member_added(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    new = MemberRecord(p["login"], p["name"], p["name_en"], p.get("email"), p.get("lang", "ja"),
+                       p.get("channel", "email"))
+    if new.login in w.members:
+        raise ValueError(f"member {new.login} exists")
+    w.members[new.login] = new
+    return [(new, None)]
+
+
+def _role_assigned(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    new = AssignmentRecord(p["id"], p["login"], p["position"], p["body"], p.get("team"),
+                           _t(p["valid_from"]), _t(p.get("valid_until")))  # type: ignore[arg-type]
+    w.assignments[new.id] = new
+    return [(new, None)]
+
+
+def _assignment_ended(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    old = w.assignments[p["id"]]
+    new = replace(old, valid_until=_t(p["valid_until"]))
+    w.assignments[new.id] = new
+    return [(new, old)]
+
+
+def _item_filed(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    assert ev.item is not None
+    if ev.item in w.items:
+        raise ValueError(f"item {ev.item} exists")
+    new = ItemRecord(id=ev.item, title=p["title"], body=p["body"], team=p.get("team"), state=p["state"],
+                     version=1, filed_by=ev.authority, filed_at=ev.at, updated_at=ev.at,
+                     note=p.get("note", ""), origin=p.get("origin"))
+    w.items[new.id] = new
+    return [(new, None)]
+
+
+def _item_advanced(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    assert ev.item is not None
+    old = w.items[ev.item]
+    if old.state != p["from"]:
+        raise ValueError(f"item {old.id} is {old.state}, the event says {p['from']}")
+    new = replace(old, state=p["to"], version=old.version + 1, updated_at=ev.at)
+    w.items[new.id] = new
+    changes: list[Change] = [(new, old)]
+    if ev.meeting is not None:
+        mold = w.meetings[ev.meeting]
+        mnew = replace(mold, outcomes={**mold.outcomes, old.id: p["trigger"]}, version=mold.version + 1)
+        w.meetings[mnew.id] = mnew
+        changes.append((mnew, mold))
+    return changes
+
+
+def _meeting_convened(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    assert ev.meeting is not None
+    if ev.meeting in w.meetings:
+        raise ValueError(f"meeting {ev.meeting} exists")
+    new = MeetingRecord(id=ev.meeting, kind=p["kind"], body=p["body"], convener=ev.authority,
+                        chair=p["chair"], starts_at=_t(p["starts_at"]),  # type: ignore[arg-type]
+                        status="convened", version=1, convened_at=ev.at,
+                        attendees=tuple(p["attendees"]), invited=tuple(p["invited"]),
+                        items=tuple(p["items"]))
+    w.meetings[new.id] = new
+    return [(new, None)]
+
+
+def _meeting_held(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    assert ev.meeting is not None
+    old = w.meetings[ev.meeting]
+    new = replace(old, status="held", present=tuple(p["present"]), held_at=ev.at, version=old.version + 1)
+    w.meetings[new.id] = new
+    return [(new, old)]
+
+
+def _meeting_cancelled(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    assert ev.meeting is not None
+    old = w.meetings[ev.meeting]
+    new = replace(old, status="cancelled", version=old.version + 1)
+    w.meetings[new.id] = new
+    return [(new, old)]
+
+
+_HANDLERS = {
+    "RulebookAdopted": _rulebook_adopted,
+    "BodyAdded": _body_added,
+    "MemberAdded": _member_added,
+    "RoleAssigned": _role_assigned,
+    "AssignmentEnded": _assignment_ended,
+    "ItemFiled": _item_filed,
+    "ItemAdvanced": _item_advanced,
+    "MeetingConvened": _meeting_convened,
+    "MeetingHeld": _meeting_held,
+    "MeetingCancelled": _meeting_cancelled,
+}
+EVENT_TYPES = tuple(_HANDLERS)

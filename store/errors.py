@@ -1,0 +1,17 @@
+"""Store errors, translated from driver errors at the edge of `store/sql.py`."""
+
+
+class StoreError(Exception):
+    """Root of the store errors."""
+
+
+class ConcurrencyConflict(StoreError):
+    """Someone else changed the row first; nothing was written."""
+
+
+class NotInitialised(StoreError):
+    """The database has no kaigi schema, or an older one: run `kaigi init`."""
+
+
+class ChainBroken(StoreError):
+    """The event log does not verify."""

@@ -1,0 +1,337 @@
+"""SqlStore: reads the projections and appends events, through SQLAlchemy Core.
+
+Every act is one transaction (`Store.act()`): it locks the log head first, so appends
+are serialised and the chain cannot fork (on SQLite BEGIN IMMEDIATE does the same),
+then applies conditional updates (`WHERE version = :expected`) and appends the event.
+Driver errors are translated here into `store.errors`; nothing above sees SQLAlchemy.
+"""
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc
+
+from store import chain
+from store.db import make_engine, reader, schema_state
+from store.errors import ConcurrencyConflict, NotInitialised, StoreError
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, EventRecord, ItemRecord,
+                           MeetingRecord, MemberRecord)
+from store.tables import (AgendaEntry, Assignment, Body, Event, Item, LogHead, Meeting,
+                          MeetingAttendee, Member, RulebookAdoption)
+
+T_BODY = Body.__table__
+T_MEMBER = Member.__table__
+T_ASSIGN = Assignment.__table__
+T_ITEM = Item.__table__
+T_MEETING = Meeting.__table__
+T_ATTEND = MeetingAttendee.__table__
+T_AGENDA = AgendaEntry.__table__
+T_ADOPT = RulebookAdoption.__table__
+T_EVENT = Event.__table__
+T_HEAD = LogHead.__table__
+
+_ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at",
+              "updated_at", "note", "origin")
+_MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status", "version",
+                 "convened_at", "held_at")
+_CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
+
+
+def _translate(err: exc.DBAPIError) -> StoreError:
+    code = getattr(getattr(err, "orig", None), "sqlstate", None)
+    text = str(getattr(err, "orig", err))
+    if code in _CONFLICT_CODES or "database is locked" in text:
+        return ConcurrencyConflict("the database was busy with another change; nothing was written")
+    if isinstance(err, exc.IntegrityError):
+        return ConcurrencyConflict(f"someone else wrote first: {text.splitlines()[0]}")
+    if "no such table" in text or "does not exist" in text:
+        return NotInitialised("this database has no kaigi schema; run `kaigi init`")
+    return StoreError(text.splitlines()[0])
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except exc.DBAPIError as err:
+        raise _translate(err) from err
+
+
+def _item(row: Any) -> ItemRecord:
+    return ItemRecord(**{c: row._mapping[c] for c in _ITEM_COLS})
+
+
+def _event(row: Any) -> EventRecord:
+    m = row._mapping
+    return EventRecord(seq=m["seq"], at=m["at"], actor=m["actor"], authority=m["authority"],
+                       rulebook=m["rulebook"], item=m["item_id"], meeting=m["meeting_id"],
+                       type=m["type"], payload=json.loads(m["payload"]),
+                       prev_hash=m["prev_hash"], hash=m["hash"])
+
+
+class Store:
+    """The database of one kaigi: projections to read, and `act()` to append."""
+
+    def __init__(self, url: str, engine: sa.Engine | None = None) -> None:
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self.ro = reader(self.engine)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._local = threading.local()  # the connection of the act under way, if any
+
+    @contextmanager
+    def _conn(self) -> Iterator[sa.Connection]:
+        """Reads inside an act see that act's transaction; others get a read-only one."""
+        active = getattr(self._local, "conn", None)
+        if active is not None:
+            yield active
+            return
+        with _translated(), self.ro.connect() as conn:
+            yield conn
+
+    # ------------------------------------------------------------ schema
+    def check_schema(self) -> None:
+        """Refuse to work on a database kaigi has not initialised or that is behind."""
+        with _translated():
+            current, head = schema_state(self.engine)
+        if current is None:
+            raise NotInitialised(f"no kaigi database at {self.safe_url}; run `kaigi init`")
+        if current != head:
+            raise NotInitialised(f"the database schema is at {current}, kaigi needs {head}; run `kaigi init`")
+
+    @property
+    def safe_url(self) -> str:
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    # ------------------------------------------------------------ reads
+    def _rows(self, stmt: sa.Executable) -> list[Any]:
+        with self._conn() as conn:
+            return list(conn.execute(stmt))
+
+    def item(self, item_id: int) -> ItemRecord | None:
+        rows = self._rows(sa.select(T_ITEM).where(T_ITEM.c.id == item_id))
+        return _item(rows[0]) if rows else None
+
+    def items(self, state: str | None = None, body: str | None = None) -> list[ItemRecord]:
+        q = sa.select(T_ITEM).order_by(T_ITEM.c.id)
+        if state:
+            q = q.where(T_ITEM.c.state == state)
+        if body:
+            q = q.where(T_ITEM.c.body == body)
+        return [_item(r) for r in self._rows(q)]
+
+    def meeting(self, meeting_id: int) -> MeetingRecord | None:
+        found = self.meetings(ids=[meeting_id])
+        return found[0] if found else None
+
+    def meetings(self, ids: list[int] | None = None, status: str | None = None) -> list[MeetingRecord]:
+        q = sa.select(T_MEETING).order_by(T_MEETING.c.id)
+        if ids is not None:
+            q = q.where(T_MEETING.c.id.in_(ids))
+        if status:
+            q = q.where(T_MEETING.c.status == status)
+        with self._conn() as conn:
+            rows = list(conn.execute(q))
+            if not rows:
+                return []
+            mids = [r.id for r in rows]
+            att = list(conn.execute(sa.select(T_ATTEND).where(T_ATTEND.c.meeting_id.in_(mids))
+                                    .order_by(T_ATTEND.c.meeting_id, T_ATTEND.c.login)))
+            ag = list(conn.execute(sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(mids))
+                                   .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position)))
+        return [self._meeting(r, [a for a in att if a.meeting_id == r.id],
+                              [g for g in ag if g.meeting_id == r.id]) for r in rows]
+
+    @staticmethod
+    def _meeting(r: Any, att: list[Any], ag: list[Any]) -> MeetingRecord:
+        return MeetingRecord(
+            **{c: r._mapping[c] for c in _MEETING_COLS},
+            attendees=tuple(a.login for a in att if not a.invited),
+            invited=tuple(a.login for a in att if a.invited),
+            present=tuple(a.login for a in att if a.present),
+            items=tuple(g.item_id for g in ag),
+            outcomes={g.item_id: g.outcome for g in ag if g.outcome is not None})
+
+    def member(self, login: str) -> MemberRecord | None:
+        rows = self._rows(sa.select(T_MEMBER).where(T_MEMBER.c.login == login))
+        return MemberRecord(**rows[0]._mapping) if rows else None
+
+    def members(self) -> list[MemberRecord]:
+        return [MemberRecord(**r._mapping) for r in self._rows(sa.select(T_MEMBER).order_by(T_MEMBER.c.login))]
+
+    def assignments(self, login: str | None = None) -> list[AssignmentRecord]:
+        q = sa.select(T_ASSIGN).order_by(T_ASSIGN.c.id)
+        if login is not None:
+            q = q.where(T_ASSIGN.c.login == login)
+        return [AssignmentRecord(**r._mapping) for r in self._rows(q)]
+
+    def bodies(self) -> list[BodyRecord]:
+        return [BodyRecord(**r._mapping) for r in self._rows(sa.select(T_BODY).order_by(T_BODY.c.key))]
+
+    def adoptions(self) -> list[AdoptionRecord]:
+        return [AdoptionRecord(**r._mapping)
+                for r in self._rows(sa.select(T_ADOPT).order_by(T_ADOPT.c.effective_from))]
+
+    def next_id(self, table: str) -> int:
+        """The next id of `item`, `meeting` or `assignment`; inside an act the lock makes it ours."""
+        t = {"item": T_ITEM, "meeting": T_MEETING, "assignment": T_ASSIGN}[table]
+        rows = self._rows(sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0)))
+        return int(rows[0][0]) + 1
+
+    def head(self) -> tuple[int, str]:
+        rows = self._rows(sa.select(T_HEAD.c.seq, T_HEAD.c.hash).where(T_HEAD.c.id == 1))
+        return (rows[0].seq, rows[0].hash) if rows else (0, chain.GENESIS)
+
+    def events(self, item: int | None = None, meeting: int | None = None,
+               since: int = 0) -> list[EventRecord]:
+        q = sa.select(T_EVENT).where(T_EVENT.c.seq > since).order_by(T_EVENT.c.seq)
+        if item is not None:
+            q = q.where(T_EVENT.c.item_id == item)
+        if meeting is not None:
+            q = q.where(T_EVENT.c.meeting_id == meeting)
+        return [_event(r) for r in self._rows(q)]
+
+    def stream_raw(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Every event row in order, as plain tuples, streamed (flat memory): the audit's pass."""
+        cols = [T_EVENT.c.seq, T_EVENT.c.at, T_EVENT.c.actor, T_EVENT.c.authority, T_EVENT.c.rulebook,
+                T_EVENT.c.item_id, T_EVENT.c.meeting_id, T_EVENT.c.type, T_EVENT.c.payload,
+                T_EVENT.c.prev_hash, T_EVENT.c.hash]
+        with _translated(), self.ro.connect() as conn:
+            result = conn.execution_options(yield_per=batch).execute(
+                sa.select(*cols).order_by(T_EVENT.c.seq))
+            for part in result.partitions():
+                yield from part
+
+    # ------------------------------------------------------------ writes
+    @contextmanager
+    def act(self, before_write: Callable[[], None] | None = None) -> Iterator["Tx"]:
+        """One act = one transaction; the head row is locked first (chain order = commit order)."""
+        if before_write is not None:
+            before_write()
+        try:
+            with self.engine.begin() as conn:
+                self._local.conn = conn
+                try:
+                    yield Tx(conn)
+                finally:
+                    self._local.conn = None
+        except exc.DBAPIError as err:
+            raise _translate(err) from err
+
+
+class Tx:
+    """The writes of one act. Conditional updates raise ConcurrencyConflict when stale."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self.conn = conn
+        row = conn.execute(sa.select(T_HEAD.c.seq, T_HEAD.c.hash).where(T_HEAD.c.id == 1)
+                           .with_for_update()).one_or_none()
+        if row is None:
+            raise NotInitialised("the event log has no head row; run `kaigi init`")
+        self.seq, self.hash = row.seq, row.hash
+        self.appended: list[EventRecord] = []
+
+    def append(self, *, at: dt.datetime, actor: str, authority: str, rulebook: str, type: str,
+               payload: dict[str, Any], item: int | None = None, meeting: int | None = None) -> EventRecord:
+        seq = self.seq + 1
+        text = chain.canonical(payload)
+        env = chain.envelope(seq, chain.instant(at), actor, authority, rulebook, item, meeting, type)
+        digest = chain.link(self.hash, env, text)
+        self.conn.execute(T_EVENT.insert().values(
+            seq=seq, at=at, actor=actor, authority=authority, rulebook=rulebook, item_id=item,
+            meeting_id=meeting, type=type, payload=text, prev_hash=self.hash, hash=digest))
+        self.conn.execute(T_HEAD.update().where(T_HEAD.c.id == 1).values(seq=seq, hash=digest))
+        record = EventRecord(seq, at, actor, authority, rulebook, item, meeting, type, payload, self.hash, digest)
+        self.seq, self.hash = seq, digest
+        self.appended.append(record)
+        return record
+
+    def put_raw_event(self, record: EventRecord, payload_text: str) -> None:
+        """Import: write an event exactly as exported (its hash is checked by the caller)."""
+        self.conn.execute(T_EVENT.insert().values(
+            seq=record.seq, at=record.at, actor=record.actor, authority=record.authority,
+            rulebook=record.rulebook, item_id=record.item, meeting_id=record.meeting, type=record.type,
+            payload=payload_text, prev_hash=record.prev_hash, hash=record.hash))
+        self.conn.execute(T_HEAD.update().where(T_HEAD.c.id == 1).values(seq=record.seq, hash=record.hash))
+        self.seq, self.hash = record.seq, record.hash
+
+    # projections ------------------------------------------------------------
+    def save_all(self, changes: Iterable[tuple[Any, Any]]) -> None:
+        """Write the (new, old) record pairs the engine's fold produced, each to its table."""
+        for new, old in changes:
+            if isinstance(new, ItemRecord):
+                self.save_item(new, old)
+            elif isinstance(new, MeetingRecord):
+                self.save_meeting(new, old)
+            elif isinstance(new, AssignmentRecord):
+                self.save_assignment(new, old)
+            elif isinstance(new, MemberRecord):
+                self.save_member(new)
+            elif isinstance(new, BodyRecord):
+                self.save_body(new)
+            elif isinstance(new, AdoptionRecord):
+                self.save_adoption(new)
+            else:
+                raise TypeError(f"no table for {type(new).__name__}")
+
+    def save_item(self, new: ItemRecord, old: ItemRecord | None) -> None:
+        values = {c: getattr(new, c) for c in _ITEM_COLS}
+        if old is None:
+            self.conn.execute(T_ITEM.insert().values(**values))
+            return
+        res = self.conn.execute(T_ITEM.update().where(T_ITEM.c.id == old.id, T_ITEM.c.version == old.version)
+                                .values(**values))
+        if res.rowcount != 1:
+            raise ConcurrencyConflict(f"item {old.id} was changed by someone else first")
+
+    def save_meeting(self, new: MeetingRecord, old: MeetingRecord | None) -> None:
+        values = {c: getattr(new, c) for c in _MEETING_COLS}
+        if old is None:
+            self.conn.execute(T_MEETING.insert().values(**values))
+            people = [{"meeting_id": new.id, "login": login, "invited": False, "present": False}
+                      for login in new.attendees]
+            people += [{"meeting_id": new.id, "login": login, "invited": True, "present": False}
+                       for login in new.invited]
+            if people:
+                self.conn.execute(T_ATTEND.insert(), people)
+            if new.items:
+                self.conn.execute(T_AGENDA.insert(), [
+                    {"meeting_id": new.id, "item_id": i, "position": n, "outcome": None}
+                    for n, i in enumerate(new.items)])
+            old = MeetingRecord(**{**values, "attendees": new.attendees, "invited": new.invited,
+                                   "items": new.items})
+        else:
+            res = self.conn.execute(T_MEETING.update().where(
+                T_MEETING.c.id == old.id, T_MEETING.c.version == old.version).values(**values))
+            if res.rowcount != 1:
+                raise ConcurrencyConflict(f"meeting {old.id} was changed by someone else first")
+        if set(new.present) != set(old.present):
+            self.conn.execute(T_ATTEND.update().where(T_ATTEND.c.meeting_id == new.id)
+                              .values(present=T_ATTEND.c.login.in_(list(new.present) or [""])))
+        for item_id, outcome in new.outcomes.items():
+            if old.outcomes.get(item_id) != outcome:
+                self.conn.execute(T_AGENDA.update().where(
+                    T_AGENDA.c.meeting_id == new.id, T_AGENDA.c.item_id == item_id).values(outcome=outcome))
+
+    def save_member(self, new: MemberRecord) -> None:
+        self.conn.execute(T_MEMBER.insert().values(**{f: getattr(new, f) for f in MemberRecord.__slots__}))
+
+    def save_assignment(self, new: AssignmentRecord, old: AssignmentRecord | None) -> None:
+        values = {f: getattr(new, f) for f in AssignmentRecord.__slots__}
+        if old is None:
+            self.conn.execute(T_ASSIGN.insert().values(**values))
+        else:
+            self.conn.execute(T_ASSIGN.update().where(T_ASSIGN.c.id == new.id).values(**values))
+
+    def save_body(self, new: BodyRecord) -> None:
+        self.conn.execute(T_BODY.insert().values(**{f: getattr(new, f) for f in BodyRecord.__slots__}))
+
+    def save_adoption(self, new: AdoptionRecord) -> None:
+        self.conn.execute(T_ADOPT.insert().values(**{f: getattr(new, f) for f in AdoptionRecord.__slots__}))
+
+

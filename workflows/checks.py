@@ -1,0 +1,123 @@
+"""Cross-checks of a parsed rulebook: every name it uses is defined, and the path holds together.
+
+Each `_check_*` returns the problems it found, naming the offending key; all run, so the
+author sees every problem at once (python-statemachine's `_check_*` idea).
+"""
+
+from collections.abc import Iterator
+
+from workflows.errors import Problem
+from workflows.rulebook import Rulebook
+
+_UNITS = ("days", "working_days")
+_PSEUDO_RECIPIENTS = ("ordered", "attendees", "filer")
+
+
+def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for check in (_check_roles, _check_positions, _check_meetings, _check_states,
+                  _check_transitions, _check_reachable, _check_reminders):
+        problems.extend(Problem(source, key, expected) for key, expected in check(book))
+    return problems
+
+
+def _one_of(names: object) -> str:
+    return "one of " + ", ".join(sorted(names))  # type: ignore[call-overload]
+
+
+def _check_roles(b: Rulebook) -> Iterator[tuple[str, str]]:
+    for key, role in b.roles.items():
+        if role.body not in b.body_kinds:
+            yield f"roles.{key}.body", f"a body kind ({_one_of(b.body_kinds)}), got {role.body!r}"
+
+
+def _check_positions(b: Rulebook) -> Iterator[tuple[str, str]]:
+    for key, pos in b.positions.items():
+        if pos.role not in b.roles:
+            yield f"positions.{key}.role", f"a role ({_one_of(b.roles)}), got {pos.role!r}"
+
+
+def _check_meetings(b: Rulebook) -> Iterator[tuple[str, str]]:
+    for key, m in b.meetings.items():
+        p = f"meetings.{key}"
+        if m.body not in b.body_kinds:
+            yield f"{p}.body", f"a body kind ({_one_of(b.body_kinds)}), got {m.body!r}"
+        for field in ("members", "callable", "invite", "recorders"):
+            for role in getattr(m, field):
+                if role not in b.roles:
+                    yield f"{p}.{field}", f"roles defined under [roles], got unknown {role!r}"
+        if m.convener not in b.roles:
+            yield f"{p}.convener", f"a role ({_one_of(b.roles)}), got {m.convener!r}"
+        elif b.roles[m.convener].body != m.body:
+            yield f"{p}.convener", f"a role of a {m.body} body, got {m.convener!r}"
+        if not m.members and not m.callable:
+            yield f"{p}.members", "at least one member role, or `callable` roles"
+
+
+def _check_states(b: Rulebook) -> Iterator[tuple[str, str]]:
+    if not b.states:
+        yield "states", "at least one state"
+
+
+def _check_transitions(b: Rulebook) -> Iterator[tuple[str, str]]:
+    seen: set[tuple[str, str]] = set()
+    if not b.transitions:
+        yield "transitions", "at least one transition"
+    for i, t in enumerate(b.transitions):
+        p = f"transitions[{i}]"
+        for end, name in (("from", t.source), ("to", t.dest)):
+            if name not in b.states:
+                yield f"{p}.{end}", f"a state ({_one_of(b.states)}), got {name!r}"
+        if t.items not in b.body_kinds:
+            yield f"{p}.items", f"a body kind ({_one_of(b.body_kinds)}), got {t.items!r}"
+        if t.meeting is not None and t.meeting not in b.meetings:
+            yield f"{p}.meeting", f"a meeting kind ({_one_of(b.meetings)}), got {t.meeting!r}"
+        for role in t.roles:
+            if role not in b.roles:
+                yield f"{p}.roles", f"roles defined under [roles], got unknown {role!r}"
+        if (t.trigger, t.source) in seen:
+            yield f"{p}.trigger", f"one transition per trigger and state; {t.trigger!r} from {t.source!r} twice"
+        seen.add((t.trigger, t.source))
+        if t.source in b.states and b.states[t.source].final:
+            yield f"{p}.from", f"an open state; {t.source!r} is final"
+
+
+def _check_reachable(b: Rulebook) -> Iterator[tuple[str, str]]:
+    if not b.transitions:
+        return
+    initials = {t.source for t in b.transitions} - {t.dest for t in b.transitions}
+    initials.add(b.initial)
+    reached, frontier = set(initials), list(initials)
+    while frontier:
+        s = frontier.pop()
+        for t in b.transitions:
+            if t.source == s and t.dest not in reached:
+                reached.add(t.dest)
+                frontier.append(t.dest)
+    for key, st in b.states.items():
+        if key not in reached:
+            yield f"states.{key}", "a state some transition leads to (it is unreachable)"
+        elif not st.final and not any(t.source == key for t in b.transitions):
+            yield f"states.{key}", "a way out (an open state with no transition), or `final = true`"
+
+
+def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
+    keys: set[str] = set()
+    for i, rr in enumerate(b.reminders):
+        p = f"reminders[{i}]"
+        if rr.key in keys:
+            yield f"{p}.key", f"a unique key; {rr.key!r} twice"
+        keys.add(rr.key)
+        if rr.unit not in _UNITS:
+            yield f"{p}.unit", f"{_one_of(_UNITS)}, got {rr.unit!r}"
+        kind, _, name = rr.waits_on.partition(":")
+        if kind == "state" and name not in b.states:
+            yield f"{p}.waits_on", f"state:<a state> ({_one_of(b.states)}), got {rr.waits_on!r}"
+        elif kind not in ("state", "meeting", "order"):
+            yield f"{p}.waits_on", f"state:<state>, meeting, or order; got {rr.waits_on!r}"
+        for role in rr.remind + tuple(r for rung in rr.escalate for r in rung.to):
+            if role not in b.roles and role not in _PSEUDO_RECIPIENTS:
+                yield f"{p}.remind", f"roles defined under [roles], got unknown {role!r}"
+        for j, rung in enumerate(rr.escalate):
+            if rung.after <= 0:
+                yield f"{p}.escalate[{j}].after", f"a positive number of {rr.unit}, got {rung.after}"

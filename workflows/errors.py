@@ -1,0 +1,40 @@
+"""Errors of the rulebook package: a rulebook that cannot be read or does not hold together.
+
+`RulebookInvalid` carries *every* problem found, so an author fixes a file in one pass.
+"""
+
+from dataclasses import dataclass
+
+
+class RulebookError(Exception):
+    """Root of the rulebook errors."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a rulebook file: where (file, key path) and what was expected."""
+
+    source: str
+    key: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.key}: {self.expected}"
+
+
+class RulebookInvalid(RulebookError):
+    """The rulebook has one or more problems; `problems` lists them all."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0] if self.problems else "no problems"
+        more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+        super().__init__(f"invalid rulebook: {first}{more}")
+
+    def report(self) -> str:
+        """All problems, one a line."""
+        return "\n".join(str(p) for p in self.problems)
+
+
+class UnknownVersion(RulebookError):
+    """No bundled or adopted rulebook has that version."""

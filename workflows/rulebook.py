@@ -1,0 +1,171 @@
+"""The rulebook as frozen data: bodies, roles, positions, meetings, the item path, reminders.
+
+No I/O here; `loader.py` builds these from text and `checks.py` proves they hold together.
+The engine reads a `Rulebook`; it never hard-codes a role or a state.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    """A name in both languages; the rulebook is the only source of either."""
+
+    ja: str
+    en: str
+
+    def in_(self, lang: str) -> str:
+        return self.ja if lang == "ja" else self.en
+
+    def both(self) -> str:
+        return f"{self.en} ({self.ja})"
+
+
+@dataclass(frozen=True, slots=True)
+class BodyKind:
+    key: str
+    title: Title
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    key: str
+    title: Title
+    body: str
+    assumed: bool = False
+    records_on_behalf_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Team:
+    key: str
+    title: Title
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A post (ポスト) that holds a role; `succeeds` names the post it replaced (R-V1)."""
+
+    key: str
+    title: Title
+    role: str
+    succeeds: str | None = None
+    rule: str | None = None
+    assumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingKind:
+    """A kind of meeting: who convenes and presides, who attends, who may invite."""
+
+    key: str
+    title: Title
+    body: str
+    convener: str
+    members: tuple[str, ...]
+    callable: tuple[str, ...]
+    invite: tuple[str, ...]
+    recorders: tuple[str, ...]
+    rule: str
+    member_rule: str
+    invite_rule: str
+
+    @property
+    def recorder_roles(self) -> tuple[str, ...]:
+        """The chair (the convener presides) first, then those who run its business."""
+        return (self.convener, *[r for r in self.recorders if r != self.convener])
+
+
+@dataclass(frozen=True, slots=True)
+class StateDef:
+    key: str
+    title: Title
+    waits: Title | None
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionDef:
+    """One edge of the item path and what it needs: a held meeting, or a role acting alone."""
+
+    trigger: str
+    source: str
+    dest: str
+    items: str
+    rule: str
+    meeting: str | None = None
+    roles: tuple[str, ...] = ()
+    filer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rung:
+    after: int
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRule:
+    key: str
+    waits_on: str
+    remind: tuple[str, ...]
+    due: int
+    unit: str
+    escalate: tuple[Rung, ...]
+    cancelled_by: str | None
+    setting: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    """One version of the rules. `text` is the exact source; `sha256` fingerprints it."""
+
+    key: str
+    version: str
+    effective_from: dt.date
+    title: Title
+    source: str
+    office_closure: tuple[str, str]
+    body_kinds: dict[str, BodyKind]
+    roles: dict[str, Role]
+    teams: dict[str, Team]
+    positions: dict[str, Position]
+    meetings: dict[str, MeetingKind]
+    states: dict[str, StateDef]
+    transitions: tuple[TransitionDef, ...]
+    reminders: tuple[ReminderRule, ...]
+    text: str = field(repr=False, compare=False)
+    sha256: str
+    origin: str = field(compare=False)
+
+    @property
+    def initial(self) -> str:
+        return self.transitions[0].source
+
+    @property
+    def triggers(self) -> list[str]:
+        return sorted({t.trigger for t in self.transitions})
+
+    def transitions_from(self, state: str, items: str | None = None) -> list[TransitionDef]:
+        """The edges out of `state`, for items of one body kind if given."""
+        return [t for t in self.transitions
+                if t.source == state and (items is None or t.items == items)]
+
+    def transition(self, trigger: str, state: str) -> TransitionDef | None:
+        for t in self.transitions:
+            if t.trigger == trigger and t.source == state:
+                return t
+        return None
+
+    def role_of(self, position: str) -> str | None:
+        pos = self.positions.get(position)
+        return pos.role if pos else None
+
+    def role_title(self, role: str) -> Title:
+        r = self.roles.get(role)
+        return r.title if r else Title(role, role)
+
+    def is_open(self, state: str) -> bool:
+        s = self.states.get(state)
+        return s is not None and not s.final
