@@ -71,7 +71,7 @@ def meeting_kind(book: Rulebook, kind: str) -> MeetingKind:
 
 
 def _a(title: str) -> str:
-    return ("an " if title[:1] in "aeiou" else "a ") + title
+    return ("an " if title[:1] in "aeiou" or title.startswith("HQ") else "a ") + title
 
 
 # ---------------------------------------------------------------- items

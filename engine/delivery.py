@@ -32,9 +32,11 @@ MASK: Final = "***"
 DEFAULT_PORTS: Final = {"smtp": 25, "smtps": 465}
 # Headers that ``build_email`` sets itself; a Message may not override them.
 RESERVED_HEADERS: Final = frozenset(
-    {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version",
-     "content-type", "content-transfer-encoding", "content-disposition"}
-)  # fmt: skip
+    (
+        "from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version",
+        "content-type", "content-transfer-encoding", "content-disposition",
+    )
+)
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 _QUERY_SECRET: Final = re.compile(r"([?&](?:password|passwd|pass|pwd)=)[^&#]*", re.IGNORECASE)
@@ -44,7 +46,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One mail to send. ``message_id`` is stable (e.g. ``<reminder-12-3-0-abcd@kaigi>``) so a resend is recognisable."""
+    """One mail to send.
+
+    ``message_id`` is used verbatim as the Message-ID header. It is stable
+    (e.g. ``<reminder-12-3-0-abcd@kaigi>``), so a resend of the same reminder is recognisable.
+    """
 
     message_id: str
     to: tuple[str, ...]
@@ -219,9 +225,13 @@ def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage
     em.set_content(msg.body, charset="utf-8", cte=_cte(msg.body))
     if msg.ics is not None:
         em.add_attachment(
-            msg.ics, subtype="calendar", charset="utf-8", cte=_cte(msg.ics),
-            filename="invite.ics", params={"method": msg.ics_method},
-        )  # fmt: skip
+            msg.ics,
+            subtype="calendar",
+            charset="utf-8",
+            cte=_cte(msg.ics),
+            filename="invite.ics",
+            params={"method": msg.ics_method},
+        )
     return em
 
 
@@ -229,7 +239,9 @@ def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage
 
 
 def _text(reply: bytes | str) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    """A server reply on one line (smtplib joins multi-line replies with newlines)."""
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    return " ".join(text.split())
 
 
 def _is_transient_code(code: int) -> bool:

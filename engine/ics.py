@@ -158,10 +158,18 @@ def meeting_ics(
     if sequence < 0:
         raise ValueError(f"sequence {sequence} must not be negative")
     event = _event_lines(
-        uid=uid, summary=summary, starts_at=starts_at, duration=duration, organizer=organizer,
-        attendees=attendees, description=description, location=location, sequence=sequence,
-        status=status, stamp=stamp,
-    )  # fmt: skip
-    lines = ["BEGIN:VCALENDAR", f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN",
-             f"METHOD:{method}", *event, "END:VCALENDAR"]  # fmt: skip
+        uid=uid,
+        summary=summary,
+        starts_at=starts_at,
+        duration=duration,
+        organizer=organizer,
+        attendees=attendees,
+        description=description,
+        location=location,
+        sequence=sequence,
+        status=status,
+        stamp=stamp,
+    )
+    header = ["BEGIN:VCALENDAR", f"PRODID:{PRODID}", "VERSION:2.0", "CALSCALE:GREGORIAN", f"METHOD:{method}"]
+    lines = [*header, *event, "END:VCALENDAR"]
     return "".join(fold(line) + CRLF for line in lines)

@@ -1,0 +1,28 @@
+# Fresh machine: `make demo` (set up, run the demo on SQLite) and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: demo test setup clean
+
+$(BIN)/kaigi: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python >= 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+setup: $(BIN)/kaigi
+
+# The demo rebuilds ./kaigi.db from nothing, then walks item 1 from filed to closed.
+demo: setup
+	rm -f kaigi.db kaigi.db-wal kaigi.db-shm
+	$(BIN)/kaigi --db sqlite:///kaigi.db init --demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" KAIGI_DB=sqlite:///kaigi.db bash demo/walk.sh
+
+# On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set.
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) kaigi.db kaigi.db-wal kaigi.db-shm

@@ -1,0 +1,492 @@
+"""The `kaigi` command line: parse, call the service, render. No rules live here.
+
+Heavy modules (SQLAlchemy, SQLModel, transitions, structlog, rich) are imported inside
+command bodies, so `kaigi --help` stays fast. Errors become the exit codes of CLI.md in
+one place, `refusals()`: one line on stderr (and `{"error": …}` on stdout with --json).
+"""
+
+import getpass
+import json
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_BUG = 1
+
+
+class App:
+    """What every command needs: settings, the acting login, output mode; the service on demand."""
+
+    def __init__(self, db: str | None, as_: str | None, json_out: bool, lang: str) -> None:
+        self.db_arg, self.login, self.json, self.lang = db, as_, json_out, lang
+        self._service: Any = None
+        self._settings: Any = None
+
+    @property
+    def settings(self) -> Any:
+        if self._settings is None:
+            from engine.settings import load_settings
+
+            try:
+                self._settings = load_settings(os.environ, db_url=self.db_arg, cwd=Path.cwd())
+            except ValueError as err:
+                _fail(2, "bad_input", str(err), self.json)
+        return self._settings
+
+    def service(self, check_schema: bool = True) -> Any:
+        if self._service is None:
+            from engine.logs import configure_logging
+            from engine.service import Service
+            from store.sql import Store
+
+            configure_logging(log_file=self.settings.log_file)
+            store = Store(self.settings.db_url)
+            if check_schema:
+                store.check_schema()
+            self._service = Service(store, before_write=_test_barrier())
+        return self._service
+
+    @property
+    def actor(self) -> str:
+        return self.login or os.environ.get("KAIGI_AS") or getpass.getuser()
+
+    def now(self) -> Any:
+        return self.service().clock.now()
+
+    def when(self, text: str) -> Any:
+        from engine.timeutil import parse_when
+
+        return parse_when(text, self.now())
+
+    def out(self, data: Any, human: str | None = None) -> None:
+        if self.json:
+            click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
+        elif human is not None:
+            click.echo(human)
+
+
+def _test_barrier() -> Any:
+    """Test hook: with KAIGI_TEST_BARRIER=DIR:N, wait before writing until N processes are ready.
+
+    It makes a race deterministic (two `advance` calls that both read before either writes).
+    """
+    spec = os.environ.get("KAIGI_TEST_BARRIER")
+    if not spec:
+        return None
+    folder, _, count = spec.rpartition(":")
+
+    def wait() -> None:
+        import time
+
+        Path(folder, str(os.getpid())).touch()
+        deadline = time.monotonic() + 20
+        while len(os.listdir(folder)) < int(count) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    return wait
+
+
+def _fail(code: int, kind: str, message: str, json_out: bool) -> None:
+    if json_out:
+        click.echo(json.dumps({"error": {"code": code, "kind": kind, "message": message}}, ensure_ascii=False))
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def refusals(app: App) -> Iterator[None]:
+    """Map the error roots to CLI.md's exit codes: one line, no traceback."""
+    from engine.errors import EngineError
+    from store.errors import ConcurrencyConflict, NotInitialised, StoreError
+    from workflows.errors import RulebookError, RulebookInvalid
+
+    try:
+        yield
+    except EngineError as err:
+        _fail(err.exit_code, err.kind, str(err), app.json)
+    except ConcurrencyConflict as err:
+        _fail(6, "conflict", f"conflict: {err}; nothing was written, try again", app.json)
+    except NotInitialised as err:
+        _fail(4, "not_initialised", f"not possible: {err}", app.json)
+    except RulebookInvalid as err:
+        if app.json:
+            click.echo(json.dumps({"error": {"code": 2, "kind": "rulebook_invalid",
+                                             "problems": [str(p) for p in err.problems]}}, ensure_ascii=False))
+        click.echo(err.report(), err=True)
+        sys.exit(2)
+    except (StoreError, RulebookError) as err:
+        _fail(4, "store", str(err), app.json)
+
+
+def _bug(app: App | None, err: BaseException) -> None:
+    """An unexpected exception is a bug: keep the traceback in a file, say where, exit 1."""
+    import tempfile
+    import traceback
+
+    tid = uuid.uuid4().hex[:12]
+    path = Path(tempfile.gettempdir()) / f"kaigi-crash-{tid}.log"
+    path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
+    msg = f"unexpected failure (a bug): {type(err).__name__}; traceback id {tid} in {path}"
+    _fail(EXIT_BUG, "bug", msg, bool(app and app.json))
+
+
+# ---------------------------------------------------------------- the group
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="KAIGI_DB", metavar="URL", help="SQLAlchemy URL (default sqlite:///./kaigi.db).")
+@click.option("--as", "as_", metavar="LOGIN", help="Act as this member (default $KAIGI_AS or the OS login).")
+@click.option("--json", "json_out", is_flag=True, help="Machine output: one JSON document on stdout.")
+@click.option("--lang", type=click.Choice(["ja", "en"]), envvar="KAIGI_LANG", default="en", show_default=True,
+              help="Language of labels and titles.")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, as_: str | None, json_out: bool, lang: str) -> None:
+    """kaigi: items climb the promotion HQ's meetings, under the rules in force."""
+    ctx.obj = App(db, as_, json_out, lang)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def main() -> None:
+    app: App | None = None
+    try:
+        cli.main(prog_name="kaigi", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_BUG)
+    except SystemExit:
+        raise
+    except BaseException as err:  # noqa: BLE001 (the one place a bug is caught)
+        ctx = click.get_current_context(silent=True)
+        app = ctx.find_object(App) if ctx else None
+        _bug(app, err)
+
+
+def _table(app: App, columns: list[str], rows: list[list[Any]]) -> str:
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*["" if v is None else str(v) for v in r])
+    buf = StringIO()
+    Console(file=buf, width=160, no_color=True, highlight=False).print(table)
+    return buf.getvalue().rstrip("\n")
+
+
+# ---------------------------------------------------------------- init, roster, whoami
+@cli.command()
+@click.option("--demo", is_flag=True, help="Add a sample roster (HQ and stations) and a few items.")
+@pass_app
+def init(app: App, demo: bool) -> None:
+    """Create or upgrade the schema and adopt the bundled rulebooks; safe to run twice."""
+    with refusals(app):
+        from engine import setup
+        from store.db import upgrade
+
+        svc = app.service(check_schema=False)
+        upgrade(svc.store.engine)
+        report = setup.init(svc, demo)
+    app.out({"db": svc.store.safe_url, "adopted": report.adopted, "events": report.events,
+             "demo_items": report.demo_items},
+            f"kaigi database ready at {svc.store.safe_url}: {report.events} events written"
+            + (f"; adopted rulebook {', '.join(report.adopted)}" if report.adopted else "")
+            + (f"; demo items {', '.join(map(str, report.demo_items))}" if report.demo_items else ""))
+
+
+@cli.group()
+def roster() -> None:
+    """People, their positions and roles over time."""
+
+
+@roster.command("list")
+@click.option("--at", "at_", metavar="WHEN", help="As the roster stood then (default now).")
+@pass_app
+def roster_list(app: App, at_: str | None) -> None:
+    """Members and the roles they hold (now, or --at WHEN)."""
+    with refusals(app):
+        from engine.views import roster_view
+
+        svc = app.service()
+        at = app.when(at_) if at_ else app.now()
+        rows = roster_view(svc, at, app.lang)
+    app.out(rows, _table(app, ["login", "name", "roles"], [
+        [r["login"], r["name"], ", ".join(f"{x['title']}@{x['body']}" + (f"/{x['team']}" if x["team"] else "")
+                                        for x in r["roles"]) or "-"] for r in rows]))
+
+
+@cli.command()
+@pass_app
+def whoami(app: App) -> None:
+    """The acting member and the roles they hold now."""
+    with refusals(app):
+        from engine.views import roles_view
+
+        svc = app.service()
+        m = svc.actor(app.actor)
+        roles = roles_view(svc.book(), svc.holdings(m.login), app.lang)
+    name = m.name if app.lang == "ja" else m.name_en
+    app.out({"login": m.login, "name": name, "roles": roles},
+            f"{m.login} ({name}): " + (", ".join(f"{r['title']} ({r['position_title']})@{r['body']}"
+                                                 for r in roles) or "no role now"))
+
+
+# ---------------------------------------------------------------- items
+@cli.group()
+def item() -> None:
+    """File, list, show and advance items."""
+
+
+def _item_human(v: dict[str, Any]) -> str:
+    lines = [f"item {v['id']}: {v['title']}",
+             f"  body {v['body']}" + (f", team {v['team']}" if v["team"] else "")
+             + f"; state {v['state']} ({v['state_title']}); version {v['version']}",
+             f"  filed by {v['filed_by']} at {v['filed_at']}"]
+    if v["waiting_for"]:
+        lines.append(f"  waiting for: {v['waiting_for']}")
+    for n in v["next"]:
+        where = f" in a held {n['meeting']} meeting" if n["meeting"] else ""
+        lines.append(f"  next: {n['trigger']} -> {n['to']}{where}; by {' / '.join(n['roles'])}"
+                     + (" or whoever filed it" if n["filer"] else "")
+                     + (f" (now: {', '.join(n['who'])})" if n["who"] else ""))
+    for d in v.get("deadlines", []):
+        lines.append(f"  deadline: {d['what']} by {d['due_at']} ({', '.join(d['recipients'])})")
+    return "\n".join(lines)
+
+
+@item.command("file")
+@click.argument("title")
+@click.option("--station", metavar="NAME", help="File at a station HQ (key or name).")
+@click.option("--team", metavar="TEAM", help="The team (班) the item belongs to.")
+@click.option("--note", default="", help="A note kept with the item.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def item_file(app: App, title: str, station: str | None, team: str | None, note: str, dry_run: bool) -> None:
+    """File a new item; prints its id."""
+    with refusals(app):
+        from engine.views import item_view
+
+        svc = app.service()
+        out = svc.file_item(app.actor, title, station=station, team=team, note=note, dry_run=dry_run)
+        if out.dry_run:
+            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
+                    f"would file item {out.draft.item}: {title}")
+            return
+        view = item_view(svc, svc.item(out.event.item), app.lang)
+    app.out(view, f"filed item {view['id']}: {view['title']}")
+
+
+@item.command("list")
+@click.option("--state", metavar="STATE", help="Only items in this state.")
+@click.option("--station", metavar="NAME", help="Only items of this station (or `hq`).")
+@pass_app
+def item_list(app: App, state: str | None, station: str | None) -> None:
+    """Items, one a line."""
+    with refusals(app):
+        from engine.views import item_view
+
+        svc = app.service()
+        body = svc.body(station).key if station else None
+        views = [item_view(svc, i, app.lang) for i in svc.store.items(state=state, body=body)]
+    app.out(views, _table(app, ["id", "state", "body", "team", "title", "waiting for"], [
+        [v["id"], v["state"], v["body"], v["team"], v["title"], v["waiting_for"]] for v in views]))
+
+
+@item.command("show")
+@click.argument("item_id", type=int)
+@pass_app
+def item_show(app: App, item_id: int) -> None:
+    """An item: state, what it waits for, who may act next."""
+    with refusals(app):
+        from engine.views import item_view
+
+        svc = app.service()
+        view = item_view(svc, svc.item(item_id), app.lang)
+    app.out(view, _item_human(view))
+
+
+@item.command("advance")
+@click.argument("item_id", type=int)
+@click.argument("trigger")
+@click.option("--meeting", "meeting_id", type=int, metavar="M", help="The held meeting that decided it.")
+@click.option("--note", default="", help="A note kept with the event.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, note: str, dry_run: bool) -> None:
+    """Move an item along its path by TRIGGER (refer, skip, decide, return, ...)."""
+    with refusals(app):
+        from engine.views import item_view
+
+        svc = app.service()
+        out = svc.advance(app.actor, item_id, trigger, meeting_id=meeting_id, note=note, dry_run=dry_run)
+        p = out.draft.payload
+        if out.dry_run:
+            app.out({"dry_run": True, "event": {"type": out.draft.type, "from": p["from"], "to": p["to"]}},
+                    f"would {trigger} item {item_id}: {p['from']} -> {p['to']} ({out.draft.rule})")
+            return
+        view = item_view(svc, svc.item(item_id), app.lang)
+    ev = out.event
+    app.out({"item": view, "event": {"seq": ev.seq, "type": ev.type, "from": p["from"], "to": p["to"]}},
+            f"item {item_id}: {p['from']} -> {p['to']} by {trigger} (event {ev.seq}, {out.draft.rule})")
+
+
+@item.command("history")
+@click.argument("item_id", type=int)
+@pass_app
+def item_history(app: App, item_id: int) -> None:
+    """Every event of the item, oldest first."""
+    with refusals(app):
+        from engine.timeutil import jst
+        from engine.views import event_view
+
+        svc = app.service()
+        events = svc.history(item_id)
+        views = [event_view(e) for e in events]
+    app.out(views, _table(app, ["seq", "at", "type", "actor", "authority", "from", "to", "meeting", "rulebook"], [
+        [v["seq"], jst(e.at), v["type"] if not v["trigger"] else f"{v['type']}:{v['trigger']}", v["actor"],
+         v["authority"], v["from"], v["to"], v["meeting"], v["rulebook"]] for v, e in zip(views, events)]))
+
+
+# ---------------------------------------------------------------- meetings
+@cli.group()
+def meeting() -> None:
+    """Convene, hold, cancel and show meetings."""
+
+
+def _meeting_human(v: dict[str, Any]) -> str:
+    return "\n".join([
+        f"meeting {v['id']}: {v['title']} ({v['kind']}) of {v['body']}; {v['status']}",
+        f"  starts {v['starts_at']}; convened by {v['convener']}, chaired by {v['chair']}",
+        f"  agenda: {', '.join(map(str, v['items'])) or '-'}"
+        + (f"; outcomes: {', '.join(f'{k}:{o}' for k, o in v['outcomes'].items())}" if v["outcomes"] else ""),
+        f"  attendees: {', '.join(v['attendees']) or '-'}; invited: {', '.join(v['invited']) or '-'}"
+        + (f"; present: {', '.join(v['present'])}" if v["status"] == "held" else "")])
+
+
+@meeting.command("convene")
+@click.argument("kind")
+@click.option("--at", "at_", required=True, metavar="WHEN", help="When it starts (Japan time unless a zone is given).")
+@click.option("--item", "items", type=int, multiple=True, metavar="ID", help="An item for its agenda (repeat).")
+@click.option("--attendee", "attendees", multiple=True, metavar="LOGIN", help="A member called (repeat).")
+@click.option("--invite", "invited", multiple=True, metavar="LOGIN", help="A non-member invited (repeat).")
+@click.option("--station", metavar="NAME", help="The station, for a station council.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], attendees: tuple[str, ...],
+                    invited: tuple[str, ...], station: str | None, dry_run: bool) -> None:
+    """Call a meeting of KIND (staff, team_lead, council, station_council)."""
+    with refusals(app):
+        from engine.views import meeting_view
+
+        svc = app.service()
+        out = svc.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
+                          invited=list(invited), station=station, dry_run=dry_run)
+        if out.dry_run:
+            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
+                    f"would convene meeting {out.draft.meeting} ({kind}) with "
+                    f"{', '.join(out.draft.payload['attendees'])}")
+            return
+        view = meeting_view(svc, svc.meeting(out.event.meeting), app.lang)
+    app.out(view, f"convened meeting {view['id']}\n" + _meeting_human(view))
+
+
+@meeting.command("hold")
+@click.argument("meeting_id", type=int)
+@click.option("--present", multiple=True, metavar="LOGIN", help="Who was there (repeat; default all called).")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], dry_run: bool) -> None:
+    """Record that the meeting sat, and who was there."""
+    _meeting_act(app, "hold", meeting_id, dry_run, present=list(present))
+
+
+@meeting.command("cancel")
+@click.argument("meeting_id", type=int)
+@click.option("--reason", default="", help="Why it was called off.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool) -> None:
+    """Call a convened meeting off."""
+    _meeting_act(app, "cancel", meeting_id, dry_run, reason=reason)
+
+
+def _meeting_act(app: App, verb: str, meeting_id: int, dry_run: bool, **kw: Any) -> None:
+    with refusals(app):
+        from engine.views import meeting_view
+
+        svc = app.service()
+        out = getattr(svc, verb)(app.actor, meeting_id, dry_run=dry_run, **kw)
+        if out.dry_run:
+            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
+                    f"would {verb} meeting {meeting_id}")
+            return
+        view = meeting_view(svc, svc.meeting(meeting_id), app.lang)
+    app.out(view, f"meeting {meeting_id}: {view['status']} (event {out.event.seq})")
+
+
+@meeting.command("show")
+@click.argument("meeting_id", type=int)
+@pass_app
+def meeting_show(app: App, meeting_id: int) -> None:
+    """A meeting: kind, chair, agenda, attendees, outcomes."""
+    with refusals(app):
+        from engine.views import meeting_view
+
+        svc = app.service()
+        view = meeting_view(svc, svc.meeting(meeting_id), app.lang)
+    app.out(view, _meeting_human(view))
+
+
+@meeting.command("list")
+@click.option("--status", type=click.Choice(["convened", "held", "cancelled"]), help="Only meetings in this status.")
+@pass_app
+def meeting_list(app: App, status: str | None) -> None:
+    """Meetings, one a line."""
+    with refusals(app):
+        from engine.views import meeting_view
+
+        svc = app.service()
+        views = [meeting_view(svc, m, app.lang) for m in svc.store.meetings(status=status)]
+    app.out(views, _table(app, ["id", "kind", "body", "status", "starts", "chair", "items"], [
+        [v["id"], v["title"], v["body"], v["status"], v["starts_at"], v["chair"], ",".join(map(str, v["items"]))]
+        for v in views]))
+
+
+# ---------------------------------------------------------------- audit
+@cli.group()
+def audit() -> None:
+    """Check and export the event log."""
+
+
+@audit.command("verify")
+@pass_app
+def audit_verify(app: App) -> None:
+    """Check the whole log: hash chain, order, and that replay matches stored state."""
+    with refusals(app):
+        from engine.audit import verify
+
+        v = verify(app.service().store)
+    d = v.as_dict()
+    if v.ok:
+        app.out(d, f"log intact: {v.events} events, {v.items} items and {v.meetings} meetings replay to the stored state")
+        return
+    app.out(d)
+    click.echo(f"integrity failure: first bad event {v.first_bad_seq}: {v.problem}", err=True)
+    sys.exit(7)
+
+
+if __name__ == "__main__":
+    main()
