@@ -39,7 +39,8 @@ class App:
                 _fail(2, "bad_input", str(err), self.json)
         return self._settings
 
-    def service(self, check_schema: bool = True) -> Any:
+    def service(self, check_schema: bool = True, check_actor: bool = True) -> Any:
+        """The service; the acting login must be on the roster (CLI.md, Identity) unless told otherwise."""
         if self._service is None:
             from engine.logs import configure_logging
             from engine.service import Service
@@ -50,6 +51,8 @@ class App:
             if check_schema:
                 store.check_schema()
             self._service = Service(store, before_write=_test_barrier())
+            if check_actor:
+                self._service.actor(self.actor)
         return self._service
 
     @property
@@ -197,7 +200,7 @@ def init(app: App, demo: bool) -> None:
         from engine import setup
         from store.db import upgrade
 
-        svc = app.service(check_schema=False)
+        svc = app.service(check_schema=False, check_actor=False)
         upgrade(svc.store.engine)
         report = setup.init(svc, demo)
     app.out({"db": svc.store.safe_url, "adopted": report.adopted, "events": report.events,
@@ -478,7 +481,7 @@ def audit_verify(app: App) -> None:
     with refusals(app):
         from engine.audit import verify
 
-        v = verify(app.service().store)
+        v = verify(app.service(check_actor=False).store)
     d = v.as_dict()
     if v.ok:
         app.out(d, f"log intact: {v.events} events, {v.items} items and {v.meetings} meetings replay to the stored state")
