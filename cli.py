@@ -94,6 +94,23 @@ def _test_barrier() -> Any:
     return wait
 
 
+def _test_kill() -> Any:
+    """Test hook: with KAIGI_TEST_KILL_AFTER_SENDS=N, SIGKILL ourselves after the N-th send,
+    before it is marked (the crash between sending and marking)."""
+    spec = os.environ.get("KAIGI_TEST_KILL_AFTER_SENDS")
+    if not spec:
+        return None
+    sent = [0]
+
+    def hook(_delivery: Any) -> None:
+        import signal
+
+        sent[0] += 1
+        if sent[0] >= int(spec):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return hook
+
+
 def _fail(code: int, kind: str, message: str, json_out: bool) -> None:
     if json_out:
         click.echo(json.dumps({"error": {"code": code, "kind": kind, "message": message}}, ensure_ascii=False))
@@ -266,7 +283,8 @@ def _item_human(v: dict[str, Any]) -> str:
                      + (" or whoever filed it" if n["filer"] else "")
                      + (f" (now: {', '.join(n['who'])})" if n["who"] else ""))
     for d in v.get("deadlines", []):
-        lines.append(f"  deadline: {d['what']} by {d['due_at']} ({', '.join(d['recipients'])})")
+        rung = "" if d["rung"] == 0 else f" (escalation {d['rung']})"
+        lines.append(f"  deadline: {d['what']}: reminder {d['due_at']}{rung} to {', '.join(d['recipients']) or '-'}")
     return "\n".join(lines)
 
 
@@ -466,6 +484,124 @@ def meeting_list(app: App, status: str | None) -> None:
     app.out(views, _table(app, ["id", "kind", "body", "status", "starts", "chair", "items"], [
         [v["id"], v["title"], v["body"], v["status"], v["starts_at"], v["chair"], ",".join(map(str, v["items"]))]
         for v in views]))
+
+
+@meeting.command("ics")
+@click.argument("meeting_id", type=int)
+@pass_app
+def meeting_ics(app: App, meeting_id: int) -> None:
+    """The meeting as an iCalendar invitation, for a calendar."""
+    with refusals(app):
+        from engine.messages import meeting_calendar
+
+        svc = app.service()
+        m = svc.meeting(meeting_id)
+        text = meeting_calendar(svc.book(), m, {x.login: x for x in svc.store.members()}, svc.clock.now(),
+                                _mail_domain(app))
+    if app.json:
+        app.out({"meeting": meeting_id, "ics": text})
+    else:
+        click.echo(text, nl=False)
+
+
+def _mail_domain(app: App) -> str:
+    return app.settings.mail_from.rpartition("@")[2] or "kaigi.local"
+
+
+# ---------------------------------------------------------------- reminders and the scheduler
+@cli.group()
+def reminders() -> None:
+    """What waits on whom, and when it will be sent."""
+
+
+def _reminder_table(app: App, rows: list[dict[str, Any]]) -> str:
+    return _table(app, ["due (JST)", "what", "item", "meeting", "rung", "to", "status"], [
+        [r["due_at"], r["what"], r["item"], r["meeting"], r["rung"], ", ".join(r["recipients"]) or "-",
+         r["status"] + (f" ({r['error']})" if r.get("error") else "")] for r in rows])
+
+
+@reminders.command("list")
+@click.option("--due", is_flag=True, help="Only what is due now.")
+@pass_app
+def reminders_list(app: App, due: bool) -> None:
+    """Pending reminders, messages waiting to be retried, and failed deliveries."""
+    with refusals(app):
+        from engine.views import reminder_rows
+
+        rows = reminder_rows(app.service(), due_only=due, lang=app.lang)
+    app.out(rows, _reminder_table(app, rows) if rows else "nothing pending")
+
+
+@reminders.command("forecast")
+@click.option("--until", "until", required=True, metavar="WHEN", help="How far ahead to look.")
+@pass_app
+def reminders_forecast(app: App, until: str) -> None:
+    """What would be sent, and when, without sending."""
+    with refusals(app):
+        from engine.views import forecast_rows
+
+        rows = forecast_rows(app.service(), app.when(until), app.lang)
+    app.out(rows, _reminder_table(app, rows) if rows else "nothing until then")
+
+
+@cli.group()
+def scheduler() -> None:
+    """The reminder daemon."""
+
+
+@scheduler.command("run")
+@click.option("--once", is_flag=True, help="Send what is due and exit (for cron).")
+@click.option("--sweep", default=30.0, show_default=True, help="Seconds between sweeps of the database.")
+@click.option("--lease", default=300.0, show_default=True,
+              help="Seconds a claimed message stays ours before another scheduler may resend it.")
+@pass_app
+def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
+    """Send due reminders and escalate ignored ones; runs until stopped unless --once."""
+    from contextlib import nullcontext
+
+    with refusals(app):
+        from engine.dispatch import Dispatcher
+        from engine.errors import NotPossible
+        from engine.settings import sqlite_file
+
+        svc = app.service(check_actor=False)
+        senders = _senders(app)
+        if not senders:
+            raise NotPossible("no delivery channel: set KAIGI_SMTP_URL (email) or KAIGI_OUTBOX (JSON Lines file)")
+        import datetime as dt
+
+        dispatcher = Dispatcher(svc, senders, domain=_mail_domain(app), lease=dt.timedelta(seconds=lease),
+                                mark_every=1 if "email" in senders else 100, after_send=_test_kill())
+        db_file = sqlite_file(svc.store.url, Path.cwd()) if svc.store.is_sqlite else None
+        from engine.scheduler import ReminderClock, SingleScheduler
+
+        with SingleScheduler(db_file) if db_file else nullcontext():
+            if once:
+                s = dispatcher.run_once()
+                app.out({"fired": s.fired, "sent": s.sent, "retried": s.retried, "failed": s.failed},
+                        f"fired {s.fired} reminders; sent {s.sent} messages; {s.retried} to retry; {s.failed} failed")
+                return
+            clock = ReminderClock(dispatcher, sweep_seconds=sweep)
+            click.echo(f"scheduler {dispatcher.worker} running on {svc.store.safe_url}; Ctrl-C to stop", err=True)
+            clock.start()
+            t = clock.total
+            app.out({"fired": t.fired, "sent": t.sent, "retried": t.retried, "failed": t.failed},
+                    f"stopped: fired {t.fired}; sent {t.sent}; failed {t.failed}")
+
+
+def _senders(app: App) -> dict[str, Any]:
+    from engine.delivery import OutboxSender, SmtpSender, parse_smtp_url
+
+    s = app.settings
+    senders: dict[str, Any] = {}
+    if s.smtp_url:
+        try:
+            senders["email"] = SmtpSender(parse_smtp_url(s.smtp_url), s.mail_from)
+        except ValueError as err:
+            _fail(2, "bad_input", f"KAIGI_SMTP_URL: {err}", app.json)
+    if s.outbox:
+        senders["outbox"] = OutboxSender(Path(s.outbox))
+    return senders
 
 
 # ---------------------------------------------------------------- audit

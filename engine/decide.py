@@ -266,3 +266,60 @@ def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> Draft:
     if meeting.status != "convened":
         raise NotPossible(f"meeting {meeting.id} is {meeting.status}; only a convened meeting can be cancelled")
     return Draft("MeetingCancelled", {"reason": reason}, meeting=meeting.id, rule=kind.rule)
+
+
+# ---------------------------------------------------------------- the roster
+def _may_organise(ctx: Ctx, body: BodyRecord) -> None:
+    """R-P1: the chief organises the HQ; a station chief organises their own station HQ."""
+    if au.holds(ctx.held, ctx.book, ("chief",), au.HQ):
+        return
+    if body.kind == "station" and au.holds(ctx.held, ctx.book, ("station_chief",), body.key):
+        return
+    roles: tuple[str, ...] = ("chief",) if body.kind == "hq" else ("station_chief", "chief")
+    raise ctx.refuse(f"organises {body.en} ({body.ja})", roles, body.key, "R-P1")
+
+
+def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None, lang: str, channel: str,
+               members: dict[str, MemberRecord]) -> Draft:
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_.-]{1,63}", login):
+        raise BadInput(f"a login is 2-64 lower-case letters, digits, '_', '.', '-'; got {login!r}")
+    if login in members:
+        raise BadInput(f"member {login!r} exists already")
+    if lang not in ("ja", "en") or channel not in ("email", "outbox"):
+        raise BadInput("lang is ja or en; channel is email or outbox")
+    if not (au.holds(ctx.held, ctx.book, ("chief",), au.HQ)
+            or any(h.role == "station_chief" for h in ctx.held)):
+        raise ctx.refuse("adds members to the roster", ("chief", "station_chief"), au.HQ, "R-P1")
+    return Draft("MemberAdded", {"login": login, "name": name, "name_en": name_en or name, "email": email,
+                                 "lang": lang, "channel": channel}, rule="R-P1")
+
+
+def assign(ctx: Ctx, assignment_id: int, member: MemberRecord, position: str, body: BodyRecord,
+           team: str | None, valid_from: dt.datetime, valid_until: dt.datetime | None) -> Draft:
+    """A member takes a position in a body for a period; its role comes from the rulebook."""
+    book = ctx.book
+    pos = book.positions.get(position)
+    if pos is None:
+        raise BadInput(f"no position {position!r}; one of {', '.join(book.positions)}")
+    role = book.roles[pos.role]
+    if role.body != body.kind:
+        raise BadInput(f"{pos.title.en} ({pos.title.ja}) is a post of a {role.body} body; {body.key} is a {body.kind}")
+    if team is not None and team not in book.teams:
+        raise BadInput(f"no team {team!r}; one of {', '.join(book.teams)}")
+    if valid_until is not None and valid_until <= valid_from:
+        raise BadInput("an assignment must end after it starts")
+    _may_organise(ctx, body)
+    return Draft("RoleAssigned", {"id": assignment_id, "login": member.login, "position": position,
+                                  "body": body.key, "team": team, "valid_from": instant(valid_from),
+                                  "valid_until": instant(valid_until) if valid_until else None}, rule="R-P1")
+
+
+def end_assignment(ctx: Ctx, assignment: Any, body: BodyRecord, at: dt.datetime) -> Draft:
+    if at <= assignment.valid_from:
+        raise BadInput(f"assignment {assignment.id} starts {instant(assignment.valid_from)}; it must end after that")
+    if assignment.valid_until is not None and assignment.valid_until <= at:
+        raise NotPossible(f"assignment {assignment.id} has ended already ({instant(assignment.valid_until)})")
+    _may_organise(ctx, body)
+    return Draft("AssignmentEnded", {"id": assignment.id, "valid_until": instant(at)}, rule="R-P1")

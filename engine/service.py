@@ -148,7 +148,9 @@ class Service:
                     raise _DryRun(Outcome(draft, None))
                 event = tx.append(at=now, actor=actor, authority=ctx.authority, rulebook=ctx.book.version,
                                   type=draft.type, payload=draft.payload, item=draft.item, meeting=draft.meeting)
-                tx.save_all(apply(world, event))
+                changes = apply(world, event)
+                tx.save_all(changes)
+                self._plan_reminders(tx, ctx, changes)
         except _DryRun as dry:
             return dry.outcome
         except ConcurrencyConflict as err:
@@ -159,6 +161,30 @@ class Service:
             raise
         self._log_act(event, draft)
         return Outcome(draft, event)
+
+    def _plan_reminders(self, tx: Any, ctx: decide.Ctx, changes: list[Any]) -> None:
+        """Create, move or cancel the reminders of what this act touched, in its transaction."""
+        from engine import reminders as rem
+
+        items = {new.id for new, _ in changes if isinstance(new, ItemRecord)}
+        meetings = {new.id: new for new, _ in changes if isinstance(new, MeetingRecord)}
+        for m in meetings.values():
+            items |= set(m.items)
+        if not items and not meetings:
+            return
+        kinds = self.body_kinds()
+        on_agenda = self.store.meetings_of_items(sorted(items))
+        wanted = []
+        for item in (self.item(i) for i in sorted(items)):
+            wanted += rem.wanted_for_item(ctx.book, item, kinds[item.body], [m for m in on_agenda if item.id in m.items])
+        for m in meetings.values():
+            wanted += rem.wanted_for_meeting(ctx.book, m)
+        pending = self.store.reminders(items=sorted(items), meetings=sorted(meetings))
+        world = World(reminders={r.id: r for r in pending})
+        for d in rem.reconcile(wanted, pending, self.store.next_id("reminder")):
+            ev = tx.append(at=ctx.now, actor=ctx.actor, authority=ctx.authority, rulebook=ctx.book.version,
+                           type=d.type, payload=d.payload, item=d.item, meeting=d.meeting)
+            tx.save_all(apply(world, ev))
 
     def _log_act(self, event: EventRecord, draft: decide.Draft) -> None:
         from engine.logs import get_logger
@@ -235,6 +261,32 @@ class Service:
             world.meetings[m.id] = m
             return decide.cancel(ctx, m, reason)
         return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version)
+
+    # ------------------------------------------------------------ the roster
+    def add_member(self, actor: str, login: str, *, name: str, name_en: str = "", email: str | None = None,
+                   lang: str = "ja", channel: str = "email", dry_run: bool = False) -> Outcome:
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            members = {m.login: m for m in self.store.members()}
+            return decide.add_member(ctx, login, name, name_en, email, lang, channel, members)
+        return self._act(actor, build, dry_run=dry_run)
+
+    def assign(self, actor: str, login: str, position: str, *, station: str | None = None,
+               team: str | None = None, valid_from: dt.datetime | None = None,
+               valid_until: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            return decide.assign(ctx, self._next_id("assignment"), self.member(login), position, self.body(station),
+                                 team, valid_from or ctx.now, valid_until)
+        return self._act(actor, build, dry_run=dry_run)
+
+    def end_assignment(self, actor: str, assignment_id: int, *, at: dt.datetime | None = None,
+                       dry_run: bool = False) -> Outcome:
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            found = [a for a in self.store.assignments() if a.id == assignment_id]
+            if not found:
+                raise NotFound(f"no assignment {assignment_id}")
+            world.assignments[assignment_id] = found[0]
+            return decide.end_assignment(ctx, found[0], self.body(found[0].body), at or ctx.now)
+        return self._act(actor, build, dry_run=dry_run)
 
     def _next_id(self, table: str) -> int:
         return self.store.next_id(table)  # type: ignore[no-any-return]

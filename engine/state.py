@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.errors import ReplayMismatch
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, EventRecord, ItemRecord,
-                           MeetingRecord, MemberRecord)
+                           MeetingRecord, MemberRecord, ReminderRecord)
 
 Change = tuple[Any, Any]  # (new record, old record or None)
 
@@ -27,6 +27,7 @@ class World:
     items: dict[int, ItemRecord] = field(default_factory=dict)
     meetings: dict[int, MeetingRecord] = field(default_factory=dict)
     adoptions: dict[str, AdoptionRecord] = field(default_factory=dict)
+    reminders: dict[int, ReminderRecord] = field(default_factory=dict)
 
     def assignments_of(self, login: str) -> list[AssignmentRecord]:
         return [a for a in self.assignments.values() if a.login == login]
@@ -144,6 +145,41 @@ def _meeting_cancelled(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Cha
     return [(new, old)]
 
 
+def _reminder_set(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    if p["id"] in w.reminders:
+        raise ValueError(f"reminder {p['id']} exists")
+    new = ReminderRecord(id=p["id"], key=p["key"], item=ev.item, meeting=ev.meeting, order=p.get("order"),
+                         body=p["body"], started_at=_t(p["started_at"]), due_at=_t(p["due_at"]),  # type: ignore[arg-type]
+                         next_rung=0, next_at=_t(p["due_at"]), status="pending")
+    w.reminders[new.id] = new
+    return [(new, None)]
+
+
+def _reminder_cancelled(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    old = w.reminders[p["id"]]
+    new = replace(old, status="cancelled", next_at=None, version=old.version + 1)
+    w.reminders[new.id] = new
+    return [(new, old)]
+
+
+def _reminder_due(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    old = w.reminders[p["id"]]
+    if old.next_rung != p["rung"] or old.status != "pending":
+        raise ValueError(f"reminder {old.id} is at rung {old.next_rung} ({old.status}), the event says {p['rung']}")
+    nxt = _t(p.get("next_at"))
+    new = replace(old, next_rung=old.next_rung + 1, next_at=nxt, status="pending" if nxt else "done",
+                  version=old.version + 1)
+    w.reminders[new.id] = new
+    return [(new, old)]
+
+
+def _no_state(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    """Delivery outcomes are facts for the auditor; the reminder itself does not change."""
+    if p["id"] not in w.reminders:
+        raise ValueError(f"no reminder {p['id']}")
+    return []
+
+
 _HANDLERS = {
     "RulebookAdopted": _rulebook_adopted,
     "BodyAdded": _body_added,
@@ -155,5 +191,10 @@ _HANDLERS = {
     "MeetingConvened": _meeting_convened,
     "MeetingHeld": _meeting_held,
     "MeetingCancelled": _meeting_cancelled,
+    "ReminderSet": _reminder_set,
+    "ReminderCancelled": _reminder_cancelled,
+    "ReminderDue": _reminder_due,
+    "ReminderSent": _no_state,
+    "ReminderFailed": _no_state,
 }
 EVENT_TYPES = tuple(_HANDLERS)

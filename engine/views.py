@@ -29,7 +29,9 @@ def item_view(svc: Service, item: ItemRecord, lang: str = "en", at: dt.datetime 
         nxt.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
                     "who": who, "rule": t.rule})
     waits = st.waits.in_(lang) if st and st.waits else None
-    return {"id": item.id, "title": item.title, "body": item.body, "state": item.state,
+    deadlines = [{"what": r["what"], "due_at": r["due_at"], "deadline": r["deadline"], "rung": r["rung"],
+                  "recipients": r["recipients"]} for r in reminder_rows(svc, lang=lang, item=item.id)]
+    return {"deadlines": deadlines, "id": item.id, "title": item.title, "body": item.body, "state": item.state,
             "state_title": st.title.in_(lang) if st else item.state, "version": item.version,
             "waiting_for": waits, "next": nxt, "team": item.team, "note": item.note,
             "filed_by": item.filed_by, "filed_at": iso(item.filed_at), "updated_at": iso(item.updated_at),
@@ -69,3 +71,77 @@ def roster_view(svc: Service, at: dt.datetime, lang: str = "en") -> list[dict[st
         out.append({"login": m.login, "name": m.name if lang == "ja" else m.name_en, "name_ja": m.name,
                     "name_en": m.name_en, "roles": roles_view(book, held, lang)})
     return out
+
+
+def _rung_roles(rule: Any, rung: int) -> list[str]:
+    return list(rule.recipients(rung)) if rule is not None and rung <= len(rule.escalate) else []
+
+
+def _recipients_at(svc: Service, book: Rulebook, rule: Any, rung: int, r: Any, at: dt.datetime,
+                   roster: StoreRoster) -> list[str]:
+    roles = [x for x in _rung_roles(rule, rung) if x in book.roles]
+    who = set(au.holders(roster, book, roles, r.body, at))
+    if "attendees" in _rung_roles(rule, rung) and r.meeting is not None:
+        m = svc.store.meeting(r.meeting)
+        who |= set(m.attendees) | set(m.invited)
+    return sorted(who)
+
+
+def reminder_rows(svc: Service, due_only: bool = False, lang: str = "en",
+                  item: int | None = None) -> list[dict[str, Any]]:
+    """Pending reminders (the next rung of each), and messages not yet delivered or failed."""
+    from engine import reminders as rem
+
+    now = svc.clock.now()
+    book = svc.book(now)
+    roster = StoreRoster(svc.store)
+    rows = []
+    for r in svc.store.reminders(items=[item] if item is not None else None):
+        if due_only and (r.next_at is None or r.next_at > now):
+            continue
+        rule = rem.rule_of(book, r.key)
+        rows.append({"id": r.id, "due_at": iso(r.next_at), "deadline": iso(r.due_at), "item": r.item,
+                     "meeting": r.meeting, "order": r.order, "what": rule.title.in_(lang) if rule else r.key,
+                     "key": r.key, "rung": r.next_rung, "role": ", ".join(_rung_roles(rule, r.next_rung)),
+                     "recipients": _recipients_at(svc, book, rule, r.next_rung, r, now, roster),
+                     "status": "due" if r.next_at and r.next_at <= now else "pending"})
+    if item is None:
+        reminders = {}
+        for d in svc.store.deliveries():
+            if d.status == "sent" or (due_only and d.status == "failed"):
+                continue
+            if d.reminder not in reminders:
+                reminders[d.reminder] = svc.store.reminders(status=None, ids=[d.reminder])[0]
+            r = reminders[d.reminder]
+            rule = rem.rule_of(book, r.key)
+            rows.append({"id": r.id, "due_at": iso(d.next_attempt_at), "deadline": iso(r.due_at), "item": r.item,
+                         "meeting": r.meeting, "order": r.order, "what": rule.title.in_(lang) if rule else r.key,
+                         "key": r.key, "rung": d.rung, "role": ", ".join(_rung_roles(rule, d.rung)),
+                         "recipients": [d.recipient], "status": d.status, "attempts": d.attempts,
+                         "error": d.last_error})
+    return rows
+
+
+def forecast_rows(svc: Service, until: dt.datetime, lang: str = "en") -> list[dict[str, Any]]:
+    """What would be sent, and when, up to `until`: every rung still to fire, recipients as the
+    roster will stand then (assignments with future dates count)."""
+    from engine import reminders as rem
+
+    rows = []
+    roster = StoreRoster(svc.store)
+    for r in svc.store.reminders():
+        book = svc.book()
+        rule = rem.rule_of(book, r.key)
+        if rule is None:
+            continue
+        for rung in range(r.next_rung, len(rule.escalate) + 1):
+            at = rem.rung_at(book, rule, r.due_at, rung)
+            if at is None or at > until:
+                break
+            when = max(at, svc.clock.now())
+            rows.append({"id": r.id, "due_at": iso(at), "item": r.item, "meeting": r.meeting, "order": r.order,
+                         "what": rule.title.in_(lang), "key": r.key, "rung": rung,
+                         "role": ", ".join(_rung_roles(rule, rung)),
+                         "recipients": _recipients_at(svc, svc.book(when), rule, rung, r, when, roster),
+                         "status": "forecast"})
+    return sorted(rows, key=lambda x: (x["due_at"], x["id"], x["rung"]))

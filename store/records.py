@@ -76,6 +76,44 @@ class MeetingRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderRecord:
+    id: int
+    key: str
+    item: int | None
+    meeting: int | None
+    order: int | None
+    body: str
+    started_at: dt.datetime
+    due_at: dt.datetime
+    next_rung: int
+    next_at: dt.datetime | None
+    status: str
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """A message to send (or sent): what the dispatcher claims, sends and marks."""
+
+    id: int
+    dedupe_key: str
+    reminder: int
+    rung: int
+    recipient: str
+    channel: str
+    address: str | None
+    message_id: str
+    subject: str
+    body: str
+    ics: str | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AdoptionRecord:
     version: str
     effective_from: dt.date

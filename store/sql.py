@@ -19,10 +19,10 @@ from sqlalchemy import exc
 from store import chain
 from store.db import make_engine, reader, schema_state
 from store.errors import ConcurrencyConflict, NotInitialised, StoreError
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, EventRecord, ItemRecord,
-                           MeetingRecord, MemberRecord)
-from store.tables import (AgendaEntry, Assignment, Body, Event, Item, LogHead, Meeting,
-                          MeetingAttendee, Member, RulebookAdoption)
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DeliveryRecord, EventRecord,
+                           ItemRecord, MeetingRecord, MemberRecord, ReminderRecord)
+from store.tables import (AgendaEntry, Assignment, Body, Delivery, Event, Item, LogHead, Meeting,
+                          MeetingAttendee, Member, Reminder, RulebookAdoption)
 
 T_BODY = Body.__table__
 T_MEMBER = Member.__table__
@@ -34,6 +34,8 @@ T_AGENDA = AgendaEntry.__table__
 T_ADOPT = RulebookAdoption.__table__
 T_EVENT = Event.__table__
 T_HEAD = LogHead.__table__
+T_REMIND = Reminder.__table__
+T_DELIVERY = Delivery.__table__
 
 _ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at",
               "updated_at", "note", "origin")
@@ -64,6 +66,22 @@ def _translated() -> Iterator[None]:
 
 def _item(row: Any) -> ItemRecord:
     return ItemRecord(**{c: row._mapping[c] for c in _ITEM_COLS})
+
+
+def _reminder(row: Any) -> ReminderRecord:
+    m = row._mapping
+    return ReminderRecord(id=m["id"], key=m["key"], item=m["item_id"], meeting=m["meeting_id"],
+                          order=m["order_id"], body=m["body"], started_at=m["started_at"], due_at=m["due_at"],
+                          next_rung=m["next_rung"], next_at=m["next_at"], status=m["status"], version=m["version"])
+
+
+def _delivery(row: Any) -> DeliveryRecord:
+    m = row._mapping
+    return DeliveryRecord(id=m["id"], dedupe_key=m["dedupe_key"], reminder=m["reminder_id"], rung=m["rung"],
+                          recipient=m["recipient"], channel=m["channel"], address=m["address"],
+                          message_id=m["message_id"], subject=m["subject"], body=m["body"], ics=m["ics"],
+                          status=m["status"], attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
+                          last_error=m["last_error"], sent_at=m["sent_at"])
 
 
 def _event(row: Any) -> EventRecord:
@@ -177,9 +195,77 @@ class Store:
         return [AdoptionRecord(**r._mapping)
                 for r in self._rows(sa.select(T_ADOPT).order_by(T_ADOPT.c.effective_from))]
 
+    # reminders and deliveries ------------------------------------------------
+    def reminders(self, status: str | None = "pending", items: list[int] | None = None,
+                  meetings: list[int] | None = None, due_by: dt.datetime | None = None,
+                  limit: int | None = None, lock: bool = False, ids: list[int] | None = None
+                  ) -> list[ReminderRecord]:
+        q = sa.select(T_REMIND).order_by(T_REMIND.c.next_at, T_REMIND.c.id)
+        if ids is not None:
+            q = q.where(T_REMIND.c.id.in_(ids))
+        if status:
+            q = q.where(T_REMIND.c.status == status)
+        if items is not None or meetings is not None:
+            q = q.where(sa.or_(T_REMIND.c.item_id.in_(items or []), T_REMIND.c.meeting_id.in_(meetings or [])))
+        if due_by is not None:
+            q = q.where(T_REMIND.c.next_at <= due_by)
+        if limit:
+            q = q.limit(limit)
+        if lock:  # several schedulers on PostgreSQL: each row fires once (SQLite: the write lock)
+            q = q.with_for_update(skip_locked=True, of=T_REMIND)
+        return [_reminder(r) for r in self._rows(q)]
+
+    def meetings_of_items(self, items: list[int]) -> list[MeetingRecord]:
+        """Meetings with any of these items on their agenda."""
+        if not items:
+            return []
+        ids = [r[0] for r in self._rows(sa.select(T_AGENDA.c.meeting_id).distinct()
+                                         .where(T_AGENDA.c.item_id.in_(items)))]
+        return self.meetings(ids=ids) if ids else []
+
+    def deliveries(self, status: str | None = None, reminders: list[int] | None = None) -> list[DeliveryRecord]:
+        q = sa.select(T_DELIVERY).order_by(T_DELIVERY.c.id)
+        if status:
+            q = q.where(T_DELIVERY.c.status == status)
+        if reminders is not None:
+            q = q.where(T_DELIVERY.c.reminder_id.in_(reminders))
+        return [_delivery(r) for r in self._rows(q)]
+
+    def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
+                         limit: int) -> list[DeliveryRecord]:
+        """Claim due messages atomically: UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED).
+
+        Why a claim with a lease rather than a leader lock: correctness is per row and in
+        the data, every scheduler runs the same code with no election, a crash releases
+        the row locks, and an expired lease (`sending` past `lease_until`) hands a message
+        a dead scheduler claimed to the next one. Session advisory locks outlive their
+        block in a pool and prove nothing by themselves (LIBRARIES.md 3.5).
+        """
+        d = T_DELIVERY.c
+        due = (sa.select(d.id).where(sa.or_(sa.and_(d.status == "pending", d.next_attempt_at <= now),
+                                            sa.and_(d.status == "sending", d.lease_until < now)))
+               .order_by(d.next_attempt_at, d.id).limit(limit).with_for_update(skip_locked=True))
+        stmt = (T_DELIVERY.update().where(d.id.in_(due.scalar_subquery()))
+                .values(status="sending", claimed_by=worker, lease_until=now + lease, attempts=d.attempts + 1)
+                .returning(*T_DELIVERY.c))
+        with _translated(), self.engine.begin() as conn:
+            return sorted((_delivery(r) for r in conn.execute(stmt)), key=lambda x: x.id)
+
+    def next_due(self) -> dt.datetime | None:
+        """The earliest time something is due: a reminder rung or a message retry."""
+        a = self._rows(sa.select(sa.func.min(T_REMIND.c.next_at)).where(T_REMIND.c.status == "pending"))[0][0]
+        b = self._rows(sa.select(sa.func.min(T_DELIVERY.c.next_attempt_at))
+                       .where(T_DELIVERY.c.status == "pending"))[0][0]
+        c = self._rows(sa.select(sa.func.min(T_DELIVERY.c.lease_until)).where(T_DELIVERY.c.status == "sending"))[0][0]
+        from store.types import UTCDateTime
+
+        conv = UTCDateTime().process_result_value
+        times = [conv(t, self.engine.dialect) for t in (a, b, c) if t is not None]
+        return min(times) if times else None
+
     def next_id(self, table: str) -> int:
         """The next id of `item`, `meeting` or `assignment`; inside an act the lock makes it ours."""
-        t = {"item": T_ITEM, "meeting": T_MEETING, "assignment": T_ASSIGN}[table]
+        t = {"item": T_ITEM, "meeting": T_MEETING, "assignment": T_ASSIGN, "reminder": T_REMIND}[table]
         rows = self._rows(sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0)))
         return int(rows[0][0]) + 1
 
@@ -276,6 +362,8 @@ class Tx:
                 self.save_body(new)
             elif isinstance(new, AdoptionRecord):
                 self.save_adoption(new)
+            elif isinstance(new, ReminderRecord):
+                self.save_reminder(new, old)
             else:
                 raise TypeError(f"no table for {type(new).__name__}")
 
@@ -327,6 +415,35 @@ class Tx:
             self.conn.execute(T_ASSIGN.insert().values(**values))
         else:
             self.conn.execute(T_ASSIGN.update().where(T_ASSIGN.c.id == new.id).values(**values))
+
+    def save_reminder(self, new: ReminderRecord, old: ReminderRecord | None) -> None:
+        values = {"id": new.id, "key": new.key, "item_id": new.item, "meeting_id": new.meeting,
+                  "order_id": new.order, "body": new.body, "started_at": new.started_at, "due_at": new.due_at,
+                  "next_rung": new.next_rung, "next_at": new.next_at, "status": new.status, "version": new.version}
+        if old is None:
+            self.conn.execute(T_REMIND.insert().values(**values))
+            return
+        res = self.conn.execute(T_REMIND.update().where(T_REMIND.c.id == old.id,
+                                                        T_REMIND.c.version == old.version).values(**values))
+        if res.rowcount != 1:
+            raise ConcurrencyConflict(f"reminder {old.id} was changed by someone else first")
+
+    def add_deliveries(self, rows: list[dict[str, Any]]) -> None:
+        """Insert messages; one that exists already (same dedupe key) is left alone."""
+        if not rows:
+            return
+        if self.conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+        self.conn.execute(insert(T_DELIVERY).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+
+    def mark_delivery(self, delivery_id: int, worker: str, **values: Any) -> bool:
+        """Settle a claimed message; False if another scheduler's lease took it over."""
+        res = self.conn.execute(T_DELIVERY.update().where(
+            T_DELIVERY.c.id == delivery_id, T_DELIVERY.c.claimed_by == worker,
+            T_DELIVERY.c.status == "sending").values(**values))
+        return res.rowcount == 1
 
     def save_body(self, new: BodyRecord) -> None:
         self.conn.execute(T_BODY.insert().values(**{f: getattr(new, f) for f in BodyRecord.__slots__}))

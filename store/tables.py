@@ -158,4 +158,59 @@ class LogHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class Reminder(SQLModel, table=True):
+    """Something waits on someone: the deadline (rung 0) and the next rung to fire.
+
+    A row of kaigi's own, never a pickled scheduler job: the scheduler only wakes up
+    for the smallest `next_at` (LIBRARIES.md 3.4). A moved deadline is a new row.
+    """
+
+    __tablename__ = "reminder"
+    __table_args__ = (sa.Index("ix_reminder_due", "status", "next_at"),
+                      sa.Index("ix_reminder_item", "item_id"), sa.Index("ix_reminder_meeting", "meeting_id"))
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    key: str = Field(max_length=48)
+    item_id: Optional[int] = None
+    meeting_id: Optional[int] = None
+    order_id: Optional[int] = None
+    body: str = Field(max_length=64)
+    started_at: dt.datetime = Field(sa_type=UTCDateTime)
+    due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    next_rung: int = 0
+    next_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(max_length=16)
+    version: int = Field(default=1, nullable=False)
+
+
+class Delivery(SQLModel, table=True):
+    """One message to one recipient for one rung of one reminder: the unit of exactly-once.
+
+    `dedupe_key` (reminder, rung, recipient, deadline) is unique, so a rung never makes
+    two messages; `message_id` is derived from it, so a resend after a crash between
+    sending and marking carries the same Message-ID and can be recognised.
+    """
+
+    __tablename__ = "delivery"
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=160, unique=True)
+    reminder_id: int = Field(foreign_key="reminder.id")
+    rung: int
+    recipient: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    address: Optional[str] = None
+    message_id: str = Field(max_length=200)
+    subject: str
+    body: str
+    ics: Optional[str] = None
+    status: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(sa_type=UTCDateTime)
+    lease_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: Optional[str] = Field(default=None, max_length=120)
+    last_error: Optional[str] = None
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
 TABLES = SQLModel.metadata

@@ -118,6 +118,12 @@ def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
         for role in rr.remind + tuple(r for rung in rr.escalate for r in rung.to):
             if role not in b.roles and role not in _PSEUDO_RECIPIENTS:
                 yield f"{p}.remind", f"roles defined under [roles], got unknown {role!r}"
+        if rr.items is not None and rr.items not in b.body_kinds:
+            yield f"{p}.items", f"a body kind ({_one_of(b.body_kinds)}), got {rr.items!r}"
+        if rr.cancelled_by is not None:
+            ck, _, cname = rr.cancelled_by.partition(":")
+            if ck != "meeting" or cname not in b.meetings:
+                yield f"{p}.cancelled_by", f"meeting:<a meeting kind> ({_one_of(b.meetings)}), got {rr.cancelled_by!r}"
         for j, rung in enumerate(rr.escalate):
             if rung.after <= 0:
                 yield f"{p}.escalate[{j}].after", f"a positive number of {rr.unit}, got {rung.after}"

@@ -176,9 +176,9 @@ def _reminders(r: _Reader, doc: dict[str, Any]) -> list[ReminderRule]:
                 continue
             rungs.append(Rung(r.get(e, "after", q, int), r.get(e, "to", q, tuple)))
         out.append(ReminderRule(
-            key=r.get(d, "key", p, str), waits_on=r.get(d, "waits_on", p, str),
+            key=r.get(d, "key", p, str), waits_on=r.get(d, "waits_on", p, str), title=r.title(d, p),
             remind=r.get(d, "remind", p, tuple), due=r.get(d, "due", p, int),
             unit=r.get(d, "unit", p, str, "days"), escalate=tuple(rungs),
-            cancelled_by=r.get(d, "cancelled_by", p, str, None),
-            setting=r.get(d, "setting", p, bool, False)))
+            cancelled_by=r.get(d, "cancelled_by", p, str, None), command=r.get(d, "command", p, str, ""),
+            setting=r.get(d, "setting", p, bool, False), items=r.get(d, "items", p, str, None)))
     return out

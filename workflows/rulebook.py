@@ -107,14 +107,32 @@ class Rung:
 
 @dataclass(frozen=True, slots=True)
 class ReminderRule:
+    """What waits, who is reminded when, and the rungs it climbs when ignored."""
+
     key: str
     waits_on: str
+    title: Title
     remind: tuple[str, ...]
     due: int
     unit: str
     escalate: tuple[Rung, ...]
     cancelled_by: str | None
+    command: str
     setting: bool
+    items: str | None = None
+
+    @property
+    def waits_kind(self) -> str:
+        return self.waits_on.partition(":")[0]
+
+    @property
+    def waits_state(self) -> str | None:
+        kind, _, name = self.waits_on.partition(":")
+        return name if kind == "state" else None
+
+    def recipients(self, rung: int) -> tuple[str, ...]:
+        """The roles reminded at rung 0, then those escalated to at each later rung."""
+        return self.remind if rung == 0 else self.escalate[rung - 1].to
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,94 @@
+"""Pure reminder planning: what waits on whom, from the state of items and meetings.
+
+`wanted()` derives the reminders an item or a meeting should have now (one per rule
+whose condition holds, with its deadline); `reconcile()` compares that with the pending
+rows and returns the events that create or cancel rows. The act that changes what waits
+calls it in its own transaction, so a reminder is never out of step with its item.
+No clock, no database: times come from the records and the rulebook.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from engine.calendar import deadline
+from engine.decide import Draft
+from store.chain import instant
+from store.records import ItemRecord, MeetingRecord, ReminderRecord
+from workflows import Rulebook
+from workflows.rulebook import ReminderRule
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    key: str
+    body: str
+    started_at: dt.datetime
+    due_at: dt.datetime
+    item: int | None = None
+    meeting: int | None = None
+    order: int | None = None
+
+    @property
+    def identity(self) -> tuple[object, ...]:
+        return (self.key, self.item, self.meeting, self.order, self.due_at)
+
+
+def rule_of(book: Rulebook, key: str) -> ReminderRule | None:
+    return next((r for r in book.reminders if r.key == key), None)
+
+
+def rung_at(book: Rulebook, rule: ReminderRule, due_at: dt.datetime, rung: int) -> dt.datetime | None:
+    """When rung `rung` fires: rung 0 at the deadline, each escalation `after` the previous one."""
+    if rung > len(rule.escalate):
+        return None
+    at = due_at
+    for step in rule.escalate[:rung]:
+        at = deadline(at, step.after, rule.unit, book.office_closure)
+    return at
+
+
+def _covered(item: ItemRecord, kind: str, meetings: list[MeetingRecord]) -> bool:
+    """A meeting of that kind is called with the item on its agenda and has not yet dealt with it."""
+    return any(m.kind == kind and item.id in m.items and item.id not in m.outcomes
+               and m.status in ("convened", "held") for m in meetings)
+
+
+def wanted_for_item(book: Rulebook, item: ItemRecord, body_kind: str,
+                    meetings: list[MeetingRecord]) -> list[Wanted]:
+    out = []
+    for rule in book.reminders:
+        if rule.waits_state != item.state or (rule.items and rule.items != body_kind):
+            continue
+        if rule.cancelled_by and _covered(item, rule.cancelled_by.partition(":")[2], meetings):
+            continue
+        due = deadline(item.updated_at, rule.due, rule.unit, book.office_closure)
+        out.append(Wanted(rule.key, item.body, item.updated_at, due, item=item.id))
+    return out
+
+
+def wanted_for_meeting(book: Rulebook, meeting: MeetingRecord) -> list[Wanted]:
+    if meeting.status != "convened":
+        return []
+    return [Wanted(r.key, meeting.body, meeting.convened_at,
+                   deadline(meeting.starts_at, r.due, r.unit, book.office_closure), meeting=meeting.id)
+            for r in book.reminders if r.waits_kind == "meeting"]
+
+
+def reconcile(wanted: list[Wanted], pending: list[ReminderRecord], next_id: int) -> list[Draft]:
+    """Events that bring the pending reminders in line with what is wanted."""
+    have = {(r.key, r.item, r.meeting, r.order, r.due_at): r for r in pending}
+    want = {w.identity: w for w in wanted}
+    drafts = []
+    for ident, r in have.items():
+        if ident not in want:
+            moved = any(w.key == r.key and (w.item, w.meeting, w.order) == (r.item, r.meeting, r.order)
+                        for w in wanted)
+            drafts.append(Draft("ReminderCancelled", {"id": r.id, "reason": "deadline moved" if moved
+                                                      else "no longer waits"}, item=r.item, meeting=r.meeting))
+    for ident, w in want.items():
+        if ident not in have:
+            drafts.append(Draft("ReminderSet", {"id": next_id, "key": w.key, "body": w.body, "order": w.order,
+                                                "started_at": instant(w.started_at), "due_at": instant(w.due_at)},
+                                item=w.item, meeting=w.meeting))
+            next_id += 1
+    return drafts
