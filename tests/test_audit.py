@@ -29,8 +29,10 @@ class TestVerify:
         assert "event 46 was altered" in r.stderr
 
     def test_changed_payload_is_caught(self, svc, demo_cli):
-        tamper(svc.store, "UPDATE event SET payload = replace(payload, 'filed', 'council') WHERE seq = 47")
-        assert 7 == demo_cli("audit", "verify").exit_code
+        seq = next(e.seq for e in svc.store.events(item=2) if e.type == "ItemFiled")
+        tamper(svc.store, "UPDATE event SET payload = replace(payload, 'filed', 'council') WHERE seq = :s", s=seq)
+        r = demo_cli("--json", "audit", "verify")
+        assert 7 == r.exit_code and seq == json.loads(r.stdout)["first_bad_seq"]
 
     def test_changed_item_state_is_caught(self, svc, demo_cli):
         """The log is intact but the item row was edited: stored state differs from its replay."""

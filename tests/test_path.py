@@ -23,7 +23,7 @@ class TestFullPath:
         m = held(svc, "sato", "council", [1])
         assert "closed" == svc.advance("watanabe", 1, "close", meeting_id=m).event.payload["to"]
         assert "closed" == svc.item(1).state
-        types = [e.type for e in svc.history(1)]
+        types = [e.type for e in svc.history(1) if e.type.startswith("Item")]
         assert ["ItemFiled"] + ["ItemAdvanced"] * 5 == types
 
     def test_every_event_records_the_rulebook_version(self, svc):
