@@ -248,6 +248,83 @@ def roster_list(app: App, at_: str | None) -> None:
                                         for x in r["roles"]) or "-"] for r in rows]))
 
 
+def _roster_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
+    with refusals(app):
+        out = getattr(app.service(), verb)(app.actor, *args, **kw)
+    d = {"dry_run": out.dry_run, "event": {"type": out.draft.type, **out.draft.payload}}
+    if out.event is not None:
+        d["event"]["seq"] = out.event.seq
+    app.out(d, ("would record " if out.dry_run else "recorded ") + f"{out.draft.type}: "
+            + ", ".join(f"{k}={v}" for k, v in out.draft.payload.items() if v not in (None, "")))
+
+
+@roster.command("add")
+@click.argument("login")
+@click.option("--name", required=True, help="Name in Japanese.")
+@click.option("--name-en", default="", help="Name in English.")
+@click.option("--email", help="Address for reminders.")
+@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language of reminders.")
+@click.option("--channel", type=click.Choice(["email", "outbox"]), default="email", show_default=True,
+              help="How reminders reach them.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def roster_add(app: App, login: str, name: str, name_en: str, email: str | None, lang: str, channel: str,
+               dry_run: bool) -> None:
+    """Add a person to the roster (the chief, or a station chief for their station, R-P1)."""
+    _roster_act(app, "add_member", login, name=name, name_en=name_en, email=email, lang=lang, channel=channel,
+                dry_run=dry_run)
+
+
+@roster.command("assign")
+@click.argument("login")
+@click.argument("position")
+@click.option("--station", metavar="NAME", help="The station (default: the HQ).")
+@click.option("--team", metavar="TEAM", help="The team (班), for team leaders and members.")
+@click.option("--from", "from_", metavar="WHEN", help="From when (default now).")
+@click.option("--until", metavar="WHEN", help="Until when (default open).")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def roster_assign(app: App, login: str, position: str, station: str | None, team: str | None, from_: str | None,
+                  until: str | None, dry_run: bool) -> None:
+    """Put a member in a position (ポスト) for a period; the rulebook gives its role."""
+    with refusals(app):
+        f, u = (app.when(from_) if from_ else None), (app.when(until) if until else None)
+    _roster_act(app, "assign", login, position, station=station, team=team, valid_from=f, valid_until=u,
+                dry_run=dry_run)
+
+
+@roster.command("end")
+@click.argument("assignment_id", type=int)
+@click.option("--at", "at_", metavar="WHEN", help="When it ends (default now).")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def roster_end(app: App, assignment_id: int, at_: str | None, dry_run: bool) -> None:
+    """End an assignment (see `roster list --json` for ids)."""
+    with refusals(app):
+        at = app.when(at_) if at_ else None
+    _roster_act(app, "end_assignment", assignment_id, at=at, dry_run=dry_run)
+
+
+@roster.command("delegate")
+@click.argument("clerk")
+@click.option("--until", metavar="WHEN", help="When the delegation ends (required unless --end).")
+@click.option("--from", "from_", metavar="WHEN", help="From when (default now).")
+@click.option("--end", "end_id", type=int, metavar="ID", help="Instead: end delegation ID now.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@pass_app
+def roster_delegate(app: App, clerk: str, until: str | None, from_: str | None, end_id: int | None,
+                    dry_run: bool) -> None:
+    """Let a secretariat clerk record your acts until WHEN (R-A1); --end ID ends one."""
+    if end_id is not None:
+        _roster_act(app, "end_delegation", end_id, dry_run=dry_run)
+        return
+    if until is None:
+        raise click.UsageError("give --until WHEN (or --end ID)")
+    with refusals(app):
+        f, u = (app.when(from_) if from_ else None), app.when(until)
+    _roster_act(app, "delegate", clerk, valid_until=u, valid_from=f, dry_run=dry_run)
+
+
 @cli.command()
 @pass_app
 def whoami(app: App) -> None:
@@ -272,7 +349,7 @@ def item() -> None:
 
 def _item_human(v: dict[str, Any]) -> str:
     lines = [f"item {v['id']}: {v['title']}",
-             f"  body {v['body']}" + (f", team {v['team']}" if v["team"] else "")
+             f"  body {v['body_name']} ({v['body']})" + (f", team {v['team']}" if v["team"] else "")
              + f"; state {v['state']} ({v['state_title']}); version {v['version']}",
              f"  filed by {v['filed_by']} at {v['filed_at']}"]
     if v["waiting_for"]:
@@ -282,6 +359,12 @@ def _item_human(v: dict[str, Any]) -> str:
         lines.append(f"  next: {n['trigger']} -> {n['to']}{where}; by {' / '.join(n['roles'])}"
                      + (" or whoever filed it" if n["filer"] else "")
                      + (f" (now: {', '.join(n['who'])})" if n["who"] else ""))
+    if v["origin"]:
+        lines.append(f"  taken from item {v['origin']}")
+    for c in v["taken_into"]:
+        lines.append(f"  taken into item {c['id']} at {c['body']}: now {c['state']}")
+    for o in v["orders"]:
+        lines.append(f"  order {o['id']} to {o['to']}: {o['status']} (due {o['due_at']})")
     for d in v.get("deadlines", []):
         rung = "" if d["rung"] == 0 else f" (escalation {d['rung']})"
         lines.append(f"  deadline: {d['what']}: reminder {d['due_at']}{rung} to {', '.join(d['recipients']) or '-'}")
@@ -294,14 +377,18 @@ def _item_human(v: dict[str, Any]) -> str:
 @click.option("--team", metavar="TEAM", help="The team (班) the item belongs to.")
 @click.option("--note", default="", help="A note kept with the item.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
 @pass_app
-def item_file(app: App, title: str, station: str | None, team: str | None, note: str, dry_run: bool) -> None:
+def item_file(app: App, title: str, station: str | None, team: str | None, note: str, dry_run: bool,
+              on_behalf_of: str | None) -> None:
     """File a new item; prints its id."""
     with refusals(app):
         from engine.views import item_view
 
         svc = app.service()
-        out = svc.file_item(app.actor, title, station=station, team=team, note=note, dry_run=dry_run)
+        out = svc.file_item(app.actor, title, station=station, team=team, note=note, dry_run=dry_run,
+                            on_behalf_of=on_behalf_of)
         if out.dry_run:
             app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
                     f"would file item {out.draft.item}: {title}")
@@ -313,8 +400,9 @@ def item_file(app: App, title: str, station: str | None, team: str | None, note:
 @item.command("list")
 @click.option("--state", metavar="STATE", help="Only items in this state.")
 @click.option("--station", metavar="NAME", help="Only items of this station (or `hq`).")
+@click.option("--overdue", is_flag=True, help="Only items with a deadline passed.")
 @pass_app
-def item_list(app: App, state: str | None, station: str | None) -> None:
+def item_list(app: App, state: str | None, station: str | None, overdue: bool) -> None:
     """Items, one a line."""
     with refusals(app):
         from engine.views import item_view
@@ -322,6 +410,8 @@ def item_list(app: App, state: str | None, station: str | None) -> None:
         svc = app.service()
         body = svc.body(station).key if station else None
         views = [item_view(svc, i, app.lang) for i in svc.store.items(state=state, body=body)]
+        if overdue:
+            views = [v for v in views if v["overdue"]]
     app.out(views, _table(app, ["id", "state", "body", "team", "title", "waiting for"], [
         [v["id"], v["state"], v["body"], v["team"], v["title"], v["waiting_for"]] for v in views]))
 
@@ -345,14 +435,18 @@ def item_show(app: App, item_id: int) -> None:
 @click.option("--meeting", "meeting_id", type=int, metavar="M", help="The held meeting that decided it.")
 @click.option("--note", default="", help="A note kept with the event.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
 @pass_app
-def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, note: str, dry_run: bool) -> None:
+def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, note: str, dry_run: bool,
+                 on_behalf_of: str | None) -> None:
     """Move an item along its path by TRIGGER (refer, skip, decide, return, ...)."""
     with refusals(app):
         from engine.views import item_view
 
         svc = app.service()
-        out = svc.advance(app.actor, item_id, trigger, meeting_id=meeting_id, note=note, dry_run=dry_run)
+        out = svc.advance(app.actor, item_id, trigger, meeting_id=meeting_id, note=note, dry_run=dry_run,
+                          on_behalf_of=on_behalf_of)
         p = out.draft.payload
         if out.dry_run:
             app.out({"dry_run": True, "event": {"type": out.draft.type, "from": p["from"], "to": p["to"]}},
@@ -376,9 +470,10 @@ def item_history(app: App, item_id: int) -> None:
         svc = app.service()
         events = svc.history(item_id)
         views = [event_view(e) for e in events]
-    app.out(views, _table(app, ["seq", "at", "type", "actor", "authority", "from", "to", "meeting", "rulebook"], [
-        [v["seq"], jst(e.at), v["type"] if not v["trigger"] else f"{v['type']}:{v['trigger']}", v["actor"],
-         v["authority"], v["from"], v["to"], v["meeting"], v["rulebook"]] for v, e in zip(views, events)]))
+    app.out(views, _table(app, ["seq", "at", "item", "type", "actor", "authority", "from", "to", "meeting",
+                                "rulebook"], [
+        [v["seq"], jst(e.at), v["item"], v["type"] if not v["trigger"] else f"{v['type']}:{v['trigger']}",
+         v["actor"], v["authority"], v["from"], v["to"], v["meeting"], v["rulebook"]] for v, e in zip(views, events)]))
 
 
 # ---------------------------------------------------------------- meetings
@@ -405,16 +500,18 @@ def _meeting_human(v: dict[str, Any]) -> str:
 @click.option("--invite", "invited", multiple=True, metavar="LOGIN", help="A non-member invited (repeat).")
 @click.option("--station", metavar="NAME", help="The station, for a station council.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
 @pass_app
 def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], attendees: tuple[str, ...],
-                    invited: tuple[str, ...], station: str | None, dry_run: bool) -> None:
+                    invited: tuple[str, ...], station: str | None, dry_run: bool, on_behalf_of: str | None) -> None:
     """Call a meeting of KIND (staff, team_lead, council, station_council)."""
     with refusals(app):
         from engine.views import meeting_view
 
         svc = app.service()
         out = svc.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
-                          invited=list(invited), station=station, dry_run=dry_run)
+                          invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
         if out.dry_run:
             app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
                     f"would convene meeting {out.draft.meeting} ({kind}) with "
@@ -428,20 +525,24 @@ def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], atten
 @click.argument("meeting_id", type=int)
 @click.option("--present", multiple=True, metavar="LOGIN", help="Who was there (repeat; default all called).")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
 @pass_app
-def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], dry_run: bool) -> None:
+def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], dry_run: bool, on_behalf_of: str | None) -> None:
     """Record that the meeting sat, and who was there."""
-    _meeting_act(app, "hold", meeting_id, dry_run, present=list(present))
+    _meeting_act(app, "hold", meeting_id, dry_run, present=list(present), on_behalf_of=on_behalf_of)
 
 
 @meeting.command("cancel")
 @click.argument("meeting_id", type=int)
 @click.option("--reason", default="", help="Why it was called off.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
 @pass_app
-def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool) -> None:
+def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool, on_behalf_of: str | None) -> None:
     """Call a convened meeting off."""
-    _meeting_act(app, "cancel", meeting_id, dry_run, reason=reason)
+    _meeting_act(app, "cancel", meeting_id, dry_run, reason=reason, on_behalf_of=on_behalf_of)
 
 
 def _meeting_act(app: App, verb: str, meeting_id: int, dry_run: bool, **kw: Any) -> None:
@@ -506,6 +607,80 @@ def meeting_ics(app: App, meeting_id: int) -> None:
 
 def _mail_domain(app: App) -> str:
     return app.settings.mail_from.rpartition("@")[2] or "kaigi.local"
+
+
+# ---------------------------------------------------------------- investigation orders (R-T5)
+@cli.group()
+def order() -> None:
+    """The general manager's investigation orders to team leaders (R-T5)."""
+
+
+def _order_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
+    with refusals(app):
+        from engine.views import order_view
+
+        svc = app.service()
+        out = getattr(svc, verb)(app.actor, *args, **kw)
+        if out.dry_run:
+            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
+                    f"would {verb.replace('_', ' ')}: {out.draft.payload}")
+            return
+        v = order_view(svc.order(out.draft.payload["id"]))
+    app.out(v, f"order {v['id']} on item {v['item']} to {v['to']}: {v['status']} (due {v['due_at']})")
+
+
+@order.command("issue")
+@click.argument("item_id", type=int)
+@click.option("--to", "to", required=True, metavar="LOGIN", help="The team leader ordered.")
+@click.option("--due", "due", metavar="WHEN", help="When the finding is due (default: the rulebook's, 7 days).")
+@click.option("--note", default="", help="What to investigate.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@pass_app
+def order_issue(app: App, item_id: int, to: str, due: str | None, note: str, dry_run: bool,
+                on_behalf_of: str | None) -> None:
+    """Order a team leader to investigate an item in pre-review."""
+    with refusals(app):
+        due_at = app.when(due) if due else None
+    _order_act(app, "issue_order", item_id, to, due_at=due_at, note=note, dry_run=dry_run, on_behalf_of=on_behalf_of)
+
+
+@order.command("complete")
+@click.argument("order_id", type=int)
+@click.option("--finding", required=True, help="What the investigation found.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@pass_app
+def order_complete(app: App, order_id: int, finding: str, dry_run: bool, on_behalf_of: str | None) -> None:
+    """Report an order's finding (the team leader ordered)."""
+    _order_act(app, "complete_order", order_id, finding, dry_run=dry_run, on_behalf_of=on_behalf_of)
+
+
+@order.command("waive")
+@click.argument("order_id", type=int)
+@click.option("--reason", required=True, help="Why no finding is needed.")
+@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
+              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@pass_app
+def order_waive(app: App, order_id: int, reason: str, dry_run: bool, on_behalf_of: str | None) -> None:
+    """Waive an open order (the general manager)."""
+    _order_act(app, "waive_order", order_id, reason, dry_run=dry_run, on_behalf_of=on_behalf_of)
+
+
+@order.command("list")
+@click.option("--item", "item_id", type=int, help="Only this item's orders.")
+@pass_app
+def order_list(app: App, item_id: int | None) -> None:
+    """Investigation orders, one a line."""
+    with refusals(app):
+        from engine.views import order_view
+
+        rows = [order_view(o) for o in app.service().store.orders(item=item_id)]
+    app.out(rows, _table(app, ["id", "item", "to", "due", "status", "finding / reason"], [
+        [r["id"], r["item"], r["to"], r["due_at"], r["status"], r["finding"] or r["reason"]] for r in rows]))
 
 
 # ---------------------------------------------------------------- reminders and the scheduler

@@ -92,6 +92,9 @@ class KaigiSide:
         for i in ids:
             adv(WITHDRAWER, i, "withdraw")
 
+    def seq(self) -> int:
+        return int(self.store.head()[0])
+
     def check(self) -> str:
         with self.store.engine.connect() as c:
             sync = c.exec_driver_sql("PRAGMA synchronous").scalar()
@@ -175,6 +178,9 @@ class RawSide:
         for i in ids:
             self.act(WITHDRAWER, i, "withdraw", "withdrawn")
 
+    def seq(self) -> int:
+        return int(self.db.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()[0])
+
     def check(self) -> str:
         sync = self.db.execute("PRAGMA synchronous").fetchone()[0]
         mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
@@ -182,12 +188,14 @@ class RawSide:
 
 
 # ------------------------------------------------------------------ driver
-def timed(side: Any, n: int) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) for 2n acts on n freshly filed items."""
+def timed(side: Any, n: int) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, events appended) for 2n acts on n freshly filed items."""
     ids = side.prepare(n)
+    s0 = side.seq()
     w0, c0 = time.perf_counter(), time.process_time()
     side.run(ids)
-    return time.perf_counter() - w0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return wall, cpu, side.seq() - s0
 
 
 def fs_type(path: Path) -> str:
@@ -220,12 +228,12 @@ def main() -> None:
         for side in (kaigi, raw):  # untimed: first-use caches (SQLAlchemy statements, the machine)
             timed(side, warm)
 
-        results: dict[str, list[tuple[float, float]]] = {kaigi.name: [], raw.name: []}
+        results: dict[str, list[tuple[float, float, int]]] = {kaigi.name: [], raw.name: []}
         for r in range(args.rounds):
             order = (kaigi, raw) if r % 2 == 0 else (raw, kaigi)
             for side in order:
                 results[side.name].append(timed(side, args.n))
-                wall, cpu = results[side.name][-1]
+                wall, cpu, _ = results[side.name][-1]
                 print(f"round {r + 1} {side.name:12s} {2 * args.n / wall:9.1f} acts/s  "
                       f"{1000 * wall / (2 * args.n):7.3f} ms/act wall  {1000 * cpu / (2 * args.n):7.3f} ms/act CPU",
                       flush=True)
@@ -242,11 +250,12 @@ def main() -> None:
               f"{args.rounds} rounds, medians:")
         rates = {}
         for name, runs in results.items():
-            walls = [w for w, _ in runs]
-            cpus = [c for _, c in runs]
+            walls = [w for w, _, _ in runs]
+            cpus = [c for _, c, _ in runs]
+            events = sum(e for _, _, e in runs) / (acts * len(runs))
             rates[name] = acts / statistics.median(walls)
             print(f"  {name:12s} {rates[name]:9.1f} acts/s  {1000 * statistics.median(walls) / acts:7.3f} ms/act wall"
-                  f"  {1000 * statistics.median(cpus) / acts:7.3f} ms/act CPU")
+                  f"  {1000 * statistics.median(cpus) / acts:7.3f} ms/act CPU  {events:.2f} events/act")
         print(f"ratio: {rates[kaigi.name] / rates[raw.name]:.2f}")
 
 

@@ -93,8 +93,13 @@ def file_item(ctx: Ctx, item_id: int, title: str, body: BodyRecord, team: str | 
 
 
 def advance(ctx: Ctx, item: ItemRecord, trigger: str, meeting: MeetingRecord | None,
-            note: str, body_kind: str) -> Draft:
-    """Move an item along its path, in a held meeting or by a role's own act."""
+            note: str, body_kind: str, open_orders: list[Any] = (), by_convening: bool = False  # type: ignore[assignment]
+            ) -> Draft:
+    """Move an item along its path, in a held meeting or by a role's own act.
+
+    `by_convening`: the step some edges take when their meeting is convened with the item
+    on its agenda (a station council tables a station item); nobody fires those by hand.
+    """
     book = ctx.book
     if trigger not in book.triggers:
         raise BadInput(f"no trigger {trigger!r}; one of {', '.join(book.triggers)}")
@@ -102,21 +107,44 @@ def advance(ctx: Ctx, item: ItemRecord, trigger: str, meeting: MeetingRecord | N
         raise NotPossible(f"item {item.id} is {item.state}; nothing more happens to it")
     chosen: list[TransitionDef] = []
 
-    def check(spec: TransitionDef) -> None:
+    def check(spec: TransitionDef) -> bool:
         if spec.items != body_kind:
-            raise NotPossible(f"`{trigger}` from {spec.source} applies to {spec.items} items; "
-                              f"item {item.id} belongs to a {body_kind} body")
+            return False
+        if bool(spec.fired_by) != by_convening:
+            raise NotPossible(f"`{trigger}` happens when a {spec.meeting} meeting is convened with item "
+                              f"{item.id} on its agenda", rule=spec.rule)
         if spec.meeting is not None:
             _check_in_meeting(ctx, item, spec, meeting)
         else:
             _check_own_act(ctx, item, spec, meeting)
+        _check_requires(item, spec, open_orders)
         chosen.append(spec)
+        return True
 
-    dest = fire(book, item.state, trigger, check)
+    dest = fire(book, item.state, trigger, check, body_kind)
     spec = chosen[-1]
-    payload = {"trigger": trigger, "from": item.state, "to": dest, "note": note}
+    payload: dict[str, Any] = {"trigger": trigger, "from": item.state, "to": dest, "note": note}
+    if by_convening:
+        payload["tabled"] = True  # put on the agenda; the meeting has yet to deal with it
     return Draft("ItemAdvanced", payload, item=item.id,
                  meeting=meeting.id if meeting is not None and spec.meeting else None, rule=spec.rule)
+
+
+def _check_requires(item: ItemRecord, spec: TransitionDef, open_orders: list[Any]) -> None:
+    if "orders_settled" in spec.requires and open_orders:
+        o = open_orders[0]
+        raise NotPossible(f"order {o.id} to {o.to} on item {item.id} is open (due {instant(o.due_at)}); "
+                          f"the team leader completes it or the general manager waives it first (R-T5)",
+                          rule="R-T5")
+
+
+def spawn(ctx: Ctx, new_id: int, origin: ItemRecord, spec: TransitionDef, bodies: dict[str, BodyRecord]) -> Draft:
+    """The new item an edge like `escalate` opens in another path, linked to its origin."""
+    kind, _, state = (spec.spawns or "").partition(":")
+    body = next(b for b in bodies.values() if b.kind == kind)
+    return Draft("ItemFiled", {"title": origin.title, "body": body.key, "team": origin.team,
+                               "note": f"from item {origin.id} ({origin.body})", "state": state,
+                               "origin": origin.id}, item=new_id, rule=spec.rule)
 
 
 def _check_in_meeting(ctx: Ctx, item: ItemRecord, spec: TransitionDef, meeting: MeetingRecord | None) -> None:
@@ -133,7 +161,8 @@ def _check_in_meeting(ctx: Ctx, item: ItemRecord, spec: TransitionDef, meeting: 
                           f"`{spec.trigger}` from {spec.source} needs {need}", rule=spec.rule)
     if meeting.body != item.body:
         raise NotPossible(f"meeting {meeting.id} sits for {meeting.body}; item {item.id} belongs to {item.body}")
-    if meeting.status != "held":
+    wanted = "convened" if spec.fired_by == "convene" else "held"
+    if meeting.status != wanted:
         raise NotPossible(f"meeting {meeting.id} is {meeting.status}, not held; an item moves only in a "
                           f"meeting that sat (`kaigi meeting hold {meeting.id}`)", rule=spec.rule)
     if item.id not in meeting.items:
@@ -317,9 +346,88 @@ def assign(ctx: Ctx, assignment_id: int, member: MemberRecord, position: str, bo
 
 
 def end_assignment(ctx: Ctx, assignment: Any, body: BodyRecord, at: dt.datetime) -> Draft:
+    _may_organise(ctx, body)
     if at <= assignment.valid_from:
         raise BadInput(f"assignment {assignment.id} starts {instant(assignment.valid_from)}; it must end after that")
     if assignment.valid_until is not None and assignment.valid_until <= at:
         raise NotPossible(f"assignment {assignment.id} has ended already ({instant(assignment.valid_until)})")
-    _may_organise(ctx, body)
     return Draft("AssignmentEnded", {"id": assignment.id, "valid_until": instant(at)}, rule="R-P1")
+
+
+# ---------------------------------------------------------------- investigation orders (R-T5)
+def issue_order(ctx: Ctx, order_id: int, item: ItemRecord, to: MemberRecord, due_at: dt.datetime,
+                note: str) -> Draft:
+    """The general manager orders a team leader to investigate an item in pre-review."""
+    if au.holds(ctx.held, ctx.book, ("general_manager",), au.HQ) is None:
+        raise ctx.refuse("orders team leaders to investigate", ("general_manager",), au.HQ, "R-T5")
+    held = au.holdings(ctx.roster, ctx.book, to.login, ctx.now)
+    if au.holds(held, ctx.book, ("team_leader",), au.HQ) is None:
+        raise NotPermitted(f"orders go to team leaders ({ctx.role('team_leader')}); {to.login} holds "
+                           f"{au.describe(held)} (R-T5)", rule="R-T5")
+    if item.state != "pre_review":
+        raise NotPossible(f"item {item.id} is {item.state}; orders are for items in pre-review, before "
+                          f"the team-lead meeting (R-T5)", rule="R-T5")
+    if due_at <= ctx.now:
+        raise BadInput("an order's due time must be in the future")
+    return Draft("OrderIssued", {"id": order_id, "to": to.login, "due_at": instant(due_at), "note": note},
+                 item=item.id, rule="R-T5")
+
+
+def complete_order(ctx: Ctx, order: Any, finding: str) -> Draft:
+    if ctx.authority != order.to:
+        raise NotPermitted(f"only {order.to}, the team leader ordered, completes order {order.id} (R-T5)",
+                           rule="R-T5")
+    if order.status != "open":
+        raise NotPossible(f"order {order.id} is {order.status}")
+    if not finding.strip():
+        raise BadInput("a completed order needs its finding (--finding TEXT)")
+    return Draft("OrderCompleted", {"id": order.id, "finding": finding.strip()}, item=order.item, rule="R-T5")
+
+
+def waive_order(ctx: Ctx, order: Any, reason: str) -> Draft:
+    if au.holds(ctx.held, ctx.book, ("general_manager",), au.HQ) is None:
+        raise ctx.refuse("waives an investigation order", ("general_manager",), au.HQ, "R-T5")
+    if order.status != "open":
+        raise NotPossible(f"order {order.id} is {order.status}")
+    if not reason.strip():
+        raise BadInput("waiving an order needs a reason (--reason TEXT)")
+    return Draft("OrderWaived", {"id": order.id, "reason": reason.strip()}, item=order.item, rule="R-T5")
+
+
+# ---------------------------------------------------------------- the secretariat (R-A1)
+def delegate(ctx: Ctx, delegation_id: int, clerk: MemberRecord, valid_from: dt.datetime,
+             valid_until: dt.datetime) -> Draft:
+    """A role holder lets a secretariat clerk record their acts, for a period."""
+    if not [h for h in ctx.held if not ctx.book.roles[h.role].records_on_behalf_only]:
+        raise NotPermitted(f"only a role holder delegates recording; you hold {au.describe(ctx.held)} (R-A1)",
+                           rule="R-A1")
+    held = au.holdings(ctx.roster, ctx.book, clerk.login, valid_from)
+    if au.holds(held, ctx.book, ("secretariat",), au.HQ) is None:
+        raise NotPermitted(f"recording is delegated to a secretariat clerk ({ctx.role('secretariat')}); "
+                           f"{clerk.login} holds {au.describe(held)} (R-A1)", rule="R-A1")
+    if valid_until <= valid_from:
+        raise BadInput("a delegation must end after it starts")
+    return Draft("RecordingDelegated", {"id": delegation_id, "clerk": clerk.login,
+                                        "valid_from": instant(valid_from), "valid_until": instant(valid_until)},
+                 rule="R-A1")
+
+
+def end_delegation(ctx: Ctx, d: Any, at: dt.datetime) -> Draft:
+    if ctx.authority != d.holder:
+        raise NotPermitted(f"only {d.holder}, who delegated, ends delegation {d.id} (R-A1)", rule="R-A1")
+    if d.valid_until is not None and d.valid_until <= at:
+        raise NotPossible(f"delegation {d.id} has ended already")
+    return Draft("DelegationEnded", {"id": d.id, "valid_until": instant(max(at, d.valid_from))}, rule="R-A1")
+
+
+def may_record_for(ctx: Ctx, clerk_held: list[au.Holding], delegations: list[Any]) -> Any:
+    """R-A1: a clerk records a holder's act only under a delegation valid now; returns it."""
+    if au.holds(clerk_held, ctx.book, ("secretariat",), au.HQ) is None:
+        raise NotPermitted(f"only a secretariat clerk ({ctx.role('secretariat')}) records on behalf of "
+                           f"another; {ctx.actor} holds {au.describe(clerk_held)} (R-A1)", rule="R-A1")
+    for d in delegations:
+        if d.holder == ctx.authority and d.clerk == ctx.actor and d.valid_at(ctx.now):
+            return d
+    raise NotPermitted(f"{ctx.actor} has no delegation from {ctx.authority} valid now; "
+                       f"{ctx.authority} delegates with `kaigi roster delegate {ctx.actor} --until WHEN` (R-A1)",
+                       rule="R-A1")

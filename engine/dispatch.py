@@ -116,6 +116,8 @@ class Dispatcher:
         who |= set(au.holders(roster, book, roles, r.body, now))
         if "attendees" in rule.recipients(rung) and meeting is not None:
             who |= set(meeting.attendees) | set(meeting.invited)
+        if "ordered" in rule.recipients(rung) and r.order is not None:
+            who |= {o.to for o in self.store.orders(ids=[r.order])}
         return sorted(who)
 
     def _ics(self, book: Any, meeting: Any, members: dict[str, Any], now: dt.datetime) -> str | None:

@@ -16,7 +16,7 @@ from transitions import Machine, MachineError
 from engine.errors import NotPossible
 from workflows import Rulebook, TransitionDef
 
-Check = Callable[[TransitionDef], None]
+Check = Callable[[TransitionDef], bool]
 _MACHINES: dict[str, Machine] = {}
 
 
@@ -28,8 +28,8 @@ class _Subject:
 
 
 def _guard(spec: TransitionDef, event: Any) -> bool:
-    event.kwargs["check"](spec)
-    return True
+    """False: this edge does not apply (another kind of item); a refusal raises."""
+    return bool(event.kwargs["check"](spec))
 
 
 def machine_for(book: Rulebook) -> Machine:
@@ -44,7 +44,7 @@ def machine_for(book: Rulebook) -> Machine:
     return m
 
 
-def fire(book: Rulebook, state: str, trigger: str, check: Check) -> str:
+def fire(book: Rulebook, state: str, trigger: str, check: Check, items: str | None = None) -> str:
     """Move `state` by `trigger`; `check` refuses by raising. Returns the new state."""
     m = machine_for(book)
     event = m.events.get(trigger)
@@ -54,15 +54,15 @@ def fire(book: Rulebook, state: str, trigger: str, check: Check) -> str:
             raise MachineError(f"no trigger {trigger}")
         moved = event.trigger(subject, check=check)
     except MachineError:
-        raise NotPossible(_no_such_step(book, state, trigger)) from None
+        raise NotPossible(_no_such_step(book, state, trigger, items)) from None
     if not moved:
-        raise NotPossible(_no_such_step(book, state, trigger))
+        raise NotPossible(_no_such_step(book, state, trigger, items))
     return subject.state
 
 
-def _no_such_step(book: Rulebook, state: str, trigger: str) -> str:
+def _no_such_step(book: Rulebook, state: str, trigger: str, items: str | None) -> str:
     options = []
-    for t in book.transitions_from(state):
+    for t in book.transitions_from(state, items):
         where = f" ({book.meetings[t.meeting].title.en})" if t.meeting else ""
         options.append(f"{t.trigger}{where}")
     possible = ", ".join(dict.fromkeys(options)) or "nothing (it is final)"

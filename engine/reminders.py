@@ -9,6 +9,7 @@ No clock, no database: times come from the records and the rulebook.
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from engine.calendar import deadline
 from engine.decide import Draft
@@ -54,16 +55,34 @@ def _covered(item: ItemRecord, kind: str, meetings: list[MeetingRecord]) -> bool
 
 
 def wanted_for_item(book: Rulebook, item: ItemRecord, body_kind: str,
-                    meetings: list[MeetingRecord]) -> list[Wanted]:
+                    meetings: list[MeetingRecord], orders: list[Any] = ()) -> list[Wanted]:  # type: ignore[assignment]
+    """The reminders an item should have now: its state's, and its open orders'."""
     out = []
     for rule in book.reminders:
+        if rule.waits_kind == "order":
+            out += [Wanted(rule.key, item.body, o.issued_at, o.due_at, item=item.id, order=o.id)
+                    for o in orders if o.status == "open"]
+            continue
         if rule.waits_state != item.state or (rule.items and rule.items != body_kind):
             continue
         if rule.cancelled_by and _covered(item, rule.cancelled_by.partition(":")[2], meetings):
             continue
-        due = deadline(item.updated_at, rule.due, rule.unit, book.office_closure)
-        out.append(Wanted(rule.key, item.body, item.updated_at, due, item=item.id))
+        start = _start(rule, item, meetings)
+        if start is None:
+            continue
+        due = deadline(start, rule.due, rule.unit, book.office_closure)
+        out.append(Wanted(rule.key, item.body, start, due, item=item.id))
     return out
+
+
+def _start(rule: ReminderRule, item: ItemRecord, meetings: list[MeetingRecord]) -> dt.datetime | None:
+    """When the wait began: entering the state, or (`starts = "held:K"`) the sitting that left it open."""
+    if rule.starts is None:
+        return item.updated_at
+    kind = rule.starts.partition(":")[2]
+    sat = [m.held_at for m in meetings if m.kind == kind and m.status == "held" and item.id in m.items
+           and item.id not in m.outcomes and m.held_at is not None]
+    return max(sat) if sat else None
 
 
 def wanted_for_meeting(book: Rulebook, meeting: MeetingRecord) -> list[Wanted]:

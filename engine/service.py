@@ -9,7 +9,7 @@ before the lock was ours, someone else changed the item first: Conflict, nothing
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine import authority as au
@@ -19,7 +19,7 @@ from engine.errors import BadInput, Conflict, EngineError, NotFound, NotPermitte
 from engine.rules import Rules
 from engine.state import World, apply
 from store import ConcurrencyConflict, EventRecord
-from store.records import AssignmentRecord, BodyRecord, ItemRecord, MeetingRecord, MemberRecord
+from store.records import AssignmentRecord, BodyRecord, ItemRecord, MeetingRecord, MemberRecord, OrderRecord
 from workflows import Rulebook
 
 SYSTEM = "system"
@@ -127,13 +127,29 @@ class Service:
         return m  # type: ignore[no-any-return]
 
     def history(self, item_id: int) -> list[EventRecord]:
+        """The item's events, and those of the items it was taken into (a station's report
+        escalated to the HQ shows the HQ outcome here)."""
         self.item(item_id)
-        return self.store.events(item=item_id)  # type: ignore[no-any-return]
+        events = list(self.store.events(item=item_id))
+        for child in self.descendants(item_id):
+            events += self.store.events(item=child.id)
+        return sorted(events, key=lambda e: e.seq)
+
+    def descendants(self, item_id: int) -> list[ItemRecord]:
+        out, frontier = [], [item_id]
+        while frontier:
+            parent = frontier.pop()
+            kids = self.store.items(origin=parent)
+            out += kids
+            frontier += [k.id for k in kids]
+        return out
 
     # ------------------------------------------------------------ the act
     def _act(self, actor: str, build: Callable[[decide.Ctx, World], decide.Draft], *, dry_run: bool,
              snapshot: Callable[[], Any] | None = None, authority: str | None = None) -> Outcome:
         self.actor(actor)
+        if authority is not None and authority != actor:
+            self.member(authority)
         seen = snapshot() if snapshot else None
         now = self.clock.now()
         try:
@@ -142,13 +158,21 @@ class Service:
                     raise Conflict("someone else changed it while you acted; nothing was written; "
                                    "look again and retry")
                 ctx = decide.Ctx(self.book(now), now, actor, authority or actor, StoreRoster(self.store))
+                if ctx.authority != actor:  # R-A1: a clerk records a holder's act
+                    clerk = au.holdings(ctx.roster, ctx.book, actor, now)
+                    decide.may_record_for(ctx, clerk, self.store.delegations(clerk=actor))
                 world = World()
+                self._follow_ups: list[decide.Draft] = []
                 draft = build(ctx, world)
                 if dry_run:
                     raise _DryRun(Outcome(draft, None))
                 event = tx.append(at=now, actor=actor, authority=ctx.authority, rulebook=ctx.book.version,
                                   type=draft.type, payload=draft.payload, item=draft.item, meeting=draft.meeting)
                 changes = apply(world, event)
+                for follow in self._follow_ups:  # consequences of the act, in its transaction
+                    ev = tx.append(at=now, actor=actor, authority=ctx.authority, rulebook=ctx.book.version,
+                                   type=follow.type, payload=follow.payload, item=follow.item, meeting=follow.meeting)
+                    changes += apply(world, ev)
                 tx.save_all(changes)
                 self._plan_reminders(tx, ctx, changes)
         except _DryRun as dry:
@@ -167,6 +191,7 @@ class Service:
         from engine import reminders as rem
 
         items = {new.id for new, _ in changes if isinstance(new, ItemRecord)}
+        items |= {new.item for new, _ in changes if isinstance(new, OrderRecord)}
         meetings = {new.id: new for new, _ in changes if isinstance(new, MeetingRecord)}
         for m in meetings.values():
             items |= set(m.items)
@@ -176,7 +201,8 @@ class Service:
         on_agenda = self.store.meetings_of_items(sorted(items))
         wanted = []
         for item in (self.item(i) for i in sorted(items)):
-            wanted += rem.wanted_for_item(ctx.book, item, kinds[item.body], [m for m in on_agenda if item.id in m.items])
+            wanted += rem.wanted_for_item(ctx.book, item, kinds[item.body], [m for m in on_agenda if item.id in m.items],
+                                          self.store.orders(item=item.id))
         for m in meetings.values():
             wanted += rem.wanted_for_meeting(ctx.book, m)
         pending = self.store.reminders(items=sorted(items), meetings=sorted(meetings))
@@ -202,14 +228,14 @@ class Service:
 
     # ------------------------------------------------------------ items
     def file_item(self, actor: str, title: str, *, station: str | None = None, team: str | None = None,
-                  note: str = "", dry_run: bool = False) -> Outcome:
+                  note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
             body = self.body(station)
             return decide.file_item(ctx, self._next_id("item"), title, body, team, note)
-        return self._act(actor, build, dry_run=dry_run)
+        return self._act(actor, build, dry_run=dry_run, authority=on_behalf_of)
 
     def advance(self, actor: str, item_id: int, trigger: str, *, meeting_id: int | None = None,
-                note: str = "", dry_run: bool = False) -> Outcome:
+                note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         self.item(item_id)
 
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
@@ -218,21 +244,50 @@ class Service:
             world.items[item.id] = item
             if meeting is not None:
                 world.meetings[meeting.id] = meeting
-            return decide.advance(ctx, item, trigger, meeting, note, self.body_kinds()[item.body])
-        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.item(item_id).version)
+            kind = self.body_kinds()[item.body]
+            draft = decide.advance(ctx, item, trigger, meeting, note, kind,
+                                   open_orders=self.store.orders(item=item.id, status="open"))
+            spec = ctx.book.transition(trigger, item.state, kind)
+            if spec is not None and spec.spawns:
+                new_id = self._next_id("item")
+                draft = replace(draft, payload={**draft.payload, "spawned": new_id})
+                self._follow_ups.append(decide.spawn(ctx, new_id, item, spec,
+                                                     {b.key: b for b in self.store.bodies()}))
+            return draft
+        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.item(item_id).version,
+                         authority=on_behalf_of)
 
     # ------------------------------------------------------------ meetings
     def convene(self, actor: str, kind: str, starts_at: dt.datetime, *, items: list[int] = (),  # type: ignore[assignment]
                 attendees: list[str] = (), invited: list[str] = (), station: str | None = None,  # type: ignore[assignment]
-                dry_run: bool = False) -> Outcome:
+                dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
             mk = decide.meeting_kind(ctx.book, kind)
             body = self.body(station) if station else self._meeting_body(ctx, mk.body)
             agenda = [self.item(i) for i in items]
             members = {m.login: m for m in self.store.members()}
-            return decide.convene(ctx, self._next_id("meeting"), kind, body, starts_at, agenda,
-                                  list(attendees), list(invited), members, self.body_kinds())
-        return self._act(actor, build, dry_run=dry_run)
+            draft = decide.convene(ctx, self._next_id("meeting"), kind, body, starts_at, agenda,
+                                   list(attendees), list(invited), members, self.body_kinds())
+            self._table_on_convene(ctx, draft, agenda, world)
+            return draft
+        return self._act(actor, build, dry_run=dry_run, authority=on_behalf_of)
+
+    def _table_on_convene(self, ctx: decide.Ctx, draft: decide.Draft, agenda: list[ItemRecord], world: World) -> None:
+        """Edges fired by convening (a station council tables its items), as follow-up events."""
+        from engine.state import _t
+
+        p = draft.payload
+        meeting = MeetingRecord(id=draft.meeting or 0, kind=p["kind"], body=p["body"], convener=ctx.authority,
+                                chair=p["chair"], starts_at=_t(p["starts_at"]), status="convened", version=1,  # type: ignore[arg-type]
+                                convened_at=ctx.now, attendees=tuple(p["attendees"]), invited=tuple(p["invited"]),
+                                items=tuple(p["items"]))
+        kinds = self.body_kinds()
+        for item in agenda:
+            for t in ctx.book.transitions_from(item.state, kinds[item.body]):
+                if t.fired_by == "convene" and t.meeting == meeting.kind:
+                    world.items[item.id] = item
+                    self._follow_ups.append(decide.advance(ctx, item, t.trigger, meeting, "", kinds[item.body],
+                                                           by_convening=True))
 
     def _meeting_body(self, ctx: decide.Ctx, kind: str) -> BodyRecord:
         if kind == "hq":
@@ -244,23 +299,88 @@ class Service:
         return self.body(mine[0])
 
     def hold(self, actor: str, meeting_id: int, *, present: list[str] = (),  # type: ignore[assignment]
-             dry_run: bool = False) -> Outcome:
+             dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         self.meeting(meeting_id)
 
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
             m = self.meeting(meeting_id)
             world.meetings[m.id] = m
             return decide.hold(ctx, m, list(present))
-        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version)
+        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version,
+                         authority=on_behalf_of)
 
-    def cancel(self, actor: str, meeting_id: int, *, reason: str = "", dry_run: bool = False) -> Outcome:
+    def cancel(self, actor: str, meeting_id: int, *, reason: str = "", dry_run: bool = False,
+               on_behalf_of: str | None = None) -> Outcome:
         self.meeting(meeting_id)
 
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
             m = self.meeting(meeting_id)
             world.meetings[m.id] = m
             return decide.cancel(ctx, m, reason)
-        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version)
+        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version,
+                         authority=on_behalf_of)
+
+    # ------------------------------------------------------------ investigation orders (R-T5)
+    def issue_order(self, actor: str, item_id: int, to: str, *, due_at: dt.datetime | None = None,
+                    note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        self.item(item_id)
+
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            due = due_at
+            if due is None:
+                from engine import reminders as rem
+                from engine.calendar import deadline
+
+                rule = rem.rule_of(ctx.book, "investigation_order")
+                due = deadline(ctx.now, rule.due if rule else 7, rule.unit if rule else "days",
+                               ctx.book.office_closure)
+            return decide.issue_order(ctx, self._next_id("order"), self.item(item_id), self.member(to), due, note)
+        return self._act(actor, build, dry_run=dry_run, authority=on_behalf_of)
+
+    def order(self, order_id: int) -> Any:
+        found = self.store.orders(ids=[order_id])
+        if not found:
+            raise NotFound(f"no order {order_id}")
+        return found[0]
+
+    def complete_order(self, actor: str, order_id: int, finding: str, *, dry_run: bool = False,
+                       on_behalf_of: str | None = None) -> Outcome:
+        self.order(order_id)
+
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            o = self.order(order_id)
+            world.orders[o.id] = o
+            return decide.complete_order(ctx, o, finding)
+        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.order(order_id).version,
+                         authority=on_behalf_of)
+
+    def waive_order(self, actor: str, order_id: int, reason: str, *, dry_run: bool = False,
+                    on_behalf_of: str | None = None) -> Outcome:
+        self.order(order_id)
+
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            o = self.order(order_id)
+            world.orders[o.id] = o
+            return decide.waive_order(ctx, o, reason)
+        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.order(order_id).version,
+                         authority=on_behalf_of)
+
+    # ------------------------------------------------------------ delegation (R-A1)
+    def delegate(self, actor: str, clerk: str, *, valid_until: dt.datetime, valid_from: dt.datetime | None = None,
+                 dry_run: bool = False) -> Outcome:
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            return decide.delegate(ctx, self._next_id("delegation"), self.member(clerk), valid_from or ctx.now,
+                                   valid_until)
+        return self._act(actor, build, dry_run=dry_run)
+
+    def end_delegation(self, actor: str, delegation_id: int, *, dry_run: bool = False) -> Outcome:
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            found = [d for d in self.store.delegations() if d.id == delegation_id]
+            if not found:
+                raise NotFound(f"no delegation {delegation_id}")
+            world.delegations[delegation_id] = found[0]
+            return decide.end_delegation(ctx, found[0], ctx.now)
+        return self._act(actor, build, dry_run=dry_run)
 
     # ------------------------------------------------------------ the roster
     def add_member(self, actor: str, login: str, *, name: str, name_en: str = "", email: str | None = None,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.errors import ReplayMismatch
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, EventRecord, ItemRecord,
-                           MeetingRecord, MemberRecord, ReminderRecord)
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, EventRecord,
+                           ItemRecord, MeetingRecord, MemberRecord, OrderRecord, ReminderRecord)
 
 Change = tuple[Any, Any]  # (new record, old record or None)
 
@@ -28,6 +28,8 @@ class World:
     meetings: dict[int, MeetingRecord] = field(default_factory=dict)
     adoptions: dict[str, AdoptionRecord] = field(default_factory=dict)
     reminders: dict[int, ReminderRecord] = field(default_factory=dict)
+    orders: dict[int, OrderRecord] = field(default_factory=dict)
+    delegations: dict[int, DelegationRecord] = field(default_factory=dict)
 
     def assignments_of(self, login: str) -> list[AssignmentRecord]:
         return [a for a in self.assignments.values() if a.login == login]
@@ -108,7 +110,7 @@ def _item_advanced(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]
     new = replace(old, state=p["to"], version=old.version + 1, updated_at=ev.at)
     w.items[new.id] = new
     changes: list[Change] = [(new, old)]
-    if ev.meeting is not None:
+    if ev.meeting is not None and not p.get("tabled"):
         mold = w.meetings[ev.meeting]
         mnew = replace(mold, outcomes={**mold.outcomes, old.id: p["trigger"]}, version=mold.version + 1)
         w.meetings[mnew.id] = mnew
@@ -173,6 +175,40 @@ def _reminder_due(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
     return [(new, old)]
 
 
+def _order_issued(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    assert ev.item is not None
+    if p["id"] in w.orders:
+        raise ValueError(f"order {p['id']} exists")
+    new = OrderRecord(id=p["id"], item=ev.item, issued_by=ev.authority, to=p["to"], issued_at=ev.at,
+                      due_at=_t(p["due_at"]), status="open", note=p.get("note", ""))  # type: ignore[arg-type]
+    w.orders[new.id] = new
+    return [(new, None)]
+
+
+def _order_settled(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    old = w.orders[p["id"]]
+    if old.status != "open":
+        raise ValueError(f"order {old.id} is {old.status}")
+    status = "complete" if ev.type == "OrderCompleted" else "waived"
+    new = replace(old, status=status, finding=p.get("finding"), reason=p.get("reason"), settled_at=ev.at,
+                  version=old.version + 1)
+    w.orders[new.id] = new
+    return [(new, old)]
+
+
+def _delegated(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    new = DelegationRecord(p["id"], ev.authority, p["clerk"], _t(p["valid_from"]), _t(p.get("valid_until")))  # type: ignore[arg-type]
+    w.delegations[new.id] = new
+    return [(new, None)]
+
+
+def _delegation_ended(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
+    old = w.delegations[p["id"]]
+    new = replace(old, valid_until=_t(p["valid_until"]))
+    w.delegations[new.id] = new
+    return [(new, old)]
+
+
 def _no_state(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
     """Delivery outcomes are facts for the auditor; the reminder itself does not change."""
     if p["id"] not in w.reminders:
@@ -196,5 +232,10 @@ _HANDLERS = {
     "ReminderDue": _reminder_due,
     "ReminderSent": _no_state,
     "ReminderFailed": _no_state,
+    "OrderIssued": _order_issued,
+    "OrderCompleted": _order_settled,
+    "OrderWaived": _order_settled,
+    "RecordingDelegated": _delegated,
+    "DelegationEnded": _delegation_ended,
 }
 EVENT_TYPES = tuple(_HANDLERS)

@@ -30,12 +30,25 @@ def item_view(svc: Service, item: ItemRecord, lang: str = "en", at: dt.datetime 
                     "who": who, "rule": t.rule})
     waits = st.waits.in_(lang) if st and st.waits else None
     deadlines = [{"what": r["what"], "due_at": r["due_at"], "deadline": r["deadline"], "rung": r["rung"],
-                  "recipients": r["recipients"]} for r in reminder_rows(svc, lang=lang, item=item.id)]
-    return {"deadlines": deadlines, "id": item.id, "title": item.title, "body": item.body, "state": item.state,
+                  "recipients": r["recipients"], "status": r["status"]}
+                 for r in reminder_rows(svc, lang=lang, item=item.id)]
+    body = next((b for b in svc.store.bodies() if b.key == item.body), None)
+    overdue = any(r["status"] == "due" or r["rung"] > 0 for r in deadlines)
+    orders = [order_view(o) for o in svc.store.orders(item=item.id)]
+    taken_into = [{"id": c.id, "state": c.state, "body": c.body} for c in svc.descendants(item.id)]
+    return {"deadlines": deadlines, "overdue": overdue, "orders": orders, "taken_into": taken_into,
+            "body_name": (body.ja if lang == "ja" else body.en) if body else item.body,
+            "station": item.body if kinds.get(item.body) == "station" else None, "id": item.id, "title": item.title, "body": item.body, "state": item.state,
             "state_title": st.title.in_(lang) if st else item.state, "version": item.version,
             "waiting_for": waits, "next": nxt, "team": item.team, "note": item.note,
             "filed_by": item.filed_by, "filed_at": iso(item.filed_at), "updated_at": iso(item.updated_at),
             "origin": item.origin}
+
+
+def order_view(o: Any) -> dict[str, Any]:
+    return {"id": o.id, "item": o.item, "to": o.to, "due_at": iso(o.due_at), "status": o.status,
+            "issued_by": o.issued_by, "issued_at": iso(o.issued_at), "note": o.note, "finding": o.finding,
+            "reason": o.reason, "settled_at": iso(o.settled_at)}
 
 
 def meeting_view(svc: Service, m: MeetingRecord, lang: str = "en") -> dict[str, Any]:
@@ -49,15 +62,16 @@ def meeting_view(svc: Service, m: MeetingRecord, lang: str = "en") -> dict[str, 
 
 
 def event_view(ev: EventRecord) -> dict[str, Any]:
-    p = ev.payload
+    p = ev.payload if ev.type == "ItemAdvanced" else {}
     return {"seq": ev.seq, "at": iso(ev.at), "type": ev.type, "actor": ev.actor, "authority": ev.authority,
             "trigger": p.get("trigger"), "from": p.get("from"), "to": p.get("to"), "meeting": ev.meeting,
-            "item": ev.item, "rulebook": ev.rulebook, "note": p.get("note") or p.get("reason") or None,
+            "item": ev.item, "rulebook": ev.rulebook,
+            "note": ev.payload.get("note") or ev.payload.get("reason") or ev.payload.get("finding") or None,
             "hash": ev.hash}
 
 
 def roles_view(book: Rulebook, held: list[au.Holding], lang: str) -> list[dict[str, Any]]:
-    return [{"role": h.role, "body": h.body, "team": h.team, "position": h.position,
+    return [{"role": h.role, "body": h.body, "team": h.team, "position": h.position, "assignment": h.assignment,
              "title": book.role_title(h.role).in_(lang),
              "position_title": book.positions[h.position].title.in_(lang)} for h in held]
 
@@ -84,6 +98,8 @@ def _recipients_at(svc: Service, book: Rulebook, rule: Any, rung: int, r: Any, a
     if "attendees" in _rung_roles(rule, rung) and r.meeting is not None:
         m = svc.store.meeting(r.meeting)
         who |= set(m.attendees) | set(m.invited)
+    if "ordered" in _rung_roles(rule, rung) and r.order is not None:
+        who |= {o.to for o in svc.store.orders(ids=[r.order])}
     return sorted(who)
 
 

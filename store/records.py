@@ -114,6 +114,34 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: int
+    item: int
+    issued_by: str
+    to: str
+    issued_at: dt.datetime
+    due_at: dt.datetime
+    status: str
+    note: str = ""
+    finding: str | None = None
+    reason: str | None = None
+    settled_at: dt.datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationRecord:
+    id: int
+    holder: str
+    clerk: str
+    valid_from: dt.datetime
+    valid_until: dt.datetime | None = None
+
+    def valid_at(self, at: dt.datetime) -> bool:
+        return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
+
+
+@dataclass(frozen=True, slots=True)
 class AdoptionRecord:
     version: str
     effective_from: dt.date

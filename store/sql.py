@@ -19,10 +19,10 @@ from sqlalchemy import exc
 from store import chain
 from store.db import make_engine, reader, schema_state
 from store.errors import ConcurrencyConflict, NotInitialised, StoreError
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DeliveryRecord, EventRecord,
-                           ItemRecord, MeetingRecord, MemberRecord, ReminderRecord)
-from store.tables import (AgendaEntry, Assignment, Body, Delivery, Event, Item, LogHead, Meeting,
-                          MeetingAttendee, Member, Reminder, RulebookAdoption)
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
+                           EventRecord, ItemRecord, MeetingRecord, MemberRecord, OrderRecord, ReminderRecord)
+from store.tables import (AgendaEntry, Assignment, Body, Delegation, Delivery, Event, InvestigationOrder, Item,
+                          LogHead, Meeting, MeetingAttendee, Member, Reminder, RulebookAdoption)
 
 T_BODY = Body.__table__
 T_MEMBER = Member.__table__
@@ -36,6 +36,11 @@ T_EVENT = Event.__table__
 T_HEAD = LogHead.__table__
 T_REMIND = Reminder.__table__
 T_DELIVERY = Delivery.__table__
+T_ORDER = InvestigationOrder.__table__
+T_DELEG = Delegation.__table__
+_ORDER_COLS = {"id": "id", "item": "item_id", "issued_by": "issued_by", "to": "to", "issued_at": "issued_at",
+               "due_at": "due_at", "status": "status", "note": "note", "finding": "finding", "reason": "reason",
+               "settled_at": "settled_at", "version": "version"}
 
 _ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at",
               "updated_at", "note", "origin")
@@ -135,8 +140,13 @@ class Store:
         rows = self._rows(sa.select(T_ITEM).where(T_ITEM.c.id == item_id))
         return _item(rows[0]) if rows else None
 
-    def items(self, state: str | None = None, body: str | None = None) -> list[ItemRecord]:
+    def items(self, state: str | None = None, body: str | None = None, origin: int | None = None,
+              ids: list[int] | None = None) -> list[ItemRecord]:
         q = sa.select(T_ITEM).order_by(T_ITEM.c.id)
+        if origin is not None:
+            q = q.where(T_ITEM.c.origin == origin)
+        if ids is not None:
+            q = q.where(T_ITEM.c.id.in_(ids))
         if state:
             q = q.where(T_ITEM.c.state == state)
         if body:
@@ -215,6 +225,23 @@ class Store:
             q = q.with_for_update(skip_locked=True, of=T_REMIND)
         return [_reminder(r) for r in self._rows(q)]
 
+    def orders(self, item: int | None = None, ids: list[int] | None = None,
+               status: str | None = None) -> list[OrderRecord]:
+        q = sa.select(T_ORDER).order_by(T_ORDER.c.id)
+        if item is not None:
+            q = q.where(T_ORDER.c.item_id == item)
+        if ids is not None:
+            q = q.where(T_ORDER.c.id.in_(ids))
+        if status:
+            q = q.where(T_ORDER.c.status == status)
+        return [OrderRecord(**{f: r._mapping[c] for f, c in _ORDER_COLS.items()}) for r in self._rows(q)]
+
+    def delegations(self, clerk: str | None = None) -> list[DelegationRecord]:
+        q = sa.select(T_DELEG).order_by(T_DELEG.c.id)
+        if clerk is not None:
+            q = q.where(T_DELEG.c.clerk == clerk)
+        return [DelegationRecord(**r._mapping) for r in self._rows(q)]
+
     def meetings_of_items(self, items: list[int]) -> list[MeetingRecord]:
         """Meetings with any of these items on their agenda."""
         if not items:
@@ -265,7 +292,8 @@ class Store:
 
     def next_id(self, table: str) -> int:
         """The next id of `item`, `meeting` or `assignment`; inside an act the lock makes it ours."""
-        t = {"item": T_ITEM, "meeting": T_MEETING, "assignment": T_ASSIGN, "reminder": T_REMIND}[table]
+        t = {"item": T_ITEM, "meeting": T_MEETING, "assignment": T_ASSIGN, "reminder": T_REMIND,
+             "order": T_ORDER, "delegation": T_DELEG}[table]
         rows = self._rows(sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0)))
         return int(rows[0][0]) + 1
 
@@ -364,14 +392,20 @@ class Tx:
                 self.save_adoption(new)
             elif isinstance(new, ReminderRecord):
                 self.save_reminder(new, old)
+            elif isinstance(new, OrderRecord):
+                self.save_order(new, old)
+            elif isinstance(new, DelegationRecord):
+                self.save_delegation(new, old)
             else:
                 raise TypeError(f"no table for {type(new).__name__}")
 
     def save_item(self, new: ItemRecord, old: ItemRecord | None) -> None:
-        values = {c: getattr(new, c) for c in _ITEM_COLS}
         if old is None:
-            self.conn.execute(T_ITEM.insert().values(**values))
+            self.conn.execute(T_ITEM.insert().values(**{c: getattr(new, c) for c in _ITEM_COLS}))
             return
+        # only what changed, never the key: an UPDATE naming `id` makes SQLite check every
+        # foreign key pointing at the row, a scan that grows with the table
+        values = {c: getattr(new, c) for c in _ITEM_COLS if getattr(new, c) != getattr(old, c)}
         res = self.conn.execute(T_ITEM.update().where(T_ITEM.c.id == old.id, T_ITEM.c.version == old.version)
                                 .values(**values))
         if res.rowcount != 1:
@@ -394,8 +428,9 @@ class Tx:
             old = MeetingRecord(**{**values, "attendees": new.attendees, "invited": new.invited,
                                    "items": new.items})
         else:
+            changed = {c: v for c, v in values.items() if v != getattr(old, c)}
             res = self.conn.execute(T_MEETING.update().where(
-                T_MEETING.c.id == old.id, T_MEETING.c.version == old.version).values(**values))
+                T_MEETING.c.id == old.id, T_MEETING.c.version == old.version).values(**changed))
             if res.rowcount != 1:
                 raise ConcurrencyConflict(f"meeting {old.id} was changed by someone else first")
         if set(new.present) != set(old.present):
@@ -423,8 +458,9 @@ class Tx:
         if old is None:
             self.conn.execute(T_REMIND.insert().values(**values))
             return
+        changed = {k: v for k, v in values.items() if k in ("next_rung", "next_at", "status", "version")}
         res = self.conn.execute(T_REMIND.update().where(T_REMIND.c.id == old.id,
-                                                        T_REMIND.c.version == old.version).values(**values))
+                                                        T_REMIND.c.version == old.version).values(**changed))
         if res.rowcount != 1:
             raise ConcurrencyConflict(f"reminder {old.id} was changed by someone else first")
 
@@ -444,6 +480,24 @@ class Tx:
             T_DELIVERY.c.id == delivery_id, T_DELIVERY.c.claimed_by == worker,
             T_DELIVERY.c.status == "sending").values(**values))
         return res.rowcount == 1
+
+    def save_order(self, new: OrderRecord, old: OrderRecord | None) -> None:
+        values = {c: getattr(new, f) for f, c in _ORDER_COLS.items()}
+        if old is None:
+            self.conn.execute(T_ORDER.insert().values(**values))
+            return
+        changed = {c: getattr(new, f) for f, c in _ORDER_COLS.items() if getattr(new, f) != getattr(old, f)}
+        res = self.conn.execute(T_ORDER.update().where(T_ORDER.c.id == old.id,
+                                                       T_ORDER.c.version == old.version).values(**changed))
+        if res.rowcount != 1:
+            raise ConcurrencyConflict(f"order {old.id} was changed by someone else first")
+
+    def save_delegation(self, new: DelegationRecord, old: DelegationRecord | None) -> None:
+        values = {f: getattr(new, f) for f in DelegationRecord.__slots__}
+        if old is None:
+            self.conn.execute(T_DELEG.insert().values(**values))
+        else:
+            self.conn.execute(T_DELEG.update().where(T_DELEG.c.id == new.id).values(valid_until=new.valid_until))
 
     def save_body(self, new: BodyRecord) -> None:
         self.conn.execute(T_BODY.insert().values(**{f: getattr(new, f) for f in BodyRecord.__slots__}))

@@ -63,7 +63,8 @@ class Item(SQLModel, table=True):
     """An item's current state; `version` counts its changes (optimistic locking)."""
 
     __tablename__ = "item"
-    __table_args__ = (sa.Index("ix_item_state", "state"), sa.Index("ix_item_body", "body"))
+    __table_args__ = (sa.Index("ix_item_state", "state"), sa.Index("ix_item_body", "body"),
+                      sa.Index("ix_item_origin", "origin"))
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     title: str
     body: str = Field(foreign_key="body.key", max_length=64)
@@ -115,6 +116,7 @@ class AgendaEntry(SQLModel, table=True):
     """An item on a meeting's agenda, and the outcome recorded for it there."""
 
     __tablename__ = "agenda_entry"
+    __table_args__ = (sa.Index("ix_agenda_item", "item_id"),)
     meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
     item_id: int = Field(foreign_key="item.id", primary_key=True)
     position: int = 0
@@ -211,6 +213,36 @@ class Delivery(SQLModel, table=True):
     last_error: Optional[str] = None
     sent_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class InvestigationOrder(SQLModel, table=True):
+    """R-T5: the general manager's order to a team leader to investigate an item."""
+
+    __tablename__ = "investigation_order"
+    __table_args__ = (sa.Index("ix_order_item", "item_id"),)
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    item_id: int = Field(foreign_key="item.id")
+    issued_by: str = Field(max_length=64)
+    to: str = Field(max_length=64)
+    issued_at: dt.datetime = Field(sa_type=UTCDateTime)
+    due_at: dt.datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=16)
+    note: str = ""
+    finding: Optional[str] = None
+    reason: Optional[str] = None
+    settled_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    version: int = Field(default=1, nullable=False)
+
+
+class Delegation(SQLModel, table=True):
+    """R-A1: a role holder lets a secretariat clerk record their acts for a period."""
+
+    __tablename__ = "delegation"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    holder: str = Field(max_length=64)
+    clerk: str = Field(max_length=64)
+    valid_from: dt.datetime = Field(sa_type=UTCDateTime)
+    valid_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 TABLES = SQLModel.metadata

@@ -11,6 +11,7 @@ from workflows.rulebook import Rulebook
 
 _UNITS = ("days", "working_days")
 _PSEUDO_RECIPIENTS = ("ordered", "attendees", "filer")
+_REQUIREMENTS = ("orders_settled",)
 
 
 def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
@@ -75,9 +76,18 @@ def _check_transitions(b: Rulebook) -> Iterator[tuple[str, str]]:
         for role in t.roles:
             if role not in b.roles:
                 yield f"{p}.roles", f"roles defined under [roles], got unknown {role!r}"
-        if (t.trigger, t.source) in seen:
+        if (t.trigger, t.source, t.items) in seen:
             yield f"{p}.trigger", f"one transition per trigger and state; {t.trigger!r} from {t.source!r} twice"
-        seen.add((t.trigger, t.source))
+        seen.add((t.trigger, t.source, t.items))
+        for need in t.requires:
+            if need not in _REQUIREMENTS:
+                yield f"{p}.requires", f"{_one_of(_REQUIREMENTS)}, got {need!r}"
+        if t.fired_by not in (None, "convene") or (t.fired_by and not t.meeting):
+            yield f"{p}.fired_by", "\"convene\" on a transition that names its meeting"
+        if t.spawns is not None:
+            kind, _, state = t.spawns.partition(":")
+            if kind not in b.body_kinds or state not in b.states:
+                yield f"{p}.spawns", f"<body kind>:<state>, e.g. hq:pre_review; got {t.spawns!r}"
         if t.source in b.states and b.states[t.source].final:
             yield f"{p}.from", f"an open state; {t.source!r} is final"
 
@@ -118,6 +128,10 @@ def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
         for role in rr.remind + tuple(r for rung in rr.escalate for r in rung.to):
             if role not in b.roles and role not in _PSEUDO_RECIPIENTS:
                 yield f"{p}.remind", f"roles defined under [roles], got unknown {role!r}"
+        if rr.starts is not None:
+            sk, _, sname = rr.starts.partition(":")
+            if sk != "held" or sname not in b.meetings:
+                yield f"{p}.starts", f"held:<a meeting kind> ({_one_of(b.meetings)}), got {rr.starts!r}"
         if rr.items is not None and rr.items not in b.body_kinds:
             yield f"{p}.items", f"a body kind ({_one_of(b.body_kinds)}), got {rr.items!r}"
         if rr.cancelled_by is not None:

@@ -153,7 +153,9 @@ def _transitions(r: _Reader, doc: dict[str, Any]) -> list[TransitionDef]:
                 trigger=trigger, source=source, dest=r.get(d, "to", p, str),
                 items=r.get(d, "items", p, str), rule=r.get(d, "rule", p, str),
                 meeting=r.get(d, "meeting", p, str, None), roles=r.get(d, "roles", p, tuple, ()),
-                filer=r.get(d, "filer", p, bool, False)))
+                filer=r.get(d, "filer", p, bool, False), requires=r.get(d, "requires", p, tuple, ()),
+                fired_by=r.get(d, "fired_by", p, str, None), spawns=r.get(d, "spawns", p, str, None)))
+        r.get(d, "assumed", p, bool, False)
         if "meeting" in d and "roles" in d:
             r.note(p, "either `meeting` or `roles`, not both")
         if "meeting" not in d and "roles" not in d and not d.get("filer"):
@@ -180,5 +182,7 @@ def _reminders(r: _Reader, doc: dict[str, Any]) -> list[ReminderRule]:
             remind=r.get(d, "remind", p, tuple), due=r.get(d, "due", p, int),
             unit=r.get(d, "unit", p, str, "days"), escalate=tuple(rungs),
             cancelled_by=r.get(d, "cancelled_by", p, str, None), command=r.get(d, "command", p, str, ""),
-            setting=r.get(d, "setting", p, bool, False), items=r.get(d, "items", p, str, None)))
+            setting=r.get(d, "setting", p, bool, False), items=r.get(d, "items", p, str, None),
+            starts=r.get(d, "starts", p, str, None)))
+        r.get(d, "assumed", p, bool, False)
     return out

@@ -97,6 +97,9 @@ class TransitionDef:
     meeting: str | None = None
     roles: tuple[str, ...] = ()
     filer: bool = False
+    requires: tuple[str, ...] = ()
+    fired_by: str | None = None
+    spawns: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,7 @@ class ReminderRule:
     command: str
     setting: bool
     items: str | None = None
+    starts: str | None = None
 
     @property
     def waits_kind(self) -> str:
@@ -170,9 +174,9 @@ class Rulebook:
         return [t for t in self.transitions
                 if t.source == state and (items is None or t.items == items)]
 
-    def transition(self, trigger: str, state: str) -> TransitionDef | None:
+    def transition(self, trigger: str, state: str, items: str | None = None) -> TransitionDef | None:
         for t in self.transitions:
-            if t.trigger == trigger and t.source == state:
+            if t.trigger == trigger and t.source == state and (items is None or t.items == items):
                 return t
         return None
 
