@@ -101,17 +101,25 @@ class Service:
         at = at or self.clock.now()
         return au.holdings(StoreRoster(self.store), self.book(at), login, at)
 
+    _bodies: list[BodyRecord] | None = None
+
+    def bodies(self) -> list[BodyRecord]:
+        """The bodies, read once per act (they change only by their own events)."""
+        if self._bodies is not None:
+            return self._bodies
+        return self.store.bodies()  # type: ignore[no-any-return]
+
     def body(self, name: str | None) -> BodyRecord:
         """A body by key or by its Japanese or English name; None is the HQ."""
         key = name or au.HQ
-        for b in self.store.bodies():
+        for b in self.bodies():
             if key in (b.key, b.ja, b.en):
-                return b  # type: ignore[no-any-return]
-        known = ", ".join(b.key for b in self.store.bodies())
+                return b
+        known = ", ".join(b.key for b in self.bodies())
         raise NotFound(f"no body {key!r}; known: {known}")
 
     def body_kinds(self) -> dict[str, str]:
-        return {b.key: b.kind for b in self.store.bodies()}
+        return {b.key: b.kind for b in self.bodies()}
 
     # ------------------------------------------------------------ reads
     def item(self, item_id: int) -> ItemRecord:
@@ -147,17 +155,19 @@ class Service:
     # ------------------------------------------------------------ the act
     def _act(self, actor: str, build: Callable[[decide.Ctx, World], decide.Draft], *, dry_run: bool,
              snapshot: Callable[[], Any] | None = None, authority: str | None = None) -> Outcome:
-        self.actor(actor)
-        if authority is not None and authority != actor:
-            self.member(authority)
-        seen = snapshot() if snapshot else None
+        seen = snapshot() if snapshot else None  # what the user acts on, before the lock (NotFound here)
         now = self.clock.now()
+        self._bodies = None
         try:
             with self.store.act(self.before_write) as tx:
                 if snapshot and snapshot() != seen:
                     raise Conflict("someone else changed it while you acted; nothing was written; "
                                    "look again and retry")
+                self.actor(actor)
+                if authority is not None and authority != actor:
+                    self.member(authority)
                 ctx = decide.Ctx(self.book(now), now, actor, authority or actor, StoreRoster(self.store))
+                self._bodies = self.store.bodies()
                 if ctx.authority != actor:  # R-A1: a clerk records a holder's act
                     clerk = au.holdings(ctx.roster, ctx.book, actor, now)
                     decide.may_record_for(ctx, clerk, self.store.delegations(clerk=actor))
@@ -183,6 +193,8 @@ class Service:
         except EngineError as err:
             self._log_refusal(actor, draft_name(build), err)
             raise
+        finally:
+            self._bodies = None
         self._log_act(event, draft)
         return Outcome(draft, event)
 
@@ -198,16 +210,26 @@ class Service:
         if not items and not meetings:
             return
         kinds = self.body_kinds()
-        on_agenda = self.store.meetings_of_items(sorted(items))
+        latest = {new.id: new for new, _ in changes if isinstance(new, ItemRecord)}
+        records = [latest.get(i) or self.item(i) for i in sorted(items)]
+        needs_meetings = any(r.waits_state == it.state and (r.cancelled_by or r.starts)
+                             for r in ctx.book.reminders for it in records)
+        on_agenda = self.store.meetings_of_items(sorted(items), people=False) if needs_meetings else []
         wanted = []
-        for item in (self.item(i) for i in sorted(items)):
+        for item in records:
             wanted += rem.wanted_for_item(ctx.book, item, kinds[item.body], [m for m in on_agenda if item.id in m.items],
                                           self.store.orders(item=item.id))
         for m in meetings.values():
             wanted += rem.wanted_for_meeting(ctx.book, m)
         pending = self.store.reminders(items=sorted(items), meetings=sorted(meetings))
+        if not wanted and not pending:
+            return
         world = World(reminders={r.id: r for r in pending})
-        for d in rem.reconcile(wanted, pending, self.store.next_id("reminder")):
+        drafts = rem.reconcile(wanted, pending, 0)
+        if not drafts:
+            return
+        first = self.store.next_id("reminder") if any(d.type == "ReminderSet" for d in drafts) else 0
+        for d in rem.reconcile(wanted, pending, first):
             ev = tx.append(at=ctx.now, actor=ctx.actor, authority=ctx.authority, rulebook=ctx.book.version,
                            type=d.type, payload=d.payload, item=d.item, meeting=d.meeting)
             tx.save_all(apply(world, ev))
@@ -236,10 +258,14 @@ class Service:
 
     def advance(self, actor: str, item_id: int, trigger: str, *, meeting_id: int | None = None,
                 note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        self.item(item_id)
+        seen: list[ItemRecord] = []
+
+        def snapshot() -> int:
+            seen.append(self.item(item_id))
+            return seen[-1].version
 
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
-            item = self.item(item_id)
+            item = seen[-1]  # read under the lock by the snapshot check
             meeting = self.meeting(meeting_id) if meeting_id is not None else None
             world.items[item.id] = item
             if meeting is not None:
@@ -254,8 +280,7 @@ class Service:
                 self._follow_ups.append(decide.spawn(ctx, new_id, item, spec,
                                                      {b.key: b for b in self.store.bodies()}))
             return draft
-        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.item(item_id).version,
-                         authority=on_behalf_of)
+        return self._act(actor, build, dry_run=dry_run, snapshot=snapshot, authority=on_behalf_of)
 
     # ------------------------------------------------------------ meetings
     def convene(self, actor: str, kind: str, starts_at: dt.datetime, *, items: list[int] = (),  # type: ignore[assignment]

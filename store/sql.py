@@ -49,6 +49,37 @@ _MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
 
 
+# Hot statements built once: SQLAlchemy memoises a statement's cache key on the object,
+# so reusing them skips construction and key generation on every act.
+_SEL_ITEM = sa.select(T_ITEM).where(T_ITEM.c.id == sa.bindparam("id"))
+_SEL_MEMBER = sa.select(T_MEMBER).where(T_MEMBER.c.login == sa.bindparam("login"))
+_SEL_ASSIGN_OF = sa.select(T_ASSIGN).where(T_ASSIGN.c.login == sa.bindparam("login")).order_by(T_ASSIGN.c.id)
+_SEL_BODIES = sa.select(T_BODY).order_by(T_BODY.c.key)
+_LOCK_HEAD = sa.select(T_HEAD.c.seq, T_HEAD.c.hash).where(T_HEAD.c.id == 1).with_for_update()
+_INS_EVENT = T_EVENT.insert()
+_UPD_HEAD = T_HEAD.update().where(T_HEAD.c.id == 1).values(seq=sa.bindparam("h_seq"), hash=sa.bindparam("h_hash"))
+_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
+_INS_REMIND = T_REMIND.insert()
+_SEL_ORDERS_OF = sa.select(T_ORDER).where(T_ORDER.c.item_id == sa.bindparam("item")).order_by(T_ORDER.c.id)
+_SEL_PENDING_OF = (sa.select(T_REMIND).where(T_REMIND.c.status == "pending", sa.or_(
+    T_REMIND.c.item_id.in_(sa.bindparam("items", expanding=True)),
+    T_REMIND.c.meeting_id.in_(sa.bindparam("meetings", expanding=True)))).order_by(T_REMIND.c.id))
+_NEXT_ID = {name: sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
+            for name, t in (("item", T_ITEM), ("meeting", T_MEETING), ("assignment", T_ASSIGN),
+                            ("reminder", T_REMIND), ("order", T_ORDER), ("delegation", T_DELEG))}
+
+
+def _update(table: sa.Table, columns: tuple[str, ...]) -> Any:
+    """`UPDATE table SET <columns> WHERE id = :k_id AND version = :k_version`, built once per shape."""
+    stmt = _UPDATES.get((table, columns))
+    if stmt is None:
+        stmt = table.update().where(table.c.id == sa.bindparam("k_id"),
+                                    table.c.version == sa.bindparam("k_version")).values(
+            {c: sa.bindparam(c) for c in columns})
+        _UPDATES[(table, columns)] = stmt
+    return stmt
+
+
 def _translate(err: exc.DBAPIError) -> StoreError:
     code = getattr(getattr(err, "orig", None), "sqlstate", None)
     text = str(getattr(err, "orig", err))
@@ -137,8 +168,9 @@ class Store:
             return list(conn.execute(stmt))
 
     def item(self, item_id: int) -> ItemRecord | None:
-        rows = self._rows(sa.select(T_ITEM).where(T_ITEM.c.id == item_id))
-        return _item(rows[0]) if rows else None
+        with self._conn() as conn:
+            row = conn.execute(_SEL_ITEM, {"id": item_id}).first()
+        return _item(row) if row is not None else None
 
     def items(self, state: str | None = None, body: str | None = None, origin: int | None = None,
               ids: list[int] | None = None) -> list[ItemRecord]:
@@ -157,10 +189,14 @@ class Store:
         found = self.meetings(ids=[meeting_id])
         return found[0] if found else None
 
-    def meetings(self, ids: list[int] | None = None, status: str | None = None) -> list[MeetingRecord]:
+    def meetings(self, ids: list[int] | None = None, status: str | None = None,
+                 people: bool = True, of_items: list[int] | None = None) -> list[MeetingRecord]:
+        """Meetings with their agenda (and, unless people=False, attendees)."""
         q = sa.select(T_MEETING).order_by(T_MEETING.c.id)
         if ids is not None:
             q = q.where(T_MEETING.c.id.in_(ids))
+        if of_items is not None:
+            q = q.where(T_MEETING.c.id.in_(sa.select(T_AGENDA.c.meeting_id).where(T_AGENDA.c.item_id.in_(of_items))))
         if status:
             q = q.where(T_MEETING.c.status == status)
         with self._conn() as conn:
@@ -168,8 +204,9 @@ class Store:
             if not rows:
                 return []
             mids = [r.id for r in rows]
-            att = list(conn.execute(sa.select(T_ATTEND).where(T_ATTEND.c.meeting_id.in_(mids))
-                                    .order_by(T_ATTEND.c.meeting_id, T_ATTEND.c.login)))
+            att = [] if not people else list(conn.execute(
+                sa.select(T_ATTEND).where(T_ATTEND.c.meeting_id.in_(mids))
+                .order_by(T_ATTEND.c.meeting_id, T_ATTEND.c.login)))
             ag = list(conn.execute(sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(mids))
                                    .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position)))
         return [self._meeting(r, [a for a in att if a.meeting_id == r.id],
@@ -186,20 +223,21 @@ class Store:
             outcomes={g.item_id: g.outcome for g in ag if g.outcome is not None})
 
     def member(self, login: str) -> MemberRecord | None:
-        rows = self._rows(sa.select(T_MEMBER).where(T_MEMBER.c.login == login))
-        return MemberRecord(**rows[0]._mapping) if rows else None
+        with self._conn() as conn:
+            row = conn.execute(_SEL_MEMBER, {"login": login}).first()
+        return MemberRecord(**row._mapping) if row is not None else None
 
     def members(self) -> list[MemberRecord]:
         return [MemberRecord(**r._mapping) for r in self._rows(sa.select(T_MEMBER).order_by(T_MEMBER.c.login))]
 
     def assignments(self, login: str | None = None) -> list[AssignmentRecord]:
-        q = sa.select(T_ASSIGN).order_by(T_ASSIGN.c.id)
         if login is not None:
-            q = q.where(T_ASSIGN.c.login == login)
-        return [AssignmentRecord(**r._mapping) for r in self._rows(q)]
+            with self._conn() as conn:
+                return [AssignmentRecord(**r._mapping) for r in conn.execute(_SEL_ASSIGN_OF, {"login": login})]
+        return [AssignmentRecord(**r._mapping) for r in self._rows(sa.select(T_ASSIGN).order_by(T_ASSIGN.c.id))]
 
     def bodies(self) -> list[BodyRecord]:
-        return [BodyRecord(**r._mapping) for r in self._rows(sa.select(T_BODY).order_by(T_BODY.c.key))]
+        return [BodyRecord(**r._mapping) for r in self._rows(_SEL_BODIES)]
 
     def adoptions(self) -> list[AdoptionRecord]:
         return [AdoptionRecord(**r._mapping)
@@ -210,6 +248,10 @@ class Store:
                   meetings: list[int] | None = None, due_by: dt.datetime | None = None,
                   limit: int | None = None, lock: bool = False, ids: list[int] | None = None
                   ) -> list[ReminderRecord]:
+        if (status == "pending" and items is not None and meetings is not None and due_by is None
+                and not limit and not lock and ids is None):
+            with self._conn() as conn:  # the act's own question: hot, so prebuilt
+                return [_reminder(r) for r in conn.execute(_SEL_PENDING_OF, {"items": items, "meetings": meetings})]
         q = sa.select(T_REMIND).order_by(T_REMIND.c.next_at, T_REMIND.c.id)
         if ids is not None:
             q = q.where(T_REMIND.c.id.in_(ids))
@@ -227,6 +269,11 @@ class Store:
 
     def orders(self, item: int | None = None, ids: list[int] | None = None,
                status: str | None = None) -> list[OrderRecord]:
+        if item is not None and ids is None:
+            with self._conn() as conn:
+                found = [OrderRecord(**{f: r._mapping[c] for f, c in _ORDER_COLS.items()})
+                         for r in conn.execute(_SEL_ORDERS_OF, {"item": item})]
+            return [o for o in found if status is None or o.status == status]
         q = sa.select(T_ORDER).order_by(T_ORDER.c.id)
         if item is not None:
             q = q.where(T_ORDER.c.item_id == item)
@@ -242,13 +289,9 @@ class Store:
             q = q.where(T_DELEG.c.clerk == clerk)
         return [DelegationRecord(**r._mapping) for r in self._rows(q)]
 
-    def meetings_of_items(self, items: list[int]) -> list[MeetingRecord]:
+    def meetings_of_items(self, items: list[int], people: bool = True) -> list[MeetingRecord]:
         """Meetings with any of these items on their agenda."""
-        if not items:
-            return []
-        ids = [r[0] for r in self._rows(sa.select(T_AGENDA.c.meeting_id).distinct()
-                                         .where(T_AGENDA.c.item_id.in_(items)))]
-        return self.meetings(ids=ids) if ids else []
+        return self.meetings(of_items=items, people=people) if items else []
 
     def deliveries(self, status: str | None = None, reminders: list[int] | None = None) -> list[DeliveryRecord]:
         q = sa.select(T_DELIVERY).order_by(T_DELIVERY.c.id)
@@ -292,9 +335,7 @@ class Store:
 
     def next_id(self, table: str) -> int:
         """The next id of `item`, `meeting` or `assignment`; inside an act the lock makes it ours."""
-        t = {"item": T_ITEM, "meeting": T_MEETING, "assignment": T_ASSIGN, "reminder": T_REMIND,
-             "order": T_ORDER, "delegation": T_DELEG}[table]
-        rows = self._rows(sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0)))
+        rows = self._rows(_NEXT_ID[table])
         return int(rows[0][0]) + 1
 
     def head(self) -> tuple[int, str]:
@@ -331,7 +372,9 @@ class Store:
             with self.engine.begin() as conn:
                 self._local.conn = conn
                 try:
-                    yield Tx(conn)
+                    tx = Tx(conn)
+                    yield tx
+                    tx.flush()
                 finally:
                     self._local.conn = None
         except exc.DBAPIError as err:
@@ -343,12 +386,19 @@ class Tx:
 
     def __init__(self, conn: sa.Connection) -> None:
         self.conn = conn
-        row = conn.execute(sa.select(T_HEAD.c.seq, T_HEAD.c.hash).where(T_HEAD.c.id == 1)
-                           .with_for_update()).one_or_none()
+        row = conn.execute(_LOCK_HEAD).one_or_none()
         if row is None:
             raise NotInitialised("the event log has no head row; run `kaigi init`")
         self.seq, self.hash = row.seq, row.hash
         self.appended: list[EventRecord] = []
+        self._rows: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        """Write the act's events in one statement and move the head once, before commit."""
+        if self._rows:
+            self.conn.execute(_INS_EVENT, self._rows)
+            self.conn.execute(_UPD_HEAD, {"h_seq": self.seq, "h_hash": self.hash})
+            self._rows = []
 
     def append(self, *, at: dt.datetime, actor: str, authority: str, rulebook: str, type: str,
                payload: dict[str, Any], item: int | None = None, meeting: int | None = None) -> EventRecord:
@@ -356,10 +406,9 @@ class Tx:
         text = chain.canonical(payload)
         env = chain.envelope(seq, chain.instant(at), actor, authority, rulebook, item, meeting, type)
         digest = chain.link(self.hash, env, text)
-        self.conn.execute(T_EVENT.insert().values(
-            seq=seq, at=at, actor=actor, authority=authority, rulebook=rulebook, item_id=item,
-            meeting_id=meeting, type=type, payload=text, prev_hash=self.hash, hash=digest))
-        self.conn.execute(T_HEAD.update().where(T_HEAD.c.id == 1).values(seq=seq, hash=digest))
+        self._rows.append({"seq": seq, "at": at, "actor": actor, "authority": authority, "rulebook": rulebook,
+                           "item_id": item, "meeting_id": meeting, "type": type, "payload": text,
+                           "prev_hash": self.hash, "hash": digest})
         record = EventRecord(seq, at, actor, authority, rulebook, item, meeting, type, payload, self.hash, digest)
         self.seq, self.hash = seq, digest
         self.appended.append(record)
@@ -367,11 +416,10 @@ class Tx:
 
     def put_raw_event(self, record: EventRecord, payload_text: str) -> None:
         """Import: write an event exactly as exported (its hash is checked by the caller)."""
-        self.conn.execute(T_EVENT.insert().values(
-            seq=record.seq, at=record.at, actor=record.actor, authority=record.authority,
-            rulebook=record.rulebook, item_id=record.item, meeting_id=record.meeting, type=record.type,
-            payload=payload_text, prev_hash=record.prev_hash, hash=record.hash))
-        self.conn.execute(T_HEAD.update().where(T_HEAD.c.id == 1).values(seq=record.seq, hash=record.hash))
+        self._rows.append({"seq": record.seq, "at": record.at, "actor": record.actor, "authority": record.authority,
+                           "rulebook": record.rulebook, "item_id": record.item, "meeting_id": record.meeting,
+                           "type": record.type, "payload": payload_text, "prev_hash": record.prev_hash,
+                           "hash": record.hash})
         self.seq, self.hash = record.seq, record.hash
 
     # projections ------------------------------------------------------------
@@ -406,8 +454,7 @@ class Tx:
         # only what changed, never the key: an UPDATE naming `id` makes SQLite check every
         # foreign key pointing at the row, a scan that grows with the table
         values = {c: getattr(new, c) for c in _ITEM_COLS if getattr(new, c) != getattr(old, c)}
-        res = self.conn.execute(T_ITEM.update().where(T_ITEM.c.id == old.id, T_ITEM.c.version == old.version)
-                                .values(**values))
+        res = self.conn.execute(_update(T_ITEM, tuple(values)), {**values, "k_id": old.id, "k_version": old.version})
         if res.rowcount != 1:
             raise ConcurrencyConflict(f"item {old.id} was changed by someone else first")
 
@@ -456,11 +503,10 @@ class Tx:
                   "order_id": new.order, "body": new.body, "started_at": new.started_at, "due_at": new.due_at,
                   "next_rung": new.next_rung, "next_at": new.next_at, "status": new.status, "version": new.version}
         if old is None:
-            self.conn.execute(T_REMIND.insert().values(**values))
+            self.conn.execute(_INS_REMIND, values)
             return
         changed = {k: v for k, v in values.items() if k in ("next_rung", "next_at", "status", "version")}
-        res = self.conn.execute(T_REMIND.update().where(T_REMIND.c.id == old.id,
-                                                        T_REMIND.c.version == old.version).values(**changed))
+        res = self.conn.execute(_update(T_REMIND, tuple(changed)), {**changed, "k_id": old.id, "k_version": old.version})
         if res.rowcount != 1:
             raise ConcurrencyConflict(f"reminder {old.id} was changed by someone else first")
 
