@@ -67,6 +67,8 @@ class Dispatcher:
             roster = StoreRoster(self.store)
             members = {m.login: m for m in self.store.members()}
             world = World(reminders={r.id: r for r in due})
+            self._items = {i.id: i for i in self.store.items(ids=sorted({r.item for r in due if r.item}))}
+            rows: list[dict[str, Any]] = []
             for r in due:
                 rule = rem.rule_of(book, r.key)
                 if rule is None:  # the rulebook in force no longer has it
@@ -76,15 +78,15 @@ class Dispatcher:
                     tx.save_all(apply(world, ev))
                     stats.cancelled += 1
                     continue
-                rows = self._fire(tx, world, book, rule, r, now, roster, members)
-                tx.add_deliveries(rows)
+                rows += self._fire(tx, world, book, rule, r, now, roster, members)
                 stats.fired += 1
+            tx.add_deliveries(rows)
         return len(due)
 
     def _fire(self, tx: Any, world: World, book: Any, rule: Any, r: ReminderRecord, now: dt.datetime,
               roster: StoreRoster, members: dict[str, Any]) -> list[dict[str, Any]]:
         rung = r.next_rung
-        item = self.store.item(r.item) if r.item is not None else None
+        item = self._items.get(r.item) if r.item is not None else None
         meeting = self.store.meeting(r.meeting) if r.meeting is not None else None
         recipients = self._recipients(book, rule, rung, r, meeting, roster, now)
         deadline = r.next_at or r.due_at
@@ -132,8 +134,16 @@ class Dispatcher:
         """Claim due messages, send them, mark them; returns how many were claimed."""
         now = self.svc.clock.now()
         claimed = self.store.claim_deliveries(now, self.worker, self.lease, self.batch)
+        # Past most of our lease another scheduler may take over what we have not sent; stop
+        # and hand it back rather than send it twice (slow SMTP, a long batch).
+        stop_at = now + self.lease * 0.8
         settled: list[tuple[DeliveryRecord, DeliveryError | None]] = []
-        for d in claimed:
+        for n, d in enumerate(claimed):
+            if self.svc.clock.now() >= stop_at:
+                self._mark(settled, stats)
+                settled = []
+                self.store.release_deliveries([x.id for x in claimed[n:]], self.worker)
+                break
             settled.append((d, self._send(d)))
             if self.after_send is not None:
                 self.after_send(d)

@@ -321,6 +321,15 @@ class Store:
         with _translated(), self.engine.begin() as conn:
             return sorted((_delivery(r) for r in conn.execute(stmt)), key=lambda x: x.id)
 
+    def release_deliveries(self, ids: list[int], worker: str) -> None:
+        """Hand back claimed, unsent messages; the claim does not count as an attempt."""
+        if not ids:
+            return
+        d = T_DELIVERY.c
+        with _translated(), self.engine.begin() as conn:
+            conn.execute(T_DELIVERY.update().where(d.id.in_(ids), d.claimed_by == worker, d.status == "sending")
+                         .values(status="pending", claimed_by=None, lease_until=None, attempts=d.attempts - 1))
+
     def next_due(self) -> dt.datetime | None:
         """The earliest time something is due: a reminder rung or a message retry."""
         a = self._rows(sa.select(sa.func.min(T_REMIND.c.next_at)).where(T_REMIND.c.status == "pending"))[0][0]

@@ -237,3 +237,26 @@ def _adopt_variant(svc, text):
     book = parse_rulebook(text, "variant")
     setup._system(svc, [(Draft("RulebookAdopted", {"version": book.version, "effective_from": day,
                                                    "sha256": book.sha256, "text": book.text}), book.version)])
+
+
+class TestLease:
+    def test_a_slow_batch_hands_back_what_it_cannot_send_in_its_lease(self, svc, clock):
+        """Sends outlasting the lease: the rest goes back unsent, so another scheduler that
+        takes over after the lease never sends a message twice."""
+        b_box = Collect()
+        b = Dispatcher(svc, {"email": b_box}, worker="b", lease=dt.timedelta(minutes=5))
+
+        class Slow(Collect):
+            def send(self, msg):
+                super().send(msg)
+                clock.advance(minutes=2)  # each send takes two minutes
+                if len(self.sent) == 3:
+                    b.run_once()  # meanwhile, another scheduler sweeps
+
+        a_box = Slow()
+        a = Dispatcher(svc, {"email": a_box}, worker="a", lease=dt.timedelta(minutes=5))
+        clock.advance(days=14)
+        a.run_once()
+        b.run_once()
+        ids = [m.message_id for m in a_box.sent + b_box.sent]
+        assert 4 == len(ids) == len(set(ids))
