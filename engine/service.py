@@ -15,7 +15,7 @@ from typing import Any
 from engine import authority as au
 from engine import decide
 from engine.clock import Clock, SystemClock
-from engine.errors import BadInput, Conflict, EngineError, NotFound, NotPermitted
+from engine.errors import BadInput, Conflict, EngineError, NotFound, NotPermitted, NotPossible
 from engine.rules import Rules
 from engine.state import World, apply
 from store import ConcurrencyConflict, EventRecord
@@ -154,7 +154,8 @@ class Service:
 
     # ------------------------------------------------------------ the act
     def _act(self, actor: str, build: Callable[[decide.Ctx, World], decide.Draft], *, dry_run: bool,
-             snapshot: Callable[[], Any] | None = None, authority: str | None = None) -> Outcome:
+             snapshot: Callable[[], Any] | None = None, authority: str | None = None,
+             about: tuple[int | None, int | None] = (None, None)) -> Outcome:
         seen = snapshot() if snapshot else None  # what the user acts on, before the lock (NotFound here)
         now = self.clock.now()
         self._bodies = None
@@ -192,11 +193,29 @@ class Service:
             raise Conflict(str(err)) from err
         except EngineError as err:
             self._log_refusal(actor, draft_name(build), err)
+            if isinstance(err, (NotPermitted, NotPossible)) and not dry_run:
+                self._keep_refusal(actor, authority or actor, draft_name(build), err, about, now)
             raise
         finally:
             self._bodies = None
         self._log_act(event, draft)
         return Outcome(draft, event)
+
+    def _keep_refusal(self, actor: str, authority: str, act: str, err: EngineError,
+                      about: tuple[int | None, int | None], now: dt.datetime) -> None:
+        """A refused attempt is kept as an event that changes no state, so an auditor sees who
+        tried what they were not allowed to. Best effort: failing to keep it must not hide
+        the refusal itself."""
+        try:
+            version = self.book(now).version
+            with self.store.act() as tx:
+                tx.append(at=now, actor=actor, authority=authority, rulebook=version, type="ActRefused",
+                          payload={"act": act, "kind": err.kind, "rule": err.rule, "reason": str(err)},
+                          item=about[0], meeting=about[1])
+        except Exception as exc:  # noqa: BLE001
+            from engine.logs import get_logger
+
+            get_logger().warning("refusal not kept", act=act, actor=actor, error=repr(exc))
 
     def _plan_reminders(self, tx: Any, ctx: decide.Ctx, changes: list[Any]) -> None:
         """Create, move or cancel the reminders of what this act touched, in its transaction."""
@@ -280,7 +299,8 @@ class Service:
                 self._follow_ups.append(decide.spawn(ctx, new_id, item, spec,
                                                      {b.key: b for b in self.store.bodies()}))
             return draft
-        return self._act(actor, build, dry_run=dry_run, snapshot=snapshot, authority=on_behalf_of)
+        return self._act(actor, build, dry_run=dry_run, snapshot=snapshot, authority=on_behalf_of,
+                         about=(item_id, meeting_id))
 
     # ------------------------------------------------------------ meetings
     def convene(self, actor: str, kind: str, starts_at: dt.datetime, *, items: list[int] = (),  # type: ignore[assignment]
@@ -332,7 +352,7 @@ class Service:
             world.meetings[m.id] = m
             return decide.hold(ctx, m, list(present))
         return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version,
-                         authority=on_behalf_of)
+                         authority=on_behalf_of, about=(None, meeting_id))
 
     def cancel(self, actor: str, meeting_id: int, *, reason: str = "", dry_run: bool = False,
                on_behalf_of: str | None = None) -> Outcome:
@@ -343,7 +363,7 @@ class Service:
             world.meetings[m.id] = m
             return decide.cancel(ctx, m, reason)
         return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.meeting(meeting_id).version,
-                         authority=on_behalf_of)
+                         authority=on_behalf_of, about=(None, meeting_id))
 
     # ------------------------------------------------------------ investigation orders (R-T5)
     def issue_order(self, actor: str, item_id: int, to: str, *, due_at: dt.datetime | None = None,
@@ -360,7 +380,7 @@ class Service:
                 due = deadline(ctx.now, rule.due if rule else 7, rule.unit if rule else "days",
                                ctx.book.office_closure)
             return decide.issue_order(ctx, self._next_id("order"), self.item(item_id), self.member(to), due, note)
-        return self._act(actor, build, dry_run=dry_run, authority=on_behalf_of)
+        return self._act(actor, build, dry_run=dry_run, authority=on_behalf_of, about=(item_id, None))
 
     def order(self, order_id: int) -> Any:
         found = self.store.orders(ids=[order_id])

@@ -31,8 +31,15 @@ class World:
     orders: dict[int, OrderRecord] = field(default_factory=dict)
     delegations: dict[int, DelegationRecord] = field(default_factory=dict)
 
+    _by_login: dict[str, list[AssignmentRecord]] | None = field(default=None, repr=False, compare=False)
+
     def assignments_of(self, login: str) -> list[AssignmentRecord]:
-        return [a for a in self.assignments.values() if a.login == login]
+        if self._by_login is None:  # an index, dropped whenever an assignment changes
+            index: dict[str, list[AssignmentRecord]] = {}
+            for a in self.assignments.values():
+                index.setdefault(a.login, []).append(a)
+            self._by_login = index
+        return self._by_login.get(login, [])
 
     def all_assignments(self) -> list[AssignmentRecord]:
         return list(self.assignments.values())
@@ -81,6 +88,7 @@ def _role_assigned(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]
     new = AssignmentRecord(p["id"], p["login"], p["position"], p["body"], p.get("team"),
                            _t(p["valid_from"]), _t(p.get("valid_until")))  # type: ignore[arg-type]
     w.assignments[new.id] = new
+    w._by_login = None
     return [(new, None)]
 
 
@@ -88,6 +96,7 @@ def _assignment_ended(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Chan
     old = w.assignments[p["id"]]
     new = replace(old, valid_until=_t(p["valid_until"]))
     w.assignments[new.id] = new
+    w._by_login = None
     return [(new, old)]
 
 
@@ -237,5 +246,6 @@ _HANDLERS = {
     "OrderWaived": _order_settled,
     "RecordingDelegated": _delegated,
     "DelegationEnded": _delegation_ended,
+    "ActRefused": lambda w, ev, p: [],  # a refused attempt, kept for the auditor: no state changes
 }
 EVENT_TYPES = tuple(_HANDLERS)

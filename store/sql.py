@@ -361,15 +361,34 @@ class Store:
         return [_event(r) for r in self._rows(q)]
 
     def stream_raw(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-        """Every event row in order, as plain tuples, streamed (flat memory): the audit's pass."""
-        cols = [T_EVENT.c.seq, T_EVENT.c.at, T_EVENT.c.actor, T_EVENT.c.authority, T_EVENT.c.rulebook,
-                T_EVENT.c.item_id, T_EVENT.c.meeting_id, T_EVENT.c.type, T_EVENT.c.payload,
-                T_EVENT.c.prev_hash, T_EVENT.c.hash]
+        """Every event row in order, streamed (flat memory): the audit's pass.
+
+        Tuples of (seq, at, actor, authority, rulebook, item, meeting, type, payload, prev_hash,
+        hash) with `at` as the exact text that was hashed (`chain.instant`). It goes through
+        the driver's cursor, not result processing: this is the loop an auditor runs over
+        millions of rows.
+        """
+        sql = ("SELECT seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash "
+               "FROM event ORDER BY seq")
         with _translated(), self.ro.connect() as conn:
-            result = conn.execution_options(yield_per=batch).execute(
-                sa.select(*cols).order_by(T_EVENT.c.seq))
-            for part in result.partitions():
-                yield from part
+            raw = conn.connection.dbapi_connection
+            cur = raw.cursor(name="kaigi_audit") if not self.is_sqlite else raw.cursor()  # server-side on PG
+            try:
+                cur.execute(sql)
+                while True:
+                    rows = cur.fetchmany(batch)
+                    if not rows:
+                        break
+                    for r in rows:
+                        at = r[1]
+                        if isinstance(at, str):  # SQLite: naive UTC "YYYY-MM-DD HH:MM:SS.ffffff"
+                            at = f"{at[:10]}T{at[11:]}+00:00" if len(at) == 26 else chain.instant(
+                                dt.datetime.fromisoformat(at).replace(tzinfo=dt.timezone.utc))
+                        else:
+                            at = chain.instant(at)
+                        yield (r[0], at, *r[2:])
+            finally:
+                cur.close()
 
     # ------------------------------------------------------------ writes
     @contextmanager
