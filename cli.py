@@ -207,6 +207,138 @@ def _table(app: App, columns: list[str], rows: list[list[Any]]) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+# ---------------------------------------------------------------- rulebooks
+@cli.group()
+def rulebook() -> None:
+    """The rulebook versions: list, show, diff, check, diagram, cutover."""
+
+
+def _books(app: App) -> Any:
+    """The adopted versions if there is a database, else the bundled ones."""
+    try:
+        return app.service(check_actor=False).rules()
+    except Exception:  # noqa: BLE001 (no database yet: the bundled books still answer)
+        from engine.rules import Rules
+        from workflows import bundled_rulebooks
+
+        return Rules(bundled_rulebooks())
+
+
+@rulebook.command("list")
+@pass_app
+def rulebook_list(app: App) -> None:
+    """The rulebook versions, when each took effect, and which is in force now."""
+    import datetime as dt
+
+    with refusals(app):
+        rules = _books(app)
+        now = dt.datetime.now(dt.timezone.utc)
+        current = rules.at(now).version if rules.books else None
+    rows = [{"version": b.version, "effective_from": b.effective_from.isoformat(), "in_force": b.version == current,
+             "source": b.source, "sha256": b.sha256} for b in rules.books]
+    app.out(rows, _table(app, ["version", "from", "in force", "source"], [
+        [r["version"], r["effective_from"], "yes" if r["in_force"] else "", r["source"]] for r in rows]))
+
+
+@rulebook.command("show")
+@click.argument("version", required=False)
+@pass_app
+def rulebook_show(app: App, version: str | None) -> None:
+    """One version in full (default: the one in force now)."""
+    import datetime as dt
+
+    with refusals(app):
+        rules = _books(app)
+        book = rules.version(version) if version else rules.at(dt.datetime.now(dt.timezone.utc))
+    if app.json:
+        app.out({"version": book.version, "effective_from": book.effective_from.isoformat(), "source": book.source,
+                 "text": book.text})
+        return
+    click.echo(book.text, nl=False)
+
+
+@rulebook.command("diff")
+@click.argument("a")
+@click.argument("b")
+@pass_app
+def rulebook_diff(app: App, a: str, b: str) -> None:
+    """What changed from version A to version B, in Japanese and English."""
+    with refusals(app):
+        from engine.rulebooks import diff, render_diff
+
+        rules = _books(app)
+        changes = diff(rules.version(a), rules.version(b))
+    app.out([{"key": c.key, "kind": c.kind, "before": c.before, "after": c.after} for c in changes],
+            render_diff(changes, app.lang))
+
+
+@rulebook.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@pass_app
+def rulebook_check(app: App, file: str) -> None:
+    """Validate a rulebook file (another prefecture's), listing every problem with its key."""
+    with refusals(app):
+        from workflows import load_rulebook
+
+        book = load_rulebook(Path(file))
+    app.out({"ok": True, "version": book.version, "states": len(book.states), "transitions": len(book.transitions)},
+            f"ok: {file} is rulebook {book.version} ({len(book.states)} states, {len(book.transitions)} transitions, "
+            f"{len(book.meetings)} meeting kinds, {len(book.reminders)} reminders)")
+
+
+@rulebook.command("diagram")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "text"]), default="mermaid", show_default=True,
+              help="Mermaid stateDiagram-v2, or plain text.")
+@click.option("--version", "version", help="Which version (default: the one in force now).")
+@pass_app
+def rulebook_diagram(app: App, fmt: str, version: str | None) -> None:
+    """The item path as a diagram."""
+    import datetime as dt
+
+    with refusals(app):
+        from engine.rulebooks import mermaid, text_diagram
+
+        rules = _books(app)
+        book = rules.version(version) if version else rules.at(dt.datetime.now(dt.timezone.utc))
+        text = mermaid(book, app.lang) if fmt == "mermaid" else text_diagram(book, app.lang)
+    app.out({"version": book.version, "format": fmt, "diagram": text}, text)
+
+
+@rulebook.command("cutover")
+@click.argument("version")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
+              help="Adopt this new version from a file (the chief's circular).")
+@click.option("--dry-run", is_flag=True, help="List what moves; adopt nothing.")
+@pass_app
+def rulebook_cutover(app: App, version: str, file: str | None, dry_run: bool) -> None:
+    """List the duties that pass to other holders when VERSION takes effect; adopt it with --file."""
+    with refusals(app):
+        from engine.cutover import moves
+
+        svc = app.service()
+        if file:
+            out = svc.adopt_rulebook(app.actor, Path(file).read_text(encoding="utf-8"), file, dry_run=dry_run)
+            book = out.book
+            if book.version != version:
+                from engine.errors import BadInput
+
+                raise BadInput(f"{file} is version {book.version}, not {version}")
+            svc._rules = None if not dry_run else svc._rules
+            rules = svc.rules() if not dry_run else svc.rules().add(book)
+        else:
+            rules = svc.rules()
+        book = rules.version(version)
+        saved = svc._rules
+        svc._rules = rules
+        try:
+            rows = moves(svc, book)
+        finally:
+            svc._rules = saved
+    head = (f"from {book.effective_from} (JST) under {version}" if rows else
+            f"nothing moves when {version} takes effect on {book.effective_from}")
+    app.out(rows, head + "".join(f"\n  {r['what']}: {r['from_posts']} -> {r['to_posts']}" for r in rows))
+
+
 # ---------------------------------------------------------------- init, roster, whoami
 @cli.command()
 @click.option("--demo", is_flag=True, help="Add a sample roster (HQ and stations) and a few items.")
@@ -786,19 +918,128 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH",
+              help="A head kept earlier (`audit checkpoint`); catches a rewrite of the whole tail.")
 @pass_app
-def audit_verify(app: App) -> None:
-    """Check the whole log: hash chain, order, and that replay matches stored state."""
+def audit_verify(app: App, checkpoints: tuple[str, ...]) -> None:
+    """Check the whole log: chain, order, every act re-decided, replay equal to stored state."""
     with refusals(app):
-        from engine.audit import verify
+        from engine.audit import parse_checkpoint, verify
 
-        v = verify(app.service(check_actor=False).store)
+        marks = [parse_checkpoint(c) for c in checkpoints]
+        v = verify(app.service(check_actor=False).store, checkpoints=marks)
     d = v.as_dict()
     if v.ok:
-        app.out(d, f"log intact: {v.events} events, {v.items} items and {v.meetings} meetings replay to the stored state")
+        app.out(d, f"log intact: {v.events} events, every act re-decided and allowed under the rules in force; "
+                   f"{v.items} items and {v.meetings} meetings replay to the stored state"
+                   + (f"; {v.refused} refused attempts kept" if v.refused else ""))
         return
     app.out(d)
     click.echo(f"integrity failure: first bad event {v.first_bad_seq}: {v.problem}", err=True)
+    sys.exit(7)
+
+
+@audit.command("checkpoint")
+@pass_app
+def audit_checkpoint(app: App) -> None:
+    """Print the head of the log (SEQ:HASH) for the auditor to keep elsewhere."""
+    with refusals(app):
+        seq, digest = app.service(check_actor=False).store.head()
+    app.out({"seq": seq, "hash": digest, "checkpoint": f"{seq}:{digest}"}, f"{seq}:{digest}")
+
+
+@audit.command("replay")
+@click.argument("item_id", type=int)
+@click.option("--at", "at_", metavar="WHEN", help="Show the item as it stood then.")
+@pass_app
+def audit_replay(app: App, item_id: int, at_: str | None) -> None:
+    """Rebuild an item from its events alone, re-deciding each step under the rules of its day."""
+    with refusals(app):
+        from engine.audit import replay_item
+        from engine.timeutil import jst
+
+        svc = app.service()
+        svc.item(item_id)
+        at = app.when(at_) if at_ else None
+        steps, r = replay_item(svc.store, item_id, at)
+        rows = [s.as_dict() for s in steps]
+        item = r.world.items.get(item_id)
+        reminders = _reminders_then(r, item_id, at) if at is not None else []
+    if app.json:
+        app.out(rows if at is None else {"steps": rows, "item": _item_then(item), "reminders": reminders})
+        return
+    click.echo(_table(app, ["seq", "at (JST)", "actor", "authority", "act", "from", "to", "rulebook", "allowed"], [
+        [s.seq, jst(s.at), s.actor, s.authority, s.type if not s.trigger else s.trigger, s.from_, s.to, s.rulebook,
+         ("yes: " if s.allowed else "no: ") + s.reason] for s in steps]))
+    if at is not None:
+        click.echo(f"\nat {jst(at)}: " + (f"item {item_id} was {item.state} (version {item.version})" if item
+                                         else f"item {item_id} did not exist yet"))
+        for x in reminders:
+            click.echo(f"  reminder {x['id']} ({x['key']}) due {x['due_at']}: " + (
+                "; ".join(f"rung {g['rung']} sent to {', '.join(g['recipients']) or '-'}" for g in x["rungs"])
+                or "not yet sent"))
+
+
+def _item_then(item: Any) -> Any:
+    from engine.timeutil import iso
+
+    return None if item is None else {"id": item.id, "state": item.state, "version": item.version,
+                                      "updated_at": iso(item.updated_at)}
+
+
+def _reminders_then(r: Any, item_id: int, at: Any) -> list[dict[str, Any]]:
+    """The item's reminders that were due by `at`, and what had been sent of each."""
+    from engine.timeutil import iso
+
+    out = []
+    for rem in r.world.reminders.values():
+        if rem.item == item_id and rem.due_at <= at:
+            out.append({"id": rem.id, "key": rem.key, "due_at": iso(rem.due_at), "status": rem.status,
+                        "rungs": r.fired.get(rem.id, [])})
+    return out
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="JSON Lines or CSV.")
+@click.option("--since", metavar="WHEN", help="Only events from then on (such a part cannot be imported alone).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="A file instead of stdout.")
+@pass_app
+def audit_export(app: App, fmt: str, since: str | None, output: str | None) -> None:
+    """The event log for outside tools; a whole export re-imports with `audit import`."""
+    with refusals(app):
+        from engine.audit import export_rows, write_export
+
+        svc = app.service(check_actor=False)
+        rows = export_rows(svc.store, app.when(since) if since else None)
+        if output:
+            with open(output, "w", encoding="utf-8", newline="") as fh:
+                n = write_export(rows, fmt, fh)
+            click.echo(f"exported {n} events to {output}", err=True)
+        else:
+            write_export(rows, fmt, sys.stdout)
+
+
+@audit.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: from the file name.")
+@pass_app
+def audit_import(app: App, file: str, fmt: str | None) -> None:
+    """Load an exported log into an empty database, checking every event; the tables are rebuilt."""
+    with refusals(app):
+        from engine.audit import import_log, read_export
+        from store.db import upgrade
+
+        svc = app.service(check_schema=False, check_actor=False)
+        upgrade(svc.store.engine)
+        fmt = fmt or ("csv" if file.endswith(".csv") else "jsonl")
+        v = import_log(svc.store, read_export(Path(file).read_text(encoding="utf-8"), fmt))
+    if v.ok:
+        app.out(v.as_dict(), f"imported {v.events} events; head {v.head[0]}:{v.head[1]}")
+        return
+    app.out(v.as_dict())
+    click.echo(f"integrity failure: first bad event {v.first_bad_seq}: {v.problem}; nothing after it was imported",
+               err=True)
     sys.exit(7)
 
 

@@ -81,9 +81,12 @@ def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, 
         v.fail(v.events + 1, f"the log ends at event {v.events}, but a checkpoint was kept for event {min(missing)}")
         return v
     head_seq, head_hash = store.head()
+    if head_seq > v.events:
+        v.fail(v.events + 1, f"the log ends at event {v.events} but its head says {head_seq}: events were removed")
+        return v
     if (head_seq, head_hash) != (v.events, prev):
-        v.fail(v.events + 1 if head_seq > v.events else head_seq,
-               f"the log ends at event {v.events} but its head says {head_seq}: events were removed")
+        v.fail(head_seq + 1, f"the head says the log ends at event {head_seq}, but it goes on to {v.events}: "
+                             f"events were added behind kaigi's back")
         return v
     if replay:
         _compare(store, v)

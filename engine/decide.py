@@ -431,3 +431,14 @@ def may_record_for(ctx: Ctx, clerk_held: list[au.Holding], delegations: list[Any
     raise NotPermitted(f"{ctx.actor} has no delegation from {ctx.authority} valid now; "
                        f"{ctx.authority} delegates with `kaigi roster delegate {ctx.actor} --until WHEN` (R-A1)",
                        rule="R-A1")
+
+
+# ---------------------------------------------------------------- rulebook versions (R-V1)
+def adopt_rulebook(ctx: Ctx, book: Rulebook, adopted: dict[str, Any]) -> Draft:
+    """The chief adopts a new version (a circular), in force from its effective date."""
+    if au.holds(ctx.held, ctx.book, ("chief",), au.HQ) is None:
+        raise ctx.refuse("adopts a rulebook version", ("chief",), au.HQ, "R-V1")
+    if book.version in adopted:
+        raise NotPossible(f"rulebook {book.version} is adopted already")
+    return Draft("RulebookAdopted", {"version": book.version, "effective_from": book.effective_from.isoformat(),
+                                     "sha256": book.sha256, "text": book.text}, rule="R-V1")

@@ -63,6 +63,7 @@ class Replayer:
     _books: list[Rulebook] = field(default_factory=list)
     _rules: Rules | None = None
     _last: EventRecord | None = None
+    fired: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # reminder id -> rungs fired, sent
 
     def rules(self) -> Rules:
         if self._rules is None:
@@ -78,6 +79,13 @@ class Replayer:
             return self._step(ev, False, str(err))
         apply(self.world, ev)
         self._last = ev
+        if ev.type == "ReminderDue":
+            self.fired.setdefault(ev.payload["id"], []).append(
+                {"rung": ev.payload["rung"], "recipients": ev.payload["recipients"], "sent_to": []})
+        elif ev.type == "ReminderSent":
+            for rung in self.fired.get(ev.payload["id"], []):
+                if rung["rung"] == ev.payload["rung"]:
+                    rung["sent_to"].append(ev.payload["recipient"])
         return self._step(ev, allowed, reason)
 
     def _step(self, ev: EventRecord, allowed: bool, reason: str) -> Step:
@@ -117,6 +125,11 @@ class Replayer:
 
     def _adopt(self, ev: EventRecord) -> str:
         p = ev.payload
+        if ev.actor != SYSTEM:  # a new version adopted later: the chief issues circulars
+            book = self._book(ev)
+            ctx = self._ctx(ev, book)
+            if au.holds(ctx.held, book, ("chief",), au.HQ) is None:
+                raise ctx.refuse("adopts a rulebook version", ("chief",), au.HQ, "R-V1")
         if hashlib.sha256(p["text"].encode("utf-8")).hexdigest() != p["sha256"]:
             raise ReplayMismatch(f"event {ev.seq}: the adopted rulebook text does not match its sha256")
         book = parse_rulebook(p["text"], f"adopted rulebook {p['version']}")

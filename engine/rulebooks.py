@@ -304,7 +304,7 @@ def mermaid(book: Rulebook, lang: str = "en") -> str:
     final states lead to `[*]`. The title, which transitions writes as front matter, is kept
     as a `%%` comment so the text starts with `stateDiagram-v2`.
     """
-    from transitions.extensions import GraphMachine  # only here: drawing is optional
+    from engine.machine import draw_mermaid  # the only importer of transitions
 
     edges: dict[tuple[str, str, str], dict[str, str]] = {}
     for t in book.transitions:
@@ -312,10 +312,7 @@ def mermaid(book: Rulebook, lang: str = "en") -> str:
         edges.setdefault((t.source, t.dest, label),
                          {"trigger": t.trigger, "source": t.source, "dest": t.dest, "label": label})
     title = f"{book.title.in_(lang)} ({book.version})"
-    machine = GraphMachine(states=list(book.states), transitions=list(edges.values()),
-                           initial=book.initial, auto_transitions=False, graph_engine="mermaid",
-                           title=title)
-    lines = machine.get_graph().draw(None).splitlines()
+    lines = draw_mermaid(list(book.states), list(edges.values()), book.initial, title).splitlines()
     if lines and lines[0] == "---":  # front matter: ---, title, ---
         lines = lines[lines.index("---", 1) + 1:]
     out = []
@@ -344,14 +341,14 @@ def text_diagram(book: Rulebook, lang: str = "en") -> str:
         items of the promotion HQ (hq)
           filed --refer--> pre_review  (needs a held staff meeting)
     """
-    ja = "ja" if lang == "ja" else "en"
+    words = "ja" if lang == "ja" else "en"
     lines: list[str] = []
     for kind in dict.fromkeys(t.items for t in book.transitions):
         if lines:
             lines.append("")
         title = book.body_kinds[kind].title.in_(lang) if kind in book.body_kinds else kind
-        lines.append(_ITEMS[ja].format(title=title, key=kind))
+        lines.append(_ITEMS[words].format(title=title, key=kind))
         for t in book.transitions:
             if t.items == kind:
-                lines.append(f"  {t.source} --{t.trigger}--> {t.dest}  ({_NEEDS[ja]}{_needs(book, t, lang)})")
+                lines.append(f"  {t.source} --{t.trigger}--> {t.dest}  ({_NEEDS[words]}{_needs(book, t, lang)})")
     return "\n".join(lines)

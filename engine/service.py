@@ -39,6 +39,11 @@ class Outcome:
         return self.event is None
 
 
+@dataclass(frozen=True)
+class AdoptOutcome(Outcome):
+    book: Any = None
+
+
 class _DryRun(Exception):
     def __init__(self, outcome: Outcome) -> None:
         self.outcome = outcome
@@ -452,6 +457,18 @@ class Service:
             world.assignments[assignment_id] = found[0]
             return decide.end_assignment(ctx, found[0], self.body(found[0].body), at or ctx.now)
         return self._act(actor, build, dry_run=dry_run)
+
+    # ------------------------------------------------------------ rulebook versions (R-V1)
+    def adopt_rulebook(self, actor: str, text: str, source: str, *, dry_run: bool = False) -> Outcome:
+        from workflows import parse_rulebook
+
+        book = parse_rulebook(text, source)
+
+        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
+            return decide.adopt_rulebook(ctx, book, {a.version: a for a in self.store.adoptions()})
+        out = self._act(actor, build, dry_run=dry_run)
+        self._rules = None
+        return AdoptOutcome(out.draft, out.event, book=book)
 
     def _next_id(self, table: str) -> int:
         return self.store.next_id(table)  # type: ignore[no-any-return]

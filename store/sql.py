@@ -83,6 +83,8 @@ def _update(table: sa.Table, columns: tuple[str, ...]) -> Any:
 def _translate(err: exc.DBAPIError) -> StoreError:
     code = getattr(getattr(err, "orig", None), "sqlstate", None)
     text = str(getattr(err, "orig", err))
+    if "append-only" in text:
+        return StoreError("the event table is append-only: events are never changed or removed")
     if code in _CONFLICT_CODES or "database is locked" in text:
         return ConcurrencyConflict("the database was busy with another change; nothing was written")
     if isinstance(err, exc.IntegrityError):
