@@ -41,7 +41,7 @@ def _system(service: Service, drafts: list[tuple[Draft, str]]) -> int:
     return len(drafts)
 
 
-def init(service: Service, demo: bool) -> InitReport:
+def init(service: Service, demo: bool, items: bool = True) -> InitReport:
     report = InitReport()
     have = {a.version for a in service.store.adoptions()}
     drafts = []
@@ -51,16 +51,18 @@ def init(service: Service, demo: bool) -> InitReport:
                 "version": book.version, "effective_from": book.effective_from.isoformat(),
                 "sha256": book.sha256, "text": book.text}), book.version))
             report.adopted.append(book.version)
-    latest = bundled_rulebooks()[-1].version
+    from engine.rules import Rules
+
+    latest = Rules(bundled_rulebooks()).at(service.clock.now()).version  # the version in force now
     if HQ not in {b.key for b in service.store.bodies()}:
         drafts.append((Draft("BodyAdded", {"key": HQ, "kind": "hq", "ja": "推進本部", "en": "promotion HQ"}), latest))
     report.events += _system(service, drafts)
     if demo and not service.store.members():
-        _demo(service, report, latest)
+        _demo(service, report, latest, items)
     return report
 
 
-def _demo(service: Service, report: InitReport, version: str) -> None:
+def _demo(service: Service, report: InitReport, version: str, items: bool = True) -> None:
     text = (resources.files("workflows") / "demo" / "ibaraki-demo.toml").read_text(encoding="utf-8")
     data: dict[str, Any] = tomllib.loads(text)
     since = instant(start_of_day_jst(dt.date.fromisoformat(data["valid_from"])))
@@ -73,7 +75,7 @@ def _demo(service: Service, report: InitReport, version: str) -> None:
                                               "body": m.get("body", HQ), "team": m.get("team"),
                                               "valid_from": since, "valid_until": None}), version))
     report.events += _system(service, drafts)
-    for it in data["items"]:
+    for it in data["items"] if items else []:
         out = service.file_item(it["filed_by"], it["title"], team=it.get("team"), note=it.get("note", ""),
                                 station=it.get("station"))
         assert out.event is not None

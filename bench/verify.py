@@ -1,0 +1,590 @@
+"""`audit verify` over a big log: kaigi's chain pass beside raw sqlite3, and the full replay.
+
+    .venv/bin/python bench/verify.py [--events 1000000] [--rounds 3] [--dir DIR] [--keep] [--profile]
+
+Build (untimed): a SQLite file (WAL, synchronous=FULL, kaigi's schema by `store.db.upgrade`)
+with `kaigi init --demo` done through the service, then ~N more events made WITHOUT the
+database by the same pure code the service runs: `engine.decide` (file, skip, refer,
+return, decide, defer, reject, check, close, withdraw; staff, team-lead, HQ and station
+councils convened and held; a station council tabling its items, reports relayed and
+received, one escalated into a new HQ item each round; one refused attempt kept as
+`ActRefused` each round), folded with `engine.state.apply`, hashed exactly as `Tx.append`
+does, bulk-inserted with executemany in big transactions; then the projections (items,
+meetings, attendees, agenda) are written from the folded World and the log head moved.
+No reminder events are generated (the demo's four items keep theirs), so the stored
+`reminder` table stays what the replay gives. The file is checked with `verify(store)`
+(ok=True) before anything is timed... by the full replay measurement itself, which must
+say ok=True or the bench fails.
+
+Timed, each in a fresh interpreter (a subprocess: no generation garbage, honest peak RSS),
+against the same file:
+  chain   kaigi `engine.audit.verify(store, replay=False)`: sequence, links, sha256 per row,
+          streamed by `Store.stream_raw()` (driver cursor through SQLAlchemy's connection)
+  raw     stdlib sqlite3: SELECT ... FROM event ORDER BY seq, fetchmany(5000), the `at` text
+          made the instant text as stream_raw does, envelope JSON + sha256 with hashlib, the
+          links and the sequence checked, the head row compared; no kaigi code
+  replay  kaigi `verify(store)`: the chain pass + every act re-decided + folded + stored rows
+          compared with the replay (the final comparison is timed apart as well)
+chain and raw alternate for --rounds rounds (median reported). Memory: peak RSS of each
+run (ru_maxrss, and its growth over the interpreter's RSS before the run); flatness is shown
+by a second, untimed pair of runs under tracemalloc on the first quarter of the log and on
+all of it (Python heap peak), for chain and raw.
+
+The last line is `ratio: X` = kaigi chain-pass rate / raw rate (medians).
+"""
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2025, 6, 2, 1, 0, tzinfo=UTC)  # after rulebook 2024-10-01 took effect and the demo roster
+GENESIS = "0" * 64
+SELECT = ("SELECT seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash "
+          "FROM event ORDER BY seq")
+
+HQ_FILERS = ["yamamoto", "nakamura", "kobayashi", "kato", "yoshida", "yamada", "sasaki", "watanabe"]
+TEAMS = ["chiiki", "torishimari", "koho", "seian", "gaiji", "cyber", "somu"]
+STAFF_CALLED = [("nakamura", "yoshida"), ("kobayashi", "yamada"), ("kato", "sasaki")]
+STATIONS = [("mito", "matsumoto", "hayashi"), ("joso", "inoue", "shimizu"), ("hokota", "kimura", "yamazaki")]
+TITLES = ["外国人防犯ボランティア団体との合同パトロール", "技能実習生向け110番通報講習", "不法就労助長事犯の取締り強化",
+          "多言語広報啓発資料の作成", "在留カード常時携帯の周知", "交通安全講話(留学生)", "相談窓口の多言語化"]
+
+
+def sqlite_ts(at: dt.datetime) -> str:
+    """How SQLAlchemy's DateTime stores an aware UTC instant on SQLite (store.types.UTCDateTime)."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+# =================================================================== building the log
+class _Stop(Exception):
+    pass
+
+
+class Generator:
+    """Acts decided by engine.decide, folded by engine.state.apply, hashed like Tx.append."""
+
+    def __init__(self, world: Any, book: Any, seq: int, prev: str, target: int, sink: Any) -> None:
+        from engine import decide
+
+        self.decide = decide
+        self.world, self.book = world, book
+        self.seq, self.prev, self.target, self.sink = seq, prev, target, sink
+        self.now = T0
+        self.rows: list[tuple[Any, ...]] = []
+        self.next_item = max(world.items, default=0) + 1
+        self.next_meeting = max(world.meetings, default=0) + 1
+        self.counts: dict[str, int] = {}
+
+    # ------------------------------------------------------------ one act = one or more events
+    def ctx(self, actor: str) -> Any:
+        """A new act: the clock moves on a few seconds; stop (between acts) once the log is long enough."""
+        if self.seq >= self.target:
+            raise _Stop
+        self.now += dt.timedelta(seconds=3, microseconds=(self.seq * 7919) % 1_000_000)
+        if self.book.version != "2024-10-01":  # pragma: no cover - the bundled book in force stays
+            raise RuntimeError("unexpected rulebook")
+        return self.decide.Ctx(self.book, self.now, actor, actor, self.world)
+
+    def emit(self, ctx: Any, draft: Any) -> Any:
+        from store.chain import canonical, envelope, instant, link
+        from store.records import EventRecord
+        from engine.state import apply
+
+        seq = self.seq + 1
+        text = canonical(draft.payload)
+        env = envelope(seq, instant(ctx.now), ctx.actor, ctx.authority, self.book.version, draft.item,
+                       draft.meeting, draft.type)
+        digest = link(self.prev, env, text)
+        ev = EventRecord(seq, ctx.now, ctx.actor, ctx.authority, self.book.version, draft.item, draft.meeting,
+                         draft.type, draft.payload, self.prev, digest)
+        apply(self.world, ev)
+        self.rows.append((seq, sqlite_ts(ctx.now), ctx.actor, ctx.authority, self.book.version, draft.item,
+                          draft.meeting, draft.type, text, self.prev, digest))
+        self.seq, self.prev = seq, digest
+        self.counts[draft.type] = self.counts.get(draft.type, 0) + 1
+        if len(self.rows) >= 100_000:
+            self.sink(self.rows)
+            self.rows = []
+        return ev
+
+    # ------------------------------------------------------------ acts (as Service does them)
+    def file(self, actor: str, body: str, team: str | None) -> int:
+        ctx = self.ctx(actor)
+        item_id = self.next_item
+        title = f"{TITLES[item_id % len(TITLES)]} (案件 {item_id})"
+        draft = self.decide.file_item(ctx, item_id, title, self.world.bodies[body], team,
+                                      "bench/verify.py" if item_id % 5 == 0 else "")
+        self.next_item += 1
+        self.emit(ctx, draft)
+        return item_id
+
+    def advance(self, actor: str, item_id: int, trigger: str, meeting: int | None = None) -> None:
+        w = self.world
+        ctx = self.ctx(actor)
+        item = w.items[item_id]
+        kind = w.bodies[item.body].kind
+        m = w.meetings[meeting] if meeting is not None else None
+        draft = self.decide.advance(ctx, item, trigger, m, "", kind, open_orders=[])
+        spec = ctx.book.transition(trigger, item.state, kind)
+        follow = []
+        if spec is not None and spec.spawns:  # escalate: the new HQ item, filed in the same act
+            new_id = self.next_item
+            self.next_item += 1
+            draft = self.decide.Draft(draft.type, {**draft.payload, "spawned": new_id}, draft.item, draft.meeting,
+                                      draft.rule)
+            follow.append(self.decide.spawn(ctx, new_id, item, spec, w.bodies))
+        self.emit(ctx, draft)
+        for f in follow:
+            self.emit(ctx, f)
+
+    def refused(self, actor: str, item_id: int, trigger: str) -> None:
+        """An attempt the rules refuse, kept as ActRefused the way Service._keep_refusal keeps it."""
+        from engine.errors import NotPermitted, NotPossible
+
+        ctx = self.ctx(actor)
+        item = self.world.items[item_id]
+        try:
+            self.decide.advance(ctx, item, trigger, None, "", self.world.bodies[item.body].kind, open_orders=[])
+        except (NotPermitted, NotPossible) as err:
+            self.emit(ctx, self.decide.Draft("ActRefused", {"act": "advance", "kind": err.kind, "rule": err.rule,
+                                                            "reason": str(err)}, item=item_id, meeting=None))
+            return
+        raise RuntimeError(f"{actor} {trigger} on item {item_id} was expected to be refused")
+
+    def convene(self, actor: str, kind: str, body: str, items: list[int], attendees: list[str] = (),  # type: ignore[assignment]
+                invited: list[str] = ()) -> int:  # type: ignore[assignment]
+        w = self.world
+        ctx = self.ctx(actor)
+        mid = self.next_meeting
+        kinds = {b.key: b.kind for b in w.bodies.values()}
+        agenda = [w.items[i] for i in items]
+        draft = self.decide.convene(ctx, mid, kind, w.bodies[body], ctx.now + dt.timedelta(minutes=30), agenda,
+                                    list(attendees), list(invited), w.members, kinds)
+        self.next_meeting += 1
+        tabled = []  # edges fired by convening (a station council tables its items): Service._table_on_convene
+        for item in agenda:
+            for t in ctx.book.transitions_from(item.state, kinds[item.body]):
+                if t.fired_by == "convene" and t.meeting == kind:
+                    tabled.append((item, t.trigger))
+        self.emit(ctx, draft)
+        for item, trigger in tabled:
+            self.emit(ctx, self.decide.advance(ctx, item, trigger, w.meetings[mid], "", kinds[item.body],
+                                               by_convening=True))
+        return mid
+
+    def hold(self, actor: str, meeting: int, present: list[str] = ()) -> None:  # type: ignore[assignment]
+        m = self.world.meetings[meeting]
+        if self.now < m.starts_at:
+            self.now = m.starts_at
+        ctx = self.ctx(actor)
+        self.emit(ctx, self.decide.hold(ctx, m, list(present)))
+
+    def withdraw(self, actor: str, item_id: int) -> None:
+        self.advance(actor, item_id, "withdraw")
+
+    # ------------------------------------------------------------ one round of committee work
+    def run(self, k: int = 20) -> int:
+        carry_pre: list[int] = []      # HQ items waiting in pre-review (spawned from stations)
+        carry_council: list[int] = []  # deferred by the council
+        checking: list[int] = []       # decided last round: a progress check now
+        closing: list[int] = []        # checked last round: closed now
+        r = 0
+        try:
+            while True:
+                r += 1
+                # filed: K HQ items by members of the HQ, in several teams
+                ids = [self.file(HQ_FILERS[(r + n) % len(HQ_FILERS)], "hq", TEAMS[(r + n) % len(TEAMS)])
+                       for n in range(k)]
+                # a team member tries to skip the staff meeting: refused, kept (R-S1)
+                self.refused(["yoshida", "yamada", "sasaki"][r % 3], ids[0], "skip")
+                # staff meeting for half of them, the implementation manager skips it for the rest
+                half = k // 2
+                leader, member = STAFF_CALLED[r % len(STAFF_CALLED)]
+                staff = self.convene("yamamoto", "staff", "hq", ids[:half], attendees=[leader, member])
+                for i in ids[half:]:
+                    self.advance("yamamoto", i, "skip")
+                self.hold("yamamoto", staff)
+                for i in ids[:half]:
+                    self.advance("yamamoto", i, "refer", staff)
+                # team-lead meeting: refer to the council, return one (then withdrawn), one withdrawn by its filer
+                tl_items = ids + carry_pre
+                carry_pre = []
+                tl = self.convene("watanabe", "team_lead", "hq", tl_items, invited=["yoshida"] if r % 3 == 0 else [])
+                self.withdraw(self.world.items[tl_items[2]].filed_by, tl_items[2])
+                called = self.world.meetings[tl].attendees + self.world.meetings[tl].invited
+                self.hold("watanabe", tl, [p for p in called if p != "kato"] if r % 2 else [])
+                referred = []
+                for n, i in enumerate(tl_items):
+                    if n == 2:
+                        continue
+                    if n == 1:
+                        self.advance("watanabe", i, "return", tl)
+                        self.withdraw("watanabe", i)
+                    else:
+                        self.advance("watanabe", i, "refer", tl)
+                        referred.append(i)
+                # the HQ council: decide (one rejected, one deferred), progress checks, closes
+                c_items = carry_council + referred
+                council = self.convene("sato", "council", "hq", c_items + checking + closing)
+                self.hold("sato", council)
+                rec = "sato" if r % 2 else "watanabe"
+                carry_council, decided = [], []
+                for n, i in enumerate(c_items):
+                    if i in referred and n == len(c_items) - 1:
+                        self.advance(rec, i, "defer", council)
+                        carry_council.append(i)
+                    elif n == len(c_items) - 2:
+                        self.advance(rec, i, "reject", council)
+                    else:
+                        self.advance(rec, i, "decide", council)
+                        decided.append(i)
+                for i in checking:
+                    self.advance(rec, i, "check", council)
+                for i in closing:
+                    self.advance(rec, i, "close", council)
+                checking, closing = decided, checking
+                # a station: three items tabled at its council, reported, relayed, received;
+                # one taken into the HQ path (a new linked item), two closed
+                station, chief, section = STATIONS[r % len(STATIONS)]
+                s_ids = [self.file(section if n else chief, station, None) for n in range(3)]
+                sc = self.convene(chief, "station_council", station, s_ids)
+                self.hold(chief, sc)
+                for i in s_ids:
+                    self.advance(chief, i, "report", sc)
+                for i in s_ids:
+                    self.advance("watanabe", i, "relay")
+                for i in s_ids:
+                    self.advance("sato", i, "receive")
+                spawned = self.next_item
+                self.advance("sato", s_ids[0], "escalate")
+                carry_pre.append(spawned)
+                for i in s_ids[1:]:
+                    self.advance("watanabe", i, "close")
+        except _Stop:
+            pass
+        if self.rows:
+            self.sink(self.rows)
+            self.rows = []
+        return r
+
+
+def build(path: Path, events: int) -> dict[str, Any]:
+    """The demo through the service, then the generated acts bulk-inserted; returns what was made."""
+    from engine import setup
+    from engine.audit import verify
+    from engine.clock import FrozenClock
+    from engine.logs import configure_logging
+    from engine.service import Service
+    from store.db import make_engine, upgrade
+    from store.sql import Store
+
+    configure_logging()  # warnings and up to stderr, as the CLI does
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    upgrade(engine)
+    store = Store(url, engine=engine)
+    setup.init(Service(store, clock=FrozenClock(T0)), demo=True)
+    demo = verify(store)  # the demo's log, folded: the World the generated acts start from
+    if not demo.ok:
+        raise SystemExit(f"the demo log does not verify: {demo.problem}")
+    world, book = demo.replayer.world, demo.replayer.rules().at(T0)
+    demo_items, demo_meetings = set(world.items), set(world.meetings)
+    seq, prev = store.head()
+    engine.dispose()
+
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=10000", "cache_size=-262144"):
+        db.execute(f"PRAGMA {pragma}")
+    ins = ("INSERT INTO event (seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash,"
+           " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    timing = {"decide+fold+hash": 0.0, "insert events": 0.0}
+
+    def sink(rows: list[tuple[Any, ...]]) -> None:
+        t = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(ins, rows)
+        db.execute("COMMIT")
+        timing["insert events"] += time.perf_counter() - t
+
+    gen = Generator(world, book, seq, prev, events, sink)
+    t0 = time.perf_counter()
+    rounds = gen.run()
+    timing["decide+fold+hash"] = time.perf_counter() - t0 - timing["insert events"]
+
+    # the projections, from the folded World (what Tx.save_all would have left)
+    t = time.perf_counter()
+    items = [w for i, w in sorted(world.items.items()) if i not in demo_items]
+    meetings = [m for i, m in sorted(world.meetings.items()) if i not in demo_meetings]
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany("INSERT INTO item (id, title, body, team, state, version, filed_by, filed_at, updated_at, note,"
+                   " origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(i.id, i.title, i.body, i.team, i.state, i.version, i.filed_by, sqlite_ts(i.filed_at),
+                     sqlite_ts(i.updated_at), i.note, i.origin) for i in items])
+    db.executemany("INSERT INTO meeting (id, kind, body, convener, chair, starts_at, status, version, convened_at,"
+                   " held_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(m.id, m.kind, m.body, m.convener, m.chair, sqlite_ts(m.starts_at), m.status, m.version,
+                     sqlite_ts(m.convened_at), sqlite_ts(m.held_at) if m.held_at else None) for m in meetings])
+    db.executemany("INSERT INTO meeting_attendee (meeting_id, login, invited, present) VALUES (?, ?, ?, ?)",
+                   [(m.id, login, invited, login in m.present) for m in meetings
+                    for logins, invited in ((m.attendees, False), (m.invited, True)) for login in logins])
+    db.executemany("INSERT INTO agenda_entry (meeting_id, item_id, position, outcome) VALUES (?, ?, ?, ?)",
+                   [(m.id, i, n, m.outcomes.get(i)) for m in meetings for n, i in enumerate(m.items)])
+    db.execute("UPDATE log_head SET seq = ?, hash = ? WHERE id = 1", (gen.seq, gen.prev))
+    db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    timing["projections"] = time.perf_counter() - t
+    db.close()
+    return {"events": gen.seq, "generated": gen.seq - seq, "demo_events": seq, "rounds": rounds,
+            "items": len(world.items), "meetings": len(world.meetings), "types": gen.counts, "timing": timing}
+
+
+# =================================================================== the measured passes
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Prefix:
+    """The store, cut after `n` events (head = event n): for the memory-flatness runs."""
+
+    def __init__(self, store: Any, n: int) -> None:
+        self.store, self.n = store, n
+
+    def stream_raw(self) -> Any:
+        import itertools
+
+        return itertools.islice(self.store.stream_raw(), self.n)
+
+    def head(self) -> tuple[int, str]:
+        import sqlalchemy as sa
+
+        with self.store.ro.connect() as c:
+            row = c.execute(sa.text("SELECT seq, hash FROM event WHERE seq = :n"), {"n": self.n}).one()
+        return int(row[0]), str(row[1])
+
+
+def raw_pass(path: str, limit: int | None) -> tuple[bool, int]:
+    """The chain pass with stdlib sqlite3 and hashlib only: same rows, same text, same checks."""
+    db = sqlite3.connect(path)
+    try:
+        cur = db.cursor()
+        cur.execute(SELECT)
+        prev, expect, n = GENESIS, 1, 0
+        while True:
+            rows = cur.fetchmany(5000)
+            if not rows:
+                break
+            for seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest in rows:
+                at = (f"{at[:10]}T{at[11:]}+00:00" if len(at) == 26 else
+                      dt.datetime.fromisoformat(at).replace(tzinfo=UTC).isoformat(timespec="microseconds"))
+                env = json.dumps([seq, at, actor, authority, rulebook, item, meeting, type_], sort_keys=True,
+                                 separators=(",", ":"), ensure_ascii=False)
+                if seq != expect or prev_hash != prev or hashlib.sha256(
+                        f"{prev}\n{env}\n{payload}".encode("utf-8")).hexdigest() != digest:
+                    return False, n
+                prev, expect, n = digest, seq + 1, n + 1
+                if limit is not None and n >= limit:
+                    return True, n
+        head = db.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
+        return tuple(head) == (n, prev), n
+    finally:
+        db.close()
+
+
+def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool) -> dict[str, Any]:
+    """One pass in this (fresh) interpreter; prints a JSON line for the parent."""
+    import gc
+    import tracemalloc
+
+    out: dict[str, Any] = {"mode": mode}
+    if mode != "raw":
+        from engine import audit
+        from store.sql import Store
+
+        store: Any = Store(f"sqlite:///{path}")
+        if limit is not None:
+            store = Prefix(store, limit)
+        compare = {"seconds": 0.0}
+        real_compare = audit._compare
+
+        def timed_compare(s: Any, v: Any) -> None:  # the final stored-vs-replayed comparison, timed apart
+            t = time.perf_counter()
+            real_compare(s, v)
+            compare["seconds"] = time.perf_counter() - t
+
+        audit._compare = timed_compare
+    gc.collect()
+    base = rss_mb()
+    if trace:
+        tracemalloc.start()
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    t0 = time.perf_counter()
+    if mode == "raw":
+        ok, n = raw_pass(path, limit)
+    else:
+        v = audit.verify(store, replay=(mode == "replay"))
+        ok, n = v.ok, v.events
+        if not ok:
+            out["problem"] = f"{v.first_bad_seq}: {v.problem}"
+        if mode == "replay":
+            out["compare_seconds"] = compare["seconds"]
+            out["items"], out["meetings"], out["refused"] = v.items, v.meetings, v.refused
+    out["seconds"] = time.perf_counter() - t0
+    if prof is not None:
+        import io
+        import pstats
+
+        prof.disable()
+        for key in ("tottime", "cumulative"):
+            buf = io.StringIO()
+            pstats.Stats(prof, stream=buf).sort_stats(key).print_stats(30)
+            out[f"profile_{key}"] = buf.getvalue()
+    if trace:
+        out["trace_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    out.update(ok=ok, events=n, base_rss_mb=base, maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
+def run_child(mode: str, path: Path, limit: int | None = None, trace: bool = False,
+              profile: bool = False) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--measure", mode, "--db", str(path)]
+    if limit is not None:
+        cmd += ["--limit", str(limit)]
+    if trace:
+        cmd.append("--trace")
+    if profile:
+        cmd.append("--profile")
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# =================================================================== driver
+def fs_type(path: Path) -> str:
+    best = ("?", "")
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            dev, mnt, kind = line.split()[:3]
+            if str(path.resolve()).startswith(mnt) and len(mnt) >= len(best[1]):
+                best = (f"{kind} ({dev} on {mnt})", mnt)
+    except OSError:
+        pass
+    return best[0]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--events", type=int, default=1_000_000, help="events in the log (default 1000000)")
+    ap.add_argument("--rounds", type=int, default=3, help="timed chain/raw runs each, alternating (default 3)")
+    ap.add_argument("--dir", default=None, help="where the database goes (default: the system temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the database (its path is printed)")
+    ap.add_argument("--profile", action="store_true", help="also run the full replay under cProfile, print top costs")
+    ap.add_argument("--measure", choices=["chain", "raw", "replay"], help=argparse.SUPPRESS)
+    ap.add_argument("--db", help=argparse.SUPPRESS)
+    ap.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+
+    if args.measure:  # child: one pass, one JSON line
+        print(json.dumps(measure(args.measure, args.db, args.limit, args.trace, args.profile)))
+        return 0
+
+    import sqlalchemy
+
+    tmp = Path(tempfile.mkdtemp(prefix="kaigi-verify-", dir=args.dir))
+    path = tmp / "kaigi.db"
+    try:
+        t = time.perf_counter()
+        made = build(path, args.events)
+        build_s = time.perf_counter() - t
+        n = made["events"]
+        size = path.stat().st_size / 2**20
+        print(f"built {n} events ({made['demo_events']} by `init --demo` through the service, {made['generated']} "
+              f"generated in {made['rounds']} rounds) in {build_s:.1f} s "
+              f"({', '.join(f'{k} {v:.1f} s' for k, v in made['timing'].items())}); {path} {size:.0f} MiB", flush=True)
+        print(f"  {made['items']} items, {made['meetings']} meetings; events by type: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(made["types"].items(), key=lambda kv: -kv[1])), flush=True)
+
+        runs: dict[str, list[dict[str, Any]]] = {"chain": [], "raw": []}
+        for r in range(args.rounds):
+            for mode in (("chain", "raw") if r % 2 == 0 else ("raw", "chain")):
+                res = run_child(mode, path)
+                if not res["ok"] or res["events"] != n:
+                    raise SystemExit(f"{mode} pass failed: {res}")
+                runs[mode].append(res)
+                print(f"round {r + 1} {mode:6s} {res['seconds']:7.2f} s {n / res['seconds']:10.0f} events/s  "
+                      f"peak RSS {res['maxrss_mb']:6.1f} MB (+{res['maxrss_mb'] - res['base_rss_mb']:.1f})", flush=True)
+        flat: dict[str, dict[str, Any]] = {}
+        quarter = max(1, n // 4)
+        for mode in ("chain", "raw"):
+            flat[mode] = {"quarter": run_child(mode, path, limit=quarter, trace=True),
+                          "whole": run_child(mode, path, trace=True)}
+        rep = run_child("replay", path)
+        if not rep["ok"] or rep["events"] != n:
+            raise SystemExit(f"the full replay does not pass: {rep}")
+
+        print()
+        print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}; "
+              f"{platform.machine()} {os.cpu_count()} CPUs, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+              f"{fs_type(tmp)}")
+        print(f"log: {n} events, {size:.0f} MiB (WAL, synchronous=FULL, checkpointed); "
+              f"verify(store) ok=True, {rep['items']} items, {rep['meetings']} meetings, {rep['refused']} refused")
+        print("memory: peak RSS = ru_maxrss of the measuring process (+ growth over its RSS before the pass); "
+              "heap = tracemalloc peak in a separate untimed run, first quarter of the log vs all of it")
+        rates = {}
+        for mode, label in (("chain", "kaigi chain pass  verify(store, replay=False)"),
+                            ("raw", "raw sqlite3 + hashlib, same checks")):
+            secs = statistics.median(x["seconds"] for x in runs[mode])
+            rates[mode] = n / secs
+            rss = max(x["maxrss_mb"] for x in runs[mode])
+            grow = max(x["maxrss_mb"] - x["base_rss_mb"] for x in runs[mode])
+            q, w = flat[mode]["quarter"], flat[mode]["whole"]
+            print(f"  {label:48s} {n} events {secs:7.2f} s {rates[mode]:10.0f} events/s  peak RSS {rss:6.1f} MB "
+                  f"(+{grow:.1f})  heap peak {q['trace_peak_mb']:.2f} MB at {q['events']} events, "
+                  f"{w['trace_peak_mb']:.2f} MB at {w['events']}")
+        print(f"  {'kaigi full replay verify(store)':48s} {n} events {rep['seconds']:7.2f} s "
+              f"{n / rep['seconds']:10.0f} events/s  peak RSS {rep['maxrss_mb']:6.1f} MB "
+              f"(+{rep['maxrss_mb'] - rep['base_rss_mb']:.1f})")
+        loop = rep["seconds"] - rep["compare_seconds"]
+        print(f"    of which the per-event pass (chain + re-decide + fold) {loop:.2f} s = {n / loop:.0f} events/s, "
+              f"and the final stored-vs-replayed comparison (audit._compare) {rep['compare_seconds']:.2f} s")
+        if args.profile:
+            prof = run_child("replay", path, profile=True)
+            print(f"\ncProfile of verify(store), {n} events ({prof['seconds']:.1f} s under the profiler):")
+            print(prof["profile_tottime"])
+            print(prof["profile_cumulative"])
+        print(f"ratio: {rates['chain'] / rates['raw']:.2f}")
+    finally:
+        if args.keep:
+            print(f"kept {path}", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
