@@ -42,11 +42,11 @@ class App:
     def service(self, check_schema: bool = True, check_actor: bool = True) -> Any:
         """The service; the acting login must be on the roster (CLI.md, Identity) unless told otherwise."""
         if self._service is None:
-            from engine.logs import configure_logging
+            from engine.logs import log_to
             from engine.service import Service
             from store.sql import Store
 
-            configure_logging(log_file=self.settings.log_file)
+            log_to(self.settings.log_file)
             store = Store(self.settings.db_url)
             if check_schema:
                 store.check_schema()

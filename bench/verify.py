@@ -39,7 +39,6 @@ import hashlib
 import json
 import os
 import platform
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -353,10 +352,12 @@ def build(path: Path, events: int) -> dict[str, Any]:
 
 
 # =================================================================== the measured passes
-def rss_mb() -> float:
+def _status_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process. Not ru_maxrss: Linux carries the parent's
+    peak across fork+exec into the child's ru_maxrss, so a child would report the builder's peak."""
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -408,7 +409,43 @@ def raw_pass(path: str, limit: int | None) -> tuple[bool, int]:
         db.close()
 
 
-def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool) -> dict[str, Any]:
+def meetings_grouped(self: Any, ids: list[int] | None = None, status: str | None = None,
+                     people: bool = True, of_items: list[int] | None = None) -> list[Any]:
+    """Suggested patch P1 for store/sql.py `Store.meetings`, applied in-process only with
+    --patched: the same queries, attendees and agenda rows grouped by meeting in one pass
+    instead of a scan of all of them for every meeting (quadratic in the number of meetings)."""
+    import sqlalchemy as sa
+
+    from store.sql import T_AGENDA, T_ATTEND, T_MEETING
+
+    q = sa.select(T_MEETING).order_by(T_MEETING.c.id)
+    if ids is not None:
+        q = q.where(T_MEETING.c.id.in_(ids))
+    if of_items is not None:
+        q = q.where(T_MEETING.c.id.in_(sa.select(T_AGENDA.c.meeting_id).where(T_AGENDA.c.item_id.in_(of_items))))
+    if status:
+        q = q.where(T_MEETING.c.status == status)
+    with self._conn() as conn:
+        rows = list(conn.execute(q))
+        if not rows:
+            return []
+        mids = [r.id for r in rows]
+        att = [] if not people else list(conn.execute(
+            sa.select(T_ATTEND).where(T_ATTEND.c.meeting_id.in_(mids))
+            .order_by(T_ATTEND.c.meeting_id, T_ATTEND.c.login)))
+        ag = list(conn.execute(sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(mids))
+                               .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position)))
+    att_of: dict[int, list[Any]] = {}
+    for a in att:
+        att_of.setdefault(a.meeting_id, []).append(a)
+    ag_of: dict[int, list[Any]] = {}
+    for g in ag:
+        ag_of.setdefault(g.meeting_id, []).append(g)
+    return [self._meeting(r, att_of.get(r.id, []), ag_of.get(r.id, [])) for r in rows]
+
+
+def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool,
+            patched: bool = False) -> dict[str, Any]:
     """One pass in this (fresh) interpreter; prints a JSON line for the parent."""
     import gc
     import tracemalloc
@@ -426,12 +463,17 @@ def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool)
 
         def timed_compare(s: Any, v: Any) -> None:  # the final stored-vs-replayed comparison, timed apart
             t = time.perf_counter()
+            print(f"PASS_DONE {t - t0:.3f}", file=sys.stderr, flush=True)  # the parent may stop us after this
             real_compare(s, v)
             compare["seconds"] = time.perf_counter() - t
 
         audit._compare = timed_compare
+        if patched:
+            from store.sql import Store as _S
+
+            _S.meetings = meetings_grouped  # type: ignore[method-assign]
     gc.collect()
-    base = rss_mb()
+    base = _status_mb("VmRSS")
     if trace:
         tracemalloc.start()
     prof = None
@@ -464,23 +506,45 @@ def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool)
     if trace:
         out["trace_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
-    out.update(ok=ok, events=n, base_rss_mb=base, maxrss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out.update(ok=ok, events=n, base_rss_mb=base, maxrss_mb=_status_mb("VmHWM"))
     return out
 
 
-def run_child(mode: str, path: Path, limit: int | None = None, trace: bool = False,
-              profile: bool = False) -> dict[str, Any]:
+def run_child(mode: str, path: Path, limit: int | None = None, trace: bool = False, profile: bool = False,
+              patched: bool = False, budget: float | None = None) -> dict[str, Any]:
+    """One pass in a fresh interpreter. With `budget`, a replay whose final comparison runs past
+    `budget` seconds is stopped: {"stopped": True, "pass_seconds": ..., "waited": ...}."""
     cmd = [sys.executable, __file__, "--measure", mode, "--db", str(path)]
     if limit is not None:
         cmd += ["--limit", str(limit)]
-    if trace:
-        cmd.append("--trace")
-    if profile:
-        cmd.append("--profile")
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    for flag, on in (("--trace", trace), ("--profile", profile), ("--patched", patched)):
+        if on:
+            cmd.append(flag)
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err, \
+            subprocess.Popen(cmd, stdout=out_f, stderr=err, text=True) as proc:
+        if budget is None:
+            proc.wait()
+        else:
+            passed = None
+            while proc.poll() is None:
+                time.sleep(0.5)
+                if passed is None:
+                    err.seek(0)
+                    for line in err.read().splitlines():
+                        if line.startswith("PASS_DONE "):
+                            passed = (float(line.split()[1]), time.perf_counter())
+                elif time.perf_counter() - passed[1] > budget:
+                    proc.kill()
+                    proc.wait()
+                    waited = time.perf_counter() - passed[1]
+                    return {"stopped": True, "pass_seconds": passed[0], "waited": waited,
+                            "seconds": passed[0] + waited}
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed:\n{err.read()}")
+        out_f.seek(0)
+        out = out_f.read()
+    return json.loads(out.strip().splitlines()[-1])
 
 
 # =================================================================== driver
@@ -507,10 +571,14 @@ def main() -> int:
     ap.add_argument("--db", help=argparse.SUPPRESS)
     ap.add_argument("--limit", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--patched", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--compare-budget", type=float, default=600.0,
+                    help="stop the as-is full replay when its final comparison has run this many seconds "
+                         "(default 600); the replay is then run again with the Store.meetings patch P1")
     args = ap.parse_args()
 
     if args.measure:  # child: one pass, one JSON line
-        print(json.dumps(measure(args.measure, args.db, args.limit, args.trace, args.profile)))
+        print(json.dumps(measure(args.measure, args.db, args.limit, args.trace, args.profile, args.patched)))
         return 0
 
     import sqlalchemy
@@ -543,18 +611,21 @@ def main() -> int:
         for mode in ("chain", "raw"):
             flat[mode] = {"quarter": run_child(mode, path, limit=quarter, trace=True),
                           "whole": run_child(mode, path, trace=True)}
-        rep = run_child("replay", path)
-        if not rep["ok"] or rep["events"] != n:
+        rep = run_child("replay", path, budget=args.compare_budget)
+        if not rep.get("stopped") and (not rep["ok"] or rep["events"] != n):
             raise SystemExit(f"the full replay does not pass: {rep}")
+        fix = run_child("replay", path, patched=True)
+        if not fix["ok"] or fix["events"] != n:
+            raise SystemExit(f"the full replay (patch P1) does not pass: {fix}")
 
         print()
         print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}; "
               f"{platform.machine()} {os.cpu_count()} CPUs, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
               f"{fs_type(tmp)}")
         print(f"log: {n} events, {size:.0f} MiB (WAL, synchronous=FULL, checkpointed); "
-              f"verify(store) ok=True, {rep['items']} items, {rep['meetings']} meetings, {rep['refused']} refused")
-        print("memory: peak RSS = ru_maxrss of the measuring process (+ growth over its RSS before the pass); "
-              "heap = tracemalloc peak in a separate untimed run, first quarter of the log vs all of it")
+              f"verify(store) ok=True, {fix['items']} items, {fix['meetings']} meetings, {fix['refused']} refused")
+        print("memory: peak RSS = VmHWM of the measuring process (+ growth over its RSS just before the pass); "
+              "heap = tracemalloc peak in separate untimed runs over the first quarter of the log and over all of it")
         rates = {}
         for mode, label in (("chain", "kaigi chain pass  verify(store, replay=False)"),
                             ("raw", "raw sqlite3 + hashlib, same checks")):
@@ -563,18 +634,30 @@ def main() -> int:
             rss = max(x["maxrss_mb"] for x in runs[mode])
             grow = max(x["maxrss_mb"] - x["base_rss_mb"] for x in runs[mode])
             q, w = flat[mode]["quarter"], flat[mode]["whole"]
-            print(f"  {label:48s} {n} events {secs:7.2f} s {rates[mode]:10.0f} events/s  peak RSS {rss:6.1f} MB "
-                  f"(+{grow:.1f})  heap peak {q['trace_peak_mb']:.2f} MB at {q['events']} events, "
+            print(f"  {label:50s} {n} events {secs:8.2f} s {rates[mode]:9.0f} events/s  peak RSS {rss:6.1f} MB "
+                  f"(+{grow:.1f}); heap peak {q['trace_peak_mb']:.2f} MB at {q['events']} events, "
                   f"{w['trace_peak_mb']:.2f} MB at {w['events']}")
-        print(f"  {'kaigi full replay verify(store)':48s} {n} events {rep['seconds']:7.2f} s "
-              f"{n / rep['seconds']:10.0f} events/s  peak RSS {rep['maxrss_mb']:6.1f} MB "
-              f"(+{rep['maxrss_mb'] - rep['base_rss_mb']:.1f})")
-        loop = rep["seconds"] - rep["compare_seconds"]
-        print(f"    of which the per-event pass (chain + re-decide + fold) {loop:.2f} s = {n / loop:.0f} events/s, "
-              f"and the final stored-vs-replayed comparison (audit._compare) {rep['compare_seconds']:.2f} s")
+        label = "kaigi full replay verify(store), as is"
+        if rep.get("stopped"):
+            p = rep["pass_seconds"]
+            print(f"  {label:50s} {n} events  > {rep['seconds']:.0f} s  < {n / rep['seconds']:.0f} events/s: "
+                  f"STOPPED, its final comparison (audit._compare) still ran after {rep['waited']:.0f} s")
+            print(f"    the per-event pass (chain + re-decide + fold) before it took {p:.2f} s = {n / p:.0f} events/s")
+        else:
+            print(f"  {label:50s} {n} events {rep['seconds']:8.2f} s {n / rep['seconds']:9.0f} events/s  "
+                  f"peak RSS {rep['maxrss_mb']:6.1f} MB (+{rep['maxrss_mb'] - rep['base_rss_mb']:.1f})")
+            loop = rep["seconds"] - rep["compare_seconds"]
+            print(f"    per-event pass (chain + re-decide + fold) {loop:.2f} s = {n / loop:.0f} events/s; "
+                  f"final comparison (audit._compare) {rep['compare_seconds']:.2f} s")
+        label = "kaigi full replay, Store.meetings patch P1"
+        loop = fix["seconds"] - fix["compare_seconds"]
+        print(f"  {label:50s} {n} events {fix['seconds']:8.2f} s {n / fix['seconds']:9.0f} events/s  "
+              f"peak RSS {fix['maxrss_mb']:6.1f} MB (+{fix['maxrss_mb'] - fix['base_rss_mb']:.1f})")
+        print(f"    per-event pass (chain + re-decide + fold) {loop:.2f} s = {n / loop:.0f} events/s; "
+              f"final comparison (audit._compare) {fix['compare_seconds']:.2f} s")
         if args.profile:
-            prof = run_child("replay", path, profile=True)
-            print(f"\ncProfile of verify(store), {n} events ({prof['seconds']:.1f} s under the profiler):")
+            prof = run_child("replay", path, profile=True, patched=True)
+            print(f"\ncProfile of verify(store) with patch P1, {n} events ({prof['seconds']:.1f} s under the profiler):")
             print(prof["profile_tottime"])
             print(prof["profile_cumulative"])
         print(f"ratio: {rates['chain'] / rates['raw']:.2f}")

@@ -2,7 +2,8 @@
 
 Our own lines go through structlog's native path; stdlib loggers of libraries
 (apscheduler, alembic) are bridged into the same output. Never to stdout: `--json`
-output must stay clean (structlog#551).
+output must stay clean (structlog#551). structlog is imported only when a line is
+logged, so read-only commands do not pay for it.
 """
 
 import logging
@@ -10,13 +11,16 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-import structlog
-
 _files: list[IO[str]] = []  # structlog 26 holds weak references to files; keep ours alive
+_pending: dict[str, Any] | None = None
 
 
 def configure_logging(*, log_file: Path | None = None, level: int | None = None, cache: bool = True) -> None:
     """JSON lines to `log_file` (info and up), else to stderr at warning and up."""
+    import structlog
+
+    global _pending
+    _pending = None
     if log_file is not None:
         stream: IO[str] = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (kept for the process)
         _files.append(stream)
@@ -40,5 +44,15 @@ def configure_logging(*, log_file: Path | None = None, level: int | None = None,
     root.setLevel(max(level, logging.WARNING) if log_file is None else level)
 
 
+def log_to(log_file: Path | None) -> None:
+    """Say where logs go, without importing structlog: configured on the first log line."""
+    global _pending
+    _pending = {"log_file": log_file}
+
+
 def get_logger() -> Any:
+    import structlog
+
+    if _pending is not None:
+        configure_logging(**_pending)
     return structlog.get_logger("kaigi")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from engine.delivery import redact_url
 
 CONFIG_NAME: Final = "kaigi.toml"
 SECTION: Final = "kaigi"
@@ -34,6 +33,8 @@ class Settings:
     config_path: Path | None
 
     def __repr__(self) -> str:
+        from engine.delivery import redact_url  # only when shown: it pulls in smtplib
+
         smtp = None if self.smtp_url is None else redact_url(self.smtp_url)
         return (
             f"Settings(db_url={redact_url(self.db_url)!r}, smtp_url={smtp!r}, mail_from={self.mail_from!r}, "

@@ -39,3 +39,35 @@ def test_transitions_only_in_machine():
     users = [p.name for p in (ROOT / "engine").glob("*.py") if any(
         n == "transitions" or n.startswith("transitions.") for n in imports(p))]
     assert ["machine.py"] == users
+
+
+def test_schema_head_constant_is_alembics_head():
+    """store.db reads the schema version without Alembic; its constant must be Alembic's head."""
+    from store.db import SCHEMA_HEAD, migrations_head
+
+    assert migrations_head() == SCHEMA_HEAD
+
+
+def test_read_commands_import_no_heavy_modules_they_do_not_need(tmp_path):
+    """`kaigi --help` imports no database or scheduling library; `item show` no alembic,
+    apscheduler, structlog or rich."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, runpy; sys.argv = ['kaigi'] + sys.argv[1:]\n"
+             "try:\n    runpy.run_module('cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+             "print('MODULES', ' '.join(sorted(m for m in sys.modules)), file=sys.stderr)")
+    db = f"sqlite:///{tmp_path}/k.db"
+    subprocess.run([sys.executable, "-c", "from cli import main; main()", "--db", db, "init", "--demo"],
+                   check=True, capture_output=True, cwd=ROOT)
+
+    def modules(*args):
+        out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT)
+        line = [x for x in out.stderr.splitlines() if x.startswith("MODULES ")][-1]
+        return {m.split(".")[0] for m in line.split()[1:]}
+
+    help_mods = modules("--help")
+    assert not help_mods & {"sqlalchemy", "sqlmodel", "transitions", "apscheduler", "structlog", "rich", "alembic"}
+    show_mods = modules("--db", db, "--as", "sato", "item", "show", "1")
+    assert "sqlalchemy" in show_mods
+    assert not show_mods & {"alembic", "apscheduler", "structlog", "rich", "smtplib"}
