@@ -86,6 +86,8 @@ class Generator:
         self.rows: list[tuple[Any, ...]] = []
         self.next_item = max(world.items, default=0) + 1
         self.next_meeting = max(world.meetings, default=0) + 1
+        self.next_order = max(world.orders, default=0) + 1
+        self.orders_of: dict[int, list[int]] = {}
         self.counts: dict[str, int] = {}
 
     # ------------------------------------------------------------ one act = one or more events
@@ -137,7 +139,7 @@ class Generator:
         item = w.items[item_id]
         kind = w.bodies[item.body].kind
         m = w.meetings[meeting] if meeting is not None else None
-        draft = self.decide.advance(ctx, item, trigger, m, "", kind, open_orders=[])
+        draft = self.decide.advance(ctx, item, trigger, m, "", kind, open_orders=self.open_orders(item_id))
         spec = ctx.book.transition(trigger, item.state, kind)
         follow = []
         if spec is not None and spec.spawns:  # escalate: the new HQ item, filed in the same act
@@ -157,7 +159,8 @@ class Generator:
         ctx = self.ctx(actor)
         item = self.world.items[item_id]
         try:
-            self.decide.advance(ctx, item, trigger, None, "", self.world.bodies[item.body].kind, open_orders=[])
+            self.decide.advance(ctx, item, trigger, None, "", self.world.bodies[item.body].kind,
+                                open_orders=self.open_orders(item_id))
         except (NotPermitted, NotPossible) as err:
             self.emit(ctx, self.decide.Draft("ActRefused", {"act": "advance", "kind": err.kind, "rule": err.rule,
                                                             "reason": str(err)}, item=item_id, meeting=None))
@@ -195,6 +198,28 @@ class Generator:
     def withdraw(self, actor: str, item_id: int) -> None:
         self.advance(actor, item_id, "withdraw")
 
+    def open_orders(self, item_id: int) -> list[Any]:
+        """What Service.advance reads: the item's open investigation orders (R-T5)."""
+        return [o for o in (self.world.orders[i] for i in self.orders_of.get(item_id, ())) if o.status == "open"]
+
+    def order(self, actor: str, item_id: int, to: str) -> int:
+        """The general manager orders a team leader to investigate an item in pre-review (R-T5)."""
+        w = self.world
+        ctx = self.ctx(actor)
+        oid = self.next_order
+        self.next_order += 1
+        self.orders_of.setdefault(item_id, []).append(oid)
+        self.emit(ctx, self.decide.issue_order(ctx, oid, w.items[item_id], w.members[to],
+                                               ctx.now + dt.timedelta(days=7), "調査・検討のこと"))
+        return oid
+
+    def settle(self, actor: str, order_id: int, waive: bool) -> None:
+        ctx = self.ctx(actor)
+        o = self.world.orders[order_id]
+        draft = (self.decide.waive_order(ctx, o, "会議で直接確認する") if waive else
+                 self.decide.complete_order(ctx, o, f"調査結果: 項目 {o.item} は対策会議への付議が相当"))
+        self.emit(ctx, draft)
+
     # ------------------------------------------------------------ one round of committee work
     def run(self, k: int = 20) -> int:
         carry_pre: list[int] = []      # HQ items waiting in pre-review (spawned from stations)
@@ -219,6 +244,13 @@ class Generator:
                 self.hold("yamamoto", staff)
                 for i in ids[:half]:
                     self.advance("yamamoto", i, "refer", staff)
+                # an investigation order on one item before the team-lead meeting, completed (or waived)
+                to = ("nakamura", "kobayashi", "kato")[r % 3]
+                oid = self.order("watanabe", ids[3], to)
+                if r % 4 == 0:
+                    self.settle("watanabe", oid, waive=True)
+                else:
+                    self.settle(to, oid, waive=False)
                 # team-lead meeting: refer to the council, return one (then withdrawn), one withdrawn by its filer
                 tl_items = ids + carry_pre
                 carry_pre = []
@@ -301,7 +333,7 @@ def build(path: Path, events: int) -> dict[str, Any]:
     if not demo.ok:
         raise SystemExit(f"the demo log does not verify: {demo.problem}")
     world, book = demo.replayer.world, demo.replayer.rules().at(T0)
-    demo_items, demo_meetings = set(world.items), set(world.meetings)
+    demo_items, demo_meetings, demo_orders = set(world.items), set(world.meetings), set(world.orders)
     seq, prev = store.head()
     engine.dispose()
 
@@ -342,13 +374,19 @@ def build(path: Path, events: int) -> dict[str, Any]:
                     for logins, invited in ((m.attendees, False), (m.invited, True)) for login in logins])
     db.executemany("INSERT INTO agenda_entry (meeting_id, item_id, position, outcome) VALUES (?, ?, ?, ?)",
                    [(m.id, i, n, m.outcomes.get(i)) for m in meetings for n, i in enumerate(m.items)])
+    db.executemany("INSERT INTO investigation_order (id, item_id, issued_by, \"to\", issued_at, due_at, status, note,"
+                   " finding, reason, settled_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [(o.id, o.item, o.issued_by, o.to, sqlite_ts(o.issued_at), sqlite_ts(o.due_at), o.status, o.note,
+                     o.finding, o.reason, sqlite_ts(o.settled_at) if o.settled_at else None, o.version)
+                    for _, o in sorted(world.orders.items()) if o.id not in demo_orders])
     db.execute("UPDATE log_head SET seq = ?, hash = ? WHERE id = 1", (gen.seq, gen.prev))
     db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     timing["projections"] = time.perf_counter() - t
     db.close()
     return {"events": gen.seq, "generated": gen.seq - seq, "demo_events": seq, "rounds": rounds,
-            "items": len(world.items), "meetings": len(world.meetings), "types": gen.counts, "timing": timing}
+            "items": len(world.items), "meetings": len(world.meetings), "orders": len(world.orders),
+            "types": gen.counts, "timing": timing}
 
 
 # =================================================================== the measured passes
@@ -482,7 +520,7 @@ def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool,
 
         prof = cProfile.Profile()
         prof.enable()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if mode == "raw":
         ok, n = raw_pass(path, limit)
     else:
@@ -493,7 +531,7 @@ def measure(mode: str, path: str, limit: int | None, trace: bool, profile: bool,
         if mode == "replay":
             out["compare_seconds"] = compare["seconds"]
             out["items"], out["meetings"], out["refused"] = v.items, v.meetings, v.refused
-    out["seconds"] = time.perf_counter() - t0
+    out["seconds"], out["cpu_seconds"] = time.perf_counter() - t0, time.process_time() - c0
     if prof is not None:
         import io
         import pstats
@@ -594,7 +632,7 @@ def main() -> int:
         print(f"built {n} events ({made['demo_events']} by `init --demo` through the service, {made['generated']} "
               f"generated in {made['rounds']} rounds) in {build_s:.1f} s "
               f"({', '.join(f'{k} {v:.1f} s' for k, v in made['timing'].items())}); {path} {size:.0f} MiB", flush=True)
-        print(f"  {made['items']} items, {made['meetings']} meetings; events by type: "
+        print(f"  {made['items']} items, {made['meetings']} meetings, {made['orders']} orders; events by type: "
               + ", ".join(f"{k} {v}" for k, v in sorted(made["types"].items(), key=lambda kv: -kv[1])), flush=True)
 
         runs: dict[str, list[dict[str, Any]]] = {"chain": [], "raw": []}

@@ -64,6 +64,11 @@ _SEL_ORDERS_OF = sa.select(T_ORDER).where(T_ORDER.c.item_id == sa.bindparam("ite
 _SEL_PENDING_OF = (sa.select(T_REMIND).where(T_REMIND.c.status == "pending", sa.or_(
     T_REMIND.c.item_id.in_(sa.bindparam("items", expanding=True)),
     T_REMIND.c.meeting_id.in_(sa.bindparam("meetings", expanding=True)))).order_by(T_REMIND.c.id))
+_SEL_MEETINGS_OF = (sa.select(T_MEETING).where(T_MEETING.c.id.in_(
+    sa.select(T_AGENDA.c.meeting_id).where(T_AGENDA.c.item_id.in_(sa.bindparam("items", expanding=True)))))
+    .order_by(T_MEETING.c.id))
+_SEL_AGENDA_OF = (sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(sa.bindparam("mids", expanding=True)))
+                  .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position))
 _NEXT_ID = {name: sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
             for name, t in (("item", T_ITEM), ("meeting", T_MEETING), ("assignment", T_ASSIGN),
                             ("reminder", T_REMIND), ("order", T_ORDER), ("delegation", T_DELEG))}
@@ -293,7 +298,14 @@ class Store:
 
     def meetings_of_items(self, items: list[int], people: bool = True) -> list[MeetingRecord]:
         """Meetings with any of these items on their agenda."""
-        return self.meetings(of_items=items, people=people) if items else []
+        if not items:
+            return []
+        if people:
+            return self.meetings(of_items=items)
+        with self._conn() as conn:  # the act's reminder planning asks this: prebuilt
+            rows = list(conn.execute(_SEL_MEETINGS_OF, {"items": items}))
+            ag = list(conn.execute(_SEL_AGENDA_OF, {"mids": [r.id for r in rows]})) if rows else []
+        return [self._meeting(r, [], [g for g in ag if g.meeting_id == r.id]) for r in rows]
 
     def deliveries(self, status: str | None = None, reminders: list[int] | None = None) -> list[DeliveryRecord]:
         q = sa.select(T_DELIVERY).order_by(T_DELIVERY.c.id)
