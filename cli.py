@@ -111,7 +111,16 @@ def _test_kill() -> Any:
     return hook
 
 
-def _fail(code: int, kind: str, message: str, json_out: bool) -> None:
+_JA_PREFIX = {"not permitted: ": "許可されません: ", "not possible: ": "できません: ", "not found: ": "見つかりません: ",
+              "conflict: ": "競合: ", "integrity failure: ": "改ざん検知: "}
+
+
+def _fail(code: int, kind: str, message: str, json_out: bool, lang: str = "en") -> None:
+    if lang == "ja":
+        for en, ja in _JA_PREFIX.items():
+            if message.startswith(en):
+                message = ja + message[len(en):]
+                break
     if json_out:
         click.echo(json.dumps({"error": {"code": code, "kind": kind, "message": message}}, ensure_ascii=False))
     click.echo(message, err=True)
@@ -128,7 +137,7 @@ def refusals(app: App) -> Iterator[None]:
     try:
         yield
     except EngineError as err:
-        _fail(err.exit_code, err.kind, str(err), app.json)
+        _fail(err.exit_code, err.kind, str(err), app.json, app.lang)
     except ConcurrencyConflict as err:
         _fail(6, "conflict", f"conflict: {err}; nothing was written, try again", app.json)
     except NotInitialised as err:
