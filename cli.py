@@ -325,24 +325,19 @@ def rulebook_cutover(app: App, version: str, file: str | None, dry_run: bool) ->
         from engine.cutover import moves
 
         svc = app.service()
+        rules = svc.rules()
         if file:
-            out = svc.adopt_rulebook(app.actor, Path(file).read_text(encoding="utf-8"), file, dry_run=dry_run)
-            book = out.book
-            if book.version != version:
+            from workflows import parse_rulebook
+
+            new = parse_rulebook(Path(file).read_text(encoding="utf-8"), file)
+            if new.version != version:
                 from engine.errors import BadInput
 
-                raise BadInput(f"{file} is version {book.version}, not {version}")
-            svc._rules = None if not dry_run else svc._rules
-            rules = svc.rules() if not dry_run else svc.rules().add(book)
-        else:
-            rules = svc.rules()
+                raise BadInput(f"{file} is version {new.version}, not {version}")
+            svc.adopt_rulebook(app.actor, new.text, file, dry_run=dry_run)
+            rules = rules.add(new)
         book = rules.version(version)
-        saved = svc._rules
-        svc._rules = rules
-        try:
-            rows = moves(svc, book)
-        finally:
-            svc._rules = saved
+        rows = moves(svc, book, rules)
     head = (f"from {book.effective_from} (JST) under {version}" if rows else
             f"nothing moves when {version} takes effect on {book.effective_from}")
     app.out(rows, head + "".join(f"\n  {r['what']}: {r['from_posts']} -> {r['to_posts']}" for r in rows))

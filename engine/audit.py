@@ -105,10 +105,16 @@ def _compare(store: Any, v: Verdict) -> None:
     """Stored items, meetings, orders and reminders must equal what the log replays to."""
     w = v.replayer.world
     v.items, v.meetings = len(w.items), len(w.meetings)
+    # everything a decision reads: an edited roster or delegation would let someone act
     tables = (("item", w.items, {i.id: i for i in store.items()}),
               ("meeting", w.meetings, {m.id: m for m in store.meetings()}),
               ("order", w.orders, {o.id: o for o in store.orders()}),
-              ("reminder", w.reminders, {r.id: r for r in store.reminders(status=None)}))
+              ("reminder", w.reminders, {r.id: r for r in store.reminders(status=None)}),
+              ("member", w.members, {m.login: m for m in store.members()}),
+              ("assignment", w.assignments, {a.id: a for a in store.assignments()}),
+              ("delegation", w.delegations, {d.id: d for d in store.delegations()}),
+              ("body", w.bodies, {b.key: b for b in store.bodies()}),
+              ("rulebook", w.adoptions, {a.version: a for a in store.adoptions()}))
     for kind, replayed, stored in tables:
         for key in sorted(set(replayed) | set(stored)):
             if replayed.get(key) != stored.get(key):
@@ -119,8 +125,13 @@ def _compare(store: Any, v: Verdict) -> None:
                 return
 
 
-def _last_touch(store: Any, kind: str, key: int, record: Any) -> int | None:
+def _last_touch(store: Any, kind: str, key: Any, record: Any) -> int | None:
     """The last event about the altered row: where an auditor starts looking."""
+    if kind in ("member", "assignment", "delegation", "body", "rulebook"):
+        field = {"member": "login", "body": "key", "rulebook": "version"}.get(kind, "id")
+        hits = [e for e in store.events() if e.payload.get(field) == key
+                or (kind == "member" and e.payload.get("login") == key)]
+        return hits[-1].seq if hits else None
     if kind == "item":
         events = store.events(item=key)
     elif kind == "meeting":
@@ -194,17 +205,31 @@ def read_export(text: str, fmt: str) -> Iterator[dict[str, Any]]:
 
 def import_log(store: Any, rows: Iterable[dict[str, Any]], batch: int = 2000) -> Verdict:
     """Load an exported log into an empty database: each event checked (chain and re-decision),
-    written as it was, and folded into the tables. Stops at the first bad event."""
-    import datetime as dt
-
+    written as it was, and folded into the tables. All or nothing: at the first bad event the
+    whole import is rolled back (a half-imported log would verify)."""
     if store.head()[0] != 0:
         raise BadInput("import needs an empty database (no events); this one has a log already")
-    from engine.state import World
+    try:
+        with store.act() as tx:
+            return _import(tx, rows, batch)
+    except _Abort as abort:
+        return abort.verdict
+
+
+class _Abort(Exception):
+    verdict: "Verdict"
+
+
+def _import(tx: Any, rows: Iterable[dict[str, Any]], batch: int) -> Verdict:
+    import datetime as dt
+
+    from engine.state import World, apply
 
     v = Verdict()
     prev = GENESIS
-    buffer: list[tuple[EventRecord, str]] = []
     tables = World()  # what the tables hold so far: the database starts empty
+    failed = _Abort()
+    failed.verdict = v
     for d in rows:
         seq = int(d["seq"])
         if seq != v.events + 1 or d["prev_hash"] != prev:
@@ -220,24 +245,12 @@ def import_log(store: Any, rows: Iterable[dict[str, Any]], batch: int = 2000) ->
         if not step.allowed and ev.type != "ActRefused":
             v.fail(seq, f"event {seq} fails re-decision: {step.reason}")
             break
-        buffer.append((ev, d["payload"]))
+        tx.put_raw_event(ev, d["payload"])
+        tx.save_all(apply(tables, ev))
         prev, v.events = d["hash"], seq
-        if len(buffer) >= batch:
-            _write(store, buffer, tables)
-    if v.ok:
-        _write(store, buffer, tables)
-        v.head = (v.events, prev)
+        if seq % batch == 0:
+            tx.flush()  # keep memory flat; still one transaction
+    if not v.ok:
+        raise failed  # roll the whole import back: a half-imported log would verify
+    v.head = (v.events, prev)
     return v
-
-
-def _write(store: Any, buffer: list[tuple[EventRecord, str]], tables: Any) -> None:
-    """Write events as exported and fold them into the tables, in one transaction."""
-    from engine.state import apply
-
-    if not buffer:
-        return
-    with store.act() as tx:
-        for ev, text in buffer:
-            tx.put_raw_event(ev, text)
-            tx.save_all(apply(tables, ev))
-    buffer.clear()

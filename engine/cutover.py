@@ -11,6 +11,7 @@ from typing import Any
 
 from engine import authority as au
 from engine import reminders as rem
+from engine.rules import Rules
 from engine.service import Service, StoreRoster
 from engine.timeutil import start_of_day_jst
 from workflows import Rulebook
@@ -28,11 +29,14 @@ def _names(roster: Any, book: Rulebook, logins: list[str], at: dt.datetime) -> s
     return ", ".join(out) or "nobody"
 
 
-def moves(svc: Service, new: Rulebook) -> list[dict[str, Any]]:
-    """Each duty whose holders differ between the outgoing version and `new` at its cutover."""
+def moves(svc: Service, new: Rulebook, rules: Rules | None = None) -> list[dict[str, Any]]:
+    """Each duty whose holders differ between the outgoing version and `new` at its cutover.
+
+    `rules`: the versions to weigh `new` against (default: those adopted)."""
+    rules = rules or svc.rules()
     at = start_of_day_jst(new.effective_from)
     before = at - dt.timedelta(microseconds=1)
-    old = svc.rules().at(before) if any(b.effective_from < new.effective_from for b in svc.rules().books) else None
+    old = rules.at(before) if any(b.effective_from < new.effective_from for b in rules.books) else None
     if old is None:
         return []
     roster = StoreRoster(svc.store)

@@ -13,6 +13,7 @@ from typing import Any
 from engine import authority as au
 from engine.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.machine import fire
+from engine.timeutil import jst
 from store.chain import instant
 from store.records import BodyRecord, ItemRecord, MeetingRecord, MemberRecord
 from workflows import MeetingKind, Rulebook, TransitionDef
@@ -133,7 +134,7 @@ def advance(ctx: Ctx, item: ItemRecord, trigger: str, meeting: MeetingRecord | N
 def _check_requires(item: ItemRecord, spec: TransitionDef, open_orders: list[Any]) -> None:
     if "orders_settled" in spec.requires and open_orders:
         o = open_orders[0]
-        raise NotPossible(f"order {o.id} to {o.to} on item {item.id} is open (due {instant(o.due_at)}); "
+        raise NotPossible(f"order {o.id} to {o.to} on item {item.id} is open (due {jst(o.due_at)}); "
                           f"the team leader completes it or the general manager waives it first (R-T5)",
                           rule="R-T5")
 
@@ -167,6 +168,9 @@ def _check_in_meeting(ctx: Ctx, item: ItemRecord, spec: TransitionDef, meeting: 
                           f"meeting that sat (`kaigi meeting hold {meeting.id}`)", rule=spec.rule)
     if item.id not in meeting.items:
         raise NotPossible(f"item {item.id} is not on the agenda of meeting {meeting.id}", rule=spec.rule)
+    if not spec.fired_by and meeting.held_at is not None and meeting.held_at < item.updated_at:
+        raise NotPossible(f"meeting {meeting.id} sat {jst(meeting.held_at)}, before item {item.id} became "
+                          f"{item.state}; it needs a sitting after that", rule=spec.rule)
     if item.id in meeting.outcomes:
         raise NotPossible(f"meeting {meeting.id} already recorded `{meeting.outcomes[item.id]}` for "
                           f"item {item.id}", rule=spec.rule)
@@ -207,8 +211,8 @@ def convene(ctx: Ctx, meeting_id: int, kind_key: str, body: BodyRecord, starts_a
 def _attendees(ctx: Ctx, kind: MeetingKind, body: BodyRecord, asked: list[str],
                members: dict[str, MemberRecord]) -> list[str]:
     book = ctx.book
-    if not asked and not kind.callable:
-        asked = au.holders(ctx.roster, book, kind.members, body.key, ctx.now)
+    if not kind.callable:  # R-C2, R-T2: the members attend as of right; --attendee only adds to them
+        asked = au.holders(ctx.roster, book, kind.members, body.key, ctx.now) + list(asked)
     if kind.callable and not [a for a in asked if a != ctx.authority]:
         raise NotPossible(f"{_a(kind.title.en)} calls the {ctx.roles(kind.callable)} it needs: "
                           f"give them with --attendee ({kind.member_rule})", rule=kind.member_rule)
@@ -279,7 +283,7 @@ def hold(ctx: Ctx, meeting: MeetingRecord, present: list[str]) -> Draft:
     if meeting.status != "convened":
         raise NotPossible(f"meeting {meeting.id} is {meeting.status}; only a convened meeting can be held")
     if ctx.now < meeting.starts_at:
-        raise NotPossible(f"meeting {meeting.id} starts {instant(meeting.starts_at)}; it cannot sit before then")
+        raise NotPossible(f"meeting {meeting.id} starts {jst(meeting.starts_at)}; it cannot sit before then")
     called = set(meeting.attendees) | set(meeting.invited)
     there = set(present) if present else called
     strangers = sorted(there - called)
@@ -291,19 +295,26 @@ def hold(ctx: Ctx, meeting: MeetingRecord, present: list[str]) -> Draft:
 
 
 def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> Draft:
-    kind = _may_record(ctx, meeting, "cancels")
+    """Calling a sitting off is the convener's power (R-C3, R-T3, R-S1, R-P2), not the recorder's."""
+    kind = meeting_kind(ctx.book, meeting.kind)
+    if au.holds(ctx.held, ctx.book, (kind.convener,), meeting.body) is None:
+        raise ctx.refuse(f"calls off {_a(kind.title.en)} ({kind.title.ja})", (kind.convener,), meeting.body, kind.rule)
     if meeting.status != "convened":
         raise NotPossible(f"meeting {meeting.id} is {meeting.status}; only a convened meeting can be cancelled")
     return Draft("MeetingCancelled", {"reason": reason}, meeting=meeting.id, rule=kind.rule)
 
 
 # ---------------------------------------------------------------- the roster
-def _may_organise(ctx: Ctx, body: BodyRecord) -> None:
-    """R-P1: the chief organises the HQ; a station chief organises their own station HQ."""
+def _may_organise(ctx: Ctx, body: BodyRecord, position: str | None = None) -> None:
+    """R-P1: the chief organises the HQ; a station chief organises their own station HQ,
+    except its head: who chiefs a station is the HQ chief's to say."""
     if au.holds(ctx.held, ctx.book, ("chief",), au.HQ):
         return
-    if body.kind == "station" and au.holds(ctx.held, ctx.book, ("station_chief",), body.key):
+    head = position is not None and ctx.book.role_of(position) == "station_chief"
+    if body.kind == "station" and not head and au.holds(ctx.held, ctx.book, ("station_chief",), body.key):
         return
+    if head:
+        raise ctx.refuse(f"appoints or removes the head of {body.en} ({body.ja})", ("chief",), au.HQ, "R-P1")
     roles: tuple[str, ...] = ("chief",) if body.kind == "hq" else ("station_chief", "chief")
     raise ctx.refuse(f"organises {body.en} ({body.ja})", roles, body.key, "R-P1")
 
@@ -339,14 +350,14 @@ def assign(ctx: Ctx, assignment_id: int, member: MemberRecord, position: str, bo
         raise BadInput(f"no team {team!r}; one of {', '.join(book.teams)}")
     if valid_until is not None and valid_until <= valid_from:
         raise BadInput("an assignment must end after it starts")
-    _may_organise(ctx, body)
+    _may_organise(ctx, body, position)
     return Draft("RoleAssigned", {"id": assignment_id, "login": member.login, "position": position,
                                   "body": body.key, "team": team, "valid_from": instant(valid_from),
                                   "valid_until": instant(valid_until) if valid_until else None}, rule="R-P1")
 
 
 def end_assignment(ctx: Ctx, assignment: Any, body: BodyRecord, at: dt.datetime) -> Draft:
-    _may_organise(ctx, body)
+    _may_organise(ctx, body, assignment.position)
     if at <= assignment.valid_from:
         raise BadInput(f"assignment {assignment.id} starts {instant(assignment.valid_from)}; it must end after that")
     if assignment.valid_until is not None and assignment.valid_until <= at:
@@ -373,18 +384,20 @@ def issue_order(ctx: Ctx, order_id: int, item: ItemRecord, to: MemberRecord, due
                  item=item.id, rule="R-T5")
 
 
-def complete_order(ctx: Ctx, order: Any, finding: str) -> Draft:
+def complete_order(ctx: Ctx, order: Any, finding: str, item: ItemRecord | None = None) -> Draft:
     if ctx.authority != order.to:
         raise NotPermitted(f"only {order.to}, the team leader ordered, completes order {order.id} (R-T5)",
                            rule="R-T5")
     if order.status != "open":
         raise NotPossible(f"order {order.id} is {order.status}")
+    if item is not None and not ctx.book.is_open(item.state):
+        raise NotPossible(f"item {item.id} is {item.state}; its orders wait for nothing")
     if not finding.strip():
         raise BadInput("a completed order needs its finding (--finding TEXT)")
     return Draft("OrderCompleted", {"id": order.id, "finding": finding.strip()}, item=order.item, rule="R-T5")
 
 
-def waive_order(ctx: Ctx, order: Any, reason: str) -> Draft:
+def waive_order(ctx: Ctx, order: Any, reason: str, item: ItemRecord | None = None) -> Draft:
     if au.holds(ctx.held, ctx.book, ("general_manager",), au.HQ) is None:
         raise ctx.refuse("waives an investigation order", ("general_manager",), au.HQ, "R-T5")
     if order.status != "open":

@@ -69,11 +69,6 @@ def _no_such_step(book: Rulebook, state: str, trigger: str, items: str | None) -
     return f"an item in state {state} cannot `{trigger}`; possible: {possible}"
 
 
-def can_leave(book: Rulebook, state: str, trigger: str) -> bool:
-    """Whether the path has `trigger` out of `state` at all (no guards run)."""
-    return bool(machine_for(book).get_transitions(trigger=trigger, source=state))
-
-
 def draw_mermaid(states: list[str], edges: list[dict[str, str]], initial: str, title: str) -> str:
     """A Mermaid state diagram of the path (no Graphviz needed; LIBRARIES.md 1.2)."""
     from transitions.extensions import GraphMachine

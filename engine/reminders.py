@@ -49,9 +49,8 @@ def rung_at(book: Rulebook, rule: ReminderRule, due_at: dt.datetime, rung: int) 
 
 
 def _covered(item: ItemRecord, kind: str, meetings: list[MeetingRecord]) -> bool:
-    """A meeting of that kind is called with the item on its agenda and has not yet dealt with it."""
-    return any(m.kind == kind and item.id in m.items and item.id not in m.outcomes
-               and m.status in ("convened", "held") for m in meetings)
+    """A meeting of that kind is called with the item on its agenda and has yet to sit."""
+    return any(m.kind == kind and item.id in m.items and m.status == "convened" for m in meetings)
 
 
 def wanted_for_item(book: Rulebook, item: ItemRecord, body_kind: str,
@@ -60,8 +59,9 @@ def wanted_for_item(book: Rulebook, item: ItemRecord, body_kind: str,
     out = []
     for rule in book.reminders:
         if rule.waits_kind == "order":
-            out += [Wanted(rule.key, item.body, o.issued_at, o.due_at, item=item.id, order=o.id)
-                    for o in orders if o.status == "open"]
+            if book.is_open(item.state):  # an order on a withdrawn or closed item waits for nothing
+                out += [Wanted(rule.key, item.body, o.issued_at, o.due_at, item=item.id, order=o.id)
+                        for o in orders if o.status == "open"]
             continue
         if rule.waits_state != item.state or (rule.items and rule.items != body_kind):
             continue
@@ -77,12 +77,18 @@ def wanted_for_item(book: Rulebook, item: ItemRecord, body_kind: str,
 
 def _start(rule: ReminderRule, item: ItemRecord, meetings: list[MeetingRecord]) -> dt.datetime | None:
     """When the wait began: entering the state, or (`starts = "held:K"`) the sitting that left it open."""
-    if rule.starts is None:
-        return item.updated_at
+    sat = [m.held_at for m in meetings if m.status == "held" and item.id in m.items and item.id not in m.outcomes
+           and m.held_at is not None and m.held_at >= item.updated_at]
+    if rule.starts is None:  # a sitting that left the item undealt with restarts the wait
+        return max([item.updated_at, *sat])
     kind = rule.starts.partition(":")[2]
     sat = [m.held_at for m in meetings if m.kind == kind and m.status == "held" and item.id in m.items
            and item.id not in m.outcomes and m.held_at is not None]
-    return max(sat) if sat else None
+    if sat:
+        return max(sat)
+    if any(m.kind == kind and item.id in m.items and m.status == "convened" for m in meetings):
+        return None  # the sitting is still to come
+    return item.updated_at  # its sitting was called off: the wait runs from the tabling
 
 
 def wanted_for_meeting(book: Rulebook, meeting: MeetingRecord) -> list[Wanted]:

@@ -63,6 +63,7 @@ class Replayer:
     _books: list[Rulebook] = field(default_factory=list)
     _rules: Rules | None = None
     _last: EventRecord | None = None
+    _acted: bool = False  # a member has acted: set-up by `kaigi init` is over
     fired: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # reminder id -> rungs fired, sent
 
     def rules(self) -> Rules:
@@ -103,15 +104,20 @@ class Replayer:
         if ev.type in SETUP and ev.actor == SYSTEM:
             if ev.authority != SYSTEM:
                 raise ReplayMismatch(f"event {ev.seq}: set-up by system must carry system authority")
+            if ev.type != "BodyAdded" and self._acted:
+                raise NotPermitted(f"event {ev.seq}: the roster is set up by `kaigi init` before anyone acts; "
+                                   f"later changes are acts of the chief or a station chief (R-P1)")
             return "set-up (kaigi init)"
         if ev.type in DELIVERY:
             if ev.actor != SCHEDULER:
                 raise NotPermitted(f"event {ev.seq}: only the scheduler records {ev.type}")
             return "the scheduler's record"
         if ev.type in CONSEQUENCES:
-            if self._last is None or (self._last.actor, self._last.at) != (ev.actor, ev.at) and ev.actor != SCHEDULER:
+            same_act = self._last is not None and (self._last.actor, self._last.at) == (ev.actor, ev.at)
+            if not same_act and ev.actor != SCHEDULER:
                 raise ReplayMismatch(f"event {ev.seq}: {ev.type} does not follow an act of {ev.actor}")
             return "consequence of the act before"
+        self._acted = True
         decider = _DECIDERS.get(ev.type)
         if decider is None:
             raise ReplayMismatch(f"event {ev.seq}: unknown type {ev.type!r}")
@@ -246,8 +252,8 @@ def _settle(r: Replayer, ctx: decide.Ctx, ev: EventRecord) -> decide.Draft:
     if o is None:
         raise ReplayMismatch(f"event {ev.seq}: no order {ev.payload['id']}")
     if ev.type == "OrderCompleted":
-        return decide.complete_order(ctx, o, ev.payload["finding"])
-    return decide.waive_order(ctx, o, ev.payload["reason"])
+        return decide.complete_order(ctx, o, ev.payload["finding"], r.item(o.item))
+    return decide.waive_order(ctx, o, ev.payload["reason"], r.item(o.item))
 
 
 def _member(r: Replayer, ctx: decide.Ctx, ev: EventRecord) -> decide.Draft:

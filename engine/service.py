@@ -166,6 +166,7 @@ class Service:
         self._bodies = None
         try:
             with self.store.act(self.before_write) as tx:
+                now = self.clock.now()  # under the lock: event times follow the sequence
                 if snapshot and snapshot() != seen:
                     raise Conflict("someone else changed it while you acted; nothing was written; "
                                    "look again and retry")
@@ -194,10 +195,10 @@ class Service:
         except _DryRun as dry:
             return dry.outcome
         except ConcurrencyConflict as err:
-            self._log_refusal(actor, draft_name(build), Conflict(str(err)))
+            self._log_refusal(actor, authority or actor, draft_name(build), Conflict(str(err)), about)
             raise Conflict(str(err)) from err
         except EngineError as err:
-            self._log_refusal(actor, draft_name(build), err)
+            self._log_refusal(actor, authority or actor, draft_name(build), err, about)
             if isinstance(err, (NotPermitted, NotPossible)) and not dry_run:
                 self._keep_refusal(actor, authority or actor, draft_name(build), err, about, now)
             raise
@@ -267,10 +268,12 @@ class Service:
                           **{"from": p.get("from"), "to": p.get("to")}, rule=draft.rule,
                           rulebook=event.rulebook)
 
-    def _log_refusal(self, actor: str, what: str, err: EngineError) -> None:
+    def _log_refusal(self, actor: str, authority: str, what: str, err: EngineError,
+                     about: tuple[int | None, int | None]) -> None:
         from engine.logs import get_logger
 
-        get_logger().info("refused", act=what, actor=actor, kind=err.kind, rule=err.rule, reason=str(err))
+        get_logger().info("refused", act=what, item=about[0], meeting=about[1], actor=actor, authority=authority,
+                          kind=err.kind, rule=err.rule, reason=str(err))
 
     # ------------------------------------------------------------ items
     def file_item(self, actor: str, title: str, *, station: str | None = None, team: str | None = None,
@@ -314,7 +317,7 @@ class Service:
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
             mk = decide.meeting_kind(ctx.book, kind)
             body = self.body(station) if station else self._meeting_body(ctx, mk.body)
-            agenda = [self.item(i) for i in items]
+            agenda = [self.item(i) for i in dict.fromkeys(items)]
             members = {m.login: m for m in self.store.members()}
             draft = decide.convene(ctx, self._next_id("meeting"), kind, body, starts_at, agenda,
                                    list(attendees), list(invited), members, self.body_kinds())
@@ -324,11 +327,11 @@ class Service:
 
     def _table_on_convene(self, ctx: decide.Ctx, draft: decide.Draft, agenda: list[ItemRecord], world: World) -> None:
         """Edges fired by convening (a station council tables its items), as follow-up events."""
-        from engine.state import _t
+        from engine.state import parse_instant
 
         p = draft.payload
         meeting = MeetingRecord(id=draft.meeting or 0, kind=p["kind"], body=p["body"], convener=ctx.authority,
-                                chair=p["chair"], starts_at=_t(p["starts_at"]), status="convened", version=1,  # type: ignore[arg-type]
+                                chair=p["chair"], starts_at=parse_instant(p["starts_at"]), status="convened", version=1,  # type: ignore[arg-type]
                                 convened_at=ctx.now, attendees=tuple(p["attendees"]), invited=tuple(p["invited"]),
                                 items=tuple(p["items"]))
         kinds = self.body_kinds()
@@ -395,25 +398,20 @@ class Service:
 
     def complete_order(self, actor: str, order_id: int, finding: str, *, dry_run: bool = False,
                        on_behalf_of: str | None = None) -> Outcome:
-        self.order(order_id)
-
-        def build(ctx: decide.Ctx, world: World) -> decide.Draft:
-            o = self.order(order_id)
-            world.orders[o.id] = o
-            return decide.complete_order(ctx, o, finding)
-        return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.order(order_id).version,
-                         authority=on_behalf_of)
+        return self._settle(actor, order_id, decide.complete_order, finding, dry_run, on_behalf_of)
 
     def waive_order(self, actor: str, order_id: int, reason: str, *, dry_run: bool = False,
                     on_behalf_of: str | None = None) -> Outcome:
-        self.order(order_id)
+        return self._settle(actor, order_id, decide.waive_order, reason, dry_run, on_behalf_of)
 
+    def _settle(self, actor: str, order_id: int, settle: Callable[..., decide.Draft], text: str, dry_run: bool,
+                on_behalf_of: str | None) -> Outcome:
         def build(ctx: decide.Ctx, world: World) -> decide.Draft:
             o = self.order(order_id)
             world.orders[o.id] = o
-            return decide.waive_order(ctx, o, reason)
+            return settle(ctx, o, text, self.item(o.item))
         return self._act(actor, build, dry_run=dry_run, snapshot=lambda: self.order(order_id).version,
-                         authority=on_behalf_of)
+                         authority=on_behalf_of, about=(self.order(order_id).item, None))
 
     # ------------------------------------------------------------ delegation (R-A1)
     def delegate(self, actor: str, clerk: str, *, valid_until: dt.datetime, valid_from: dt.datetime | None = None,

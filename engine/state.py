@@ -45,8 +45,12 @@ class World:
         return list(self.assignments.values())
 
 
-def _t(text: str | None) -> dt.datetime | None:
+def parse_instant(text: str | None) -> dt.datetime | None:
+    """A time as events carry it (`chain.instant`), back to an aware datetime."""
     return None if text is None else dt.datetime.fromisoformat(text)
+
+
+_t = parse_instant
 
 
 def apply(world: World, ev: EventRecord) -> list[Change]:

@@ -436,7 +436,8 @@ class Tx:
         self._rows: list[dict[str, Any]] = []
 
     def flush(self) -> None:
-        """Write the act's events in one statement and move the head once, before commit."""
+        """Write the buffered events in one statement and move the head once (before commit,
+        or now and then in a long import)."""
         if self._rows:
             self.conn.execute(_INS_EVENT, self._rows)
             self.conn.execute(_UPD_HEAD, {"h_seq": self.seq, "h_hash": self.hash})

@@ -54,7 +54,7 @@ ACTS = {
     "hold team_lead": (_convened("team_lead", "watanabe"), lambda svc, who, m: svc.hold(who, m),
                        {"general_manager"}),
     "hold council": (_convened("council", "sato"), lambda svc, who, m: svc.hold(who, m), COUNCIL_RECORDERS),
-    "cancel council": (_convened("council", "sato"), lambda svc, who, m: svc.cancel(who, m), COUNCIL_RECORDERS),
+    "cancel council": (_convened("council", "sato"), lambda svc, who, m: svc.cancel(who, m), {"chief"}),  # R-C3
     "skip": (_item_in("filed"), lambda svc, who, i: svc.advance(who, i, "skip"), {"implementation_manager"}),
     "refer in staff": (_meeting("staff", "yamamoto", "filed", attendees=["yoshida"]),
                        lambda svc, who, im: svc.advance(who, im[0], "refer", meeting_id=im[1]),

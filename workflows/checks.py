@@ -10,7 +10,7 @@ from workflows.errors import Problem
 from workflows.rulebook import Rulebook
 
 _UNITS = ("days", "working_days")
-_PSEUDO_RECIPIENTS = ("ordered", "attendees", "filer")
+_PSEUDO_RECIPIENTS = ("ordered", "attendees")
 _REQUIREMENTS = ("orders_settled",)
 
 
