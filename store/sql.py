@@ -216,8 +216,13 @@ class Store:
                 .order_by(T_ATTEND.c.meeting_id, T_ATTEND.c.login)))
             ag = list(conn.execute(sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(mids))
                                    .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position)))
-        return [self._meeting(r, [a for a in att if a.meeting_id == r.id],
-                              [g for g in ag if g.meeting_id == r.id]) for r in rows]
+        by_att: dict[int, list[Any]] = {}
+        by_ag: dict[int, list[Any]] = {}
+        for a in att:
+            by_att.setdefault(a.meeting_id, []).append(a)
+        for g in ag:
+            by_ag.setdefault(g.meeting_id, []).append(g)
+        return [self._meeting(r, by_att.get(r.id, []), by_ag.get(r.id, [])) for r in rows]
 
     @staticmethod
     def _meeting(r: Any, att: list[Any], ag: list[Any]) -> MeetingRecord:
