@@ -180,7 +180,7 @@ class Replayer:
             raise ReplayMismatch(f"no meeting {meeting_id} in the log before this event") from None
 
     def kinds(self) -> dict[str, str]:
-        return {b.key: b.kind for b in self.world.bodies.values()}
+        return self.world.body_kinds()
 
     def body(self, key: str) -> Any:
         try:
@@ -217,7 +217,7 @@ def _advance(r: Replayer, ctx: decide.Ctx, ev: EventRecord) -> decide.Draft:
     p = ev.payload
     item = r.item(ev.item)
     meeting = r.meeting(ev.meeting) if ev.meeting is not None else None
-    orders = [o for o in r.world.orders.values() if o.item == item.id and o.status == "open"]
+    orders = r.world.open_orders_of(item.id)
     draft = decide.advance(ctx, item, p["trigger"], meeting, p.get("note", ""), r.kinds()[item.body],
                            open_orders=orders, by_convening=bool(p.get("tabled")))
     if "spawned" in p:  # the id of the item it opens is the store's; the next event must file it

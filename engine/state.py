@@ -41,6 +41,18 @@ class World:
             self._by_login = index
         return self._by_login.get(login, [])
 
+    _open_orders: dict[int, dict[int, OrderRecord]] = field(default_factory=dict, repr=False, compare=False)
+    _kinds: dict[str, str] | None = field(default=None, repr=False, compare=False)
+
+    def open_orders_of(self, item: int) -> list[OrderRecord]:
+        """The item's open orders (an index kept by the fold: replay asks on every step)."""
+        return list(self._open_orders.get(item, {}).values())
+
+    def body_kinds(self) -> dict[str, str]:
+        if self._kinds is None:
+            self._kinds = {b.key: b.kind for b in self.bodies.values()}
+        return self._kinds
+
     def all_assignments(self) -> list[AssignmentRecord]:
         return list(self.assignments.values())
 
@@ -76,6 +88,7 @@ def _body_added(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
     if new.key in w.bodies:
         raise ValueError(f"body {new.key} exists")
     w.bodies[new.key] = new
+    w._kinds = None
     return [(new, None)]
 
 
@@ -195,6 +208,7 @@ def _order_issued(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]:
     new = OrderRecord(id=p["id"], item=ev.item, issued_by=ev.authority, to=p["to"], issued_at=ev.at,
                       due_at=_t(p["due_at"]), status="open", note=p.get("note", ""))  # type: ignore[arg-type]
     w.orders[new.id] = new
+    w._open_orders.setdefault(new.item, {})[new.id] = new
     return [(new, None)]
 
 
@@ -206,6 +220,7 @@ def _order_settled(w: World, ev: EventRecord, p: dict[str, Any]) -> list[Change]
     new = replace(old, status=status, finding=p.get("finding"), reason=p.get("reason"), settled_at=ev.at,
                   version=old.version + 1)
     w.orders[new.id] = new
+    w._open_orders.get(new.item, {}).pop(new.id, None)
     return [(new, old)]
 
 

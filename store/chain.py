@@ -14,9 +14,12 @@ from typing import Any
 GENESIS = "0" * 64
 
 
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode  # built once
+
+
 def canonical(value: Any) -> str:
     """Deterministic JSON: sorted keys, no spaces, UTF-8 text kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 def instant(at: dt.datetime) -> str:
