@@ -308,14 +308,15 @@ def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> Draft:
 def _may_organise(ctx: Ctx, body: BodyRecord, position: str | None = None) -> None:
     """R-P1: the chief organises the HQ; a station chief organises their own station HQ,
     except its head: who chiefs a station is the HQ chief's to say."""
-    if au.holds(ctx.held, ctx.book, ("chief",), au.HQ):
+    pw = ctx.book.powers
+    if au.holds(ctx.held, ctx.book, pw.organise_hq, au.HQ):
         return
-    head = position is not None and ctx.book.role_of(position) == "station_chief"
-    if body.kind == "station" and not head and au.holds(ctx.held, ctx.book, ("station_chief",), body.key):
+    head = position is not None and ctx.book.role_of(position) == pw.station_head
+    if body.kind == "station" and not head and au.holds(ctx.held, ctx.book, pw.organise_station, body.key):
         return
     if head:
-        raise ctx.refuse(f"appoints or removes the head of {body.en} ({body.ja})", ("chief",), au.HQ, "R-P1")
-    roles: tuple[str, ...] = ("chief",) if body.kind == "hq" else ("station_chief", "chief")
+        raise ctx.refuse(f"appoints or removes the head of {body.en} ({body.ja})", pw.organise_hq, au.HQ, "R-P1")
+    roles: tuple[str, ...] = pw.organise_hq if body.kind == "hq" else pw.organise_station + pw.organise_hq
     raise ctx.refuse(f"organises {body.en} ({body.ja})", roles, body.key, "R-P1")
 
 
@@ -329,9 +330,10 @@ def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None,
         raise BadInput(f"member {login!r} exists already")
     if lang not in ("ja", "en") or channel not in ("email", "outbox"):
         raise BadInput("lang is ja or en; channel is email or outbox")
-    if not (au.holds(ctx.held, ctx.book, ("chief",), au.HQ)
-            or any(h.role == "station_chief" for h in ctx.held)):
-        raise ctx.refuse("adds members to the roster", ("chief", "station_chief"), au.HQ, "R-P1")
+    pw = ctx.book.powers
+    if not (au.holds(ctx.held, ctx.book, pw.organise_hq, au.HQ)
+            or any(h.role in pw.organise_station for h in ctx.held)):
+        raise ctx.refuse("adds members to the roster", pw.organise_hq + pw.organise_station, au.HQ, "R-P1")
     return Draft("MemberAdded", {"login": login, "name": name, "name_en": name_en or name, "email": email,
                                  "lang": lang, "channel": channel}, rule="R-P1")
 
@@ -369,13 +371,14 @@ def end_assignment(ctx: Ctx, assignment: Any, body: BodyRecord, at: dt.datetime)
 def issue_order(ctx: Ctx, order_id: int, item: ItemRecord, to: MemberRecord, due_at: dt.datetime,
                 note: str) -> Draft:
     """The general manager orders a team leader to investigate an item in pre-review."""
-    if au.holds(ctx.held, ctx.book, ("general_manager",), au.HQ) is None:
-        raise ctx.refuse("orders team leaders to investigate", ("general_manager",), au.HQ, "R-T5")
+    pw = ctx.book.powers
+    if au.holds(ctx.held, ctx.book, pw.order, au.HQ) is None:
+        raise ctx.refuse("orders team leaders to investigate", pw.order, au.HQ, "R-T5")
     held = au.holdings(ctx.roster, ctx.book, to.login, ctx.now)
-    if au.holds(held, ctx.book, ("team_leader",), au.HQ) is None:
-        raise NotPermitted(f"orders go to team leaders ({ctx.role('team_leader')}); {to.login} holds "
+    if au.holds(held, ctx.book, pw.ordered, au.HQ) is None:
+        raise NotPermitted(f"orders go to team leaders ({ctx.roles(pw.ordered)}); {to.login} holds "
                            f"{au.describe(held)} (R-T5)", rule="R-T5")
-    if item.state != "pre_review":
+    if item.state != pw.order_state:
         raise NotPossible(f"item {item.id} is {item.state}; orders are for items in pre-review, before "
                           f"the team-lead meeting (R-T5)", rule="R-T5")
     if due_at <= ctx.now:
@@ -398,8 +401,8 @@ def complete_order(ctx: Ctx, order: Any, finding: str, item: ItemRecord | None =
 
 
 def waive_order(ctx: Ctx, order: Any, reason: str, item: ItemRecord | None = None) -> Draft:
-    if au.holds(ctx.held, ctx.book, ("general_manager",), au.HQ) is None:
-        raise ctx.refuse("waives an investigation order", ("general_manager",), au.HQ, "R-T5")
+    if au.holds(ctx.held, ctx.book, ctx.book.powers.order, au.HQ) is None:
+        raise ctx.refuse("waives an investigation order", ctx.book.powers.order, au.HQ, "R-T5")
     if order.status != "open":
         raise NotPossible(f"order {order.id} is {order.status}")
     if not reason.strip():
@@ -415,8 +418,8 @@ def delegate(ctx: Ctx, delegation_id: int, clerk: MemberRecord, valid_from: dt.d
         raise NotPermitted(f"only a role holder delegates recording; you hold {au.describe(ctx.held)} (R-A1)",
                            rule="R-A1")
     held = au.holdings(ctx.roster, ctx.book, clerk.login, valid_from)
-    if au.holds(held, ctx.book, ("secretariat",), au.HQ) is None:
-        raise NotPermitted(f"recording is delegated to a secretariat clerk ({ctx.role('secretariat')}); "
+    if au.holds(held, ctx.book, ctx.book.clerk_roles, au.HQ) is None:
+        raise NotPermitted(f"recording is delegated to a secretariat clerk ({ctx.roles(ctx.book.clerk_roles)}); "
                            f"{clerk.login} holds {au.describe(held)} (R-A1)", rule="R-A1")
     if valid_until <= valid_from:
         raise BadInput("a delegation must end after it starts")
@@ -435,8 +438,8 @@ def end_delegation(ctx: Ctx, d: Any, at: dt.datetime) -> Draft:
 
 def may_record_for(ctx: Ctx, clerk_held: list[au.Holding], delegations: list[Any]) -> Any:
     """R-A1: a clerk records a holder's act only under a delegation valid now; returns it."""
-    if au.holds(clerk_held, ctx.book, ("secretariat",), au.HQ) is None:
-        raise NotPermitted(f"only a secretariat clerk ({ctx.role('secretariat')}) records on behalf of "
+    if au.holds(clerk_held, ctx.book, ctx.book.clerk_roles, au.HQ) is None:
+        raise NotPermitted(f"only a secretariat clerk ({ctx.roles(ctx.book.clerk_roles)}) records on behalf of "
                            f"another; {ctx.actor} holds {au.describe(clerk_held)} (R-A1)", rule="R-A1")
     for d in delegations:
         if d.holder == ctx.authority and d.clerk == ctx.actor and d.valid_at(ctx.now):
@@ -449,8 +452,8 @@ def may_record_for(ctx: Ctx, clerk_held: list[au.Holding], delegations: list[Any
 # ---------------------------------------------------------------- rulebook versions (R-V1)
 def adopt_rulebook(ctx: Ctx, book: Rulebook, adopted: dict[str, Any]) -> Draft:
     """The chief adopts a new version (a circular), in force from its effective date."""
-    if au.holds(ctx.held, ctx.book, ("chief",), au.HQ) is None:
-        raise ctx.refuse("adopts a rulebook version", ("chief",), au.HQ, "R-V1")
+    if au.holds(ctx.held, ctx.book, ctx.book.powers.adopt_rulebook, au.HQ) is None:
+        raise ctx.refuse("adopts a rulebook version", ctx.book.powers.adopt_rulebook, au.HQ, "R-V1")
     if book.version in adopted:
         raise NotPossible(f"rulebook {book.version} is adopted already")
     return Draft("RulebookAdopted", {"version": book.version, "effective_from": book.effective_from.isoformat(),

@@ -134,8 +134,8 @@ class Replayer:
         if ev.actor != SYSTEM:  # a new version adopted later: the chief issues circulars
             book = self._book(ev)
             ctx = self._ctx(ev, book)
-            if au.holds(ctx.held, book, ("chief",), au.HQ) is None:
-                raise ctx.refuse("adopts a rulebook version", ("chief",), au.HQ, "R-V1")
+            if au.holds(ctx.held, book, book.powers.adopt_rulebook, au.HQ) is None:
+                raise ctx.refuse("adopts a rulebook version", book.powers.adopt_rulebook, au.HQ, "R-V1")
         if hashlib.sha256(p["text"].encode("utf-8")).hexdigest() != p["sha256"]:
             raise ReplayMismatch(f"event {ev.seq}: the adopted rulebook text does not match its sha256")
         book = parse_rulebook(p["text"], f"adopted rulebook {p['version']}")

@@ -63,3 +63,14 @@ class TestMalformed:
         joined = caught.value.report()
         assert "states.limbo: a state some transition leads to" in joined
         assert "one transition per trigger and state; 'skip' from 'filed' twice" in joined
+
+
+class TestPowers:
+    def test_powers_are_rulebook_data_and_checked(self):
+        """R-T5, R-P1, R-V1: who orders, organises and adopts comes from [powers], checked on load."""
+        book = bundled_rulebooks()[-1]
+        assert (("general_manager",), ("team_leader",), "pre_review") == (
+            book.powers.order, book.powers.ordered, book.powers.order_state)
+        text = bundled_text().replace('order = ["general_manager"]', 'order = ["gm"]', 1)
+        with pytest.raises(RulebookInvalid, match="powers.order: roles defined under"):
+            parse_rulebook(text, "x.toml")

@@ -16,7 +16,7 @@ _REQUIREMENTS = ("orders_settled",)
 
 def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
     problems: list[Problem] = []
-    for check in (_check_roles, _check_positions, _check_meetings, _check_states,
+    for check in (_check_powers, _check_roles, _check_positions, _check_meetings, _check_states,
                   _check_transitions, _check_reachable, _check_reminders):
         problems.extend(Problem(source, key, expected) for key, expected in check(book))
     return problems
@@ -24,6 +24,18 @@ def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
 
 def _one_of(names: object) -> str:
     return "one of " + ", ".join(sorted(names))  # type: ignore[call-overload]
+
+
+def _check_powers(b: Rulebook) -> Iterator[tuple[str, str]]:
+    for f in b.powers.__slots__:
+        value = getattr(b.powers, f)
+        if f == "order_state":
+            if value not in b.states:
+                yield f"powers.{f}", f"a state ({_one_of(b.states)}), got {value!r}"
+            continue
+        for role in (value,) if isinstance(value, str) else value:
+            if role not in b.roles:
+                yield f"powers.{f}", f"roles defined under [roles], got unknown {role!r}"
 
 
 def _check_roles(b: Rulebook) -> Iterator[tuple[str, str]]:

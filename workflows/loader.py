@@ -13,7 +13,7 @@ from typing import Any
 
 from workflows.checks import check_rulebook
 from workflows.errors import Problem, RulebookInvalid
-from workflows.rulebook import (BodyKind, MeetingKind, Position, ReminderRule, Role, Rulebook,
+from workflows.rulebook import (BodyKind, MeetingKind, Position, Powers, ReminderRule, Role, Rulebook,
                                 Rung, StateDef, Team, Title, TransitionDef)
 
 
@@ -134,6 +134,7 @@ def _build(r: _Reader, doc: dict[str, Any], text: str, source: str) -> Rulebook:
             r.get(d, "final", p, bool, False))),
         transitions=tuple(_transitions(r, doc)),
         reminders=tuple(_reminders(r, doc)),
+        powers=_powers(r, doc),
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=source,
@@ -161,6 +162,13 @@ def _transitions(r: _Reader, doc: dict[str, Any]) -> list[TransitionDef]:
         if "meeting" not in d and "roles" not in d and not d.get("filer"):
             r.note(p, "`meeting` (the meeting kind it needs) or `roles` (who acts alone)")
     return out
+
+
+def _powers(r: _Reader, doc: dict[str, Any]) -> Powers:
+    d = r.get(doc, "powers", "", dict, {})
+    base = Powers()
+    return Powers(**{f: r.get(d, f, "powers", tuple if isinstance(getattr(base, f), tuple) else str,
+                              getattr(base, f)) for f in Powers.__slots__})
 
 
 def _reminders(r: _Reader, doc: dict[str, Any]) -> list[ReminderRule]:

@@ -140,6 +140,19 @@ class ReminderRule:
 
 
 @dataclass(frozen=True, slots=True)
+class Powers:
+    """Powers given to roles outside meetings (R-P1, R-V1, R-T5)."""
+
+    organise_hq: tuple[str, ...] = ("chief",)
+    organise_station: tuple[str, ...] = ("station_chief",)
+    station_head: str = "station_chief"
+    adopt_rulebook: tuple[str, ...] = ("chief",)
+    order: tuple[str, ...] = ("general_manager",)
+    ordered: tuple[str, ...] = ("team_leader",)
+    order_state: str = "pre_review"
+
+
+@dataclass(frozen=True, slots=True)
 class Rulebook:
     """One version of the rules. `text` is the exact source; `sha256` fingerprints it."""
 
@@ -157,6 +170,7 @@ class Rulebook:
     states: dict[str, StateDef]
     transitions: tuple[TransitionDef, ...]
     reminders: tuple[ReminderRule, ...]
+    powers: Powers
     text: str = field(repr=False, compare=False)
     sha256: str
     origin: str = field(compare=False)
@@ -183,6 +197,11 @@ class Rulebook:
     def role_of(self, position: str) -> str | None:
         pos = self.positions.get(position)
         return pos.role if pos else None
+
+    @property
+    def clerk_roles(self) -> tuple[str, ...]:
+        """Roles that record only on behalf of another (R-A1)."""
+        return tuple(k for k, r in self.roles.items() if r.records_on_behalf_only)
 
     def role_title(self, role: str) -> Title:
         r = self.roles.get(role)
