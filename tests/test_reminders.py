@@ -260,3 +260,24 @@ class TestLease:
         b.run_once()
         ids = [m.message_id for m in a_box.sent + b_box.sent]
         assert 4 == len(ids) == len(set(ids))
+
+
+class TestMovedDeadline:
+    def test_moving_a_deadline_makes_one_more_reminder_not_zero_not_two(self, svc, clock, mail):
+        """A council defers the item after its reminder went out: the wait restarts, and the new
+        deadline gets a new key, so exactly one more reminder is sent for it."""
+        box, d = mail
+        item = walk_to(svc, "council")
+        clock.advance(days=30)
+        d.run_once()
+        first = [m for m in box.sent if f"案件{item}「" in m.subject]
+        assert 2 == len(first)  # general manager and chief, rung 0
+        m = held(svc, "sato", "council", [item])
+        svc.advance("watanabe", item, "defer", meeting_id=m)  # carried to the next sitting
+        d.run_once()
+        assert 2 == len([x for x in box.sent if f"案件{item}「" in x.subject])  # nothing new yet
+        clock.advance(days=30)
+        d.run_once()
+        d.run_once()
+        again = [x for x in box.sent if f"案件{item}「" in x.subject][2:]
+        assert 2 == len(again) and not {x.message_id for x in again} & {x.message_id for x in first}
