@@ -7,8 +7,20 @@ altered. `apply` reads nothing but its arguments: no clock, no database, no conf
 """
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+R = TypeVar("R")
+
+
+def replace(obj: R, **changes: Any) -> R:
+    """`dataclasses.replace` for our frozen slots records, without its per-call field
+    introspection (a third of the fold's time over a long log)."""
+    cls = type(obj)
+    new = object.__new__(cls)
+    for name in cls.__slots__:  # type: ignore[attr-defined]
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(obj, name))
+    return new
 
 from engine.errors import ReplayMismatch
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, EventRecord,
