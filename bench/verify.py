@@ -82,11 +82,14 @@ class _Stop(Exception):
 class Generator:
     """Acts decided by engine.decide, folded by engine.state.apply, hashed like Tx.append."""
 
-    def __init__(self, world: Any, book: Any, seq: int, prev: str, target: int, sink: Any) -> None:
+    def __init__(self, world: Any, rules: Any, seq: int, prev: str, target: int, sink: Any) -> None:
         from engine import decide
+        from engine.state import apply
+        from store import chain
+        from store.records import EventRecord
 
-        self.decide = decide
-        self.world, self.book = world, book
+        self.decide, self.apply, self.chain, self.record = decide, apply, chain, EventRecord
+        self.world, self.rules = world, rules
         self.seq, self.prev, self.target, self.sink = seq, prev, target, sink
         self.now = T0
         self.rows: list[tuple[Any, ...]] = []
@@ -102,24 +105,21 @@ class Generator:
         if self.seq >= self.target:
             raise _Stop
         self.now += dt.timedelta(seconds=3, microseconds=(self.seq * 7919) % 1_000_000)
-        if self.book.version != "2024-10-01":  # pragma: no cover - the bundled book in force stays
-            raise RuntimeError("unexpected rulebook")
-        return self.decide.Ctx(self.book, self.now, actor, actor, self.world)
+        book = self.rules.at(self.now)  # the version in force then, as Service.book(now) picks it
+        return self.decide.Ctx(book, self.now, actor, actor, self.world)
 
     def emit(self, ctx: Any, draft: Any) -> Any:
-        from store.chain import canonical, envelope, instant, link
-        from store.records import EventRecord
-        from engine.state import apply
-
+        """Append one event exactly as Tx.append does (seq, instant, envelope, canonical payload, link)."""
+        c = self.chain
         seq = self.seq + 1
-        text = canonical(draft.payload)
-        env = envelope(seq, instant(ctx.now), ctx.actor, ctx.authority, self.book.version, draft.item,
-                       draft.meeting, draft.type)
-        digest = link(self.prev, env, text)
-        ev = EventRecord(seq, ctx.now, ctx.actor, ctx.authority, self.book.version, draft.item, draft.meeting,
+        text = c.canonical(draft.payload)
+        env = c.envelope(seq, c.instant(ctx.now), ctx.actor, ctx.authority, ctx.book.version, draft.item,
+                         draft.meeting, draft.type)
+        digest = c.link(self.prev, env, text)
+        ev = self.record(seq, ctx.now, ctx.actor, ctx.authority, ctx.book.version, draft.item, draft.meeting,
                          draft.type, draft.payload, self.prev, digest)
-        apply(self.world, ev)
-        self.rows.append((seq, sqlite_ts(ctx.now), ctx.actor, ctx.authority, self.book.version, draft.item,
+        self.apply(self.world, ev)
+        self.rows.append((seq, sqlite_ts(ctx.now), ctx.actor, ctx.authority, ctx.book.version, draft.item,
                           draft.meeting, draft.type, text, self.prev, digest))
         self.seq, self.prev = seq, digest
         self.counts[draft.type] = self.counts.get(draft.type, 0) + 1
@@ -339,7 +339,7 @@ def build(path: Path, events: int) -> dict[str, Any]:
     demo = verify(store)  # the demo's log, folded: the World the generated acts start from
     if not demo.ok:
         raise SystemExit(f"the demo log does not verify: {demo.problem}")
-    world, book = demo.replayer.world, demo.replayer.rules().at(T0)
+    world, rules = demo.replayer.world, demo.replayer.rules()
     demo_items, demo_meetings, demo_orders = set(world.items), set(world.meetings), set(world.orders)
     seq, prev = store.head()
     engine.dispose()
@@ -358,7 +358,7 @@ def build(path: Path, events: int) -> dict[str, Any]:
         db.execute("COMMIT")
         timing["insert events"] += time.perf_counter() - t
 
-    gen = Generator(world, book, seq, prev, events, sink)
+    gen = Generator(world, rules, seq, prev, events, sink)
     t0 = time.perf_counter()
     rounds = gen.run()
     timing["decide+fold+hash"] = time.perf_counter() - t0 - timing["insert events"]
