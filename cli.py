@@ -1,15 +1,14 @@
-"""The `kaigi` command line: parse, call the service, render. No rules live here.
+"""The `kaigi` command line: parse, call the application API, render. No rules live here.
 
-Heavy modules (SQLAlchemy, SQLModel, transitions, structlog, rich) are imported inside
-command bodies, so `kaigi --help` stays fast. Errors become the exit codes of CLI.md in
-one place, `refusals()`: one line on stderr (and `{"error": …}` on stdout with --json).
+Heavy modules are imported inside command bodies, so `kaigi --help` stays fast. Errors
+become the exit codes of CLI.md in one place, `refusals()`: one line on stderr (and
+`{"error": …}` on stdout with --json). Every word a person reads comes from the message
+catalog, in Japanese or English (`--lang`, KAIGI_LANG, else the member's own language).
 """
 
-import getpass
 import json
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,54 +17,125 @@ from typing import Any
 import click
 
 EXIT_BUG = 1
+EXIT = {"bad_input": 2, "not_permitted": 3, "not_possible": 4, "not_found": 5, "conflict": 6, "integrity": 7,
+        "unavailable": 4}
+MAX_ID = 2**63 - 1
+ID = click.IntRange(1, MAX_ID)
+
+
+def _t(key: str, lang: str, /, **params: Any) -> str:
+    from engine.i18n import t
+
+    return t(key, lang, **params)
+
+
+def _lang_now() -> str:
+    ctx = click.get_current_context(silent=True)
+    app = ctx.find_object(App) if ctx else None
+    if app is not None:
+        return app.lang
+    env = os.environ.get("KAIGI_LANG")
+    return env if env in ("ja", "en") else "ja"
+
+
+class TCommand(click.Command):
+    """A command whose help text is a catalog key, shown in the reader's language."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.help:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(_t(self.help, _lang_now()))
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return _t(self.help, _lang_now()).split("\n")[0] if self.help else ""
+
+
+class TGroup(click.Group):
+    command_class = TCommand
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        TCommand.format_help_text(self, ctx, formatter)  # type: ignore[arg-type]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return TCommand.get_short_help_str(self, limit)  # type: ignore[arg-type]
+
+
+TGroup.group_class = TGroup
+
+
+class TOption(click.Option):
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        if self.help and self.help.startswith("opt."):
+            saved, self.help = self.help, _t(self.help, _lang_now())
+            try:
+                return super().get_help_record(ctx)
+            finally:
+                self.help = saved
+        return super().get_help_record(ctx)
+
+
+def option(*decls: str, **kw: Any) -> Any:
+    return click.option(*decls, cls=TOption, **kw)
+
+
+dry_run_opt = option("--dry-run", is_flag=True, help="opt.dry_run")
+behalf_opt = option("--on-behalf-of", "on_behalf_of", metavar="LOGIN", help="opt.on_behalf_of")
 
 
 class App:
-    """What every command needs: settings, the acting login, output mode; the service on demand."""
+    """What every command needs: settings, the acting login, output mode; the API on demand."""
 
-    def __init__(self, db: str | None, as_: str | None, json_out: bool, lang: str) -> None:
-        self.db_arg, self.login, self.json, self.lang = db, as_, json_out, lang
-        self._service: Any = None
+    def __init__(self, db: str | None, as_: str | None, json_out: bool, lang: str | None) -> None:
+        self.db_arg, self.login, self.json = db, as_, json_out
+        self.lang = lang or os.environ.get("KAIGI_LANG") or "ja"
+        self._kaigi: Any = None
         self._settings: Any = None
 
     @property
     def settings(self) -> Any:
         if self._settings is None:
-            from engine.settings import load_settings
+            from engine.infra.settings import load_settings
 
             try:
                 self._settings = load_settings(os.environ, db_url=self.db_arg, cwd=Path.cwd())
             except ValueError as err:
-                _fail(2, "bad_input", str(err), self.json)
+                fail(self, 2, "bad_input", str(err))
         return self._settings
 
-    def service(self, check_schema: bool = True, check_actor: bool = True) -> Any:
-        """The service; the acting login must be on the roster (CLI.md, Identity) unless told otherwise."""
-        if self._service is None:
-            from engine.logs import log_to
-            from engine.service import Service
-            from store.sql import Store
+    def kaigi(self, check_schema: bool = True) -> Any:
+        if self._kaigi is None:
+            import engine
+            from engine.app.kaigi import schema_ready
+            from engine.infra.logs import log_to
 
-            log_to(self.settings.log_file)
-            store = Store(self.settings.db_url)
+            try:
+                log_to(self.settings.log_file)
+            except ValueError as err:
+                fail(self, 2, "bad_input", str(err))
+            self._kaigi = engine.open(self.settings)
             if check_schema:
-                store.check_schema()
-            self._service = Service(store, before_write=_test_barrier())
-            if check_actor:
-                self._service.actor(self.actor)
-        return self._service
+                schema_ready(self._kaigi.store)
+        return self._kaigi
 
     @property
     def actor(self) -> str:
+        import getpass
+
         return self.login or os.environ.get("KAIGI_AS") or getpass.getuser()
 
     def now(self) -> Any:
-        return self.service().clock.now()
+        import datetime as dt
 
-    def when(self, text: str) -> Any:
-        from engine.timeutil import parse_when
+        return dt.datetime.now(dt.timezone.utc)
 
-        return parse_when(text, self.now())
+    def when(self, text: str, end_of_day: bool = False) -> Any:
+        from engine.infra.timeutil import parse_when
+
+        return parse_when(text, self.now(), end_of_day=end_of_day)
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return _t(key, self.lang, **params)
 
     def out(self, data: Any, human: str | None = None) -> None:
         if self.json:
@@ -74,54 +144,8 @@ class App:
             click.echo(human)
 
 
-def _test_barrier() -> Any:
-    """Test hook: with KAIGI_TEST_BARRIER=DIR:N, wait before writing until N processes are ready.
-
-    It makes a race deterministic (two `advance` calls that both read before either writes).
-    """
-    spec = os.environ.get("KAIGI_TEST_BARRIER")
-    if not spec:
-        return None
-    folder, _, count = spec.rpartition(":")
-
-    def wait() -> None:
-        import time
-
-        Path(folder, str(os.getpid())).touch()
-        deadline = time.monotonic() + 20
-        while len(os.listdir(folder)) < int(count) and time.monotonic() < deadline:
-            time.sleep(0.01)
-    return wait
-
-
-def _test_kill() -> Any:
-    """Test hook: with KAIGI_TEST_KILL_AFTER_SENDS=N, SIGKILL ourselves after the N-th send,
-    before it is marked (the crash between sending and marking)."""
-    spec = os.environ.get("KAIGI_TEST_KILL_AFTER_SENDS")
-    if not spec:
-        return None
-    sent = [0]
-
-    def hook(_delivery: Any) -> None:
-        import signal
-
-        sent[0] += 1
-        if sent[0] >= int(spec):
-            os.kill(os.getpid(), signal.SIGKILL)
-    return hook
-
-
-_JA_PREFIX = {"not permitted: ": "許可されません: ", "not possible: ": "できません: ", "not found: ": "見つかりません: ",
-              "conflict: ": "競合: ", "integrity failure: ": "改ざん検知: "}
-
-
-def _fail(code: int, kind: str, message: str, json_out: bool, lang: str = "en") -> None:
-    if lang == "ja":
-        for en, ja in _JA_PREFIX.items():
-            if message.startswith(en):
-                message = ja + message[len(en):]
-                break
-    if json_out:
+def fail(app: "App | None", code: int, kind: str, message: str) -> None:
+    if app is not None and app.json:
         click.echo(json.dumps({"error": {"code": code, "kind": kind, "message": message}}, ensure_ascii=False))
     click.echo(message, err=True)
     sys.exit(code)
@@ -129,51 +153,44 @@ def _fail(code: int, kind: str, message: str, json_out: bool, lang: str = "en") 
 
 @contextmanager
 def refusals(app: App) -> Iterator[None]:
-    """Map the error roots to CLI.md's exit codes: one line, no traceback."""
-    from engine.errors import EngineError
-    from store.errors import ConcurrencyConflict, NotInitialised, StoreError
-    from workflows.errors import RulebookError, RulebookInvalid
+    """Map the domain errors to CLI.md's exit codes: one line, no traceback."""
+    from engine.core.errors import DomainError, RulebookProblems
 
     try:
         yield
-    except EngineError as err:
-        _fail(err.exit_code, err.kind, str(err), app.json, app.lang)
-    except ConcurrencyConflict as err:
-        _fail(6, "conflict", f"conflict: {err}; nothing was written, try again", app.json)
-    except NotInitialised as err:
-        _fail(4, "not_initialised", f"not possible: {err}", app.json)
-    except RulebookInvalid as err:
+    except RulebookProblems as err:
         if app.json:
-            click.echo(json.dumps({"error": {"code": 2, "kind": "rulebook_invalid",
-                                             "problems": [str(p) for p in err.problems]}}, ensure_ascii=False))
-        click.echo(err.report(), err=True)
+            click.echo(json.dumps({"error": {"code": 2, "kind": "rulebook_invalid", "problems": err.problems}},
+                                  ensure_ascii=False))
+        click.echo("\n".join(err.problems), err=True)
         sys.exit(2)
-    except (StoreError, RulebookError) as err:
-        _fail(4, "store", str(err), app.json)
+    except DomainError as err:
+        fail(app, EXIT[err.kind], err.kind, err.render(app.lang))
 
 
 def _bug(app: App | None, err: BaseException) -> None:
     """An unexpected exception is a bug: keep the traceback in a file, say where, exit 1."""
     import tempfile
     import traceback
+    import uuid
 
     tid = uuid.uuid4().hex[:12]
     path = Path(tempfile.gettempdir()) / f"kaigi-crash-{tid}.log"
-    path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
-    msg = f"unexpected failure (a bug): {type(err).__name__}; traceback id {tid} in {path}"
-    _fail(EXIT_BUG, "bug", msg, bool(app and app.json))
+    try:
+        path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
+    except OSError:
+        path = Path("-")
+    fail(app, EXIT_BUG, "bug", f"unexpected failure (a bug): {type(err).__name__}; traceback id {tid} in {path}")
 
 
 # ---------------------------------------------------------------- the group
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="KAIGI_DB", metavar="URL", help="SQLAlchemy URL (default sqlite:///./kaigi.db).")
-@click.option("--as", "as_", metavar="LOGIN", help="Act as this member (default $KAIGI_AS or the OS login).")
-@click.option("--json", "json_out", is_flag=True, help="Machine output: one JSON document on stdout.")
-@click.option("--lang", type=click.Choice(["ja", "en"]), envvar="KAIGI_LANG", default="en", show_default=True,
-              help="Language of labels and titles.")
+@click.group(cls=TGroup, context_settings={"help_option_names": ["-h", "--help"]}, help="help.kaigi")
+@option("--db", envvar="KAIGI_DB", metavar="URL", help="opt.db")
+@option("--as", "as_", metavar="LOGIN", help="opt.as")
+@option("--json", "json_out", is_flag=True, help="opt.json")
+@option("--lang", type=click.Choice(["ja", "en"]), envvar="KAIGI_LANG", help="opt.lang")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, as_: str | None, json_out: bool, lang: str) -> None:
-    """kaigi: items climb the promotion HQ's meetings, under the rules in force."""
+def cli(ctx: click.Context, db: str | None, as_: str | None, json_out: bool, lang: str | None) -> None:
     ctx.obj = App(db, as_, json_out, lang)
 
 
@@ -188,7 +205,7 @@ def main() -> None:
         sys.exit(e.exit_code)
     except click.ClickException as e:
         e.show()
-        sys.exit(e.exit_code)
+        sys.exit(2 if e.exit_code == 1 else e.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(EXIT_BUG)
@@ -200,65 +217,122 @@ def main() -> None:
         _bug(app, err)
 
 
-def _table(app: App, columns: list[str], rows: list[list[Any]]) -> str:
-    from io import StringIO
+def table(columns: list[str], rows: list[list[Any]]) -> str:
+    """Columns aligned for people, counting East Asian wide characters as two."""
+    import unicodedata
 
-    from rich.console import Console
-    from rich.table import Table
+    def width(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
 
-    table = Table(box=None, pad_edge=False, show_edge=False)
-    for c in columns:
-        table.add_column(c, overflow="fold")
-    for r in rows:
-        table.add_row(*["" if v is None else str(v) for v in r])
-    buf = StringIO()
-    Console(file=buf, width=160, no_color=True, highlight=False).print(table)
-    return buf.getvalue().rstrip("\n")
+    cells = [[("" if v is None else str(v)).replace("\n", " ") for v in r] for r in rows]
+    widths = [max([width(c)] + [width(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = []
+    for r in [columns, *cells]:
+        lines.append("  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _test_barrier() -> None:
+    """Test hook: with KAIGI_TEST_BARRIER=DIR:N, wait before acting until N processes are ready
+    (it makes a race deterministic: two `advance` calls that start together)."""
+    spec = os.environ.get("KAIGI_TEST_BARRIER")
+    if not spec:
+        return
+    import time
+
+    folder, _, count = spec.rpartition(":")
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + 20
+    while len(os.listdir(folder)) < int(count) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _test_kill() -> Any:
+    """Test hook: with KAIGI_TEST_KILL_AFTER_SENDS=N, SIGKILL ourselves after the N-th send,
+    before it is settled (the crash between sending and marking)."""
+    spec = os.environ.get("KAIGI_TEST_KILL_AFTER_SENDS")
+    if not spec:
+        return None
+    sent = [0]
+
+    def hook(_delivery: Any) -> None:
+        import signal
+
+        sent[0] += 1
+        if sent[0] >= int(spec):
+            os.kill(os.getpid(), signal.SIGKILL)
+    return hook
+
+
+# ================================================================ commands
+def _iso(at: Any) -> Any:
+    from engine.infra.timeutil import iso
+
+    return iso(at)
+
+
+def _when(at: Any, lang: str) -> str:
+    from engine.i18n import when
+
+    return when(at, lang)
+
+
+def _act_done(app: App, out: Any, done: str, would: str, data: Any, **params: Any) -> None:
+    """The line an act prints: what it did (or, with --dry-run, would do), and its JSON."""
+    from engine.core.events import ItemAdvanced
+
+    last = out.records[-1]
+    params = {"seq": last.seq, **params}
+    if out.dry_run:
+        app.out({"dry_run": True, "events": [{"type": f.type, **f.payload()} for f in out.facts],
+                 "event": {"type": out.fact.type, **({"from": out.fact.src, "to": out.fact.dest}
+                                                     if isinstance(out.fact, ItemAdvanced) else out.fact.payload())}},
+                app.t(would, **params))
+        return
+    app.out(data, app.t(done, **params))
 
 
 # ---------------------------------------------------------------- rulebooks
-@cli.group()
+@cli.group(help="help.rulebook")
 def rulebook() -> None:
-    """The rulebook versions: list, show, diff, check, diagram, cutover."""
+    pass
 
 
-def _books(app: App) -> Any:
+def _rules(app: App) -> Any:
     """The adopted versions if there is a database, else the bundled ones."""
+    from engine.app import rulebooks
+
     try:
-        return app.service(check_actor=False).rules()
-    except Exception:  # noqa: BLE001 (no database yet: the bundled books still answer)
-        from engine.rules import Rules
-        from workflows import bundled_rulebooks
-
-        return Rules(bundled_rulebooks())
+        k = app.kaigi()
+    except (SystemExit, Exception):  # noqa: BLE001 (no database yet: the bundled books still answer)
+        return rulebooks.bundled()
+    return rulebooks.adopted(k)
 
 
-@rulebook.command("list")
+def _book(app: App, rules: Any, version: str | None) -> Any:
+    from engine.app import rulebooks
+
+    return rulebooks.version(rules, version) if version else rulebooks.at(rules, app.now())
+
+
+@rulebook.command("list", help="help.rulebook.list")
 @pass_app
 def rulebook_list(app: App) -> None:
-    """The rulebook versions, when each took effect, and which is in force now."""
-    import datetime as dt
-
     with refusals(app):
-        rules = _books(app)
-        now = dt.datetime.now(dt.timezone.utc)
-        current = rules.at(now).version if rules.books else None
+        rules = _rules(app)
+        current = _book(app, rules, None).version if rules.books else None
     rows = [{"version": b.version, "effective_from": b.effective_from.isoformat(), "in_force": b.version == current,
              "source": b.source, "sha256": b.sha256} for b in rules.books]
-    app.out(rows, _table(app, ["version", "from", "in force", "source"], [
-        [r["version"], r["effective_from"], "yes" if r["in_force"] else "", r["source"]] for r in rows]))
+    app.out(rows, table([app.t("col.version"), app.t("col.from"), app.t("col.in_force"), app.t("col.source")], [
+        [r["version"], r["effective_from"], app.t("word.yes") if r["in_force"] else "", r["source"]] for r in rows]))
 
 
-@rulebook.command("show")
+@rulebook.command("show", help="help.rulebook.show")
 @click.argument("version", required=False)
 @pass_app
 def rulebook_show(app: App, version: str | None) -> None:
-    """One version in full (default: the one in force now)."""
-    import datetime as dt
-
     with refusals(app):
-        rules = _books(app)
-        book = rules.version(version) if version else rules.at(dt.datetime.now(dt.timezone.utc))
+        book = _book(app, _rules(app), version)
     if app.json:
         app.out({"version": book.version, "effective_from": book.effective_from.isoformat(), "source": book.source,
                  "text": book.text})
@@ -266,642 +340,705 @@ def rulebook_show(app: App, version: str | None) -> None:
     click.echo(book.text, nl=False)
 
 
-@rulebook.command("diff")
+@rulebook.command("diff", help="help.rulebook.diff")
 @click.argument("a")
 @click.argument("b")
 @pass_app
 def rulebook_diff(app: App, a: str, b: str) -> None:
-    """What changed from version A to version B, in Japanese and English."""
     with refusals(app):
-        from engine.rulebooks import diff, render_diff
+        from engine.app import rulebooks
 
-        rules = _books(app)
-        changes = diff(rules.version(a), rules.version(b))
-    app.out([{"key": c.key, "kind": c.kind, "before": c.before, "after": c.after} for c in changes],
-            render_diff(changes, app.lang))
+        changes, text = rulebooks.compare(_rules(app), a, b, app.lang)
+    app.out([{"key": c.key, "kind": c.kind, "before": c.before, "after": c.after} for c in changes], text)
 
 
-@rulebook.command("check")
+@rulebook.command("check", help="help.rulebook.check")
 @click.argument("file", type=click.Path(dir_okay=False))
 @pass_app
 def rulebook_check(app: App, file: str) -> None:
-    """Validate a rulebook file (another prefecture's), listing every problem with its key."""
     with refusals(app):
-        from workflows import load_rulebook
+        from engine.app import rulebooks
 
-        book = load_rulebook(Path(file))
+        book = rulebooks.check(file, rulebooks.read_file(file))
     app.out({"ok": True, "version": book.version, "states": len(book.states), "transitions": len(book.transitions)},
-            f"ok: {file} is rulebook {book.version} ({len(book.states)} states, {len(book.transitions)} transitions, "
-            f"{len(book.meetings)} meeting kinds, {len(book.reminders)} reminders)")
+            app.t("rulebook.check_ok", file=file, version=book.version, states=len(book.states),
+                  transitions=len(book.transitions), meetings=len(book.meetings), reminders=len(book.reminders)))
 
 
-@rulebook.command("diagram")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "text"]), default="mermaid", show_default=True,
-              help="Mermaid stateDiagram-v2, or plain text.")
-@click.option("--version", "version", help="Which version (default: the one in force now).")
+@rulebook.command("diagram", help="help.rulebook.diagram")
+@option("--format", "fmt", type=click.Choice(["mermaid", "text", "svg"]), default="mermaid", show_default=True,
+        help="opt.diagram_format")
+@option("--version", "version", help="opt.version")
 @pass_app
 def rulebook_diagram(app: App, fmt: str, version: str | None) -> None:
-    """The item path as a diagram."""
-    import datetime as dt
-
     with refusals(app):
-        from engine.rulebooks import mermaid, text_diagram
+        from engine.app import diagrams
 
-        rules = _books(app)
-        book = rules.version(version) if version else rules.at(dt.datetime.now(dt.timezone.utc))
-        text = mermaid(book, app.lang) if fmt == "mermaid" else text_diagram(book, app.lang)
+        book = _book(app, _rules(app), version)
+        text = {"mermaid": diagrams.mermaid, "text": diagrams.text_diagram, "svg": diagrams.svg}[fmt](book, app.lang)
     app.out({"version": book.version, "format": fmt, "diagram": text}, text)
 
 
-@rulebook.command("cutover")
+@rulebook.command("cutover", help="help.rulebook.cutover")
 @click.argument("version")
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False),
-              help="Adopt this new version from a file (the chief's circular).")
-@click.option("--dry-run", is_flag=True, help="List what moves; adopt nothing.")
+@option("--file", "file", type=click.Path(exists=True, dir_okay=False), help="opt.cutover_file")
+@dry_run_opt
 @pass_app
 def rulebook_cutover(app: App, version: str, file: str | None, dry_run: bool) -> None:
-    """List the duties that pass to other holders when VERSION takes effect; adopt it with --file."""
     with refusals(app):
-        from engine.cutover import moves
+        from engine.app.cutover import moves
+        from engine.core.errors import BadInput
 
-        svc = app.service()
-        rules = svc.rules()
+        k = app.kaigi()
+        rules = _rules(app)
         if file:
-            from workflows import parse_rulebook
+            from engine.app import rulebooks
 
-            new = parse_rulebook(Path(file).read_text(encoding="utf-8"), file)
+            new = rulebooks.parse(_read_text(file), file)
             if new.version != version:
-                from engine.errors import BadInput
-
-                raise BadInput(f"{file} is version {new.version}, not {version}")
-            svc.adopt_rulebook(app.actor, new.text, file, dry_run=dry_run)
+                raise BadInput("rulebook.file_version", file=file, version=new.version, wanted=version)
+            k.adopt_rulebook(app.actor, new.text, file, dry_run=dry_run)
             rules = rules.add(new)
-        book = rules.version(version)
-        rows = moves(svc, book, rules)
-    head = (f"from {book.effective_from} (JST) under {version}" if rows else
-            f"nothing moves when {version} takes effect on {book.effective_from}")
+        book = _book(app, rules, version)
+        with k.read() as q:
+            rows = moves(q, book, rules)
+    head = (app.t("cutover.moves", since=str(book.effective_from), version=version) if rows else
+            app.t("cutover.nothing", since=str(book.effective_from), version=version))
     app.out(rows, head + "".join(f"\n  {r['what']}: {r['from_posts']} -> {r['to_posts']}" for r in rows))
 
 
+def _read_text(path: str, limit: int = 5_000_000) -> str:
+    from engine.app.rulebooks import read_file
+
+    return read_file(path, limit)
+
+
 # ---------------------------------------------------------------- init, roster, whoami
-@cli.command()
-@click.option("--demo", is_flag=True, help="Add a sample roster (HQ and stations) and a few items.")
+@cli.command(help="help.init")
+@option("--demo", is_flag=True, help="opt.demo")
 @pass_app
 def init(app: App, demo: bool) -> None:
-    """Create or upgrade the schema and adopt the bundled rulebooks; safe to run twice."""
     with refusals(app):
-        from engine import setup
-        from store.db import upgrade
+        from engine.app import bootstrap
 
-        svc = app.service(check_schema=False, check_actor=False)
-        upgrade(svc.store.engine)
-        report = setup.init(svc, demo)
-    app.out({"db": svc.store.safe_url, "adopted": report.adopted, "events": report.events,
-             "demo_items": report.demo_items},
-            f"kaigi database ready at {svc.store.safe_url}: {report.events} events written"
-            + (f"; adopted rulebook {', '.join(report.adopted)}" if report.adopted else "")
-            + (f"; demo items {', '.join(map(str, report.demo_items))}" if report.demo_items else ""))
+        bootstrap.upgrade(app.settings.db_url)
+        k = app.kaigi()
+        report = bootstrap.init(k, demo=demo)
+    safe = _safe_url(app.settings.db_url)
+    app.out({"db": safe, "adopted": report.adopted, "events": report.events, "demo_items": report.demo_items,
+             "rebuilt": report.rebuilt, "mode": report.mode},
+            app.t("init.done", db=safe, events=report.events)
+            + (app.t("init.adopted", versions=", ".join(report.adopted)) if report.adopted else "")
+            + (app.t("init.demo", items=", ".join(map(str, report.demo_items))) if report.demo_items else "")
+            + (app.t("init.rebuilt") if report.rebuilt else ""))
 
 
-@cli.group()
+def _safe_url(url: str) -> str:
+    from engine.reminders.senders import redact_url
+
+    return redact_url(url)
+
+
+@cli.group(help="help.roster")
 def roster() -> None:
-    """People, their positions and roles over time."""
+    pass
 
 
-@roster.command("list")
-@click.option("--at", "at_", metavar="WHEN", help="As the roster stood then (default now).")
+def _role_text(app: App, r: dict[str, Any]) -> str:
+    body = "" if r["body"] == "hq" else f"@{r['body']}"
+    team = f"/{r['team']}" if r["team"] else ""
+    return f"{r['title']}{body}{team}"
+
+
+@roster.command("list", help="help.roster.list")
+@option("--at", "at_", metavar="WHEN", help="opt.roster_at")
 @pass_app
 def roster_list(app: App, at_: str | None) -> None:
-    """Members and the roles they hold (now, or --at WHEN)."""
     with refusals(app):
-        from engine.views import roster_view
-
-        svc = app.service()
-        at = app.when(at_) if at_ else app.now()
-        rows = roster_view(svc, at, app.lang)
-    app.out(rows, _table(app, ["login", "name", "roles"], [
-        [r["login"], r["name"], ", ".join(f"{x['title']}@{x['body']}" + (f"/{x['team']}" if x["team"] else "")
-                                        for x in r["roles"]) or "-"] for r in rows]))
+        at = app.when(at_) if at_ else None
+        with app.kaigi().read() as q:
+            _member(app, q)
+            rows = q.roster(at, app.lang)
+    app.out(rows, table([app.t("col.login"), app.t("col.name"), app.t("col.roles")], [
+        [r["login"], r["name"], ", ".join(_role_text(app, x) for x in r["roles"]) or "-"] for r in rows]))
 
 
 def _roster_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
     with refusals(app):
-        out = getattr(app.service(), verb)(app.actor, *args, **kw)
-    d = {"dry_run": out.dry_run, "event": {"type": out.draft.type, **out.draft.payload}}
-    if out.event is not None:
-        d["event"]["seq"] = out.event.seq
-    app.out(d, ("would record " if out.dry_run else "recorded ") + f"{out.draft.type}: "
-            + ", ".join(f"{k}={v}" for k, v in out.draft.payload.items() if v not in (None, "")))
+        out = getattr(app.kaigi(), verb)(app.actor, *args, **kw)
+    facts = [{"type": f.type, **f.payload()} for f in out.facts]
+    d = {"dry_run": out.dry_run, "event": {**facts[0], "seq": out.records[0].seq}, "events": facts}
+    text = ", ".join(f"{k}={v}" for k, v in facts[0].items() if v not in (None, "") and k != "type")
+    app.out(d, app.t("roster.would" if out.dry_run else "roster.done", type=out.fact.type, what=text,
+                     seq=out.records[0].seq))
 
 
-@roster.command("add")
+@roster.command("add", help="help.roster.add")
 @click.argument("login")
-@click.option("--name", required=True, help="Name in Japanese.")
-@click.option("--name-en", default="", help="Name in English.")
-@click.option("--email", help="Address for reminders.")
-@click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="Language of reminders.")
-@click.option("--channel", type=click.Choice(["email", "outbox"]), default="email", show_default=True,
-              help="How reminders reach them.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@option("--name", required=True, help="opt.name")
+@option("--name-en", default="", help="opt.name_en")
+@option("--email", help="opt.email")
+@option("--lang", "member_lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True, help="opt.member_lang")
+@option("--channel", type=click.Choice(["email", "outbox"]), default="email", show_default=True, help="opt.channel")
+@option("--os-user", help="opt.os_user")
+@option("--db-role", help="opt.db_role")
+@dry_run_opt
 @pass_app
-def roster_add(app: App, login: str, name: str, name_en: str, email: str | None, lang: str, channel: str,
-               dry_run: bool) -> None:
-    """Add a person to the roster (the chief, or a station chief for their station, R-P1)."""
-    _roster_act(app, "add_member", login, name=name, name_en=name_en, email=email, lang=lang, channel=channel,
-                dry_run=dry_run)
+def roster_add(app: App, login: str, name: str, name_en: str, email: str | None, member_lang: str, channel: str,
+               os_user: str | None, db_role: str | None, dry_run: bool) -> None:
+    _roster_act(app, "add_member", login, name=name, name_en=name_en, email=email, lang=member_lang, channel=channel,
+                os_user=os_user, db_role=db_role, dry_run=dry_run)
 
 
-@roster.command("assign")
+@roster.command("bind", help="help.roster.bind")
+@click.argument("login")
+@option("--os-user", help="opt.os_user")
+@option("--db-role", help="opt.db_role")
+@dry_run_opt
+@pass_app
+def roster_bind(app: App, login: str, os_user: str | None, db_role: str | None, dry_run: bool) -> None:
+    _roster_act(app, "bind_member", login, os_user=os_user, db_role=db_role, dry_run=dry_run)
+
+
+@roster.command("assign", help="help.roster.assign")
 @click.argument("login")
 @click.argument("position")
-@click.option("--station", metavar="NAME", help="The station (default: the HQ).")
-@click.option("--team", metavar="TEAM", help="The team (班), for team leaders and members.")
-@click.option("--from", "from_", metavar="WHEN", help="From when (default now).")
-@click.option("--until", metavar="WHEN", help="Until when (default open).")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@option("--station", metavar="NAME", help="opt.station")
+@option("--team", metavar="TEAM", help="opt.team")
+@option("--from", "from_", metavar="WHEN", help="opt.from")
+@option("--until", metavar="WHEN", help="opt.until")
+@dry_run_opt
 @pass_app
 def roster_assign(app: App, login: str, position: str, station: str | None, team: str | None, from_: str | None,
                   until: str | None, dry_run: bool) -> None:
-    """Put a member in a position (ポスト) for a period; the rulebook gives its role."""
     with refusals(app):
         f, u = (app.when(from_) if from_ else None), (app.when(until) if until else None)
     _roster_act(app, "assign", login, position, station=station, team=team, valid_from=f, valid_until=u,
                 dry_run=dry_run)
 
 
-@roster.command("end")
-@click.argument("assignment_id", type=int)
-@click.option("--at", "at_", metavar="WHEN", help="When it ends (default now).")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@roster.command("end", help="help.roster.end")
+@click.argument("assignment_id", type=ID)
+@option("--at", "at_", metavar="WHEN", help="opt.end_at")
+@dry_run_opt
 @pass_app
 def roster_end(app: App, assignment_id: int, at_: str | None, dry_run: bool) -> None:
-    """End an assignment (see `roster list --json` for ids)."""
     with refusals(app):
         at = app.when(at_) if at_ else None
     _roster_act(app, "end_assignment", assignment_id, at=at, dry_run=dry_run)
 
 
-@roster.command("delegate")
+@roster.command("delegate", help="help.roster.delegate")
 @click.argument("clerk")
-@click.option("--until", metavar="WHEN", help="When the delegation ends (required unless --end).")
-@click.option("--from", "from_", metavar="WHEN", help="From when (default now).")
-@click.option("--end", "end_id", type=int, metavar="ID", help="Instead: end delegation ID now.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
+@option("--until", metavar="WHEN", help="opt.delegate_until")
+@option("--from", "from_", metavar="WHEN", help="opt.from")
+@option("--end", "end_id", type=ID, metavar="ID", help="opt.delegate_end")
+@dry_run_opt
 @pass_app
 def roster_delegate(app: App, clerk: str, until: str | None, from_: str | None, end_id: int | None,
                     dry_run: bool) -> None:
-    """Let a secretariat clerk record your acts until WHEN (R-A1); --end ID ends one."""
     if end_id is not None:
         _roster_act(app, "end_delegation", end_id, dry_run=dry_run)
         return
     if until is None:
-        raise click.UsageError("give --until WHEN (or --end ID)")
+        raise click.UsageError(app.t("roster.until_needed"))
     with refusals(app):
-        f, u = (app.when(from_) if from_ else None), app.when(until)
+        f, u = (app.when(from_) if from_ else None), app.when(until, end_of_day=True)
     _roster_act(app, "delegate", clerk, valid_until=u, valid_from=f, dry_run=dry_run)
 
 
-@cli.command()
+@cli.command(help="help.whoami")
 @pass_app
 def whoami(app: App) -> None:
-    """The acting member and the roles they hold now."""
     with refusals(app):
-        from engine.views import roles_view
+        with app.kaigi().read() as q:
+            me = q.whoami(_member(app, q), app.lang)
+    roles = ", ".join(f"{r['title']} ({r['position_title']})@{r['body']}" for r in me["roles"]) or app.t("word.no_role")
+    app.out(me, f"{me['login']} ({me['name']}): {roles}")
 
-        svc = app.service()
-        m = svc.actor(app.actor)
-        roles = roles_view(svc.book(), svc.holdings(m.login), app.lang)
-    name = m.name if app.lang == "ja" else m.name_en
-    app.out({"login": m.login, "name": name, "roles": roles},
-            f"{m.login} ({name}): " + (", ".join(f"{r['title']} ({r['position_title']})@{r['body']}"
-                                                 for r in roles) or "no role now"))
+
+def _member(app: App, q: Any) -> str:
+    """The acting member, who must be on the roster to read (CLI.md, Identity)."""
+    from engine.core.errors import NotPermitted
+
+    login = app.actor
+    if login not in q.w.members:
+        raise NotPermitted("actor.not_on_roster", login=login)
+    return login
 
 
 # ---------------------------------------------------------------- items
-@cli.group()
+@cli.group(help="help.item")
 def item() -> None:
-    """File, list, show and advance items."""
+    pass
 
 
-def _item_human(v: dict[str, Any]) -> str:
-    lines = [f"item {v['id']}: {v['title']}",
-             f"  body {v['body_name']} ({v['body']})" + (f", team {v['team']}" if v["team"] else "")
-             + f"; state {v['state']} ({v['state_title']}); version {v['version']}",
-             f"  filed by {v['filed_by']} at {v['filed_at']}"]
+def item_text(app: App, v: dict[str, Any]) -> str:
+    """`item show` for people."""
+    t = app.t
+    lines = [t("show.item", id=v["id"], title=v["title"]),
+             t("show.item_body", body=v["body_name"], team=(v["team_title"] or v["team"] or "-"),
+               state=v["state_title"], key=v["state"], version=v["version"]),
+             t("show.item_filed", who=v["filed_by_name"], login=v["filed_by"], at=_when(_parse(v["filed_at"]), app.lang))]
+    if v["note"]:
+        lines.append(t("show.note", note=v["note"]))
     if v["waiting_for"]:
-        lines.append(f"  waiting for: {v['waiting_for']}")
+        lines.append(t("show.waiting", what=v["waiting_for"]) + (t("show.overdue") if v["overdue"] else ""))
     for n in v["next"]:
-        where = f" in a held {n['meeting']} meeting" if n["meeting"] else ""
-        lines.append(f"  next: {n['trigger']} -> {n['to']}{where}; by {' / '.join(n['roles'])}"
-                     + (" or whoever filed it" if n["filer"] else "")
-                     + (f" (now: {', '.join(n['who'])})" if n["who"] else ""))
+        if n["by_convening"]:
+            continue
+        where = t("show.in_meeting", meeting=n["meeting_title"]) if n["meeting"] else ""
+        who = ", ".join(n["who_names"]) or t("word.nobody")
+        lines.append(t("show.next", trigger=n["trigger"], to=n["to_title"], where=where,
+                       roles=" / ".join(n["role_titles"]) + (t("show.or_filer") if n["filer"] else ""), who=who))
     if v["origin"]:
-        lines.append(f"  taken from item {v['origin']}")
+        lines.append(t("show.origin", id=v["origin"]))
     for c in v["taken_into"]:
-        lines.append(f"  taken into item {c['id']} at {c['body']}: now {c['state']}")
+        lines.append(t("show.taken_into", id=c["id"], body=c["body"], state=c["state"]))
+    for s in v["sittings"]:
+        lines.append(t("show.sitting", id=s["meeting"], meeting=s["title"], status=t(f"status.{s['status']}"),
+                       outcome=s["outcome"] or "-"))
     for o in v["orders"]:
-        lines.append(f"  order {o['id']} to {o['to']}: {o['status']} (due {o['due_at']})")
-    for d in v.get("deadlines", []):
-        rung = "" if d["rung"] == 0 else f" (escalation {d['rung']})"
-        lines.append(f"  deadline: {d['what']}: reminder {d['due_at']}{rung} to {', '.join(d['recipients']) or '-'}")
+        lines.append(t("show.order", id=o["id"], to=o["to_name"], status=t(f"status.{o['status']}"),
+                       due=_when(_parse(o["due_at"]), app.lang)))
+    for d in v["deadlines"]:
+        rung = t("show.rung", n=d["rung"]) if d["rung"] else ""
+        lines.append(t("show.deadline", what=d["what"], due=_when(_parse(d["deadline"]), app.lang),
+                       next=_when(_parse(d["due_at"]), app.lang), rung=rung,
+                       to=", ".join(d["recipient_names"]) or t("word.vacant"), status=t(f"status.{d['status']}")))
     return "\n".join(lines)
 
 
-@item.command("file")
+def _parse(text: str | None) -> Any:
+    import datetime as dt
+
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+@item.command("file", help="help.item.file")
 @click.argument("title")
-@click.option("--station", metavar="NAME", help="File at a station HQ (key or name).")
-@click.option("--team", metavar="TEAM", help="The team (班) the item belongs to.")
-@click.option("--note", default="", help="A note kept with the item.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@option("--station", metavar="NAME", help="opt.file_station")
+@option("--team", metavar="TEAM", help="opt.team")
+@option("--note", default="", help="opt.note")
+@dry_run_opt
+@behalf_opt
 @pass_app
 def item_file(app: App, title: str, station: str | None, team: str | None, note: str, dry_run: bool,
               on_behalf_of: str | None) -> None:
-    """File a new item; prints its id."""
     with refusals(app):
-        from engine.views import item_view
-
-        svc = app.service()
-        out = svc.file_item(app.actor, title, station=station, team=team, note=note, dry_run=dry_run,
-                            on_behalf_of=on_behalf_of)
-        if out.dry_run:
-            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
-                    f"would file item {out.draft.item}: {title}")
-            return
-        view = item_view(svc, svc.item(out.event.item), app.lang)
-    app.out(view, f"filed item {view['id']}: {view['title']}")
+        k = app.kaigi()
+        out = k.file_item(app.actor, title, station=station, team=team, note=note, dry_run=dry_run,
+                          on_behalf_of=on_behalf_of)
+        view = None
+        if not out.dry_run:
+            with k.read() as q:
+                view = q.item(out.fact.item, app.lang)
+    _act_done(app, out, "done.file", "would.file", view, id=out.fact.item, title=out.fact.title)
 
 
-@item.command("list")
-@click.option("--state", metavar="STATE", help="Only items in this state.")
-@click.option("--station", metavar="NAME", help="Only items of this station (or `hq`).")
-@click.option("--overdue", is_flag=True, help="Only items with a deadline passed.")
+@item.command("list", help="help.item.list")
+@option("--state", metavar="STATE", help="opt.state")
+@option("--station", metavar="NAME", help="opt.list_station")
+@option("--overdue", is_flag=True, help="opt.overdue")
 @pass_app
 def item_list(app: App, state: str | None, station: str | None, overdue: bool) -> None:
-    """Items, one a line."""
     with refusals(app):
-        from engine.views import item_view
-
-        svc = app.service()
-        body = svc.body(station).key if station else None
-        views = [item_view(svc, i, app.lang) for i in svc.store.items(state=state, body=body)]
-        if overdue:
-            views = [v for v in views if v["overdue"]]
-    app.out(views, _table(app, ["id", "state", "body", "team", "title", "waiting for"], [
-        [v["id"], v["state"], v["body"], v["team"], v["title"], v["waiting_for"]] for v in views]))
+        with app.kaigi().read() as q:
+            _member(app, q)
+            views = q.items(state=state, station=station, overdue=overdue, lang=app.lang)
+    app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
+                          app.t("col.title"), app.t("col.waiting")], [
+        [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body"], v["team"], v["title"],
+         v["waiting_for"]] for v in views]))
 
 
-@item.command("show")
-@click.argument("item_id", type=int)
+@item.command("show", help="help.item.show")
+@click.argument("item_id", type=ID)
 @pass_app
 def item_show(app: App, item_id: int) -> None:
-    """An item: state, what it waits for, who may act next."""
     with refusals(app):
-        from engine.views import item_view
+        with app.kaigi().read() as q:
+            _member(app, q)
+            view = q.item(item_id, app.lang)
+    app.out(view, item_text(app, view))
 
-        svc = app.service()
-        view = item_view(svc, svc.item(item_id), app.lang)
-    app.out(view, _item_human(view))
 
-
-@item.command("advance")
-@click.argument("item_id", type=int)
+@item.command("advance", help="help.item.advance")
+@click.argument("item_id", type=ID)
 @click.argument("trigger")
-@click.option("--meeting", "meeting_id", type=int, metavar="M", help="The held meeting that decided it.")
-@click.option("--note", default="", help="A note kept with the event.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@option("--meeting", "meeting_id", type=ID, metavar="M", help="opt.meeting")
+@option("--note", default="", help="opt.note")
+@option("--document", "document", type=click.Path(dir_okay=False), help="opt.document")
+@dry_run_opt
+@behalf_opt
 @pass_app
-def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, note: str, dry_run: bool,
-                 on_behalf_of: str | None) -> None:
-    """Move an item along its path by TRIGGER (refer, skip, decide, return, ...)."""
+def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, note: str, document: str | None,
+                 dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
-        from engine.views import item_view
+        k = app.kaigi()
+        doc = _document(document) if document else None
+        _test_barrier()
+        out = k.advance(app.actor, item_id, trigger, meeting=meeting_id, note=note, document=doc, dry_run=dry_run,
+                        on_behalf_of=on_behalf_of)
+        view = None
+        if not out.dry_run:
+            with k.read() as q:
+                view = q.item(item_id, app.lang)
+    f, ev = out.fact, out.records[0]
+    _act_done(app, out, "done.advance", "would.advance",
+              {"item": view, "event": {"seq": ev.seq, "type": ev.type, "from": f.src, "to": f.dest},
+               "events": [{"seq": r.seq, "type": r.type} for r in out.records]},
+              id=item_id, trigger=trigger, src=f.src, dest=f.dest)
 
-        svc = app.service()
-        out = svc.advance(app.actor, item_id, trigger, meeting_id=meeting_id, note=note, dry_run=dry_run,
-                          on_behalf_of=on_behalf_of)
-        p = out.draft.payload
-        if out.dry_run:
-            app.out({"dry_run": True, "event": {"type": out.draft.type, "from": p["from"], "to": p["to"]}},
-                    f"would {trigger} item {item_id}: {p['from']} -> {p['to']} ({out.draft.rule})")
-            return
-        view = item_view(svc, svc.item(item_id), app.lang)
-    ev = out.event
-    app.out({"item": view, "event": {"seq": ev.seq, "type": ev.type, "from": p["from"], "to": p["to"]}},
-            f"item {item_id}: {p['from']} -> {p['to']} by {trigger} (event {ev.seq}, {out.draft.rule})")
+
+def _document(path: str) -> Any:
+    """(name, bytes) of a document named on the command line."""
+    import stat
+
+    from engine.core.errors import BadInput
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BadInput("file.not_regular", path=path)
+        return Path(path).name, Path(path).read_bytes()
+    except OSError as err:
+        raise BadInput("file.unreadable", path=path, why=err.strerror or str(err)) from None
 
 
-@item.command("history")
-@click.argument("item_id", type=int)
+@item.command("history", help="help.item.history")
+@click.argument("item_id", type=ID)
 @pass_app
 def item_history(app: App, item_id: int) -> None:
-    """Every event of the item, oldest first."""
     with refusals(app):
-        from engine.timeutil import jst
-        from engine.views import event_view
+        from engine.infra.timeutil import jst
 
-        svc = app.service()
-        events = svc.history(item_id)
-        views = [event_view(e) for e in events]
-    app.out(views, _table(app, ["seq", "at", "item", "type", "actor", "authority", "from", "to", "meeting",
-                                "rulebook"], [
-        [v["seq"], jst(e.at), v["item"], v["type"] if not v["trigger"] else f"{v['type']}:{v['trigger']}",
-         v["actor"], v["authority"], v["from"], v["to"], v["meeting"], v["rulebook"]] for v, e in zip(views, events)]))
+        with app.kaigi().read() as q:
+            _member(app, q)
+            views = q.history(item_id, app.lang)
+    app.out(views, table([app.t("col.seq"), app.t("col.at"), app.t("col.item"), app.t("col.who"),
+                          app.t("col.what")], [
+        [v["seq"], jst(_parse(v["at"])), v["item"] or "-",
+         v["actor_name"] + (f" ({app.t('word.for')} {v['authority_name']})" if v["authority"] != v["actor"] else ""),
+         v["summary"] + (f" — {v['note']}" if v["note"] and v["type"] != "ActRefused" else "")] for v in views]))
 
 
 # ---------------------------------------------------------------- meetings
-@cli.group()
+@cli.group(help="help.meeting")
 def meeting() -> None:
-    """Convene, hold, cancel and show meetings."""
+    pass
 
 
-def _meeting_human(v: dict[str, Any]) -> str:
-    return "\n".join([
-        f"meeting {v['id']}: {v['title']} ({v['kind']}) of {v['body']}; {v['status']}",
-        f"  starts {v['starts_at']}; convened by {v['convener']}, chaired by {v['chair']}",
-        f"  agenda: {', '.join(map(str, v['items'])) or '-'}"
-        + (f"; outcomes: {', '.join(f'{k}:{o}' for k, o in v['outcomes'].items())}" if v["outcomes"] else ""),
-        f"  attendees: {', '.join(v['attendees']) or '-'}; invited: {', '.join(v['invited']) or '-'}"
-        + (f"; present: {', '.join(v['present'])}" if v["status"] == "held" else "")])
+def meeting_text(app: App, v: dict[str, Any]) -> str:
+    t = app.t
+    lines = [t("show.meeting", id=v["id"], title=v["title"], kind=v["kind"], body=v["body_name"],
+               status=t(f"status.{v['status']}")),
+             t("show.meeting_when", starts=_when(_parse(v["starts_at"]), app.lang), chair=v["chair_name"])]
+    for a in v["agenda"]:
+        lines.append(t("show.agenda_item", id=a["id"], title=a["title"], outcome=a["outcome"] or "-"))
+    if not v["agenda"]:
+        lines.append(t("show.agenda_empty"))
+    people = ", ".join(p["name"] + (t("show.invited") if p["invited"] else "")
+                       + (t("show.present") if p["present"] else "") for p in v["people"])
+    lines.append(t("show.people", people=people or "-"))
+    if v["status"] == "held":
+        lines.append(t("show.held", at=_when(_parse(v["sat_at"]), app.lang),
+                       chair=t("show.chair_there" if v["chair_present"] else "show.chair_absent")))
+    for m in v["minutes"]:
+        state = t("show.minutes_approved") if m["approved_by"] else t("show.minutes_draft")
+        lines.append(t("show.minutes", n=m["n"], state=state, sha=m["sha256"][:12]))
+    return "\n".join(lines)
 
 
-@meeting.command("convene")
+def _meeting_out(app: App, k: Any, out: Any, done: str, would: str, meeting_id: int, **params: Any) -> None:
+    view = None
+    if not out.dry_run:
+        with k.read() as q:
+            view = q.meeting(meeting_id, app.lang)
+    _act_done(app, out, done, would, view, id=meeting_id, **params)
+    if view is not None and not app.json:
+        click.echo(meeting_text(app, view))
+
+
+@meeting.command("convene", help="help.meeting.convene")
 @click.argument("kind")
-@click.option("--at", "at_", required=True, metavar="WHEN", help="When it starts (Japan time unless a zone is given).")
-@click.option("--item", "items", type=int, multiple=True, metavar="ID", help="An item for its agenda (repeat).")
-@click.option("--attendee", "attendees", multiple=True, metavar="LOGIN", help="A member called (repeat).")
-@click.option("--invite", "invited", multiple=True, metavar="LOGIN", help="A non-member invited (repeat).")
-@click.option("--station", metavar="NAME", help="The station, for a station council.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@option("--at", "at_", required=True, metavar="WHEN", help="opt.meeting_at")
+@option("--item", "items", type=ID, multiple=True, metavar="ID", help="opt.agenda_item")
+@option("--attendee", "attendees", multiple=True, metavar="LOGIN", help="opt.attendee")
+@option("--invite", "invited", multiple=True, metavar="LOGIN", help="opt.invite")
+@option("--station", metavar="NAME", help="opt.meeting_station")
+@dry_run_opt
+@behalf_opt
 @pass_app
 def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], attendees: tuple[str, ...],
                     invited: tuple[str, ...], station: str | None, dry_run: bool, on_behalf_of: str | None) -> None:
-    """Call a meeting of KIND (staff, team_lead, council, station_council)."""
     with refusals(app):
-        from engine.views import meeting_view
-
-        svc = app.service()
-        out = svc.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
-                          invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
-        if out.dry_run:
-            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
-                    f"would convene meeting {out.draft.meeting} ({kind}) with "
-                    f"{', '.join(out.draft.payload['attendees'])}")
-            return
-        view = meeting_view(svc, svc.meeting(out.event.meeting), app.lang)
-    app.out(view, f"convened meeting {view['id']}\n" + _meeting_human(view))
+        k = app.kaigi()
+        out = k.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
+                        invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
+        who = ", ".join(out.fact.attendees)
+        _meeting_out(app, k, out, "done.convene", "would.convene", out.fact.meeting, kind=kind, people=who)
 
 
-@meeting.command("hold")
-@click.argument("meeting_id", type=int)
-@click.option("--present", multiple=True, metavar="LOGIN", help="Who was there (repeat; default all called).")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@meeting.command("agenda", help="help.meeting.agenda")
+@click.argument("meeting_id", type=ID)
+@click.argument("op", type=click.Choice(["add", "remove", "move"]))
+@click.argument("item_id", type=ID)
+@option("--to", "position", type=click.IntRange(1, 10_000), help="opt.agenda_to")
+@dry_run_opt
+@behalf_opt
 @pass_app
-def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], dry_run: bool, on_behalf_of: str | None) -> None:
-    """Record that the meeting sat, and who was there."""
-    _meeting_act(app, "hold", meeting_id, dry_run, present=list(present), on_behalf_of=on_behalf_of)
+def meeting_agenda(app: App, meeting_id: int, op: str, item_id: int, position: int | None, dry_run: bool,
+                   on_behalf_of: str | None) -> None:
+    with refusals(app):
+        k = app.kaigi()
+        out = k.agenda(app.actor, meeting_id, op, item_id, position=position, dry_run=dry_run,
+                       on_behalf_of=on_behalf_of)
+        _meeting_out(app, k, out, "done.agenda", "would.agenda", meeting_id, op=op, item=item_id)
 
 
-@meeting.command("cancel")
-@click.argument("meeting_id", type=int)
-@click.option("--reason", default="", help="Why it was called off.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@meeting.command("hold", help="help.meeting.hold")
+@click.argument("meeting_id", type=ID)
+@option("--present", multiple=True, metavar="LOGIN", help="opt.present")
+@option("--sat-at", "sat_at", metavar="WHEN", help="opt.sat_at")
+@dry_run_opt
+@behalf_opt
+@pass_app
+def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], sat_at: str | None, dry_run: bool,
+                 on_behalf_of: str | None) -> None:
+    with refusals(app):
+        k = app.kaigi()
+        sat = app.when(sat_at) if sat_at else None
+        out = k.hold(app.actor, meeting_id, present=list(present), sat_at=sat, dry_run=dry_run,
+                     on_behalf_of=on_behalf_of)
+        _meeting_out(app, k, out, "done.hold", "would.hold", meeting_id)
+
+
+@meeting.command("cancel", help="help.meeting.cancel")
+@click.argument("meeting_id", type=ID)
+@option("--reason", default="", help="opt.cancel_reason")
+@dry_run_opt
+@behalf_opt
 @pass_app
 def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool, on_behalf_of: str | None) -> None:
-    """Call a convened meeting off."""
-    _meeting_act(app, "cancel", meeting_id, dry_run, reason=reason, on_behalf_of=on_behalf_of)
-
-
-def _meeting_act(app: App, verb: str, meeting_id: int, dry_run: bool, **kw: Any) -> None:
     with refusals(app):
-        from engine.views import meeting_view
-
-        svc = app.service()
-        out = getattr(svc, verb)(app.actor, meeting_id, dry_run=dry_run, **kw)
-        if out.dry_run:
-            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
-                    f"would {verb} meeting {meeting_id}")
-            return
-        view = meeting_view(svc, svc.meeting(meeting_id), app.lang)
-    app.out(view, f"meeting {meeting_id}: {view['status']} (event {out.event.seq})")
+        k = app.kaigi()
+        out = k.cancel(app.actor, meeting_id, reason=reason, dry_run=dry_run, on_behalf_of=on_behalf_of)
+        _meeting_out(app, k, out, "done.cancel", "would.cancel", meeting_id)
 
 
-@meeting.command("show")
-@click.argument("meeting_id", type=int)
+@meeting.command("minutes", help="help.meeting.minutes")
+@click.argument("meeting_id", type=ID)
+@option("--file", "file", type=click.Path(dir_okay=False), help="opt.minutes_file")
+@option("--approve", is_flag=True, help="opt.minutes_approve")
+@option("--entry", "n", type=click.IntRange(1, 100_000), help="opt.minutes_entry")
+@dry_run_opt
+@behalf_opt
+@pass_app
+def meeting_minutes(app: App, meeting_id: int, file: str | None, approve: bool, n: int | None, dry_run: bool,
+                    on_behalf_of: str | None) -> None:
+    if bool(file) == approve:
+        raise click.UsageError(app.t("minutes.file_or_approve"))
+    with refusals(app):
+        k = app.kaigi()
+        if approve:
+            out = k.approve_minutes(app.actor, meeting_id, n=n, dry_run=dry_run, on_behalf_of=on_behalf_of)
+            _meeting_out(app, k, out, "done.approve", "would.approve", meeting_id, n=out.fact.n)
+        else:
+            out = k.record_minutes(app.actor, meeting_id, _read_text(file), dry_run=dry_run,  # type: ignore[arg-type]
+                                   on_behalf_of=on_behalf_of)
+            _meeting_out(app, k, out, "done.minutes", "would.minutes", meeting_id, n=out.fact.n,
+                         sha=out.fact.sha256[:12])
+
+
+@meeting.command("show", help="help.meeting.show")
+@click.argument("meeting_id", type=ID)
 @pass_app
 def meeting_show(app: App, meeting_id: int) -> None:
-    """A meeting: kind, chair, agenda, attendees, outcomes."""
     with refusals(app):
-        from engine.views import meeting_view
+        with app.kaigi().read() as q:
+            _member(app, q)
+            view = q.meeting(meeting_id, app.lang)
+    app.out(view, meeting_text(app, view))
 
-        svc = app.service()
-        view = meeting_view(svc, svc.meeting(meeting_id), app.lang)
-    app.out(view, _meeting_human(view))
 
-
-@meeting.command("list")
-@click.option("--status", type=click.Choice(["convened", "held", "cancelled"]), help="Only meetings in this status.")
+@meeting.command("list", help="help.meeting.list")
+@option("--status", type=click.Choice(["convened", "held", "cancelled"]), help="opt.meeting_status")
 @pass_app
 def meeting_list(app: App, status: str | None) -> None:
-    """Meetings, one a line."""
     with refusals(app):
-        from engine.views import meeting_view
+        with app.kaigi().read() as q:
+            _member(app, q)
+            views = q.meetings(status=status, lang=app.lang)
+    app.out(views, table([app.t("col.id"), app.t("col.kind"), app.t("col.body"), app.t("col.status"),
+                          app.t("col.starts"), app.t("col.chair"), app.t("col.items")], [
+        [v["id"], v["title"], v["body"], app.t(f"status.{v['status']}"), _when(_parse(v["starts_at"]), app.lang),
+         v["chair_name"], ",".join(map(str, v["items"]))] for v in views]))
 
-        svc = app.service()
-        views = [meeting_view(svc, m, app.lang) for m in svc.store.meetings(status=status)]
-    app.out(views, _table(app, ["id", "kind", "body", "status", "starts", "chair", "items"], [
-        [v["id"], v["title"], v["body"], v["status"], v["starts_at"], v["chair"], ",".join(map(str, v["items"]))]
-        for v in views]))
 
-
-@meeting.command("ics")
-@click.argument("meeting_id", type=int)
+@meeting.command("ics", help="help.meeting.ics")
+@click.argument("meeting_id", type=ID)
 @pass_app
 def meeting_ics(app: App, meeting_id: int) -> None:
-    """The meeting as an iCalendar invitation, for a calendar."""
     with refusals(app):
-        from engine.messages import meeting_calendar
+        from engine.reminders.ics import meeting_calendar
 
-        svc = app.service()
-        m = svc.meeting(meeting_id)
-        text = meeting_calendar(svc.book(), m, {x.login: x for x in svc.store.members()}, svc.clock.now(),
-                                _mail_domain(app))
+        k = app.kaigi()
+        with k.read() as q:
+            _member(app, q)
+            m = q.w.meeting(meeting_id)
+            text = meeting_calendar(q.book(), m, dict(q.w.members), app.now(), k.mail_domain)
     if app.json:
         app.out({"meeting": meeting_id, "ics": text})
     else:
         click.echo(text, nl=False)
 
 
-def _mail_domain(app: App) -> str:
-    return app.settings.mail_from.rpartition("@")[2] or "kaigi.local"
-
-
 # ---------------------------------------------------------------- investigation orders (R-T5)
-@cli.group()
+@cli.group(help="help.order")
 def order() -> None:
-    """The general manager's investigation orders to team leaders (R-T5)."""
+    pass
 
 
 def _order_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
     with refusals(app):
-        from engine.views import order_view
-
-        svc = app.service()
-        out = getattr(svc, verb)(app.actor, *args, **kw)
-        if out.dry_run:
-            app.out({"dry_run": True, "event": {"type": out.draft.type, **out.draft.payload}},
-                    f"would {verb.replace('_', ' ')}: {out.draft.payload}")
-            return
-        v = order_view(svc.order(out.draft.payload["id"]))
-    app.out(v, f"order {v['id']} on item {v['item']} to {v['to']}: {v['status']} (due {v['due_at']})")
+        k = app.kaigi()
+        out = getattr(k, verb)(app.actor, *args, **kw)
+        v = None
+        if not out.dry_run:
+            with k.read() as q:
+                v = q.order(out.fact.id, app.lang)
+    _act_done(app, out, f"done.{verb}", f"would.{verb}", v, id=out.fact.id, item=out.fact.item)
 
 
-@order.command("issue")
-@click.argument("item_id", type=int)
-@click.option("--to", "to", required=True, metavar="LOGIN", help="The team leader ordered.")
-@click.option("--due", "due", metavar="WHEN", help="When the finding is due (default: the rulebook's, 7 days).")
-@click.option("--note", default="", help="What to investigate.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@order.command("issue", help="help.order.issue")
+@click.argument("item_id", type=ID)
+@option("--to", "to", required=True, metavar="LOGIN", help="opt.order_to")
+@option("--due", "due", metavar="WHEN", help="opt.order_due")
+@option("--note", default="", help="opt.order_note")
+@dry_run_opt
+@behalf_opt
 @pass_app
 def order_issue(app: App, item_id: int, to: str, due: str | None, note: str, dry_run: bool,
                 on_behalf_of: str | None) -> None:
-    """Order a team leader to investigate an item in pre-review."""
     with refusals(app):
-        due_at = app.when(due) if due else None
+        due_at = app.when(due, end_of_day=True) if due else None
     _order_act(app, "issue_order", item_id, to, due_at=due_at, note=note, dry_run=dry_run, on_behalf_of=on_behalf_of)
 
 
-@order.command("complete")
-@click.argument("order_id", type=int)
-@click.option("--finding", required=True, help="What the investigation found.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@order.command("complete", help="help.order.complete")
+@click.argument("order_id", type=ID)
+@option("--finding", required=True, help="opt.finding")
+@dry_run_opt
+@behalf_opt
 @pass_app
 def order_complete(app: App, order_id: int, finding: str, dry_run: bool, on_behalf_of: str | None) -> None:
-    """Report an order's finding (the team leader ordered)."""
     _order_act(app, "complete_order", order_id, finding, dry_run=dry_run, on_behalf_of=on_behalf_of)
 
 
-@order.command("waive")
-@click.argument("order_id", type=int)
-@click.option("--reason", required=True, help="Why no finding is needed.")
-@click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
-@click.option("--on-behalf-of", "on_behalf_of", metavar="LOGIN",
-              help="Record this act for LOGIN, under their delegation (secretariat clerks, R-A1).")
+@order.command("waive", help="help.order.waive")
+@click.argument("order_id", type=ID)
+@option("--reason", required=True, help="opt.waive_reason")
+@dry_run_opt
+@behalf_opt
 @pass_app
 def order_waive(app: App, order_id: int, reason: str, dry_run: bool, on_behalf_of: str | None) -> None:
-    """Waive an open order (the general manager)."""
     _order_act(app, "waive_order", order_id, reason, dry_run=dry_run, on_behalf_of=on_behalf_of)
 
 
-@order.command("list")
-@click.option("--item", "item_id", type=int, help="Only this item's orders.")
+@order.command("list", help="help.order.list")
+@option("--item", "item_id", type=ID, help="opt.order_item")
 @pass_app
 def order_list(app: App, item_id: int | None) -> None:
-    """Investigation orders, one a line."""
     with refusals(app):
-        from engine.views import order_view
-
-        rows = [order_view(o) for o in app.service().store.orders(item=item_id)]
-    app.out(rows, _table(app, ["id", "item", "to", "due", "status", "finding / reason"], [
-        [r["id"], r["item"], r["to"], r["due_at"], r["status"], r["finding"] or r["reason"]] for r in rows]))
+        with app.kaigi().read() as q:
+            _member(app, q)
+            rows = q.orders(item_id, app.lang)
+    app.out(rows, table([app.t("col.id"), app.t("col.item"), app.t("col.to"), app.t("col.due"), app.t("col.status"),
+                         app.t("col.finding")], [
+        [r["id"], r["item"], r["to_name"], _when(_parse(r["due_at"]), app.lang), app.t(f"status.{r['status']}"),
+         r["finding"] or r["reason"]] for r in rows]))
 
 
 # ---------------------------------------------------------------- reminders and the scheduler
-@cli.group()
+@cli.group(help="help.reminders")
 def reminders() -> None:
-    """What waits on whom, and when it will be sent."""
+    pass
 
 
 def _reminder_table(app: App, rows: list[dict[str, Any]]) -> str:
-    return _table(app, ["due (JST)", "what", "item", "meeting", "rung", "to", "status"], [
-        [r["due_at"], r["what"], r["item"], r["meeting"], r["rung"], ", ".join(r["recipients"]) or "-",
-         r["status"] + (f" ({r['error']})" if r.get("error") else "")] for r in rows])
+    return table([app.t("col.due"), app.t("col.what"), app.t("col.item"), app.t("col.meeting"), app.t("col.rung"),
+                  app.t("col.to"), app.t("col.status")], [
+        [_when(_parse(r["due_at"]), app.lang), r["what"], r["item"], r["meeting"], r["rung"],
+         ", ".join(r["recipient_names"]) or app.t("word.vacant"),
+         app.t(f"status.{r['status']}") + (f" ({r['error']})" if r.get("error") else "")] for r in rows])
 
 
-@reminders.command("list")
-@click.option("--due", is_flag=True, help="Only what is due now.")
+@reminders.command("list", help="help.reminders.list")
+@option("--due", is_flag=True, help="opt.due_only")
 @pass_app
 def reminders_list(app: App, due: bool) -> None:
-    """Pending reminders, messages waiting to be retried, and failed deliveries."""
     with refusals(app):
-        from engine.views import reminder_rows
+        with app.kaigi().read() as q:
+            _member(app, q)
+            rows = q.reminders(due_only=due, lang=app.lang)
+    app.out(rows, _reminder_table(app, rows) if rows else app.t("reminders.none"))
 
-        rows = reminder_rows(app.service(), due_only=due, lang=app.lang)
-    app.out(rows, _reminder_table(app, rows) if rows else "nothing pending")
 
-
-@reminders.command("forecast")
-@click.option("--until", "until", required=True, metavar="WHEN", help="How far ahead to look.")
+@reminders.command("forecast", help="help.reminders.forecast")
+@option("--until", "until", required=True, metavar="WHEN", help="opt.forecast_until")
 @pass_app
 def reminders_forecast(app: App, until: str) -> None:
-    """What would be sent, and when, without sending."""
     with refusals(app):
-        from engine.views import forecast_rows
+        with app.kaigi().read() as q:
+            _member(app, q)
+            rows = q.forecast(app.when(until, end_of_day=True), app.lang)
+    app.out(rows, _reminder_table(app, rows) if rows else app.t("reminders.none_until"))
 
-        rows = forecast_rows(app.service(), app.when(until), app.lang)
-    app.out(rows, _reminder_table(app, rows) if rows else "nothing until then")
 
-
-@cli.group()
+@cli.group(help="help.scheduler")
 def scheduler() -> None:
-    """The reminder daemon."""
+    pass
 
 
-@scheduler.command("run")
-@click.option("--once", is_flag=True, help="Send what is due and exit (for cron).")
-@click.option("--sweep", default=30.0, show_default=True, help="Seconds between sweeps of the database.")
-@click.option("--lease", default=300.0, show_default=True,
-              help="Seconds a claimed message stays ours before another scheduler may resend it.")
+@scheduler.command("run", help="help.scheduler.run")
+@option("--once", is_flag=True, help="opt.once")
+@option("--sweep", default=30.0, show_default=True, type=click.FloatRange(1, 3600), help="opt.sweep")
+@option("--lease", default=300.0, show_default=True, type=click.FloatRange(1, 86400), help="opt.lease")
 @pass_app
 def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
-    """Send due reminders and escalate ignored ones; runs until stopped unless --once."""
+    import datetime as dt
     from contextlib import nullcontext
 
     with refusals(app):
-        from engine.dispatch import Dispatcher
-        from engine.errors import NotPossible
-        from engine.settings import sqlite_file
+        from engine.core.errors import NotPossible
+        from engine.infra.settings import sqlite_file
+        from engine.reminders.dispatch import Dispatcher
 
-        svc = app.service(check_actor=False)
+        k = app.kaigi()
         senders = _senders(app)
         if not senders:
-            raise NotPossible("no delivery channel: set KAIGI_SMTP_URL (email) or KAIGI_OUTBOX (JSON Lines file)")
-        import datetime as dt
-
-        dispatcher = Dispatcher(svc, senders, domain=_mail_domain(app), lease=dt.timedelta(seconds=lease),
+            raise NotPossible("scheduler.no_channel")
+        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease),
                                 mark_every=1 if "email" in senders else 100, after_send=_test_kill())
-        db_file = sqlite_file(svc.store.url, Path.cwd()) if svc.store.is_sqlite else None
-        from engine.scheduler import ReminderClock, SingleScheduler
+        db_file = sqlite_file(app.settings.db_url, Path.cwd()) if k.store.dialect == "sqlite" else None
+        from engine.reminders.scheduler import ReminderClock, SingleScheduler
 
         with SingleScheduler(db_file) if db_file else nullcontext():
             if once:
                 s = dispatcher.run_once()
                 app.out({"fired": s.fired, "sent": s.sent, "retried": s.retried, "failed": s.failed},
-                        f"fired {s.fired} reminders; sent {s.sent} messages; {s.retried} to retry; {s.failed} failed")
+                        app.t("scheduler.once", fired=s.fired, sent=s.sent, retried=s.retried, failed=s.failed))
                 return
             clock = ReminderClock(dispatcher, sweep_seconds=sweep)
-            click.echo(f"scheduler {dispatcher.worker} running on {svc.store.safe_url}; Ctrl-C to stop", err=True)
+            click.echo(app.t("scheduler.running_on", worker=dispatcher.worker, db=_safe_url(k.store.url)), err=True)
             clock.start()
-            t = clock.total
-            app.out({"fired": t.fired, "sent": t.sent, "retried": t.retried, "failed": t.failed},
-                    f"stopped: fired {t.fired}; sent {t.sent}; failed {t.failed}")
+            tot = clock.total
+            app.out({"fired": tot.fired, "sent": tot.sent, "retried": tot.retried, "failed": tot.failed},
+                    app.t("scheduler.stopped", fired=tot.fired, sent=tot.sent, failed=tot.failed))
 
 
 def _senders(app: App) -> dict[str, Any]:
-    from engine.delivery import OutboxSender, SmtpSender, parse_smtp_url
+    from engine.reminders.senders import OutboxSender, SmtpSender, parse_smtp_url
 
     s = app.settings
     senders: dict[str, Any] = {}
@@ -909,141 +1046,141 @@ def _senders(app: App) -> dict[str, Any]:
         try:
             senders["email"] = SmtpSender(parse_smtp_url(s.smtp_url), s.mail_from)
         except ValueError as err:
-            _fail(2, "bad_input", f"KAIGI_SMTP_URL: {err}", app.json)
+            fail(app, 2, "bad_input", f"KAIGI_SMTP_URL: {err}")
     if s.outbox:
         senders["outbox"] = OutboxSender(Path(s.outbox))
     return senders
 
 
 # ---------------------------------------------------------------- audit
-@cli.group()
+@cli.group(help="help.audit")
 def audit() -> None:
-    """Check and export the event log."""
+    pass
 
 
-@audit.command("verify")
-@click.option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH",
-              help="A head kept earlier (`audit checkpoint`); catches a rewrite of the whole tail.")
+def _auditor(app: App) -> Any:
+    """Auditors read without being members: any reader of the database may verify it."""
+    return app.kaigi()
+
+
+@audit.command("verify", help="help.audit.verify")
+@option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH", help="opt.checkpoint")
 @pass_app
 def audit_verify(app: App, checkpoints: tuple[str, ...]) -> None:
-    """Check the whole log: chain, order, every act re-decided, replay equal to stored state."""
     with refusals(app):
-        from engine.audit import parse_checkpoint, verify
+        from engine.app.audit import parse_checkpoint, verify
 
         marks = [parse_checkpoint(c) for c in checkpoints]
-        v = verify(app.service(check_actor=False).store, checkpoints=marks)
-    d = v.as_dict()
+        v = verify(_auditor(app).store, checkpoints=marks)
+    d = v.as_dict(app.lang)
     if v.ok:
-        app.out(d, f"log intact: {v.events} events, every act re-decided and allowed under the rules in force; "
-                   f"{v.items} items and {v.meetings} meetings replay to the stored state"
-                   + (f"; {v.refused} refused attempts kept" if v.refused else ""))
+        app.out(d, app.t("verify.ok", events=v.events, items=v.items, meetings=v.meetings, deliveries=v.deliveries)
+                + (app.t("verify.refused", n=v.refused) if v.refused else ""))
         return
     app.out(d)
-    click.echo(f"integrity failure: first bad event {v.first_bad_seq}: {v.problem}", err=True)
+    click.echo(app.t("kind.integrity", text=app.t("verify.first_bad", seq=v.first_bad_seq or "-",
+                                                  problem=v.problem.render(app.lang) if v.problem else "")), err=True)
     sys.exit(7)
 
 
-@audit.command("checkpoint")
+@audit.command("checkpoint", help="help.audit.checkpoint")
 @pass_app
 def audit_checkpoint(app: App) -> None:
-    """Print the head of the log (SEQ:HASH) for the auditor to keep elsewhere."""
     with refusals(app):
-        seq, digest = app.service(check_actor=False).store.head()
-    app.out({"seq": seq, "hash": digest, "checkpoint": f"{seq}:{digest}"}, f"{seq}:{digest}")
+        with _auditor(app).store.read() as tx:
+            h = tx.head()
+    app.out({"seq": h.seq, "hash": h.hash, "checkpoint": f"{h.seq}:{h.hash}"}, f"{h.seq}:{h.hash}")
 
 
-@audit.command("replay")
-@click.argument("item_id", type=int)
-@click.option("--at", "at_", metavar="WHEN", help="Show the item as it stood then.")
+@audit.command("replay", help="help.audit.replay")
+@click.argument("item_id", type=ID)
+@option("--at", "at_", metavar="WHEN", help="opt.replay_at")
 @pass_app
 def audit_replay(app: App, item_id: int, at_: str | None) -> None:
-    """Rebuild an item from its events alone, re-deciding each step under the rules of its day."""
     with refusals(app):
-        from engine.audit import replay_item
-        from engine.timeutil import jst
+        from engine.app.audit import replay_item
+        from engine.infra.timeutil import jst
 
-        svc = app.service()
-        svc.item(item_id)
+        k = app.kaigi()
+        with k.read() as q:
+            _member(app, q)
+            q.w.item(item_id)
         at = app.when(at_) if at_ else None
-        steps, r = replay_item(svc.store, item_id, at)
-        rows = [s.as_dict() for s in steps]
-        item = r.world.items.get(item_id)
-        reminders = _reminders_then(r, item_id, at) if at is not None else []
+        steps, r = replay_item(k.store, item_id, at)
+        rows = [s.as_dict(app.lang) for s in steps]
+        item_then = r.world.items.get(item_id)
+        due = _reminders_then(r, item_id, at) if at is not None else []
     if app.json:
-        app.out(rows if at is None else {"steps": rows, "item": _item_then(item), "reminders": reminders})
+        app.out(rows if at is None else {"steps": rows, "item": _item_then(item_then), "reminders": due})
         return
-    click.echo(_table(app, ["seq", "at (JST)", "actor", "authority", "act", "from", "to", "rulebook", "allowed"], [
-        [s.seq, jst(s.at), s.actor, s.authority, s.type if not s.trigger else s.trigger, s.from_, s.to, s.rulebook,
-         ("yes: " if s.allowed else "no: ") + s.reason] for s in steps]))
+    click.echo(table([app.t("col.seq"), app.t("col.at"), app.t("col.actor"), app.t("col.authority"),
+                      app.t("col.act"), app.t("col.from"), app.t("col.to"), app.t("col.rulebook"),
+                      app.t("col.allowed")], [
+        [s.seq, jst(s.at), s.actor, s.authority, s.trigger or s.type, s.src, s.dest, s.rulebook,
+         (app.t("word.yes") if s.allowed else app.t("word.no")) + ": " + s.reason.render(app.lang)] for s in steps]))
     if at is not None:
-        click.echo(f"\nat {jst(at)}: " + (f"item {item_id} was {item.state} (version {item.version})" if item
-                                         else f"item {item_id} did not exist yet"))
-        for x in reminders:
-            click.echo(f"  reminder {x['id']} ({x['key']}) due {x['due_at']}: " + (
-                "; ".join(f"rung {g['rung']} sent to {', '.join(g['recipients']) or '-'}" for g in x["rungs"])
-                or "not yet sent"))
+        click.echo("\n" + (app.t("replay.then", at=_when(at, app.lang), id=item_id, state=item_then.state,
+                                 version=item_then.version) if item_then else
+                           app.t("replay.not_yet", at=_when(at, app.lang), id=item_id)))
+        for x in due:
+            click.echo(app.t("replay.reminder_then", key=x["key"], due=x["due_at"], fired=x["fired"]))
 
 
 def _item_then(item: Any) -> Any:
-    from engine.timeutil import iso
-
     return None if item is None else {"id": item.id, "state": item.state, "version": item.version,
-                                      "updated_at": iso(item.updated_at)}
+                                      "updated_at": _iso(item.updated_at)}
 
 
 def _reminders_then(r: Any, item_id: int, at: Any) -> list[dict[str, Any]]:
     """The item's reminders that were due by `at`, and what had been sent of each."""
-    from engine.timeutil import iso
-
     out = []
-    for rem in r.world.reminders.values():
-        if rem.item == item_id and rem.due_at <= at:
-            out.append({"id": rem.id, "key": rem.key, "due_at": iso(rem.due_at), "status": rem.status,
-                        "rungs": r.fired.get(rem.id, [])})
+    item = r.world.items.get(item_id)
+    for p in item.reminders if item else ():
+        if p.due_at <= at:
+            sent = [{"rung": rung, "recipients": list(f.recipients)} for (ident, rung), f in r.due.items()
+                    if ident == p.ident]
+            out.append({"id": p.ident, "key": p.key, "due_at": _iso(p.due_at), "fired": p.fired, "rungs": sent})
     return out
 
 
-@audit.command("export")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="JSON Lines or CSV.")
-@click.option("--since", metavar="WHEN", help="Only events from then on (such a part cannot be imported alone).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="A file instead of stdout.")
+@audit.command("export", help="help.audit.export")
+@option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+        help="opt.export_format")
+@option("--since", metavar="WHEN", help="opt.since")
+@option("--output", "-o", type=click.Path(dir_okay=False), help="opt.output")
 @pass_app
 def audit_export(app: App, fmt: str, since: str | None, output: str | None) -> None:
-    """The event log for outside tools; a whole export re-imports with `audit import`."""
     with refusals(app):
-        from engine.audit import export_rows, write_export
+        from engine.app.audit import export_rows, write_export
 
-        svc = app.service(check_actor=False)
-        rows = export_rows(svc.store, app.when(since) if since else None)
+        rows = export_rows(_auditor(app).store, app.when(since) if since else None)
         if output:
             with open(output, "w", encoding="utf-8", newline="") as fh:
                 n = write_export(rows, fmt, fh)
-            click.echo(f"exported {n} events to {output}", err=True)
+            click.echo(app.t("export.done", n=n, file=output), err=True)
         else:
             write_export(rows, fmt, sys.stdout)
 
 
-@audit.command("import")
+@audit.command("import", help="help.audit.import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="Default: from the file name.")
+@option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), help="opt.import_format")
 @pass_app
 def audit_import(app: App, file: str, fmt: str | None) -> None:
-    """Load an exported log into an empty database, checking every event; the tables are rebuilt."""
     with refusals(app):
-        from engine.audit import import_log, read_export
-        from store.db import upgrade
+        from engine.app import bootstrap
+        from engine.app.audit import import_or_verdict, read_export
 
-        svc = app.service(check_schema=False, check_actor=False)
-        upgrade(svc.store.engine)
+        bootstrap.upgrade(app.settings.db_url)
+        k = app.kaigi()
         fmt = fmt or ("csv" if file.endswith(".csv") else "jsonl")
-        v = import_log(svc.store, read_export(Path(file).read_text(encoding="utf-8"), fmt))
+        v = import_or_verdict(k.store, read_export(_read_text(file, 2_000_000_000), fmt))
     if v.ok:
-        app.out(v.as_dict(), f"imported {v.events} events; head {v.head[0]}:{v.head[1]}")
+        app.out(v.as_dict(app.lang), app.t("import.done", n=v.events, seq=v.head[0], hash=v.head[1]))
         return
-    app.out(v.as_dict())
-    click.echo(f"integrity failure: first bad event {v.first_bad_seq}: {v.problem}; nothing after it was imported",
-               err=True)
+    app.out(v.as_dict(app.lang))
+    click.echo(app.t("kind.integrity", text=app.t("import.failed", seq=v.first_bad_seq or "-",
+                                                  problem=v.problem.render(app.lang) if v.problem else "")), err=True)
     sys.exit(7)
 
 

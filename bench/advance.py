@@ -1,26 +1,26 @@
-"""Acts per second through the service, beside raw sqlite3 doing the same writes.
+"""Acts per second through the application API, beside raw sqlite3 writing the same rows.
 
     .venv/bin/python bench/advance.py [--n 500] [--rounds 3] [--synchronous FULL] [--dir DIR]
 
 Both sides run on SQLite files in one temp dir (WAL, synchronous=FULL unless told
-otherwise), in this process, with kaigi's real schema (`store.db.upgrade` on both files).
+otherwise), in this process, with kaigi's real schema (Alembic's migrations on both files).
 
-kaigi:    N items filed through the service (untimed), then N `skip` acts by the
-          implementation manager and N `withdraw` acts by the general manager (timed).
-raw:      the same 2N acts as plain stdlib sqlite3, each one transaction:
-          BEGIN IMMEDIATE; read the log head; re-read the item (state, version);
-          INSERT the event (canonical payload JSON, sha256 chained to the previous hash
-          exactly as store/chain.py does); UPDATE item (state, version, updated_at)
-          WHERE id AND version; UPDATE the log head; COMMIT.
+kaigi:    N items filed through `Kaigi.file_item` (untimed), then N `skip` acts by the
+          implementation manager and N `withdraw` acts by the general manager (timed), warm:
+          the roster and rulebooks are cached after the first act, as in a web server.
+raw:      the same 2N acts as plain stdlib sqlite3, each one transaction writing the rows
+          kaigi writes: BEGIN IMMEDIATE; read the log head and the item; INSERT the event
+          (canonical JSON, sha256 chained to the previous hash as store/chain.py does);
+          UPDATE the item (every column kaigi writes, its planned reminders as JSON); UPDATE
+          the head; COMMIT. It decides nothing and plans nothing: that is kaigi's work.
 
-Rounds alternate which side goes first; the median rate of each side is reported and
-the last line is `ratio: X` = kaigi rate / raw rate.
+Rounds alternate which side goes first; medians are reported. Two figures: acts/s (kaigi /
+raw) and CPU per act (kaigi / raw). The last line is `ratio: X`, the acts/s ratio.
 """
 
 import argparse
 import datetime as dt
 import hashlib
-import json
 import os
 import platform
 import sqlite3
@@ -31,15 +31,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import orjson  # noqa: E402
+
 UTC = dt.timezone.utc
 NOW = dt.datetime(2025, 6, 2, 1, 0, tzinfo=UTC)  # after the rulebook (2024-10-01) and the demo roster
 GENESIS = "0" * 64
 SKIPPER, WITHDRAWER, FILER = "yamamoto", "watanabe", "yamamoto"
 
 
-# ------------------------------------------------------------------ chain (as store/chain.py)
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def instant(at: dt.datetime) -> str:
@@ -50,127 +53,109 @@ def link(prev: str, env: str, payload: str) -> str:
     return hashlib.sha256(f"{prev}\n{env}\n{payload}".encode()).hexdigest()
 
 
+def ts(at: dt.datetime) -> str:
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+class Clock:
+    """Moves a microsecond per reading: every act has its own time, as on a real clock."""
+
+    def __init__(self) -> None:
+        self.at = NOW
+
+    def __call__(self) -> dt.datetime:
+        self.at += dt.timedelta(microseconds=1)
+        return self.at
+
+
 # ------------------------------------------------------------------ kaigi side
 class KaigiSide:
     name = "kaigi"
 
     def __init__(self, path: Path, synchronous: str) -> None:
-        from engine import setup
-        from engine.clock import FrozenClock
-        from engine.logs import configure_logging
-        from engine.service import Service
-        from store.db import make_engine, upgrade
-        from store.sql import Store
+        from engine.app import bootstrap
+        from engine.app.kaigi import Kaigi
+        from store.sql import SqlStore
 
-        configure_logging()  # what the CLI does by default: warnings and up to stderr
         url = f"sqlite:///{path}"
-        engine = make_engine(url)
-        if synchronous != "FULL":  # runs after store.db's own connect hook, so it wins
-            from sqlalchemy import event
-
-            @event.listens_for(engine, "connect")
-            def _sync(dbapi_conn: Any, _rec: Any) -> None:
-                dbapi_conn.execute(f"PRAGMA synchronous={synchronous}")
-
-        upgrade(engine)
-        self.store = Store(url, engine=engine)
-        self.svc = Service(self.store, clock=FrozenClock(NOW))
-        setup.init(self.svc, demo=True)
+        bootstrap.upgrade(url)
+        self.store = SqlStore(url, clock=Clock())
+        if synchronous != "FULL":
+            self.store.connection().execute(f"PRAGMA synchronous={synchronous}")
+        self.kaigi = Kaigi(self.store)
+        bootstrap.init(self.kaigi, demo=True)
 
     def prepare(self, n: int) -> list[int]:
-        ids = []
-        for k in range(n):
-            out = self.svc.file_item(FILER, f"bench item {k}", note="filed by bench/advance.py")
-            assert out.event is not None and out.event.item is not None
-            ids.append(out.event.item)
-        return ids
+        return [self.kaigi.file_item(FILER, f"bench item {k}", note="filed by bench/advance.py").fact.item
+                for k in range(n)]
 
     def run(self, ids: list[int]) -> None:
-        adv = self.svc.advance
+        adv = self.kaigi.advance
         for i in ids:
             adv(SKIPPER, i, "skip")
         for i in ids:
             adv(WITHDRAWER, i, "withdraw")
 
-    def seq(self) -> int:
-        return int(self.store.head()[0])
-
     def check(self) -> str:
-        with self.store.engine.connect() as c:
-            sync = c.exec_driver_sql("PRAGMA synchronous").scalar()
-            mode = c.exec_driver_sql("PRAGMA journal_mode").scalar()
-        return f"journal_mode={mode} synchronous={sync}"
+        c = self.store.connection()
+        return (f"journal_mode={c.execute('PRAGMA journal_mode').fetchone()[0]} "
+                f"synchronous={c.execute('PRAGMA synchronous').fetchone()[0]}")
 
 
 # ------------------------------------------------------------------ raw sqlite3 side
 class RawSide:
     name = "raw sqlite3"
+    PLANNED = '[["team_lead_meeting","item:{i}","2024-10-01","{t}","{t}",0,"{t}",null]]'
 
     def __init__(self, path: Path, synchronous: str) -> None:
-        from store.db import make_engine, upgrade
+        from engine.app import bootstrap
 
-        engine = make_engine(f"sqlite:///{path}")
-        upgrade(engine)  # the very schema kaigi uses, so rows and indexes match
-        engine.dispose()
+        bootstrap.upgrade(f"sqlite:///{path}")  # the very schema kaigi uses, so rows and indexes match
         self.db = sqlite3.connect(path, isolation_level=None)  # autocommit: we say BEGIN ourselves
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000", f"synchronous={synchronous}"):
+        for pragma in ("journal_mode=WAL", "busy_timeout=10000", f"synchronous={synchronous}"):
             self.db.execute(f"PRAGMA {pragma}")
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT INTO body (key, kind, ja, en) VALUES ('hq', 'hq', '推進本部', 'promotion HQ')")
-        self.db.execute("COMMIT")
-        self.next_id = 1
-
-    @staticmethod
-    def _ts(at: dt.datetime) -> str:  # how SQLAlchemy's DateTime stores an instant on SQLite
-        return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-
-    def _append(self, seq: int, prev: str, actor: str, item: int, type_: str, payload: dict[str, Any]) -> str:
-        text = canonical(payload)
-        env = canonical([seq, instant(NOW), actor, actor, "2024-10-01", item, None, type_])
-        digest = link(prev, env, text)
-        self.db.execute(
-            "INSERT INTO event (seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload,"
-            " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (seq, self._ts(NOW), actor, actor, "2024-10-01", item, None, type_, text, prev, digest))
-        return digest
+        self.clock = Clock()
 
     def prepare(self, n: int) -> list[int]:
-        db, ts = self.db, self._ts(NOW)
+        db, t = self.db, ts(NOW)
         db.execute("BEGIN IMMEDIATE")
         seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-        ids = []
-        for k in range(n):
-            i, seq = self.next_id, seq + 1
-            self.next_id += 1
-            title, note = f"bench item {k}", "filed by bench/advance.py"
-            db.execute("INSERT INTO item (id, title, body, team, state, version, filed_by, filed_at, updated_at,"
-                       " note, origin) VALUES (?, ?, 'hq', NULL, 'filed', 1, ?, ?, ?, ?, NULL)",
-                       (i, title, FILER, ts, ts, note))
-            prev = self._append(seq, prev, FILER, i, "ItemFiled", {
-                "title": title, "body": "hq", "team": None, "note": note, "state": "filed", "origin": None})
-            ids.append(i)
+        for i in range(1, n + 1):
+            seq += 1
+            payload = canonical({"title": f"bench item {i}", "body": "hq", "team": None, "note": "",
+                                 "state": "filed", "origin": None})
+            prev = self._event(seq, prev, FILER, i, "ItemFiled", payload, NOW)
+            db.execute("INSERT INTO item (id, title, body, team, state, version, filed_by, filed_at, updated_at, "
+                       "note, origin, sittings, orders, reminders, next_due_at) VALUES "
+                       "(?, ?, 'hq', NULL, 'filed', 1, ?, ?, ?, '', NULL, '[]', '[]', '[]', NULL)",
+                       (i, f"bench item {i}", FILER, t, t))
         db.execute("UPDATE log_head SET seq = ?, hash = ? WHERE id = 1", (seq, prev))
         db.execute("COMMIT")
-        return ids
+        return list(range(1, n + 1))
 
-    def act(self, actor: str, item: int, trigger: str, dest: str) -> None:
+    def _event(self, seq: int, prev: str, actor: str, item: int, type_: str, payload: str, at: dt.datetime) -> str:
+        env = canonical([2, seq, instant(at), actor, actor, "training", "2024-10-01", item, None, type_, 1])
+        digest = link(prev, env, payload)
+        self.db.execute("INSERT INTO event (seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, "
+                        "prev_hash, hash, identity, schema, v) VALUES (?, ?, ?, ?, '2024-10-01', ?, NULL, ?, ?, ?, ?, "
+                        "'training', 1, 2)", (seq, ts(at), actor, actor, item, type_, payload, prev, digest))
+        return digest
+
+    def act(self, actor: str, item: int, trigger: str, to: str) -> None:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
-        try:
-            seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
-            state, version = db.execute("SELECT state, version FROM item WHERE id = ?", (item,)).fetchone()
-            seq += 1
-            digest = self._append(seq, prev, actor, item, "ItemAdvanced",
-                                  {"trigger": trigger, "from": state, "to": dest, "note": ""})
-            cur = db.execute("UPDATE item SET state = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?",
-                             (dest, version + 1, self._ts(NOW), item, version))
-            if cur.rowcount != 1:
-                raise RuntimeError("conflict")
-            db.execute("UPDATE log_head SET seq = ?, hash = ? WHERE id = 1", (seq, digest))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        at = self.clock()
+        seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id = 1").fetchone()
+        state, version = db.execute("SELECT state, version FROM item WHERE id = ?", (item,)).fetchone()
+        payload = canonical({"trigger": trigger, "from": state, "to": to, "note": ""})
+        digest = self._event(seq + 1, prev, actor, item, "ItemAdvanced", payload, at)
+        t = ts(at)
+        db.execute("UPDATE item SET title = ?, body = 'hq', team = NULL, state = ?, version = ?, filed_by = ?, "
+                   "filed_at = ?, updated_at = ?, note = '', origin = NULL, sittings = '[]', orders = '[]', "
+                   "reminders = ?, next_due_at = ? WHERE id = ?",
+                   (f"bench item {item}", to, version + 1, FILER, t, t, self.PLANNED.format(i=item, t=t), t, item))
+        db.execute("UPDATE log_head SET seq = ?, hash = ?, at = ? WHERE id = 1", (seq + 1, digest, t))
+        db.execute("COMMIT")
 
     def run(self, ids: list[int]) -> None:
         for i in ids:
@@ -178,86 +163,55 @@ class RawSide:
         for i in ids:
             self.act(WITHDRAWER, i, "withdraw", "withdrawn")
 
-    def seq(self) -> int:
-        return int(self.db.execute("SELECT seq FROM log_head WHERE id = 1").fetchone()[0])
-
     def check(self) -> str:
-        sync = self.db.execute("PRAGMA synchronous").fetchone()[0]
-        mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
-        return f"journal_mode={mode} synchronous={sync}"
+        return (f"journal_mode={self.db.execute('PRAGMA journal_mode').fetchone()[0]} "
+                f"synchronous={self.db.execute('PRAGMA synchronous').fetchone()[0]}")
 
 
-# ------------------------------------------------------------------ driver
-def timed(side: Any, n: int) -> tuple[float, float, int]:
-    """(wall seconds, CPU seconds, events appended) for 2n acts on n freshly filed items."""
+def measure(side: Any, n: int) -> tuple[float, float]:
     ids = side.prepare(n)
-    s0 = side.seq()
-    w0, c0 = time.perf_counter(), time.process_time()
+    wall0, cpu0 = time.perf_counter(), time.process_time()
     side.run(ids)
-    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    return wall, cpu, side.seq() - s0
-
-
-def fs_type(path: Path) -> str:
-    try:
-        best = ("?", "")
-        for line in Path("/proc/mounts").read_text().splitlines():
-            dev, mnt, kind = line.split()[:3]
-            if str(path.resolve()).startswith(mnt) and len(mnt) >= len(best[1]):
-                best = (f"{kind} ({dev} on {mnt})", mnt)
-        return best[0]
-    except OSError:
-        return "?"
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    acts = 2 * n
+    return acts / wall, cpu / acts
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=500, help="items per round; each round times 2N acts (default 500)")
-    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per side (default 3)")
-    ap.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL", "OFF"],
-                    help="SQLite synchronous for both sides (the product uses FULL)")
-    ap.add_argument("--dir", default=None, help="where the temp databases go (default: the system temp dir)")
-    args = ap.parse_args()
-
-    import sqlalchemy
-
-    with tempfile.TemporaryDirectory(prefix="kaigi-bench-", dir=args.dir) as tmp:
-        kaigi = KaigiSide(Path(tmp) / "kaigi.db", args.synchronous)
-        raw = RawSide(Path(tmp) / "raw.db", args.synchronous)
-        warm = min(20, args.n)
-        for side in (kaigi, raw):  # untimed: first-use caches (SQLAlchemy statements, the machine)
-            timed(side, warm)
-
-        results: dict[str, list[tuple[float, float, int]]] = {kaigi.name: [], raw.name: []}
-        for r in range(args.rounds):
-            order = (kaigi, raw) if r % 2 == 0 else (raw, kaigi)
-            for side in order:
-                results[side.name].append(timed(side, args.n))
-                wall, cpu, _ = results[side.name][-1]
-                print(f"round {r + 1} {side.name:12s} {2 * args.n / wall:9.1f} acts/s  "
-                      f"{1000 * wall / (2 * args.n):7.3f} ms/act wall  {1000 * cpu / (2 * args.n):7.3f} ms/act CPU",
-                      flush=True)
-
-        acts = 2 * args.n
-        print()
-        print(f"python {platform.python_version()} ({platform.python_implementation()}), "
-              f"sqlite {sqlite3.sqlite_version}, SQLAlchemy {sqlalchemy.__version__}")
-        print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, "
-              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        print(f"files: {tmp} on {fs_type(Path(tmp))}")
-        print(f"kaigi: {kaigi.check()}; raw: {raw.check()}")
-        print(f"N = {args.n} items, {acts} acts per round ({args.n} skip + {args.n} withdraw), "
-              f"{args.rounds} rounds, medians:")
-        rates = {}
-        for name, runs in results.items():
-            walls = [w for w, _, _ in runs]
-            cpus = [c for _, c, _ in runs]
-            events = sum(e for _, _, e in runs) / (acts * len(runs))
-            rates[name] = acts / statistics.median(walls)
-            print(f"  {name:12s} {rates[name]:9.1f} acts/s  {1000 * statistics.median(walls) / acts:7.3f} ms/act wall"
-                  f"  {1000 * statistics.median(cpus) / acts:7.3f} ms/act CPU  {events:.2f} events/act")
-        print(f"ratio: {rates[kaigi.name] / rates[raw.name]:.2f}")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--synchronous", default="FULL")
+    ap.add_argument("--dir", default=None)
+    a = ap.parse_args()
+    folder = Path(a.dir or tempfile.mkdtemp(prefix="kaigi-bench-"))
+    rates: dict[str, list[float]] = {"kaigi": [], "raw sqlite3": []}
+    cpus: dict[str, list[float]] = {"kaigi": [], "raw sqlite3": []}
+    checks = {}
+    for r in range(a.rounds):
+        order = (KaigiSide, RawSide) if r % 2 == 0 else (RawSide, KaigiSide)
+        for cls in order:
+            path = folder / f"{cls.__name__}-{r}.db"
+            side = cls(path, a.synchronous)
+            rate, cpu = measure(side, a.n)
+            checks[cls.name] = side.check()
+            rates[cls.name].append(rate)
+            cpus[cls.name].append(cpu)
+            print(f"round {r + 1} {cls.name:12} {rate:8.1f} acts/s  {1000 / rate:6.3f} ms/act wall  "
+                  f"{cpu * 1000:6.3f} ms/act CPU")
+    print()
+    print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}; "
+          f"machine {platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
+    print(f"files in {folder}; kaigi: {checks['kaigi']}; raw: {checks['raw sqlite3']}")
+    print(f"N = {a.n} items, {2 * a.n} acts per round (skip, then withdraw), {a.rounds} rounds, medians:")
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
+    for k in med:
+        print(f"  {k:12} {med[k]:8.1f} acts/s  {cpu[k] * 1000:6.3f} ms/act CPU")
+    print(f"CPU per act: kaigi / raw = {cpu['kaigi'] / cpu['raw sqlite3']:.2f} (aim: at most 3)")
+    print(f"acts/s: kaigi / raw = {med['kaigi'] / med['raw sqlite3']:.2f} (aim: at least 0.45)")
+    print(f"ratio: {med['kaigi'] / med['raw sqlite3']:.2f}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,14 +1,23 @@
-"""Persistence: the event log and the projections, on SQLite or PostgreSQL.
+"""Persistence: the event log and the projections, in memory, on SQLite or on PostgreSQL.
 
-Importing `store` pulls in only pure names; `store.sql` (SQLAlchemy, SQLModel) is
-imported explicitly by whoever opens a database, so commands that need none stay fast.
+Importing `store` pulls in only pure names; `store.sql` (the drivers) and `store.db`
+(SQLAlchemy, Alembic, SQLModel) are imported by whoever opens a database, so commands
+that need none stay fast. The store knows no rules: records in, records out.
 """
 
 from store.chain import GENESIS, canonical, envelope, instant, link
-from store.errors import ChainBroken, ConcurrencyConflict, NotInitialised, StoreError
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, EventRecord, ItemRecord,
-                           MeetingRecord, MemberRecord)
+from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
 
-__all__ = ["GENESIS", "AdoptionRecord", "AssignmentRecord", "BodyRecord", "ChainBroken",
-           "ConcurrencyConflict", "EventRecord", "ItemRecord", "MeetingRecord", "MemberRecord",
-           "NotInitialised", "StoreError", "canonical", "envelope", "instant", "link"]
+__all__ = ["GENESIS", "ConcurrencyConflict", "NotInitialised", "ReadOnly", "StoreError", "canonical", "envelope",
+           "instant", "link"]
+
+
+def open_store(url: str, clock=None, readonly: bool = False):  # type: ignore[no-untyped-def]
+    """The store at `url`: `memory://`, `sqlite:///FILE` or `postgresql+psycopg://…`."""
+    if url.startswith("memory:"):
+        from store.memory import MemoryStore
+
+        return MemoryStore(clock=clock, url=url)
+    from store.sql import SqlStore
+
+    return SqlStore(url, clock=clock, readonly=readonly)

@@ -1,18 +1,15 @@
-"""Database set-up: engines for SQLite (embedded default) and PostgreSQL, and migrations.
+"""The schema and its migrations: Alembic over SQLAlchemy, used by `kaigi init` only.
 
-SQLite runs in WAL with synchronous=FULL (an acknowledged act survives a power cut),
-foreign keys on, and BEGIN IMMEDIATE so writers serialise at BEGIN rather than failing
-at COMMIT; read-only work opts out with `sqlite_begin="DEFERRED"` (LIBRARIES.md 2.3).
+Run-time access goes through the drivers (`store/sql.py`); this module is imported when
+a database is created or upgraded, and to ask which revision a database is at (a plain
+driver read, so every command need not import Alembic).
 """
 
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import event
-
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_HEAD = "0004"  # the newest migration; a test checks it against Alembic's own head
+SCHEMA_HEAD = "0005"  # the newest migration; a test checks it against Alembic's own head
 
 
 def normalise_url(url: str) -> str:
@@ -22,62 +19,54 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+def engine(url: str) -> Any:
+    """A SQLAlchemy engine for migrations (SQLite: WAL, synchronous=FULL; foreign keys off,
+    since migrations rebuild tables that older ones pointed at)."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        eng = sa.create_engine(url, **kwargs)
+        eng = sa.create_engine(url)
 
         @event.listens_for(eng, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # stop pysqlite's own deferred BEGIN
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000",
-                           "synchronous=FULL"):
+            for pragma in ("journal_mode=WAL", "busy_timeout=10000", "synchronous=FULL"):
                 cur.execute(f"PRAGMA {pragma}")
             cur.close()
 
         @event.listens_for(eng, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return eng
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    return sa.create_engine(url, pool_pre_ping=True)
 
 
-def reader(engine: sa.Engine) -> sa.Engine:
-    """The same engine for read-only work: no write lock on SQLite."""
-    return engine.execution_options(sqlite_begin="DEFERRED")
-
-
-def _alembic_config(connection: sa.Connection) -> Any:
+def upgrade(url: str) -> bool:
+    """Create or upgrade the schema to the newest migration (safe to run twice).
+    Returns whether anything was migrated."""
+    from alembic import command
     from alembic.config import Config
 
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    return cfg
+    import sqlalchemy as sa
 
-
-def upgrade(engine: sa.Engine) -> None:
-    """Create or upgrade the schema to the newest migration (safe to run twice)."""
-    from alembic import command
-
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "head")
-
-
-def schema_state(engine: sa.Engine) -> tuple[str | None, str]:
-    """(the database's migration revision or None, the newest revision kaigi ships).
-
-    A plain read of Alembic's version table: every command asks this, and importing
-    Alembic would cost each of them a tenth of a second.
-    """
-    with reader(engine).connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None, SCHEMA_HEAD
-        current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    return current, SCHEMA_HEAD
+    eng = engine(url)
+    try:
+        with eng.connect() as conn:
+            before = None
+            if sa.inspect(conn).has_table("alembic_version"):
+                before = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        with eng.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    finally:
+        eng.dispose()
+    return before != SCHEMA_HEAD
 
 
 def migrations_head() -> str:

@@ -6,12 +6,12 @@ class StoreError(Exception):
 
 
 class ConcurrencyConflict(StoreError):
-    """Someone else changed the row first; nothing was written."""
+    """Someone else changed the row first, or the database was busy; nothing was written."""
 
 
 class NotInitialised(StoreError):
     """The database has no kaigi schema, or an older one: run `kaigi init`."""
 
 
-class ChainBroken(StoreError):
-    """The event log does not verify."""
+class ReadOnly(StoreError):
+    """The database can be read here but not written."""

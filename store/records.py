@@ -1,7 +1,9 @@
 """Plain records the store reads and writes: what the engine folds events into.
 
-They are frozen dataclasses with no behaviour, so the engine and the store can share
-them without the engine knowing SQL or the store knowing the rules.
+Frozen slots dataclasses with no behaviour beyond small questions (`valid_at`), so the
+engine and the store share them without the engine knowing SQL or the store knowing
+the rules. An item carries what its decisions and reminders need (the sittings it is
+on, its open orders, its planned reminders), so an act reads it in one statement.
 """
 
 import datetime as dt
@@ -19,12 +21,16 @@ class BodyRecord:
 
 @dataclass(frozen=True, slots=True)
 class MemberRecord:
+    """A person on the roster; `os_user` and `db_role` bind them to an authenticated identity."""
+
     login: str
     name: str
     name_en: str
     email: str | None = None
     lang: str = "ja"
     channel: str = "email"
+    os_user: str | None = None
+    db_role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,94 +45,6 @@ class AssignmentRecord:
 
     def valid_at(self, at: dt.datetime) -> bool:
         return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRecord:
-    id: int
-    title: str
-    body: str
-    team: str | None
-    state: str
-    version: int
-    filed_by: str
-    filed_at: dt.datetime
-    updated_at: dt.datetime
-    note: str = ""
-    origin: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingRecord:
-    id: int
-    kind: str
-    body: str
-    convener: str
-    chair: str
-    starts_at: dt.datetime
-    status: str
-    version: int
-    convened_at: dt.datetime
-    attendees: tuple[str, ...] = ()
-    invited: tuple[str, ...] = ()
-    present: tuple[str, ...] = ()
-    items: tuple[int, ...] = ()
-    outcomes: dict[int, str] = field(default_factory=dict)
-    held_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderRecord:
-    id: int
-    key: str
-    item: int | None
-    meeting: int | None
-    order: int | None
-    body: str
-    started_at: dt.datetime
-    due_at: dt.datetime
-    next_rung: int
-    next_at: dt.datetime | None
-    status: str
-    version: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRecord:
-    """A message to send (or sent): what the dispatcher claims, sends and marks."""
-
-    id: int
-    dedupe_key: str
-    reminder: int
-    rung: int
-    recipient: str
-    channel: str
-    address: str | None
-    message_id: str
-    subject: str
-    body: str
-    ics: str | None
-    status: str
-    attempts: int
-    next_attempt_at: dt.datetime
-    last_error: str | None = None
-    sent_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
-    id: int
-    item: int
-    issued_by: str
-    to: str
-    issued_at: dt.datetime
-    due_at: dt.datetime
-    status: str
-    note: str = ""
-    finding: str | None = None
-    reason: str | None = None
-    settled_at: dt.datetime | None = None
-    version: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +68,190 @@ class AdoptionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Sitting:
+    """A meeting as an item on its agenda sees it: enough to plan the item's reminders."""
+
+    meeting: int
+    kind: str
+    status: str
+    starts_at: dt.datetime
+    held_at: dt.datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """An investigation order on an item that is not yet complete or waived (R-T5)."""
+
+    id: int
+    to: str
+    issued_at: dt.datetime
+    due_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A reminder the projection plans: a rule of the rulebook applied to what waits.
+
+    `fired` rungs have gone out (the ReminderDue facts, tallied on its subject); `next_at`
+    is when the next fires, None once every rung has. Its `ident` is the same whenever it
+    is derived again, so replay and the scheduler name the same reminder.
+    """
+
+    key: str
+    subject: str
+    book: str
+    started_at: dt.datetime
+    due_at: dt.datetime
+    fired: int = 0
+    next_at: dt.datetime | None = None
+    order: int | None = None
+
+    @property
+    def ident(self) -> str:
+        return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.timezone.utc).isoformat(timespec='microseconds')}"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    id: int
+    title: str
+    body: str
+    team: str | None
+    state: str
+    version: int
+    filed_by: str
+    filed_at: dt.datetime
+    updated_at: dt.datetime
+    note: str = ""
+    origin: int | None = None
+    sittings: tuple[Sitting, ...] = ()
+    orders: tuple[OpenOrder, ...] = ()
+    reminders: tuple[Planned, ...] = ()
+    fired: tuple[tuple[str, int], ...] = ()  # rungs gone out, per reminder identity: the facts' tally
+
+    @property
+    def next_due_at(self) -> dt.datetime | None:
+        return min((p.next_at for p in self.reminders if p.next_at is not None), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Minutes:
+    """One entry of a sitting's minutes (R-M4): a correction is a new entry."""
+
+    n: int
+    sha256: str
+    text: str
+    recorded_by: str
+    recorded_at: dt.datetime
+    approved_by: str | None = None
+    approved_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRecord:
+    id: int
+    kind: str
+    body: str
+    convener: str
+    chair: str
+    starts_at: dt.datetime
+    status: str
+    version: int
+    convened_at: dt.datetime
+    attendees: tuple[str, ...] = ()
+    invited: tuple[str, ...] = ()
+    present: tuple[str, ...] = ()
+    items: tuple[int, ...] = ()
+    outcomes: dict[int, str] = field(default_factory=dict)
+    held_at: dt.datetime | None = None
+    sat_at: dt.datetime | None = None
+    minutes: tuple[Minutes, ...] = ()
+    reminders: tuple[Planned, ...] = ()
+    fired: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def next_due_at(self) -> dt.datetime | None:
+        return min((p.next_at for p in self.reminders if p.next_at is not None), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    id: int
+    item: int
+    issued_by: str
+    to: str
+    issued_at: dt.datetime
+    due_at: dt.datetime
+    status: str
+    note: str = ""
+    finding: str | None = None
+    reason: str | None = None
+    settled_at: dt.datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """A document an act refers to by its sha256 (a station's council result, R-M4)."""
+
+    sha256: str
+    name: str
+    media_type: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRecord:
+    """A message to send (or sent): what the dispatcher claims, sends and marks."""
+
+    id: int
+    dedupe_key: str
+    reminder: str
+    rung: int
+    recipient: str
+    channel: str
+    address: str | None
+    message_id: str
+    subject: str
+    body: str
+    ics: str | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+    item: int | None = None
+    meeting: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The end of the log: its last sequence number, hash and time, and the sequence of the
+    last event that changed the roster or the rules (a cache of those is good until it moves)."""
+
+    seq: int
+    hash: str
+    at: dt.datetime | None
+    roster_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event as an act hands it to the store: the envelope's parts and the payload text."""
+
+    type: str
+    schema: int
+    payload: str
+    item: int | None = None
+    meeting: int | None = None
+    roster: bool = False  # it changes who holds what, or the rules: moves the head's roster_seq
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
+    """An event as the log holds it. `v` is the envelope version (1: before identities)."""
+
     seq: int
     at: dt.datetime
     actor: str
@@ -159,6 +260,15 @@ class EventRecord:
     item: int | None
     meeting: int | None
     type: str
-    payload: dict[str, Any]
+    payload: str
     prev_hash: str
     hash: str
+    identity: str | None = None
+    schema: int = 1
+    v: int = 1
+
+    @property
+    def data(self) -> dict[str, Any]:
+        import orjson
+
+        return orjson.loads(self.payload)  # type: ignore[no-any-return]

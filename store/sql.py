@@ -1,324 +1,573 @@
-"""SqlStore: reads the projections and appends events, through SQLAlchemy Core.
+"""SqlStore: the store port on SQLite (the embedded default) or PostgreSQL, through the
+database's own driver (sqlite3, psycopg 3).
 
-Every act is one transaction (`Store.act()`): it locks the log head first, so appends
-are serialised and the chain cannot fork (on SQLite BEGIN IMMEDIATE does the same),
-then applies conditional updates (`WHERE version = :expected`) and appends the event.
-Driver errors are translated here into `store.errors`; nothing above sees SQLAlchemy.
+Why the driver and not SQLAlchemy at run time: an act is a handful of statements, and
+SQLAlchemy's statement machinery cost more CPU than the act's own work (bench/advance.py
+measured it); importing it also doubled `kaigi item show`. SQLModel and Alembic still own
+the schema and its migrations (store/tables.py, store/migrations); a contract suite runs
+this store against the schema those create, on both engines.
+
+Every act is one transaction that starts by reading (SQLite: under BEGIN IMMEDIATE) or
+locking (PostgreSQL: FOR UPDATE) the log's head row, so appends are serialised and the
+chain cannot fork. Driver errors are translated here into `store.errors`.
 """
 
 import datetime as dt
-import json
+import re
+import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
-import sqlalchemy as sa
-from sqlalchemy import exc
+import orjson
 
-from store import chain
-from store.db import make_engine, reader, schema_state
-from store.errors import ConcurrencyConflict, NotInitialised, StoreError
+from store import codec
+from store.chain import GENESIS, instant, seal
+from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           EventRecord, ItemRecord, MeetingRecord, MemberRecord, OrderRecord, ReminderRecord)
-from store.tables import (AgendaEntry, Assignment, Body, Delegation, Delivery, Event, InvestigationOrder, Item,
-                          LogHead, Meeting, MeetingAttendee, Member, Reminder, RulebookAdoption)
+                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
+                           OrderRecord)
 
-T_BODY = Body.__table__
-T_MEMBER = Member.__table__
-T_ASSIGN = Assignment.__table__
-T_ITEM = Item.__table__
-T_MEETING = Meeting.__table__
-T_ATTEND = MeetingAttendee.__table__
-T_AGENDA = AgendaEntry.__table__
-T_ADOPT = RulebookAdoption.__table__
-T_EVENT = Event.__table__
-T_HEAD = LogHead.__table__
-T_REMIND = Reminder.__table__
-T_DELIVERY = Delivery.__table__
-T_ORDER = InvestigationOrder.__table__
-T_DELEG = Delegation.__table__
-_ORDER_COLS = {"id": "id", "item": "item_id", "issued_by": "issued_by", "to": "to", "issued_at": "issued_at",
-               "due_at": "due_at", "status": "status", "note": "note", "finding": "finding", "reason": "reason",
-               "settled_at": "settled_at", "version": "version"}
-
-_ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at",
-              "updated_at", "note", "origin")
-_MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status", "version",
-                 "convened_at", "held_at")
+t_in, t_out = codec.t_in, codec.t_out
+EVENT_COLS = "seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash, identity, schema, v"
+DELIVERY_COLS = ("id, dedupe_key, reminder, rung, recipient, channel, address, message_id, subject, body, ics, "
+                 "status, attempts, next_attempt_at, last_error, sent_at, item_id, meeting_id")
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
-# Hot statements built once: SQLAlchemy memoises a statement's cache key on the object,
-# so reusing them skips construction and key generation on every act.
-_SEL_ITEM = sa.select(T_ITEM).where(T_ITEM.c.id == sa.bindparam("id"))
-_SEL_MEMBER = sa.select(T_MEMBER).where(T_MEMBER.c.login == sa.bindparam("login"))
-_SEL_ASSIGN_OF = sa.select(T_ASSIGN).where(T_ASSIGN.c.login == sa.bindparam("login")).order_by(T_ASSIGN.c.id)
-_SEL_BODIES = sa.select(T_BODY).order_by(T_BODY.c.key)
-_LOCK_HEAD = sa.select(T_HEAD.c.seq, T_HEAD.c.hash).where(T_HEAD.c.id == 1).with_for_update()
-_INS_EVENT = T_EVENT.insert()
-_UPD_HEAD = T_HEAD.update().where(T_HEAD.c.id == 1).values(seq=sa.bindparam("h_seq"), hash=sa.bindparam("h_hash"))
-_UPDATES: dict[tuple[Any, tuple[str, ...]], Any] = {}
-_INS_REMIND = T_REMIND.insert()
-_SEL_ORDERS_OF = sa.select(T_ORDER).where(T_ORDER.c.item_id == sa.bindparam("item")).order_by(T_ORDER.c.id)
-_SEL_PENDING_OF = (sa.select(T_REMIND).where(T_REMIND.c.status == "pending", sa.or_(
-    T_REMIND.c.item_id.in_(sa.bindparam("items", expanding=True)),
-    T_REMIND.c.meeting_id.in_(sa.bindparam("meetings", expanding=True)))).order_by(T_REMIND.c.id))
-_SEL_MEETINGS_OF = (sa.select(T_MEETING).where(T_MEETING.c.id.in_(
-    sa.select(T_AGENDA.c.meeting_id).where(T_AGENDA.c.item_id.in_(sa.bindparam("items", expanding=True)))))
-    .order_by(T_MEETING.c.id))
-_SEL_AGENDA_OF = (sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(sa.bindparam("mids", expanding=True)))
-                  .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position))
-_NEXT_ID = {name: sa.select(sa.func.coalesce(sa.func.max(t.c.id), 0))
-            for name, t in (("item", T_ITEM), ("meeting", T_MEETING), ("assignment", T_ASSIGN),
-                            ("reminder", T_REMIND), ("order", T_ORDER), ("delegation", T_DELEG))}
+def sqlite_path(url: str) -> str | None:
+    """The file of a `sqlite:///path` URL (`sqlite:////abs/path`), None for memory."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    path = rest[1:] if rest.startswith("/") else rest
+    path = path.split("?", 1)[0]
+    return None if path in ("", ":memory:") else unquote(path)
 
 
-def _update(table: sa.Table, columns: tuple[str, ...]) -> Any:
-    """`UPDATE table SET <columns> WHERE id = :k_id AND version = :k_version`, built once per shape."""
-    stmt = _UPDATES.get((table, columns))
-    if stmt is None:
-        stmt = table.update().where(table.c.id == sa.bindparam("k_id"),
-                                    table.c.version == sa.bindparam("k_version")).values(
-            {c: sa.bindparam(c) for c in columns})
-        _UPDATES[(table, columns)] = stmt
-    return stmt
+def pg_conninfo(url: str) -> str:
+    """A libpq URI from a SQLAlchemy-style URL (`postgresql+psycopg://…`)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise StoreError("not a PostgreSQL URL")
+    return "postgresql://" + rest
 
 
-def _translate(err: exc.DBAPIError) -> StoreError:
-    code = getattr(getattr(err, "orig", None), "sqlstate", None)
-    text = str(getattr(err, "orig", err))
+def dialect_of(url: str) -> str:
+    scheme = url.partition("://")[0].split("+")[0].lower()
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:///FILE or postgresql+psycopg://…")
+
+
+def translate(err: Exception) -> StoreError:
+    code = getattr(err, "sqlstate", None)
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if "append-only" in text:
         return StoreError("the event table is append-only: events are never changed or removed")
-    if code in _CONFLICT_CODES or "database is locked" in text:
+    if code in _CONFLICT_CODES or "database is locked" in text or "database is busy" in text:
         return ConcurrencyConflict("the database was busy with another change; nothing was written")
-    if isinstance(err, exc.IntegrityError):
-        return ConcurrencyConflict(f"someone else wrote first: {text.splitlines()[0]}")
-    if "no such table" in text or "does not exist" in text:
-        return NotInitialised("this database has no kaigi schema; run `kaigi init`")
-    return StoreError(text.splitlines()[0])
+    if "no such table" in text or code == "42P01" or "no such column" in text or code == "42703":
+        return NotInitialised("this database has no kaigi schema, or an older one; run `kaigi init`")
+    if "readonly" in text or "read-only" in text or code == "25006":
+        return ReadOnly("the database is read-only here: nothing can be written")
+    if code == "42501" or "permission denied" in text:
+        return StoreError(f"the database refused: {text}")
+    if isinstance(err, sqlite3.IntegrityError) or (code or "").startswith("23"):
+        return ConcurrencyConflict(f"someone else wrote first: {text}")
+    return StoreError(text)
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    try:
-        yield
-    except exc.DBAPIError as err:
-        raise _translate(err) from err
+class SqlStore:
+    """The database of one kaigi. `clock`: where act times come from when the database's
+    own clock is not the witness (SQLite always; PostgreSQL when one is given: tests)."""
 
-
-def _item(row: Any) -> ItemRecord:
-    return ItemRecord(**{c: row._mapping[c] for c in _ITEM_COLS})
-
-
-def _reminder(row: Any) -> ReminderRecord:
-    m = row._mapping
-    return ReminderRecord(id=m["id"], key=m["key"], item=m["item_id"], meeting=m["meeting_id"],
-                          order=m["order_id"], body=m["body"], started_at=m["started_at"], due_at=m["due_at"],
-                          next_rung=m["next_rung"], next_at=m["next_at"], status=m["status"], version=m["version"])
-
-
-def _delivery(row: Any) -> DeliveryRecord:
-    m = row._mapping
-    return DeliveryRecord(id=m["id"], dedupe_key=m["dedupe_key"], reminder=m["reminder_id"], rung=m["rung"],
-                          recipient=m["recipient"], channel=m["channel"], address=m["address"],
-                          message_id=m["message_id"], subject=m["subject"], body=m["body"], ics=m["ics"],
-                          status=m["status"], attempts=m["attempts"], next_attempt_at=m["next_attempt_at"],
-                          last_error=m["last_error"], sent_at=m["sent_at"])
-
-
-def _event(row: Any) -> EventRecord:
-    m = row._mapping
-    return EventRecord(seq=m["seq"], at=m["at"], actor=m["actor"], authority=m["authority"],
-                       rulebook=m["rulebook"], item=m["item_id"], meeting=m["meeting_id"],
-                       type=m["type"], payload=json.loads(m["payload"]),
-                       prev_hash=m["prev_hash"], hash=m["hash"])
-
-
-class Store:
-    """The database of one kaigi: projections to read, and `act()` to append."""
-
-    def __init__(self, url: str, engine: sa.Engine | None = None) -> None:
+    def __init__(self, url: str, clock: Callable[[], dt.datetime] | None = None, *,
+                 readonly: bool = False) -> None:
         self.url = url
-        self.engine = engine or make_engine(url)
-        self.ro = reader(self.engine)
-        self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._local = threading.local()  # the connection of the act under way, if any
+        self.dialect = dialect_of(url)
+        self.clock = clock
+        self.readonly = readonly
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+        self.pg = self.dialect == "postgresql"
+        self._sql: dict[str, str] = {}
+
+    # ------------------------------------------------------------ connections
+    def connection(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def _connect(self) -> Any:
+        if self.pg:
+            import psycopg
+
+            try:
+                return psycopg.connect(pg_conninfo(self.url), autocommit=True, connect_timeout=10)
+            except psycopg.Error as err:
+                raise StoreError(f"cannot connect to PostgreSQL: {_first_line(err)}") from None
+        path = sqlite_path(self.url) or ":memory:"
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False, timeout=10)
+            else:
+                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+            conn.execute("PRAGMA busy_timeout=10000")
+            if not self.readonly:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")  # an acknowledged act survives a power cut
+        except sqlite3.Error as err:
+            raise translate(err) from None
+        return conn
+
+    def revision(self) -> str | None:
+        """The schema's migration revision, or None for a database kaigi has not made."""
+        conn = self.connection()
+        try:
+            if self.pg:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            else:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        except Exception:  # noqa: BLE001 (no such table)
+            return None
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001 (closing is best effort)
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def sql(self, text: str) -> str:
+        """`:name` parameters in the dialect's style (psycopg: `%(name)s`)."""
+        if not self.pg:
+            return text
+        out = self._sql.get(text)
+        if out is None:
+            out = _PARAM.sub(r"%(\1)s", text.replace("%", "%%"))
+            self._sql[text] = out
+        return out
+
+    # ------------------------------------------------------------ transactions
+    @contextmanager
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None) -> Iterator["SqlTx"]:
+        """A write transaction; with `head`, the head row is ours until it ends. `item`: an
+        item the act will read, fetched with the head in the same statement."""
+        if self.readonly:
+            raise ReadOnly("the database is opened read-only: nothing can be written")
+        conn = self.connection()
+        try:
+            if self.pg:
+                conn.execute("BEGIN")
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+        except Exception as err:
+            raise translate(err) from None
+        tx = SqlTx(self, conn, write=True)
+        try:
+            if head:
+                tx.lock_head(item)
+            yield tx
+            if rollback:
+                conn.execute("ROLLBACK")
+            else:
+                conn.execute("COMMIT")
+        except BaseException as err:
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 (the connection may be gone; the error below matters)
+                pass
+            if isinstance(err, (sqlite3.Error,)) or type(err).__module__.startswith("psycopg"):
+                raise translate(err) from None
+            raise
 
     @contextmanager
-    def _conn(self) -> Iterator[sa.Connection]:
-        """Reads inside an act see that act's transaction; others get a read-only one."""
-        active = getattr(self._local, "conn", None)
-        if active is not None:
-            yield active
+    def read(self) -> Iterator["SqlTx"]:
+        """One consistent snapshot: a read transaction (SQLite), REPEATABLE READ (PostgreSQL)."""
+        conn = self.connection()
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self.pg else "BEGIN")
+        except Exception as err:
+            raise translate(err) from None
+        try:
+            yield SqlTx(self, conn, write=False)
+        except BaseException as err:
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001
+                pass
+            if isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg"):
+                raise translate(err) from None
+            raise
+        else:
+            conn.execute("ROLLBACK" if self.pg else "COMMIT")
+
+
+class _Where:
+    """A WHERE clause built from the filters a query was given (None means no filter)."""
+
+    def __init__(self, first: str = "1 = 1", **params: Any) -> None:
+        self.parts, self.params, self.empty = [first], dict(params), False
+
+    def eq(self, column: str, value: Any) -> "_Where":
+        if value is not None and value != "":
+            name = f"p{len(self.params)}"
+            self.parts.append(f"{column} = :{name}")
+            self.params[name] = value
+        return self
+
+    def cmp(self, column: str, op: str, value: Any) -> "_Where":
+        if value is not None:
+            name = f"p{len(self.params)}"
+            self.parts.append(f"{column} {op} :{name}")
+            self.params[name] = value
+        return self
+
+    def among(self, column: str, ids: Sequence[int] | None) -> "_Where":
+        if ids is not None:
+            self.empty = self.empty or not ids
+            self.parts.append(f"{column} IN (" + (", ".join(str(int(i)) for i in ids) or "NULL") + ")")
+        return self
+
+    def sql(self) -> str:
+        return " WHERE " + " AND ".join(self.parts)
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+class SqlTx:
+    """One transaction's reads and writes."""
+
+    def __init__(self, store: SqlStore, conn: Any, write: bool) -> None:
+        self.s = store
+        self.conn = conn
+        self.write = write
+        self.pg = store.pg
+        self.t = (lambda x: x) if self.pg else t_out
+        self.identity: str | None = None
+        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.timezone.utc))
+        self._head: Head | None = None
+        self._items: dict[int, ItemRecord] = {}
+
+    def x(self, sql: str, params: Any = None) -> Any:
+        return self.conn.execute(self.s.sql(sql), params or {})
+
+    def many(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
             return
-        with _translated(), self.ro.connect() as conn:
-            yield conn
+        cur = self.conn.cursor()
+        try:
+            cur.executemany(self.s.sql(sql), rows)
+        finally:
+            cur.close()
 
-    # ------------------------------------------------------------ schema
-    def check_schema(self) -> None:
-        """Refuse to work on a database kaigi has not initialised or that is behind."""
-        with _translated():
-            current, head = schema_state(self.engine)
-        if current is None:
-            raise NotInitialised(f"no kaigi database at {self.safe_url}; run `kaigi init`")
-        if current != head:
-            raise NotInitialised(f"the database schema is at {current}, kaigi needs {head}; run `kaigi init`")
+    def all(self, sql: str, params: Any = None) -> list[Any]:
+        return list(self.x(sql, params).fetchall())
 
-    @property
-    def safe_url(self) -> str:
-        return sa.make_url(self.url).render_as_string(hide_password=True)
+    def one(self, sql: str, params: Any = None) -> Any:
+        return self.x(sql, params).fetchone()
+
+    # ------------------------------------------------------------ the head
+    _HEAD_ITEM = ("SELECT h.seq, h.hash, h.at, h.roster_seq, {clock} i." + ", i.".join(codec.ITEM_COLS[:-1])
+                  + " FROM log_head h LEFT JOIN item i ON i.id = :item WHERE h.id = 1")
+
+    def lock_head(self, item: int | None = None) -> None:
+        """Take the head (SQLite: BEGIN IMMEDIATE has it already; PostgreSQL: FOR UPDATE) and
+        read it, with the database's clock on PostgreSQL and, if asked, an item."""
+        if item is not None and not self.pg:  # BEGIN IMMEDIATE holds the lock: one read sees it all
+            row = self.one(self._HEAD_ITEM.format(clock=""), {"item": item})
+        elif self.pg:
+            # Lock the head in a statement of its own: a row read in the same statement would come
+            # from the snapshot taken before the lock was granted (READ COMMITTED re-reads only
+            # the locked row), so an act queued behind another would decide on stale data.
+            row = self.one("SELECT seq, hash, at, roster_seq, clock_timestamp() FROM log_head WHERE id = 1 FOR UPDATE")
+        else:
+            row = self.one("SELECT seq, hash, at, roster_seq FROM log_head WHERE id = 1")
+        if row is None:
+            raise NotInitialised("the event log has no head row; run `kaigi init`")
+        self._head = Head(row[0], row[1], t_in(row[2]), row[3])
+        if item is not None and not self.pg and row[4] is not None:
+            self._items[item] = codec.item_in(row[4:])
+        clock = self.s.clock
+        self.now = clock() if clock is not None else (row[4] if self.pg else dt.datetime.now(dt.timezone.utc))
+        self.now = self.now.astimezone(dt.timezone.utc)
+
+    def head(self) -> Head:
+        if self._head is not None:
+            return self._head
+        row = self.one("SELECT seq, hash, at, roster_seq FROM log_head WHERE id = 1")
+        if row is None:
+            return Head(0, GENESIS, None, 0)
+        return Head(row[0], row[1], t_in(row[2]), row[3])
 
     # ------------------------------------------------------------ reads
-    def _rows(self, stmt: sa.Executable) -> list[Any]:
-        with self._conn() as conn:
-            return list(conn.execute(stmt))
+    def roster(self) -> tuple[list[BodyRecord], list[MemberRecord], list[AssignmentRecord],
+                              list[DelegationRecord], list[AdoptionRecord]]:
+        bodies = [BodyRecord(*r) for r in self.all("SELECT key, kind, ja, en FROM body ORDER BY key")]
+        members = [MemberRecord(*r) for r in self.all(
+            "SELECT login, name, name_en, email, lang, channel, os_user, db_role FROM member ORDER BY login")]
+        assignments = [AssignmentRecord(r[0], r[1], r[2], r[3], r[4], t_in(r[5]), t_in(r[6]))  # type: ignore[arg-type]
+                       for r in self.all("SELECT id, login, position, body, team, valid_from, valid_until "
+                                         "FROM assignment ORDER BY id")]
+        delegations = [DelegationRecord(r[0], r[1], r[2], t_in(r[3]), t_in(r[4]))  # type: ignore[arg-type]
+                       for r in self.all("SELECT id, holder, clerk, valid_from, valid_until FROM delegation "
+                                         "ORDER BY id")]
+        adoptions = [AdoptionRecord(r[0], r[1] if isinstance(r[1], dt.date) else dt.date.fromisoformat(r[1]),
+                                    r[2], r[3])
+                     for r in self.all("SELECT version, effective_from, sha256, text FROM rulebook_adoption "
+                                       "ORDER BY effective_from")]
+        return bodies, members, assignments, delegations, adoptions
+
+    _ITEM = "SELECT " + ", ".join(codec.ITEM_COLS[:-1]) + " FROM item"
+    _MEETING = "SELECT " + ", ".join(codec.MEETING_COLS[:-1]) + " FROM meeting"
 
     def item(self, item_id: int) -> ItemRecord | None:
-        with self._conn() as conn:
-            row = conn.execute(_SEL_ITEM, {"id": item_id}).first()
-        return _item(row) if row is not None else None
+        if item_id in self._items:
+            return self._items.pop(item_id)
+        row = self.one(self._ITEM + " WHERE id = :id", {"id": item_id})
+        return codec.item_in(row) if row is not None else None
 
-    def items(self, state: str | None = None, body: str | None = None, origin: int | None = None,
-              ids: list[int] | None = None) -> list[ItemRecord]:
-        q = sa.select(T_ITEM).order_by(T_ITEM.c.id)
-        if origin is not None:
-            q = q.where(T_ITEM.c.origin == origin)
-        if ids is not None:
-            q = q.where(T_ITEM.c.id.in_(ids))
-        if state:
-            q = q.where(T_ITEM.c.state == state)
-        if body:
-            q = q.where(T_ITEM.c.body == body)
-        return [_item(r) for r in self._rows(q)]
+    def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
+              ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
+              after: int = 0) -> list[ItemRecord]:
+        w = (_Where("id > :after", after=after).eq("state", state).eq("body", body).eq("origin", origin)
+             .among("id", ids).cmp("next_due_at", "<=", self.t(due_by) if due_by else None))
+        if w.empty:
+            return []
+        sql = self._ITEM + w.sql() + " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        return [codec.item_in(r) for r in self.all(sql, w.params)]
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
-        found = self.meetings(ids=[meeting_id])
-        return found[0] if found else None
+        row = self.one(self._MEETING + " WHERE id = :id", {"id": meeting_id})
+        return codec.meeting_in(row) if row is not None else None
 
-    def meetings(self, ids: list[int] | None = None, status: str | None = None,
-                 people: bool = True, of_items: list[int] | None = None) -> list[MeetingRecord]:
-        """Meetings with their agenda (and, unless people=False, attendees)."""
-        q = sa.select(T_MEETING).order_by(T_MEETING.c.id)
-        if ids is not None:
-            q = q.where(T_MEETING.c.id.in_(ids))
-        if of_items is not None:
-            q = q.where(T_MEETING.c.id.in_(sa.select(T_AGENDA.c.meeting_id).where(T_AGENDA.c.item_id.in_(of_items))))
-        if status:
-            q = q.where(T_MEETING.c.status == status)
-        with self._conn() as conn:
-            rows = list(conn.execute(q))
-            if not rows:
-                return []
-            mids = [r.id for r in rows]
-            att = [] if not people else list(conn.execute(
-                sa.select(T_ATTEND).where(T_ATTEND.c.meeting_id.in_(mids))
-                .order_by(T_ATTEND.c.meeting_id, T_ATTEND.c.login)))
-            ag = list(conn.execute(sa.select(T_AGENDA).where(T_AGENDA.c.meeting_id.in_(mids))
-                                   .order_by(T_AGENDA.c.meeting_id, T_AGENDA.c.position)))
-        by_att: dict[int, list[Any]] = {}
-        by_ag: dict[int, list[Any]] = {}
-        for a in att:
-            by_att.setdefault(a.meeting_id, []).append(a)
-        for g in ag:
-            by_ag.setdefault(g.meeting_id, []).append(g)
-        return [self._meeting(r, by_att.get(r.id, []), by_ag.get(r.id, [])) for r in rows]
-
-    @staticmethod
-    def _meeting(r: Any, att: list[Any], ag: list[Any]) -> MeetingRecord:
-        return MeetingRecord(
-            **{c: r._mapping[c] for c in _MEETING_COLS},
-            attendees=tuple(a.login for a in att if not a.invited),
-            invited=tuple(a.login for a in att if a.invited),
-            present=tuple(a.login for a in att if a.present),
-            items=tuple(g.item_id for g in ag),
-            outcomes={g.item_id: g.outcome for g in ag if g.outcome is not None})
-
-    def member(self, login: str) -> MemberRecord | None:
-        with self._conn() as conn:
-            row = conn.execute(_SEL_MEMBER, {"login": login}).first()
-        return MemberRecord(**row._mapping) if row is not None else None
-
-    def members(self) -> list[MemberRecord]:
-        return [MemberRecord(**r._mapping) for r in self._rows(sa.select(T_MEMBER).order_by(T_MEMBER.c.login))]
-
-    def assignments(self, login: str | None = None) -> list[AssignmentRecord]:
-        if login is not None:
-            with self._conn() as conn:
-                return [AssignmentRecord(**r._mapping) for r in conn.execute(_SEL_ASSIGN_OF, {"login": login})]
-        return [AssignmentRecord(**r._mapping) for r in self._rows(sa.select(T_ASSIGN).order_by(T_ASSIGN.c.id))]
-
-    def bodies(self) -> list[BodyRecord]:
-        return [BodyRecord(**r._mapping) for r in self._rows(_SEL_BODIES)]
-
-    def adoptions(self) -> list[AdoptionRecord]:
-        return [AdoptionRecord(**r._mapping)
-                for r in self._rows(sa.select(T_ADOPT).order_by(T_ADOPT.c.effective_from))]
-
-    # reminders and deliveries ------------------------------------------------
-    def reminders(self, status: str | None = "pending", items: list[int] | None = None,
-                  meetings: list[int] | None = None, due_by: dt.datetime | None = None,
-                  limit: int | None = None, lock: bool = False, ids: list[int] | None = None
-                  ) -> list[ReminderRecord]:
-        if (status == "pending" and items is not None and meetings is not None and due_by is None
-                and not limit and not lock and ids is None):
-            with self._conn() as conn:  # the act's own question: hot, so prebuilt
-                return [_reminder(r) for r in conn.execute(_SEL_PENDING_OF, {"items": items, "meetings": meetings})]
-        q = sa.select(T_REMIND).order_by(T_REMIND.c.next_at, T_REMIND.c.id)
-        if ids is not None:
-            q = q.where(T_REMIND.c.id.in_(ids))
-        if status:
-            q = q.where(T_REMIND.c.status == status)
-        if items is not None or meetings is not None:
-            q = q.where(sa.or_(T_REMIND.c.item_id.in_(items or []), T_REMIND.c.meeting_id.in_(meetings or [])))
-        if due_by is not None:
-            q = q.where(T_REMIND.c.next_at <= due_by)
-        if limit:
-            q = q.limit(limit)
-        if lock:  # several schedulers on PostgreSQL: each row fires once (SQLite: the write lock)
-            q = q.with_for_update(skip_locked=True, of=T_REMIND)
-        return [_reminder(r) for r in self._rows(q)]
-
-    def orders(self, item: int | None = None, ids: list[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]:
-        if item is not None and ids is None:
-            with self._conn() as conn:
-                found = [OrderRecord(**{f: r._mapping[c] for f, c in _ORDER_COLS.items()})
-                         for r in conn.execute(_SEL_ORDERS_OF, {"item": item})]
-            return [o for o in found if status is None or o.status == status]
-        q = sa.select(T_ORDER).order_by(T_ORDER.c.id)
-        if item is not None:
-            q = q.where(T_ORDER.c.item_id == item)
-        if ids is not None:
-            q = q.where(T_ORDER.c.id.in_(ids))
-        if status:
-            q = q.where(T_ORDER.c.status == status)
-        return [OrderRecord(**{f: r._mapping[c] for f, c in _ORDER_COLS.items()}) for r in self._rows(q)]
-
-    def delegations(self, clerk: str | None = None) -> list[DelegationRecord]:
-        q = sa.select(T_DELEG).order_by(T_DELEG.c.id)
-        if clerk is not None:
-            q = q.where(T_DELEG.c.clerk == clerk)
-        return [DelegationRecord(**r._mapping) for r in self._rows(q)]
-
-    def meetings_of_items(self, items: list[int], people: bool = True) -> list[MeetingRecord]:
-        """Meetings with any of these items on their agenda."""
-        if not items:
+    def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
+                 due_by: dt.datetime | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None) -> list[MeetingRecord]:
+        t = self.t
+        w = (_Where().among("id", ids).eq("status", status).cmp("next_due_at", "<=", t(due_by) if due_by else None)
+             .cmp("starts_at", ">=", t(since) if since else None).cmp("starts_at", "<", t(until) if until else None))
+        if w.empty:
             return []
-        if people:
-            return self.meetings(of_items=items)
-        with self._conn() as conn:  # the act's reminder planning asks this: prebuilt
-            rows = list(conn.execute(_SEL_MEETINGS_OF, {"items": items}))
-            ag = list(conn.execute(_SEL_AGENDA_OF, {"mids": [r.id for r in rows]})) if rows else []
-        return [self._meeting(r, [], [g for g in ag if g.meeting_id == r.id]) for r in rows]
+        return [codec.meeting_in(r) for r in self.all(self._MEETING + w.sql() + " ORDER BY id", w.params)]
 
-    def deliveries(self, status: str | None = None, reminders: list[int] | None = None) -> list[DeliveryRecord]:
-        q = sa.select(T_DELIVERY).order_by(T_DELIVERY.c.id)
-        if status:
-            q = q.where(T_DELIVERY.c.status == status)
-        if reminders is not None:
-            q = q.where(T_DELIVERY.c.reminder_id.in_(reminders))
-        return [_delivery(r) for r in self._rows(q)]
+    def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
+               status: str | None = None) -> list[OrderRecord]:
+        w = _Where().eq("item_id", item).among("id", ids).eq("status", status)
+        if w.empty:
+            return []
+        rows = self.all("SELECT id, item_id, issued_by, \"to\", issued_at, due_at, status, note, finding, reason, "
+                        "settled_at, version FROM investigation_order" + w.sql() + " ORDER BY id", w.params)
+        return [OrderRecord(r[0], r[1], r[2], r[3], t_in(r[4]), t_in(r[5]), r[6], r[7], r[8], r[9],  # type: ignore[arg-type]
+                            t_in(r[10]), r[11]) for r in rows]
+
+    def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
+        w = _Where().eq("reminder", reminder).eq("status", status)
+        return [_delivery(r) for r in self.all(f"SELECT {DELIVERY_COLS} FROM delivery" + w.sql() + " ORDER BY id",
+                                               w.params)]
+
+    def delivery_leases(self) -> dict[int, tuple[str | None, dt.datetime | None]]:
+        return {r[0]: (r[1], t_in(r[2])) for r in self.all("SELECT id, claimed_by, lease_until FROM delivery")}
+
+    def next_due(self) -> dt.datetime | None:
+        """The earliest time something is due: a reminder rung, a message retry, a lease end."""
+        row = self.one("SELECT (SELECT min(next_due_at) FROM item), (SELECT min(next_due_at) FROM meeting), "
+                       "(SELECT min(next_attempt_at) FROM delivery WHERE status = 'pending'), "
+                       "(SELECT min(lease_until) FROM delivery WHERE status = 'sending')")
+        times = [t_in(v) for v in row if v is not None]
+        return min(times) if times else None  # type: ignore[type-var]
+
+    def document(self, sha256: str) -> DocumentRecord | None:
+        row = self.one("SELECT sha256, name, media_type, content FROM document WHERE sha256 = :h", {"h": sha256})
+        return DocumentRecord(row[0], row[1], row[2], bytes(row[3])) if row is not None else None
+
+    def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
+               after: int = 0, limit: int | None = None) -> list[EventRecord]:
+        w = _Where("seq > :after", after=after).eq("item_id", item).eq("meeting_id", meeting).among("item_id", items)
+        if w.empty:
+            return []
+        sql = f"SELECT {EVENT_COLS} FROM event" + w.sql() + " ORDER BY seq"
+        return [_event(r) for r in self.all(sql + (f" LIMIT {int(limit)}" if limit is not None else ""), w.params)]
+
+    def _batches(self, name: str, batch: int) -> Iterator[tuple[Any, ...]]:
+        """Every event row in order, fetched in batches (a server-side cursor on PostgreSQL): flat memory."""
+        cur = self.conn.cursor(name) if self.pg else self.conn.cursor()
+        try:
+            cur.execute(f"SELECT {EVENT_COLS} FROM event ORDER BY seq")
+            while rows := cur.fetchmany(batch):
+                yield from rows
+        finally:
+            cur.close()
+
+    def stream(self, batch: int = 5000) -> Iterator[EventRecord]:
+        """Every event in order, streamed in batches (flat memory): the auditor's pass."""
+        return (_event(r) for r in self._batches("kaigi_audit", batch))
+
+    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Every event as a plain row in order, its time as the very text that was hashed
+        (`chain.instant`): what the auditor's chain pass reads, without building records."""
+        for r in self._batches("kaigi_audit_rows", batch):
+            at = r[1]
+            if isinstance(at, str) and len(at) == 26:  # SQLite: naive UTC with microseconds
+                at = f"{at[:10]}T{at[11:]}+00:00"
+            else:
+                at = instant(t_in(at))  # type: ignore[arg-type]
+            yield (r[0], at, *r[2:12], r[12] if r[12] is not None else 1, r[13] if r[13] is not None else 1)
+
+    def max_id(self, kind: str) -> int:
+        table = {"item": "item", "meeting": "meeting", "order": "investigation_order", "assignment": "assignment",
+                 "delegation": "delegation", "token": "api_token"}[kind]
+        row = self.one(f"SELECT coalesce(max(id), 0) FROM {table}")
+        return int(row[0])
+
+    def meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM kaigi_meta WHERE key = :k", {"k": key})
+        return None if row is None else row[0]
+
+    def credential(self, login: str) -> str | None:
+        row = self.one("SELECT hash FROM credential WHERE login = :l", {"l": login})
+        return None if row is None else row[0]
+
+    def tokens(self, login: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token"
+        rows = self.all(sql + (" WHERE login = :l" if login else "") + " ORDER BY id", {"l": login} if login else {})
+        return [_token(r) for r in rows]
+
+    def token_by_hash(self, digest: str) -> dict[str, Any] | None:
+        row = self.one("SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token "
+                       "WHERE digest = :d", {"d": digest})
+        return None if row is None else _token(row)
+
+    # ------------------------------------------------------------ writes
+    def _writable(self) -> None:
+        if not self.write:
+            raise StoreError("a read transaction cannot write")
+
+    def append(self, actor: str, authority: str, identity: str, rulebook: str,
+               events: Sequence[NewEvent]) -> list[EventRecord]:
+        """Chain the events onto the head, insert them in one statement, move the head."""
+        self._writable()
+        h = self._head
+        if h is None:
+            raise StoreError("append needs the head: open the transaction with head=True")
+        if h.at is not None and self.now < h.at:
+            raise StoreError(f"the clock ({self.now.isoformat()}) is behind the log's last event "
+                             f"({h.at.isoformat()}); nothing was written")
+        records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
+        roster = max([h.roster_seq] + [r.seq for r, e in zip(records, events, strict=True) if e.roster])
+        if self.pg:  # one round trip: the rows and the head move together
+            self._append_pg(records, roster)
+            return records
+        self.many("INSERT INTO event (" + EVENT_COLS + ") VALUES (:seq, :at, :actor, :authority, :rulebook, "
+                  ":item_id, :meeting_id, :type, :payload, :prev_hash, :hash, :identity, :schema, :v)",
+                  [self._event_row(r) for r in records])
+        self._move_head(records[-1], roster)
+        return records
+
+    _COLS = ("seq", "at", "actor", "authority", "rulebook", "item_id", "meeting_id", "type", "payload", "prev_hash",
+             "hash", "identity", "schema", "v")
+
+    def _append_pg(self, records: list[EventRecord], roster: int) -> None:
+        params: dict[str, Any] = {}
+        values = []
+        for n, r in enumerate(records):
+            row = self._event_row(r)
+            values.append("(" + ", ".join(f":{c}_{n}" for c in self._COLS) + ")")
+            params.update({f"{c}_{n}": row[c] for c in self._COLS})
+        last = records[-1]
+        params.update({"h_seq": last.seq, "h_hash": last.hash, "h_at": last.at, "h_roster": roster})
+        self.x("WITH appended AS (INSERT INTO event (" + EVENT_COLS + ") VALUES " + ", ".join(values)
+               + " RETURNING seq) UPDATE log_head SET seq = :h_seq, hash = :h_hash, at = :h_at, "
+               "roster_seq = :h_roster WHERE id = 1 AND EXISTS (SELECT 1 FROM appended)", params)
+        self._head = Head(last.seq, last.hash, last.at, roster)
+
+    def _event_row(self, r: EventRecord) -> dict[str, Any]:
+        return {"seq": r.seq, "at": self.t(r.at), "actor": r.actor, "authority": r.authority, "rulebook": r.rulebook,
+                "item_id": r.item, "meeting_id": r.meeting, "type": r.type, "payload": r.payload,
+                "prev_hash": r.prev_hash, "hash": r.hash, "identity": r.identity, "schema": r.schema, "v": r.v}
+
+    def _move_head(self, last: EventRecord, roster: int) -> None:
+        new = Head(last.seq, last.hash, last.at, roster)
+        self.x("UPDATE log_head SET seq = :seq, hash = :hash, at = :at, roster_seq = :roster WHERE id = 1",
+               {"seq": new.seq, "hash": new.hash, "at": self.t(new.at), "roster": new.roster_seq})
+        self._head = new
+
+    def put_raw_event(self, record: EventRecord, roster: bool = True) -> None:
+        """Import: an event exactly as exported; its chain link was checked by the caller."""
+        self._writable()
+        self.x("INSERT INTO event (" + EVENT_COLS + ") VALUES (:seq, :at, :actor, :authority, :rulebook, "
+               ":item_id, :meeting_id, :type, :payload, :prev_hash, :hash, :identity, :schema, :v)",
+               self._event_row(record))
+        h = self._head or self.head()
+        self._head = h
+        self._move_head(record, record.seq if roster else h.roster_seq)
+
+    def save(self, rows: Iterable[tuple[str, Any, Any]]) -> None:
+        """Write each changed record to its table: (kind, new, old), old None for a new one."""
+        self._writable()
+        groups: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        for kind, new, old in rows:
+            groups.setdefault((kind, old is None), []).append(_ROW[kind](new, self.t))
+        for (kind, insert), values in groups.items():
+            self.many(_INSERT[kind] if insert else _UPDATE[kind], values)
+
+    def put_document(self, doc: DocumentRecord) -> None:
+        self._writable()
+        self.x("INSERT INTO document (sha256, name, media_type, content, created_at) VALUES (:h, :n, :m, :c, :at) "
+               "ON CONFLICT (sha256) DO NOTHING",
+               {"h": doc.sha256, "n": doc.name, "m": doc.media_type, "c": doc.content, "at": self.t(self.now)})
+
+    def clear_projections(self) -> None:
+        """Empty every projection table (a rebuild from the log follows, in this transaction)."""
+        self._writable()
+        for table in ("item", "meeting", "investigation_order", "assignment", "delegation", "member", "body",
+                      "rulebook_adoption"):
+            self.x(f"DELETE FROM {table}")
+
+    def reset_head_roster(self) -> None:
+        """After a rebuild every cached roster is stale: the head's roster mark moves to its end."""
+        h = self.head()
+        self.x("UPDATE log_head SET roster_seq = :s, at = :at WHERE id = 1", {"s": h.seq, "at": self.t(self._last_at())})
+        self._head = Head(h.seq, h.hash, self._last_at(), h.seq)
+
+    def _last_at(self) -> dt.datetime | None:
+        row = self.one("SELECT at FROM event ORDER BY seq DESC LIMIT 1")
+        return None if row is None else t_in(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.x("INSERT INTO kaigi_meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = :v",
+               {"k": key, "v": value})
+
+    def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None:
+        """Insert messages; one that exists already (same dedupe key) is left alone."""
+        self._writable()
+        self.many("INSERT INTO delivery (dedupe_key, reminder, item_id, meeting_id, rung, recipient, channel, "
+                  "address, message_id, subject, body, ics, status, attempts, next_attempt_at, created_at) VALUES "
+                  "(:dedupe_key, :reminder, :item_id, :meeting_id, :rung, :recipient, :channel, :address, "
+                  ":message_id, :subject, :body, :ics, :status, :attempts, :next_attempt_at, :created_at) "
+                  "ON CONFLICT (dedupe_key) DO NOTHING",
+                  [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item, "meeting_id": d.meeting,
+                    "rung": d.rung, "recipient": d.recipient, "channel": d.channel, "address": d.address,
+                    "message_id": d.message_id, "subject": d.subject, "body": d.body, "ics": d.ics,
+                    "status": d.status, "attempts": d.attempts, "next_attempt_at": self.t(d.next_attempt_at),
+                    "created_at": self.t(self.now)} for d in rows])
 
     def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
                          limit: int) -> list[DeliveryRecord]:
@@ -327,276 +576,124 @@ class Store:
         Why a claim with a lease rather than a leader lock: correctness is per row and in
         the data, every scheduler runs the same code with no election, a crash releases
         the row locks, and an expired lease (`sending` past `lease_until`) hands a message
-        a dead scheduler claimed to the next one. Session advisory locks outlive their
-        block in a pool and prove nothing by themselves (LIBRARIES.md 3.5).
+        a dead scheduler claimed to the next one (LIBRARIES.md 3.5).
         """
-        d = T_DELIVERY.c
-        due = (sa.select(d.id).where(sa.or_(sa.and_(d.status == "pending", d.next_attempt_at <= now),
-                                            sa.and_(d.status == "sending", d.lease_until < now)))
-               .order_by(d.next_attempt_at, d.id).limit(limit).with_for_update(skip_locked=True))
-        stmt = (T_DELIVERY.update().where(d.id.in_(due.scalar_subquery()))
-                .values(status="sending", claimed_by=worker, lease_until=now + lease, attempts=d.attempts + 1)
-                .returning(*T_DELIVERY.c))
-        with _translated(), self.engine.begin() as conn:
-            return sorted((_delivery(r) for r in conn.execute(stmt)), key=lambda x: x.id)
+        self._writable()
+        lock = " FOR UPDATE SKIP LOCKED" if self.pg else ""
+        rows = self.all(
+            "UPDATE delivery SET status = 'sending', claimed_by = :w, lease_until = :lease, attempts = attempts + 1 "
+            "WHERE id IN (SELECT id FROM delivery WHERE (status = 'pending' AND next_attempt_at <= :now) "
+            "OR (status = 'sending' AND lease_until < :now) ORDER BY next_attempt_at, id LIMIT :limit" + lock + ") "
+            f"RETURNING {DELIVERY_COLS}",
+            {"w": worker, "lease": self.t(now + lease), "now": self.t(now), "limit": int(limit)})
+        return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
-    def release_deliveries(self, ids: list[int], worker: str) -> None:
+    def settle_delivery(self, delivery_id: int, worker: str, **values: Any) -> bool:
+        """Settle a claimed message; False if another scheduler's lease took it over."""
+        self._writable()
+        sets = ", ".join(f"{k} = :{k}" for k in values)
+        params = {k: (self.t(v) if isinstance(v, dt.datetime) else v) for k, v in values.items()}
+        cur = self.x(f"UPDATE delivery SET {sets} WHERE id = :id AND claimed_by = :w AND status = 'sending'",
+                     {**params, "id": delivery_id, "w": worker})
+        return bool(cur.rowcount == 1)
+
+    def release_deliveries(self, ids: Sequence[int], worker: str) -> None:
         """Hand back claimed, unsent messages; the claim does not count as an attempt."""
         if not ids:
             return
-        d = T_DELIVERY.c
-        with _translated(), self.engine.begin() as conn:
-            conn.execute(T_DELIVERY.update().where(d.id.in_(ids), d.claimed_by == worker, d.status == "sending")
-                         .values(status="pending", claimed_by=None, lease_until=None, attempts=d.attempts - 1))
+        self.x("UPDATE delivery SET status = 'pending', claimed_by = NULL, lease_until = NULL, "
+               "attempts = attempts - 1 WHERE claimed_by = :w AND status = 'sending' AND id IN ("
+               + ", ".join(str(int(i)) for i in ids) + ")", {"w": worker})
 
-    def next_due(self) -> dt.datetime | None:
-        """The earliest time something is due: a reminder rung or a message retry."""
-        a = self._rows(sa.select(sa.func.min(T_REMIND.c.next_at)).where(T_REMIND.c.status == "pending"))[0][0]
-        b = self._rows(sa.select(sa.func.min(T_DELIVERY.c.next_attempt_at))
-                       .where(T_DELIVERY.c.status == "pending"))[0][0]
-        c = self._rows(sa.select(sa.func.min(T_DELIVERY.c.lease_until)).where(T_DELIVERY.c.status == "sending"))[0][0]
-        from store.types import UTCDateTime
+    def set_credential(self, login: str, hashed: str) -> None:
+        self.x("INSERT INTO credential (login, hash, set_at) VALUES (:l, :h, :at) "
+               "ON CONFLICT (login) DO UPDATE SET hash = :h, set_at = :at", {"l": login, "h": hashed,
+                                                                           "at": self.t(self.now)})
 
-        conv = UTCDateTime().process_result_value
-        times = [conv(t, self.engine.dialect) for t in (a, b, c) if t is not None]
-        return min(times) if times else None
+    def add_token(self, token_id: int, login: str, name: str, digest: str, expires_at: dt.datetime | None,
+                  created_at: dt.datetime) -> None:
+        self.x("INSERT INTO api_token (id, login, name, digest, created_at, expires_at) VALUES "
+               "(:id, :l, :n, :d, :c, :e)", {"id": token_id, "l": login, "n": name, "d": digest,
+                                              "c": self.t(created_at), "e": self.t(expires_at)})
 
-    def next_id(self, table: str) -> int:
-        """The next id of `item`, `meeting` or `assignment`; inside an act the lock makes it ours."""
-        rows = self._rows(_NEXT_ID[table])
-        return int(rows[0][0]) + 1
-
-    def head(self) -> tuple[int, str]:
-        rows = self._rows(sa.select(T_HEAD.c.seq, T_HEAD.c.hash).where(T_HEAD.c.id == 1))
-        return (rows[0].seq, rows[0].hash) if rows else (0, chain.GENESIS)
-
-    def events(self, item: int | None = None, meeting: int | None = None,
-               since: int = 0) -> list[EventRecord]:
-        q = sa.select(T_EVENT).where(T_EVENT.c.seq > since).order_by(T_EVENT.c.seq)
-        if item is not None:
-            q = q.where(T_EVENT.c.item_id == item)
-        if meeting is not None:
-            q = q.where(T_EVENT.c.meeting_id == meeting)
-        return [_event(r) for r in self._rows(q)]
-
-    def stream_raw(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-        """Every event row in order, streamed (flat memory): the audit's pass.
-
-        Tuples of (seq, at, actor, authority, rulebook, item, meeting, type, payload, prev_hash,
-        hash) with `at` as the exact text that was hashed (`chain.instant`). It goes through
-        the driver's cursor, not result processing: this is the loop an auditor runs over
-        millions of rows.
-        """
-        sql = ("SELECT seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash "
-               "FROM event ORDER BY seq")
-        with _translated(), self.ro.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            cur = raw.cursor(name="kaigi_audit") if not self.is_sqlite else raw.cursor()  # server-side on PG
-            try:
-                cur.execute(sql)
-                while True:
-                    rows = cur.fetchmany(batch)
-                    if not rows:
-                        break
-                    for r in rows:
-                        at = r[1]
-                        if isinstance(at, str):  # SQLite: naive UTC "YYYY-MM-DD HH:MM:SS.ffffff"
-                            at = f"{at[:10]}T{at[11:]}+00:00" if len(at) == 26 else chain.instant(
-                                dt.datetime.fromisoformat(at).replace(tzinfo=dt.timezone.utc))
-                        else:
-                            at = chain.instant(at)
-                        yield (r[0], at, *r[2:])
-            finally:
-                cur.close()
-
-    # ------------------------------------------------------------ writes
-    @contextmanager
-    def act(self, before_write: Callable[[], None] | None = None) -> Iterator["Tx"]:
-        """One act = one transaction; the head row is locked first (chain order = commit order)."""
-        if before_write is not None:
-            before_write()
-        try:
-            with self.engine.begin() as conn:
-                self._local.conn = conn
-                try:
-                    tx = Tx(conn)
-                    yield tx
-                    tx.flush()
-                finally:
-                    self._local.conn = None
-        except exc.DBAPIError as err:
-            raise _translate(err) from err
+    def revoke_token(self, token_id: int, at: dt.datetime) -> None:
+        self.x("UPDATE api_token SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL",
+               {"id": token_id, "at": self.t(at)})
 
 
-class Tx:
-    """The writes of one act. Conditional updates raise ConcurrencyConflict when stale."""
-
-    def __init__(self, conn: sa.Connection) -> None:
-        self.conn = conn
-        row = conn.execute(_LOCK_HEAD).one_or_none()
-        if row is None:
-            raise NotInitialised("the event log has no head row; run `kaigi init`")
-        self.seq, self.hash = row.seq, row.hash
-        self.appended: list[EventRecord] = []
-        self._rows: list[dict[str, Any]] = []
-
-    def flush(self) -> None:
-        """Write the buffered events in one statement and move the head once (before commit,
-        or now and then in a long import)."""
-        if self._rows:
-            self.conn.execute(_INS_EVENT, self._rows)
-            self.conn.execute(_UPD_HEAD, {"h_seq": self.seq, "h_hash": self.hash})
-            self._rows = []
-
-    def append(self, *, at: dt.datetime, actor: str, authority: str, rulebook: str, type: str,
-               payload: dict[str, Any], item: int | None = None, meeting: int | None = None) -> EventRecord:
-        seq = self.seq + 1
-        text = chain.canonical(payload)
-        env = chain.envelope(seq, chain.instant(at), actor, authority, rulebook, item, meeting, type)
-        digest = chain.link(self.hash, env, text)
-        self._rows.append({"seq": seq, "at": at, "actor": actor, "authority": authority, "rulebook": rulebook,
-                           "item_id": item, "meeting_id": meeting, "type": type, "payload": text,
-                           "prev_hash": self.hash, "hash": digest})
-        record = EventRecord(seq, at, actor, authority, rulebook, item, meeting, type, payload, self.hash, digest)
-        self.seq, self.hash = seq, digest
-        self.appended.append(record)
-        return record
-
-    def put_raw_event(self, record: EventRecord, payload_text: str) -> None:
-        """Import: write an event exactly as exported (its hash is checked by the caller)."""
-        self._rows.append({"seq": record.seq, "at": record.at, "actor": record.actor, "authority": record.authority,
-                           "rulebook": record.rulebook, "item_id": record.item, "meeting_id": record.meeting,
-                           "type": record.type, "payload": payload_text, "prev_hash": record.prev_hash,
-                           "hash": record.hash})
-        self.seq, self.hash = record.seq, record.hash
-
-    # projections ------------------------------------------------------------
-    def save_all(self, changes: Iterable[tuple[Any, Any]]) -> None:
-        """Write the (new, old) record pairs the engine's fold produced, each to its table."""
-        for new, old in changes:
-            if isinstance(new, ItemRecord):
-                self.save_item(new, old)
-            elif isinstance(new, MeetingRecord):
-                self.save_meeting(new, old)
-            elif isinstance(new, AssignmentRecord):
-                self.save_assignment(new, old)
-            elif isinstance(new, MemberRecord):
-                self.save_member(new)
-            elif isinstance(new, BodyRecord):
-                self.save_body(new)
-            elif isinstance(new, AdoptionRecord):
-                self.save_adoption(new)
-            elif isinstance(new, ReminderRecord):
-                self.save_reminder(new, old)
-            elif isinstance(new, OrderRecord):
-                self.save_order(new, old)
-            elif isinstance(new, DelegationRecord):
-                self.save_delegation(new, old)
-            else:
-                raise TypeError(f"no table for {type(new).__name__}")
-
-    def save_item(self, new: ItemRecord, old: ItemRecord | None) -> None:
-        if old is None:
-            self.conn.execute(T_ITEM.insert().values(**{c: getattr(new, c) for c in _ITEM_COLS}))
-            return
-        # only what changed, never the key: an UPDATE naming `id` makes SQLite check every
-        # foreign key pointing at the row, a scan that grows with the table
-        values = {c: getattr(new, c) for c in _ITEM_COLS if getattr(new, c) != getattr(old, c)}
-        res = self.conn.execute(_update(T_ITEM, tuple(values)), {**values, "k_id": old.id, "k_version": old.version})
-        if res.rowcount != 1:
-            raise ConcurrencyConflict(f"item {old.id} was changed by someone else first")
-
-    def save_meeting(self, new: MeetingRecord, old: MeetingRecord | None) -> None:
-        values = {c: getattr(new, c) for c in _MEETING_COLS}
-        if old is None:
-            self.conn.execute(T_MEETING.insert().values(**values))
-            people = [{"meeting_id": new.id, "login": login, "invited": False, "present": False}
-                      for login in new.attendees]
-            people += [{"meeting_id": new.id, "login": login, "invited": True, "present": False}
-                       for login in new.invited]
-            if people:
-                self.conn.execute(T_ATTEND.insert(), people)
-            if new.items:
-                self.conn.execute(T_AGENDA.insert(), [
-                    {"meeting_id": new.id, "item_id": i, "position": n, "outcome": None}
-                    for n, i in enumerate(new.items)])
-            old = MeetingRecord(**{**values, "attendees": new.attendees, "invited": new.invited,
-                                   "items": new.items})
-        else:
-            changed = {c: v for c, v in values.items() if v != getattr(old, c)}
-            res = self.conn.execute(T_MEETING.update().where(
-                T_MEETING.c.id == old.id, T_MEETING.c.version == old.version).values(**changed))
-            if res.rowcount != 1:
-                raise ConcurrencyConflict(f"meeting {old.id} was changed by someone else first")
-        if set(new.present) != set(old.present):
-            self.conn.execute(T_ATTEND.update().where(T_ATTEND.c.meeting_id == new.id)
-                              .values(present=T_ATTEND.c.login.in_(list(new.present) or [""])))
-        for item_id, outcome in new.outcomes.items():
-            if old.outcomes.get(item_id) != outcome:
-                self.conn.execute(T_AGENDA.update().where(
-                    T_AGENDA.c.meeting_id == new.id, T_AGENDA.c.item_id == item_id).values(outcome=outcome))
-
-    def save_member(self, new: MemberRecord) -> None:
-        self.conn.execute(T_MEMBER.insert().values(**{f: getattr(new, f) for f in MemberRecord.__slots__}))
-
-    def save_assignment(self, new: AssignmentRecord, old: AssignmentRecord | None) -> None:
-        values = {f: getattr(new, f) for f in AssignmentRecord.__slots__}
-        if old is None:
-            self.conn.execute(T_ASSIGN.insert().values(**values))
-        else:
-            self.conn.execute(T_ASSIGN.update().where(T_ASSIGN.c.id == new.id).values(**values))
-
-    def save_reminder(self, new: ReminderRecord, old: ReminderRecord | None) -> None:
-        values = {"id": new.id, "key": new.key, "item_id": new.item, "meeting_id": new.meeting,
-                  "order_id": new.order, "body": new.body, "started_at": new.started_at, "due_at": new.due_at,
-                  "next_rung": new.next_rung, "next_at": new.next_at, "status": new.status, "version": new.version}
-        if old is None:
-            self.conn.execute(_INS_REMIND, values)
-            return
-        changed = {k: v for k, v in values.items() if k in ("next_rung", "next_at", "status", "version")}
-        res = self.conn.execute(_update(T_REMIND, tuple(changed)), {**changed, "k_id": old.id, "k_version": old.version})
-        if res.rowcount != 1:
-            raise ConcurrencyConflict(f"reminder {old.id} was changed by someone else first")
-
-    def add_deliveries(self, rows: list[dict[str, Any]]) -> None:
-        """Insert messages; one that exists already (same dedupe key) is left alone."""
-        if not rows:
-            return
-        if self.conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-        self.conn.execute(insert(T_DELIVERY).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
-
-    def mark_delivery(self, delivery_id: int, worker: str, **values: Any) -> bool:
-        """Settle a claimed message; False if another scheduler's lease took it over."""
-        res = self.conn.execute(T_DELIVERY.update().where(
-            T_DELIVERY.c.id == delivery_id, T_DELIVERY.c.claimed_by == worker,
-            T_DELIVERY.c.status == "sending").values(**values))
-        return res.rowcount == 1
-
-    def save_order(self, new: OrderRecord, old: OrderRecord | None) -> None:
-        values = {c: getattr(new, f) for f, c in _ORDER_COLS.items()}
-        if old is None:
-            self.conn.execute(T_ORDER.insert().values(**values))
-            return
-        changed = {c: getattr(new, f) for f, c in _ORDER_COLS.items() if getattr(new, f) != getattr(old, f)}
-        res = self.conn.execute(T_ORDER.update().where(T_ORDER.c.id == old.id,
-                                                       T_ORDER.c.version == old.version).values(**changed))
-        if res.rowcount != 1:
-            raise ConcurrencyConflict(f"order {old.id} was changed by someone else first")
-
-    def save_delegation(self, new: DelegationRecord, old: DelegationRecord | None) -> None:
-        values = {f: getattr(new, f) for f in DelegationRecord.__slots__}
-        if old is None:
-            self.conn.execute(T_DELEG.insert().values(**values))
-        else:
-            self.conn.execute(T_DELEG.update().where(T_DELEG.c.id == new.id).values(valid_until=new.valid_until))
-
-    def save_body(self, new: BodyRecord) -> None:
-        self.conn.execute(T_BODY.insert().values(**{f: getattr(new, f) for f in BodyRecord.__slots__}))
-
-    def save_adoption(self, new: AdoptionRecord) -> None:
-        self.conn.execute(T_ADOPT.insert().values(**{f: getattr(new, f) for f in AdoptionRecord.__slots__}))
+def _event(r: Any) -> EventRecord:
+    return EventRecord(r[0], t_in(r[1]), r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],  # type: ignore[arg-type]
+                       r[12] if r[12] is not None else 1, r[13] if r[13] is not None else 1)
 
 
+def _delivery(r: Any) -> DeliveryRecord:
+    return DeliveryRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+                          t_in(r[13]), r[14], t_in(r[15]), r[16], r[17])  # type: ignore[arg-type]
+
+
+def _token(r: Any) -> dict[str, Any]:
+    return {"id": r[0], "login": r[1], "name": r[2], "digest": r[3], "created_at": t_in(r[4]),
+            "expires_at": t_in(r[5]), "revoked_at": t_in(r[6])}
+
+
+def _cols(cols: Sequence[str]) -> tuple[str, str]:
+    return ", ".join(f'"{c}"' if c == "to" else c for c in cols), ", ".join(f":{c}" for c in cols)
+
+
+def _insert(table: str, cols: Sequence[str]) -> str:
+    names, values = _cols(cols)
+    return f"INSERT INTO {table} ({names}) VALUES ({values})"
+
+
+def _update(table: str, cols: Sequence[str], key: str) -> str:
+    sets = ", ".join(f'{chr(34) + c + chr(34) if c == "to" else c} = :{c}' for c in cols if c != key)
+    return f"UPDATE {table} SET {sets} WHERE {key} = :{key}"
+
+
+_ORDER_COLS = ("id", "item_id", "issued_by", "to", "issued_at", "due_at", "status", "note", "finding", "reason",
+               "settled_at", "version")
+_TABLES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "item": ("item", codec.ITEM_COLS, "id"),
+    "meeting": ("meeting", codec.MEETING_COLS, "id"),
+    "order": ("investigation_order", _ORDER_COLS, "id"),
+    "member": ("member", ("login", "name", "name_en", "email", "lang", "channel", "os_user", "db_role"), "login"),
+    "assignment": ("assignment", ("id", "login", "position", "body", "team", "valid_from", "valid_until"), "id"),
+    "delegation": ("delegation", ("id", "holder", "clerk", "valid_from", "valid_until"), "id"),
+    "body": ("body", ("key", "kind", "ja", "en"), "key"),
+    "adoption": ("rulebook_adoption", ("version", "effective_from", "sha256", "text"), "version"),
+}
+_INSERT = {k: _insert(t, c) for k, (t, c, _) in _TABLES.items()}
+_UPDATE = {k: _update(t, c, key) for k, (t, c, key) in _TABLES.items()}
+
+
+def _plain(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, Any], dict[str, Any]]:
+    def row(r: Any, t: Any) -> dict[str, Any]:
+        return {f: (t(getattr(r, f)) if f in times else getattr(r, f)) for f in fields}
+    return row
+
+
+def _order_row(o: OrderRecord, t: Any) -> dict[str, Any]:
+    return {"id": o.id, "item_id": o.item, "issued_by": o.issued_by, "to": o.to, "issued_at": t(o.issued_at),
+            "due_at": t(o.due_at), "status": o.status, "note": o.note, "finding": o.finding, "reason": o.reason,
+            "settled_at": t(o.settled_at), "version": o.version}
+
+
+def _adoption_row(a: AdoptionRecord, t: Any) -> dict[str, Any]:
+    return {"version": a.version, "effective_from": a.effective_from.isoformat(), "sha256": a.sha256,
+            "text": a.text}
+
+
+_ROW: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
+    "item": lambda r, t: codec.item_row(r, t),
+    "meeting": lambda r, t: codec.meeting_row(r, t),
+    "order": _order_row,
+    "member": _plain(_TABLES["member"][1], ()),
+    "assignment": _plain(_TABLES["assignment"][1], ("valid_from", "valid_until")),
+    "delegation": _plain(_TABLES["delegation"][1], ("valid_from", "valid_until")),
+    "body": _plain(_TABLES["body"][1], ()),
+    "adoption": _adoption_row,
+}
+
+
+def loads(text: str) -> Any:
+    return orjson.loads(text)

@@ -1,15 +1,18 @@
-"""SQLModel tables: the event log (the truth) and the projections the engine folds it into.
+"""SQLModel tables: the schema of the event log (the truth) and of the projections.
 
-No `from __future__ import annotations` here (sqlmodel#196). Every datetime column is
-`UTCDateTime`. The event payload is TEXT holding the exact canonical JSON that was hashed.
-Hot paths use these tables through SQLAlchemy Core (`Model.__table__`); the ORM serves the rest.
+This is the schema's one declaration: Alembic's migrations build it (a test compares
+the migrated database with these models), and `store/sql.py` reads and writes it
+through the drivers. No `from __future__ import annotations` here (sqlmodel#196). Every
+datetime column is `UTCDateTime`. The event payload is TEXT holding the exact canonical
+JSON that was hashed. The nested parts of items and meetings (sittings, orders, planned
+reminders, people, agenda, minutes) are JSON text: derived data an act reads and writes
+in one statement. Projections carry no foreign keys: they are rebuilt from the log.
 """
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from store.types import UTCDateTime
@@ -23,6 +26,10 @@ SQLModel.metadata.naming_convention = {
 }
 
 
+def _json() -> dict[str, object]:
+    return {"sa_column_kwargs": {"server_default": "[]"}}
+
+
 class Body(SQLModel, table=True):
     """An organisational body: the promotion HQ or a station HQ."""
 
@@ -34,7 +41,7 @@ class Body(SQLModel, table=True):
 
 
 class Member(SQLModel, table=True):
-    """A person on the roster; `login` is how they are named in acts."""
+    """A person on the roster; `os_user` / `db_role` bind them to an authenticated identity."""
 
     __tablename__ = "member"
     login: str = Field(primary_key=True, max_length=64)
@@ -43,6 +50,8 @@ class Member(SQLModel, table=True):
     email: Optional[str] = None
     lang: str = Field(default="ja", max_length=8)
     channel: str = Field(default="email", max_length=16)
+    os_user: Optional[str] = Field(default=None, max_length=64)
+    db_role: Optional[str] = Field(default=None, max_length=64)
 
 
 class Assignment(SQLModel, table=True):
@@ -51,23 +60,23 @@ class Assignment(SQLModel, table=True):
     __tablename__ = "assignment"
     __table_args__ = (sa.Index("ix_assignment_login", "login"),)
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    login: str = Field(foreign_key="member.login", max_length=64)
+    login: str = Field(max_length=64)
     position: str = Field(max_length=64)
-    body: str = Field(foreign_key="body.key", max_length=64)
+    body: str = Field(max_length=64)
     team: Optional[str] = Field(default=None, max_length=64)
     valid_from: dt.datetime = Field(sa_type=UTCDateTime)
     valid_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class Item(SQLModel, table=True):
-    """An item's current state; `version` counts its changes (optimistic locking)."""
+    """An item's current state, with what its decisions and reminders need."""
 
     __tablename__ = "item"
     __table_args__ = (sa.Index("ix_item_state", "state"), sa.Index("ix_item_body", "body"),
-                      sa.Index("ix_item_origin", "origin"))
+                      sa.Index("ix_item_origin", "origin"), sa.Index("ix_item_due", "next_due_at"))
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     title: str
-    body: str = Field(foreign_key="body.key", max_length=64)
+    body: str = Field(max_length=64)
     team: Optional[str] = Field(default=None, max_length=64)
     state: str = Field(max_length=32)
     version: int = Field(default=1, nullable=False)
@@ -75,20 +84,22 @@ class Item(SQLModel, table=True):
     filed_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     note: str = ""
-    origin: Optional[int] = Field(default=None, foreign_key="item.id")
-
-    @declared_attr  # type: ignore[misc]
-    def __mapper_args__(cls) -> dict[str, Any]:  # the string form fails at flush (LIBRARIES.md 2.1)
-        return {"version_id_col": cls.__table__.c.version}
+    origin: Optional[int] = None
+    sittings: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    orders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class Meeting(SQLModel, table=True):
-    """One convened meeting: its kind, body, convener, chair, start and status."""
+    """One convened meeting: its kind, body, convener, chair, start, status, people, agenda."""
 
     __tablename__ = "meeting"
+    __table_args__ = (sa.Index("ix_meeting_due", "next_due_at"), sa.Index("ix_meeting_starts", "starts_at"))
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     kind: str = Field(max_length=32)
-    body: str = Field(foreign_key="body.key", max_length=64)
+    body: str = Field(max_length=64)
     convener: str = Field(max_length=64)
     chair: str = Field(max_length=64)
     starts_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -96,31 +107,16 @@ class Meeting(SQLModel, table=True):
     version: int = Field(default=1, nullable=False)
     convened_at: dt.datetime = Field(sa_type=UTCDateTime)
     held_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-
-    @declared_attr  # type: ignore[misc]
-    def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.__table__.c.version}
-
-
-class MeetingAttendee(SQLModel, table=True):
-    """Who was called to a meeting (`invited`: a non-member invited), and who was present."""
-
-    __tablename__ = "meeting_attendee"
-    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
-    login: str = Field(max_length=64, primary_key=True)
-    invited: bool = False
-    present: bool = False
-
-
-class AgendaEntry(SQLModel, table=True):
-    """An item on a meeting's agenda, and the outcome recorded for it there."""
-
-    __tablename__ = "agenda_entry"
-    __table_args__ = (sa.Index("ix_agenda_item", "item_id"),)
-    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
-    item_id: int = Field(foreign_key="item.id", primary_key=True)
-    position: int = 0
-    outcome: Optional[str] = Field(default=None, max_length=32)
+    sat_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    attendees: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    invited: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    present: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    items: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    outcomes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
+    minutes: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
 class RulebookAdoption(SQLModel, table=True):
@@ -134,7 +130,9 @@ class RulebookAdoption(SQLModel, table=True):
 
 
 class Event(SQLModel, table=True):
-    """The append-only, hash-chained log. `seq` is global; `hash` links to `prev_hash`."""
+    """The append-only, hash-chained log. `seq` is global; `hash` links to `prev_hash`.
+
+    `v` is the envelope version (1: kaigi 0.1, no identity), `schema` the payload's."""
 
     __tablename__ = "event"
     __table_args__ = (sa.Index("ix_event_item", "item_id"), sa.Index("ix_event_meeting", "meeting_id"))
@@ -149,59 +147,45 @@ class Event(SQLModel, table=True):
     payload: str
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
+    identity: Optional[str] = Field(default=None, max_length=16)
+    schema_: int = Field(default=1, sa_column=sa.Column("schema", sa.Integer, nullable=False, server_default="1"))
+    v: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class LogHead(SQLModel, table=True):
-    """One row: the last sequence number and hash. Appenders lock it, so the chain never forks."""
+    """One row: the end of the log. Appenders lock it, so the chain never forks.
+
+    `roster_seq`: the last event that changed the roster or the rules (what the engine caches)."""
 
     __tablename__ = "log_head"
     id: int = Field(primary_key=True)
     seq: int
     hash: str = Field(max_length=64)
-
-
-class Reminder(SQLModel, table=True):
-    """Something waits on someone: the deadline (rung 0) and the next rung to fire.
-
-    A row of kaigi's own, never a pickled scheduler job: the scheduler only wakes up
-    for the smallest `next_at` (LIBRARIES.md 3.4). A moved deadline is a new row.
-    """
-
-    __tablename__ = "reminder"
-    __table_args__ = (sa.Index("ix_reminder_due", "status", "next_at"),
-                      sa.Index("ix_reminder_item", "item_id"), sa.Index("ix_reminder_meeting", "meeting_id"))
-    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    key: str = Field(max_length=48)
-    item_id: Optional[int] = None
-    meeting_id: Optional[int] = None
-    order_id: Optional[int] = None
-    body: str = Field(max_length=64)
-    started_at: dt.datetime = Field(sa_type=UTCDateTime)
-    due_at: dt.datetime = Field(sa_type=UTCDateTime)
-    next_rung: int = 0
-    next_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    status: str = Field(max_length=16)
-    version: int = Field(default=1, nullable=False)
+    at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    roster_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Delivery(SQLModel, table=True):
     """One message to one recipient for one rung of one reminder: the unit of exactly-once.
 
-    `dedupe_key` (reminder, rung, recipient, deadline) is unique, so a rung never makes
-    two messages; `message_id` is derived from it, so a resend after a crash between
-    sending and marking carries the same Message-ID and can be recognised.
+    `dedupe_key` (reminder, rung, recipient) is unique, so a rung never makes two messages;
+    `message_id` is derived from it, so a resend after a crash between sending and marking
+    carries the same Message-ID and can be recognised.
     """
 
     __tablename__ = "delivery"
-    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),)
+    __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+                      sa.Index("ix_delivery_reminder", "reminder"))
     id: Optional[int] = Field(default=None, primary_key=True)
-    dedupe_key: str = Field(max_length=160, unique=True)
-    reminder_id: int = Field(foreign_key="reminder.id")
+    dedupe_key: str = Field(max_length=200, unique=True)
+    reminder: str = Field(max_length=160)
+    item_id: Optional[int] = None
+    meeting_id: Optional[int] = None
     rung: int
     recipient: str = Field(max_length=64)
     channel: str = Field(max_length=16)
     address: Optional[str] = None
-    message_id: str = Field(max_length=200)
+    message_id: str = Field(max_length=240)
     subject: str
     body: str
     ics: Optional[str] = None
@@ -221,7 +205,7 @@ class InvestigationOrder(SQLModel, table=True):
     __tablename__ = "investigation_order"
     __table_args__ = (sa.Index("ix_order_item", "item_id"),)
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    item_id: int = Field(foreign_key="item.id")
+    item_id: int
     issued_by: str = Field(max_length=64)
     to: str = Field(max_length=64)
     issued_at: dt.datetime = Field(sa_type=UTCDateTime)
@@ -243,6 +227,47 @@ class Delegation(SQLModel, table=True):
     clerk: str = Field(max_length=64)
     valid_from: dt.datetime = Field(sa_type=UTCDateTime)
     valid_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class Document(SQLModel, table=True):
+    """A document an event names by its sha256 (a station council's result, R-M4)."""
+
+    __tablename__ = "document"
+    sha256: str = Field(primary_key=True, max_length=64)
+    name: str
+    media_type: str = Field(max_length=100)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class Credential(SQLModel, table=True):
+    """A member's web password, hashed with argon2; never in the log."""
+
+    __tablename__ = "credential"
+    login: str = Field(primary_key=True, max_length=64)
+    hash: str
+    set_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token of a member: only its sha256 is kept."""
+
+    __tablename__ = "api_token"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    login: str = Field(max_length=64)
+    name: str
+    digest: str = Field(max_length=64, unique=True)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
+class KaigiMeta(SQLModel, table=True):
+    """Facts about the database itself: whether it is a training database, what to rebuild."""
+
+    __tablename__ = "kaigi_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str
 
 
 TABLES = SQLModel.metadata

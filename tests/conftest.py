@@ -1,4 +1,5 @@
-"""Fixtures: every storage test runs on SQLite and, when KAIGI_TEST_PG_URL is set, PostgreSQL.
+"""Fixtures: every storage test runs on SQLite and, when KAIGI_TEST_PG_URL is set, PostgreSQL;
+the rule tests also run on the memory store (the fast tier).
 
 PostgreSQL tests get a schema of their own (search_path in the URL), dropped afterwards,
 so they run against a real server without touching anything else in the database.
@@ -14,12 +15,11 @@ import pytest
 import structlog
 from click.testing import CliRunner, Result
 
-from engine import setup
-from engine.clock import FrozenClock
-from engine.service import Service
-from engine.timeutil import JST
-from store.db import upgrade
-from store.sql import Store
+from engine.app import bootstrap
+from engine.app.kaigi import Kaigi
+from engine.infra.clock import FrozenClock
+from engine.infra.timeutil import JST
+from store import open_store
 
 PG_URL = os.environ.get("KAIGI_TEST_PG_URL")
 PG_SKIP = "PostgreSQL tests need KAIGI_TEST_PG_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
@@ -29,28 +29,28 @@ T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 @pytest.fixture(autouse=True)
 def _quiet_logs() -> Iterator[None]:
     structlog.contextvars.clear_contextvars()
-    from engine.logs import configure_logging
+    from engine.infra import logs
 
-    configure_logging(cache=False)
+    logs.configure_logging(cache=False)
+    logs._info = False
     yield
     structlog.reset_defaults()
 
 
 def pg_schema_url() -> Iterator[str]:
-    import sqlalchemy as sa
+    import psycopg
 
     assert PG_URL
     schema = f"kaigi_t_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    conninfo = PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
     try:
         yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -64,25 +64,155 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     yield from pg_schema_url()
 
 
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
+    """A fresh database on every store: memory, SQLite, PostgreSQL."""
+    if request.param == "memory":
+        yield "memory://"
+        return
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/kaigi.db"
+        return
+    if not PG_URL:
+        pytest.skip(PG_SKIP)
+    yield from pg_schema_url()
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(T0)
 
 
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    st = Store(db_url)
-    upgrade(st.engine)
-    yield st
-    st.engine.dispose()
+class Peek:
+    """Reads for tests, each in a snapshot of its own."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
+            with self.store.read() as tx:
+                out = getattr(tx, name)(*args, **kw)
+                return list(out) if name == "stream" else out
+        return call
 
 
-@pytest.fixture
-def svc(store: Store, clock: FrozenClock) -> Service:
-    """A service over the demo roster (items 1-4 filed at T0), with a frozen clock."""
-    s = Service(store, clock=clock)
-    setup.init(s, demo=True)
+class Svc(Kaigi):
+    """The application as tests drive it: its clock and a few reads at hand."""
+
+    clock: FrozenClock
+
+    @property
+    def peek(self) -> Peek:
+        return Peek(self.store)
+
+    def item(self, item_id: int) -> Any:
+        with self.read() as q:
+            return q.w.item(item_id)
+
+    def meeting(self, meeting_id: int) -> Any:
+        with self.read() as q:
+            return q.w.meeting(meeting_id)
+
+    def order(self, order_id: int) -> Any:
+        with self.read() as q:
+            return q.w.order(order_id)
+
+    def book(self, at: Any = None) -> Any:
+        with self.read() as q:
+            return q.book(at)
+
+    def body_kinds(self) -> dict[str, str]:
+        with self.read() as q:
+            return q.w.body_kinds()
+
+    def history(self, item_id: int) -> list[Any]:
+        with self.read() as q:
+            ids = [item_id] + [c.id for c in q.descendants(item_id)]
+            return q.tx.events(items=ids)
+
+    def reminders(self) -> list[Any]:
+        """Every planned reminder, flattened: key, item, meeting, order, due_at, next_at, fired."""
+        from types import SimpleNamespace
+
+        out = []
+        with self.store.read() as tx:
+            for i in tx.items():
+                out += [SimpleNamespace(key=p.key, item=i.id, meeting=None, order=p.order, due_at=p.due_at,
+                                        next_at=p.next_at, fired=p.fired, ident=p.ident, book=p.book)
+                        for p in i.reminders]
+            for m in tx.meetings():
+                out += [SimpleNamespace(key=p.key, item=None, meeting=m.id, order=None, due_at=p.due_at,
+                                        next_at=p.next_at, fired=p.fired, ident=p.ident, book=p.book)
+                        for p in m.reminders]
+        return out
+
+    def assignments_of(self, login: str) -> list[Any]:
+        with self.read() as q:
+            return list(q.w.assignments_of(login))
+
+    def holdings(self, login: str, at: Any = None) -> Any:
+        with self.read() as q:
+            return q.holdings(login, at)
+
+
+def raw(store: Any, sql: str, **params: Any) -> list[Any]:
+    """SQL straight to the database, as someone with access to it could (tamper tests)."""
+    conn = store._connect()
+    try:
+        cur = conn.execute(store.sql(sql), params)
+        rows = list(cur.fetchall()) if cur.description else []
+        if store.pg:
+            conn.commit() if not conn.autocommit else None
+        return rows
+    finally:
+        conn.close()
+
+
+def drop_append_only(store: Any) -> None:
+    """Drop the triggers that make the event table append-only (an owner could)."""
+    if store.pg:
+        raw(store, "DROP TRIGGER event_append_only ON event")
+    else:
+        raw(store, "DROP TRIGGER event_no_update")
+        raw(store, "DROP TRIGGER event_no_delete")
+
+
+def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+    from store.db import upgrade
+
+    if not url.startswith("memory"):
+        upgrade(url)
+    s = Svc(open_store(url, clock=clock.now))
+    s.clock = clock
+    bootstrap.init(s, demo=demo)
     return s
+
+
+@pytest.fixture
+def store(db_url: str, clock: FrozenClock) -> Iterator[Any]:
+    from store.db import upgrade
+
+    upgrade(db_url)
+    st = open_store(db_url, clock=clock.now)
+    yield st
+    st.close()
+
+
+@pytest.fixture
+def svc(db_url: str, clock: FrozenClock) -> Iterator[Svc]:
+    """The application over the demo roster (items 1-4 filed at T0), with a frozen clock."""
+    s = make_svc(db_url, clock)
+    yield s
+    s.store.close()
+
+
+@pytest.fixture
+def fast(any_url: str, clock: FrozenClock) -> Iterator[Svc]:
+    """The same over every store, the memory store included (rule tests)."""
+    s = make_svc(any_url, clock)
+    yield s
+    s.store.close()
 
 
 @pytest.fixture
@@ -93,8 +223,8 @@ def kaigi(db_url: str) -> Callable[..., Result]:
     runner = CliRunner()
 
     def run(*args: str, env: dict[str, str] | None = None) -> Result:
-        result = runner.invoke(cli, ["--db", db_url, *args], env=env, catch_exceptions=False)
-        return result
+        return runner.invoke(cli, ["--db", db_url, *args], env={"KAIGI_LANG": "en", **(env or {})},
+                             catch_exceptions=False)
     return run
 
 
@@ -105,35 +235,34 @@ def demo_cli(kaigi: Callable[..., Result]) -> Callable[..., Result]:
     return kaigi
 
 
-def fingerprint(store: Store) -> tuple[Any, ...]:
+def fingerprint(store: Any) -> tuple[Any, ...]:
     """Everything a refused act must leave as it was: every table, and the log but for the
     `ActRefused` event that keeps the attempt for the auditor (it changes no state)."""
-    return ([e for e in store.events() if e.type != "ActRefused"], store.items(), store.meetings(),
-            store.assignments(), store.members(), store.reminders(status=None), store.orders(),
-            store.delegations())
+    with store.read() as tx:
+        return ([e for e in tx.stream() if e.type != "ActRefused"], tx.items(), tx.meetings(), tx.roster(),
+                tx.orders(), tx.deliveries())
 
 
-def walk_to(svc: Service, state: str, *, title: str = "walk", filer: str = "yamamoto") -> int:
+def walk_to(svc: Kaigi, state: str, *, title: str = "walk", filer: str = "yamamoto") -> int:
     """File a new item and move it to `state` through real meetings; returns its id."""
-    out = svc.file_item(filer, title)
-    item = out.event.item
+    item = svc.file_item(filer, title).fact.item
     if state == "filed":
         return item
     svc.advance("yamamoto", item, "skip")
     if state == "pre_review":
         return item
     m = held(svc, "watanabe", "team_lead", [item])
-    svc.advance("watanabe", item, "refer", meeting_id=m)
+    svc.advance("watanabe", item, "refer", meeting=m)
     if state == "council":
         return item
     m = held(svc, "sato", "council", [item])
-    svc.advance("watanabe", item, "decide", meeting_id=m)
+    svc.advance("watanabe", item, "decide", meeting=m)
     assert state == "in_progress"
     return item
 
 
-def held(svc: Service, convener: str, kind: str, items: list[int], **kw: Any) -> int:
+def held(svc: Any, convener: str, kind: str, items: list[int], **kw: Any) -> int:
     """Convene a meeting now and record that it sat; returns its id."""
     out = svc.convene(convener, kind, svc.clock.now(), items=items, **kw)
-    svc.hold(convener, out.event.meeting)
-    return out.event.meeting
+    svc.hold(convener, out.fact.meeting)
+    return int(out.fact.meeting)

@@ -5,12 +5,12 @@ Pure: importing this package pulls in nothing but the standard library.
 
 from importlib import resources
 
-from workflows.errors import Problem, RulebookError, RulebookInvalid, UnknownVersion
+from workflows.errors import NoVersionInForce, Problem, RulebookError, RulebookInvalid, UnknownVersion
 from workflows.loader import load_rulebook, parse_rulebook
 from workflows.rulebook import MeetingKind, Role, Rulebook, Title, TransitionDef
 
 __all__ = ["MeetingKind", "Problem", "Role", "Rulebook", "RulebookError", "RulebookInvalid",
-           "Title", "TransitionDef", "UnknownVersion", "bundled_rulebooks", "load_rulebook",
+           "Title", "TransitionDef", "UnknownVersion", "NoVersionInForce", "bundled_rulebooks", "load_rulebook",
            "parse_rulebook"]
 
 

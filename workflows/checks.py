@@ -14,9 +14,14 @@ _PSEUDO_RECIPIENTS = ("ordered", "attendees")
 _REQUIREMENTS = ("orders_settled",)
 
 
+MAX_DAYS = 3650          # a deadline or a rung further off than ten years is a typo
+MAX_NOTICE_DAYS = 365    # how long before a meeting a notice may go out
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
     problems: list[Problem] = []
-    for check in (_check_powers, _check_roles, _check_positions, _check_meetings, _check_states,
+    for check in (_check_header, _check_powers, _check_roles, _check_positions, _check_meetings, _check_states,
                   _check_transitions, _check_reachable, _check_reminders):
         problems.extend(Problem(source, key, expected) for key, expected in check(book))
     return problems
@@ -24,6 +29,25 @@ def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
 
 def _one_of(names: object) -> str:
     return "one of " + ", ".join(sorted(names))  # type: ignore[call-overload]
+
+
+def _month_day(text: str) -> bool:
+    import datetime as dt
+
+    try:
+        month, day = text.split("-")
+        dt.date(2000, int(month), int(day))  # a leap year: 02-29 is a real day
+    except ValueError:
+        return False
+    return len(text) == 5
+
+
+def _check_header(b: Rulebook) -> Iterator[tuple[str, str]]:
+    if not FIRST_YEAR <= b.effective_from.year <= LAST_YEAR:
+        yield "rulebook.effective_from", f"a date from {FIRST_YEAR} to {LAST_YEAR}, got {b.effective_from}"
+    for end in b.office_closure:
+        if not _month_day(end):
+            yield "rulebook.office_closure", f"two real days as \"MM-DD\", got {end!r}"
 
 
 def _check_powers(b: Rulebook) -> Iterator[tuple[str, str]]:
@@ -55,15 +79,16 @@ def _check_meetings(b: Rulebook) -> Iterator[tuple[str, str]]:
         p = f"meetings.{key}"
         if m.body not in b.body_kinds:
             yield f"{p}.body", f"a body kind ({_one_of(b.body_kinds)}), got {m.body!r}"
-        for field in ("members", "callable", "invite", "recorders"):
+        for field, key in (("members", "members"), ("calls", "callable"), ("invite", "invite"),
+                           ("recorders", "recorders"), ("agenda", "agenda"), ("minutes", "minutes")):
             for role in getattr(m, field):
                 if role not in b.roles:
-                    yield f"{p}.{field}", f"roles defined under [roles], got unknown {role!r}"
+                    yield f"{p}.{key}", f"roles defined under [roles], got unknown {role!r}"
         if m.convener not in b.roles:
             yield f"{p}.convener", f"a role ({_one_of(b.roles)}), got {m.convener!r}"
         elif b.roles[m.convener].body != m.body:
             yield f"{p}.convener", f"a role of a {m.body} body, got {m.convener!r}"
-        if not m.members and not m.callable:
+        if not m.members and not m.calls:
             yield f"{p}.members", "at least one member role, or `callable` roles"
 
 
@@ -150,6 +175,12 @@ def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
             ck, _, cname = rr.cancelled_by.partition(":")
             if ck != "meeting" or cname not in b.meetings:
                 yield f"{p}.cancelled_by", f"meeting:<a meeting kind> ({_one_of(b.meetings)}), got {rr.cancelled_by!r}"
+        if kind == "meeting":
+            if not -MAX_NOTICE_DAYS <= rr.due <= 0:
+                yield f"{p}.due", f"a notice goes out 0 to {MAX_NOTICE_DAYS} days before the meeting: " \
+                                  f"0 to -{MAX_NOTICE_DAYS}, got {rr.due}"
+        elif not 0 < rr.due <= MAX_DAYS:
+            yield f"{p}.due", f"a positive number of {rr.unit} up to {MAX_DAYS}, got {rr.due}"
         for j, rung in enumerate(rr.escalate):
-            if rung.after <= 0:
-                yield f"{p}.escalate[{j}].after", f"a positive number of {rr.unit}, got {rung.after}"
+            if not 0 < rung.after <= MAX_DAYS:
+                yield f"{p}.escalate[{j}].after", f"a positive number of {rr.unit} up to {MAX_DAYS}, got {rung.after}"

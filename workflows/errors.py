@@ -38,3 +38,15 @@ class RulebookInvalid(RulebookError):
 
 class UnknownVersion(RulebookError):
     """No bundled or adopted rulebook has that version."""
+
+    def __init__(self, version: str, known: list[str]) -> None:
+        self.version, self.known = version, known
+        super().__init__(f"no rulebook version {version!r}; adopted: {', '.join(known) or 'none'}")
+
+
+class NoVersionInForce(RulebookError):
+    """No adopted version had taken effect at that time."""
+
+    def __init__(self, when: object, first: object) -> None:
+        self.when, self.first = when, first
+        super().__init__(f"no rulebook was in force at {when} (the first takes effect {first or 'never'})")

@@ -57,24 +57,45 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class MeetingKind:
-    """A kind of meeting: who convenes and presides, who attends, who may invite."""
+    """A kind of meeting: who convenes and presides, who attends, who may invite, who keeps
+    its business (agenda, minutes, outcomes).
+
+    `calls`: for a meeting without members as of right, the roles the convener may call
+    (R-S2). `recorders`: who records outcomes besides the chair (R-C5). `agenda`: who keeps
+    the agenda before the sitting (R-M3); `minutes`: who records the minutes (R-M4); both
+    default to the recorders, else the convener. `chair_present`: outcomes only for a
+    sitting its chair attended (R-M1); `recorder_present`: whoever records an outcome was
+    there (R-M2). Both are off in a rulebook that does not say them (kaigi 0.1's reading).
+    """
 
     key: str
     title: Title
     body: str
     convener: str
     members: tuple[str, ...]
-    callable: tuple[str, ...]
+    calls: tuple[str, ...]
     invite: tuple[str, ...]
     recorders: tuple[str, ...]
     rule: str
     member_rule: str
     invite_rule: str
+    agenda: tuple[str, ...] = ()
+    minutes: tuple[str, ...] = ()
+    chair_present: bool = False
+    recorder_present: bool = False
 
     @property
     def recorder_roles(self) -> tuple[str, ...]:
         """The chair (the convener presides) first, then those who run its business."""
         return (self.convener, *[r for r in self.recorders if r != self.convener])
+
+    @property
+    def agenda_roles(self) -> tuple[str, ...]:
+        return self.agenda or self.recorders or (self.convener,)
+
+    @property
+    def minutes_roles(self) -> tuple[str, ...]:
+        return self.minutes or self.recorders or (self.convener,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +145,13 @@ class ReminderRule:
     setting: bool
     items: str | None = None
     starts: str | None = None
+    waits_kind: str = field(default="", compare=False)
+    waits_state: str | None = field(default=None, compare=False)
 
-    @property
-    def waits_kind(self) -> str:
-        return self.waits_on.partition(":")[0]
-
-    @property
-    def waits_state(self) -> str | None:
-        kind, _, name = self.waits_on.partition(":")
-        return name if kind == "state" else None
+    def __post_init__(self) -> None:
+        kind, _, name = self.waits_on.partition(":")  # read on every fold: parsed once
+        object.__setattr__(self, "waits_kind", kind)
+        object.__setattr__(self, "waits_state", name if kind == "state" else None)
 
     def recipients(self, rung: int) -> tuple[str, ...]:
         """The roles reminded at rung 0, then those escalated to at each later rung."""
@@ -174,29 +193,47 @@ class Rulebook:
     text: str = field(repr=False, compare=False)
     sha256: str
     origin: str = field(compare=False)
+    _index: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def initial(self) -> str:
         return self.transitions[0].source
 
     @property
-    def triggers(self) -> list[str]:
-        return sorted({t.trigger for t in self.transitions})
+    def triggers(self) -> frozenset[str]:
+        found = self._index.get("triggers")
+        if found is None:
+            found = self._index["triggers"] = frozenset(t.trigger for t in self.transitions)
+        return found  # type: ignore[return-value]
 
     def transitions_from(self, state: str, items: str | None = None) -> list[TransitionDef]:
-        """The edges out of `state`, for items of one body kind if given."""
-        return [t for t in self.transitions
-                if t.source == state and (items is None or t.items == items)]
+        """The edges out of `state`, for items of one body kind if given (indexed once: the
+        fold and replay ask on every step)."""
+        key = ("from", state, items)
+        found = self._index.get(key)
+        if found is None:
+            found = self._index[key] = [t for t in self.transitions
+                                        if t.source == state and (items is None or t.items == items)]
+        return found  # type: ignore[return-value]
 
     def transition(self, trigger: str, state: str, items: str | None = None) -> TransitionDef | None:
-        for t in self.transitions:
-            if t.trigger == trigger and t.source == state and (items is None or t.items == items):
+        for t in self.transitions_from(state, items):
+            if t.trigger == trigger:
                 return t
         return None
 
     def role_of(self, position: str) -> str | None:
         pos = self.positions.get(position)
         return pos.role if pos else None
+
+    def reminders_for(self, kind: str, state: str | None = None) -> list[ReminderRule]:
+        """The reminder rules that wait on `kind` (`state`, `order`, `meeting`), for a state if given."""
+        key = ("reminders", kind, state)
+        found = self._index.get(key)
+        if found is None:
+            found = self._index[key] = [r for r in self.reminders
+                                        if r.waits_kind == kind and (state is None or r.waits_state == state)]
+        return found  # type: ignore[return-value]
 
     @property
     def clerk_roles(self) -> tuple[str, ...]:
@@ -210,3 +247,9 @@ class Rulebook:
     def is_open(self, state: str) -> bool:
         s = self.states.get(state)
         return s is not None and not s.final
+
+    def reminder(self, key: str) -> ReminderRule | None:
+        found = self._index.get(("reminder", key), False)
+        if found is False:
+            found = self._index[("reminder", key)] = next((r for r in self.reminders if r.key == key), None)
+        return found  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""The application: acts (one transaction each), queries, the audit, set-up."""

@@ -1,0 +1,393 @@
+"""The auditor's checks: the hash chain, the sequence and time order, every act
+re-decided, stored state equal to replayed state, deliveries against the reminders that
+went out; plus replay of one item, checkpoints, export, import and rebuild.
+
+Everything `verify` reads comes from one snapshot (`store.read()`), so a healthy
+database never looks tampered with while others work. Every problem names the first
+bad event.
+"""
+
+import base64
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import orjson
+
+from engine.core import events as ev
+from engine.core.errors import BadInput, IntegrityFailure
+from engine.core.fold import Changes, Stamp, apply
+from engine.core.replay import Replayer, Step
+from engine.core.world import World
+from engine.i18n import Msg
+from store.chain import GENESIS, canonical, instant, record_hash
+from store.records import EventRecord
+
+ROSTER_KINDS = ("body", "member", "assignment", "delegation", "adoption")
+
+
+@dataclass
+class Verdict:
+    ok: bool = True
+    events: int = 0
+    items: int = 0
+    meetings: int = 0
+    refused: int = 0
+    deliveries: int = 0
+    first_bad_seq: int | None = None
+    problem: Msg | None = None
+    head: tuple[int, str] = (0, GENESIS)
+    checkpoint: dict[str, Any] | None = None
+    replayer: Replayer = field(default_factory=Replayer, repr=False)
+
+    def fail(self, seq: int | None, problem: Msg) -> None:
+        if self.ok:
+            self.ok, self.first_bad_seq, self.problem = False, seq, problem
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {"ok": self.ok, "events": self.events, "items": self.items, "meetings": self.meetings,
+                "refused_attempts": self.refused, "deliveries": self.deliveries, "first_bad_seq": self.first_bad_seq,
+                "problem": self.problem.render(lang) if self.problem else None,
+                "head": {"seq": self.head[0], "hash": self.head[1]}, "checkpoint": self.checkpoint}
+
+
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or len(seq) > 19 or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise BadInput("checkpoint.bad", text=text[:80])
+    return int(seq), digest
+
+
+def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = ()) -> Verdict:
+    """Check the whole log in one snapshot; stop at the first bad event."""
+    with store.read() as tx:
+        return _verify(tx, replay, dict(checkpoints))
+
+
+def _verify(tx: Any, replay: bool, marks: dict[int, str]) -> Verdict:
+    """The chain over raw rows (the time as the text that was hashed: no parsing), then,
+    if asked, each event replayed."""
+    import hashlib as _h
+
+    v = Verdict()
+    sha = _h.sha256
+    enc = canonical
+    step = v.replayer.step if replay else None
+    prev, expect, last_at, envelope_v = GENESIS, 1, "", 1
+    for row in tx.stream_rows():
+        seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest, ident, schema, ver = row
+        if seq != expect:
+            v.fail(min(seq, expect), Msg("verify.gap", after=expect - 1, seq=seq))
+            return v
+        if prev_hash != prev:
+            v.fail(seq, Msg("verify.unlinked", seq=seq, before=seq - 1))
+            return v
+        env = enc([seq, at, actor, authority, rulebook, item, meeting, type_] if ver == 1 else
+                  [ver, seq, at, actor, authority, ident, rulebook, item, meeting, type_, schema])
+        if sha(f"{prev}\n{env}\n{payload}".encode()).hexdigest() != digest:
+            v.fail(seq, Msg("verify.altered", seq=seq))
+            return v
+        if seq in marks and marks[seq] != digest:
+            v.fail(seq, Msg("verify.checkpoint_differs", seq=seq))
+            return v
+        if at < last_at:  # R-I2: time runs one way along the chain (one text form: it sorts)
+            v.fail(seq, Msg("verify.backwards", seq=seq, at=at, before=last_at))
+            return v
+        if ver < envelope_v:
+            v.fail(seq, Msg("verify.old_envelope", seq=seq))
+            return v
+        if step is not None:
+            rec = EventRecord(seq, _parse_at(at), actor, authority, rulebook, item, meeting, type_, payload,
+                              prev_hash, digest, ident, schema, ver)
+            judged = step(rec)
+            if not judged.allowed and type_ != "ActRefused":
+                v.fail(seq, Msg("verify.redecided", seq=seq, type=type_, actor=actor, reason=judged.reason))
+                return v
+            v.refused += type_ == "ActRefused"
+        prev, expect, last_at, envelope_v = digest, seq + 1, at, ver
+        v.events += 1
+    v.head = (v.events, prev)
+    missing = [s for s in marks if s > v.events]
+    if missing:
+        v.fail(v.events + 1, Msg("verify.checkpoint_beyond", end=v.events, seq=min(missing)))
+        return v
+    head = tx.head()
+    if head.seq > v.events:
+        v.fail(v.events + 1, Msg("verify.tail_removed", end=v.events, head=head.seq))
+        return v
+    if (head.seq, head.hash) != (v.events, prev):
+        v.fail(head.seq + 1, Msg("verify.tail_added", head=head.seq, end=v.events))
+        return v
+    if replay:
+        cut = v.replayer.finish()
+        if cut is not None:
+            v.fail(v.events, cut)
+            return v
+        _compare(tx, v)
+        if v.ok:
+            _deliveries(tx, v)
+    return v
+
+
+_parse_at = dt.datetime.fromisoformat
+
+
+def _stored(tx: Any) -> dict[str, dict[Any, Any]]:
+    bodies, members, assignments, delegations, adoptions = tx.roster()
+    return {"item": {i.id: i for i in tx.items()}, "meeting": {m.id: m for m in tx.meetings()},
+            "order": {o.id: o for o in tx.orders()}, "member": {m.login: m for m in members},
+            "assignment": {a.id: a for a in assignments}, "delegation": {d.id: d for d in delegations},
+            "body": {b.key: b for b in bodies}, "adoption": {a.version: a for a in adoptions}}
+
+
+def _compare(tx: Any, v: Verdict) -> None:
+    """Stored records must equal what the log replays to, planned reminders included."""
+    w = v.replayer.world
+    v.items, v.meetings = len(w.items), len(w.meetings)
+    stored = _stored(tx)
+    replayed = {"item": w.items, "meeting": w.meetings, "order": w.orders, "member": w.members,
+                "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
+    for kind, rows in stored.items():
+        mine = replayed[kind]
+        for key in sorted(set(mine) | set(rows), key=str):
+            if mine.get(key) != rows.get(key):
+                what = "log" if key not in mine else ("db" if key not in rows else "differs")
+                v.fail(_last_touch(tx, kind, key, rows.get(key) or mine.get(key)),
+                       Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
+                return
+    for sha, seq in v.replayer.documents.items():  # documents an act carried must be there, unaltered
+        doc = tx.document(sha)
+        if doc is None or hashlib.sha256(doc.content).hexdigest() != sha:
+            v.fail(seq, Msg("verify.document", seq=seq, sha=sha[:12]))
+            return
+
+
+def _deliveries(tx: Any, v: Verdict) -> None:
+    """Every message row answers to a rung that went out, to that recipient, with the text
+    that was queued; every sent or failed row to the fact recorded of it (TRUST.md)."""
+    r = v.replayer
+    for d in tx.deliveries():
+        v.deliveries += 1
+        fired = r.due.get((d.reminder, d.rung))
+        if fired is None or d.recipient not in fired.recipients:
+            v.fail(None, Msg("verify.delivery_stray", id=d.id, reminder=d.reminder, rung=d.rung, who=d.recipient))
+            return
+        if fired.digests:
+            digest = message_digest(d.recipient, d.subject, d.body)
+            if digest not in fired.digests:
+                v.fail(None, Msg("verify.delivery_text", id=d.id, who=d.recipient))
+                return
+        settled = r.sent.get((d.reminder, d.rung), {}).get(d.recipient)
+        if d.status in ("sent", "failed") and settled != d.status:
+            v.fail(None, Msg("verify.delivery_status", id=d.id, status=d.status))
+            return
+
+
+def message_digest(recipient: str, subject: str, body: str) -> str:
+    """What a ReminderDue keeps of each message it queued."""
+    return hashlib.sha256(f"{recipient}\n{subject}\n{body}".encode()).hexdigest()
+
+
+def _last_touch(tx: Any, kind: str, key: Any, record: Any) -> int | None:
+    """The last event about the altered row: where an auditor starts looking."""
+    if kind == "item":
+        events = tx.events(item=key)
+    elif kind == "meeting":
+        events = tx.events(meeting=key)
+    elif kind == "order":
+        events = tx.events(item=getattr(record, "item", None)) if record is not None else []
+    else:
+        field_ = {"member": "login", "body": "key", "adoption": "version"}.get(kind, "id")
+        events = [e for e in tx.stream() if e.type in ev.ROSTER_TYPES and e.data.get(field_) == key]
+    return events[-1].seq if events else None
+
+
+def replay_item(store: Any, item_id: int, at: dt.datetime | None = None) -> tuple[list[Step], Replayer]:
+    """Replay the log up to `at` (or all of it); the steps about the item (and those taken
+    from it), and the replayer as it stood then."""
+    r = Replayer()
+    steps: list[Step] = []
+    family = {item_id}
+    with store.read() as tx:
+        for rec in tx.stream():
+            if at is not None and rec.at > at:
+                break
+            step = r.step(rec)
+            if isinstance(step.event, ev.ItemFiled) and step.event.origin in family:
+                family.add(step.event.item)
+            if rec.item in family:
+                steps.append(step)
+            if not step.allowed and rec.type != "ActRefused":
+                raise IntegrityFailure("verify.redecided", seq=rec.seq, type=rec.type, actor=rec.actor,
+                                       reason=step.reason)
+    r.finish()
+    return steps, r
+
+
+# ---------------------------------------------------------------- rebuilding the projections
+def fold_log(records: Iterable[EventRecord]) -> World:
+    """The world the log describes, by folding alone (after a migration: no re-decision)."""
+    from engine.core.fold import settle
+
+    w = World()
+    w.lazy = True
+    nothing = _Nothing()
+    for rec in records:
+        event = ev.decode(rec.type, rec.schema, rec.payload, rec.item, rec.meeting)
+        apply(w, Stamp(rec.seq, rec.at, rec.actor, rec.authority, rec.rulebook), event, nothing)
+    settle(w)
+    w.lazy = False
+    return w
+
+
+class _Nothing(Changes):
+    def put(self, kind: str, key: Any, new: Any, old: Any) -> None:
+        return None
+
+
+def world_rows(w: World) -> Iterator[tuple[str, Any, Any]]:
+    """Every record of a world, as new rows for the store."""
+    for kind, rows in (("body", w.bodies), ("member", w.members), ("assignment", w.assignments),
+                       ("delegation", w.delegations), ("adoption", w.adoptions), ("item", w.items),
+                       ("meeting", w.meetings), ("order", w.orders)):
+        for rec in rows.values():
+            yield kind, rec, None
+
+
+# ---------------------------------------------------------------- export and import
+FIELDS = ("seq", "at", "actor", "authority", "rulebook", "item", "meeting", "type", "payload", "prev_hash", "hash",
+          "identity", "schema", "v")
+
+
+def export_rows(store: Any, since: dt.datetime | None = None) -> Iterator[dict[str, Any]]:
+    with store.read() as tx:
+        for r in tx.stream():
+            if since is not None and r.at < since:
+                continue
+            yield {"seq": r.seq, "at": instant(r.at), "actor": r.actor, "authority": r.authority,
+                   "rulebook": r.rulebook, "item": r.item, "meeting": r.meeting, "type": r.type,
+                   "payload": r.payload, "prev_hash": r.prev_hash, "hash": r.hash, "identity": r.identity,
+                   "schema": r.schema, "v": r.v}
+        docs = [tx.document(h) for h in _document_hashes(tx)]
+    for d in docs:
+        if d is not None:
+            yield {"document": d.sha256, "name": d.name, "media_type": d.media_type,
+                   "content": base64.b64encode(d.content).decode("ascii")}
+
+
+def _document_hashes(tx: Any) -> list[str]:
+    out = []
+    for e in tx.events():
+        if e.type == "ItemAdvanced" and e.data.get("document"):
+            out.append(e.data["document"])
+    return list(dict.fromkeys(out))
+
+
+def write_export(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> int:
+    n = 0
+    if fmt == "csv":
+        w = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        for d in rows:
+            if "document" in d:
+                continue
+            w.writerow(d)
+            n += 1
+        return n
+    for d in rows:
+        if "document" in d:
+            out.write(json.dumps(d, ensure_ascii=False, sort_keys=True) + "\n")
+            continue
+        out.write(json.dumps({**d, "payload": orjson.loads(d["payload"])}, ensure_ascii=False, sort_keys=True) + "\n")
+        n += 1
+    return n
+
+
+def read_export(text: str, fmt: str) -> Iterator[dict[str, Any]]:
+    if fmt == "csv":
+        for n, d in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            try:
+                yield {**d, "seq": int(d["seq"]), "item": int(d["item"]) if d["item"] else None,
+                       "meeting": int(d["meeting"]) if d["meeting"] else None,
+                       "identity": d.get("identity") or None, "schema": int(d.get("schema") or 1),
+                       "v": int(d.get("v") or 1)}
+            except (KeyError, TypeError, ValueError):
+                raise BadInput("import.bad_line", n=n) from None
+        return
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            if "document" in d:
+                yield d
+                continue
+            yield {**d, "payload": canonical(d["payload"]), "schema": int(d.get("schema", 1)),
+                   "v": int(d.get("v", 1)), "identity": d.get("identity")}
+        except (ValueError, KeyError, TypeError):
+            raise BadInput("import.bad_line", n=n) from None
+
+
+def import_log(store: Any, rows: Iterable[dict[str, Any]]) -> Verdict:
+    """Load an exported log into an empty database: each event checked (chain and
+    re-decision), written as it was, and the tables rebuilt from the replay. All or
+    nothing: at the first bad event the whole import is rolled back."""
+    v = Verdict()
+    with store.act() as tx:
+        if tx.head().seq != 0:
+            raise BadInput("import.not_empty")
+        prev = GENESIS
+        for d in rows:
+            if "document" in d:
+                from store.records import DocumentRecord
+
+                content = base64.b64decode(d["content"])
+                if hashlib.sha256(content).hexdigest() != d["document"]:
+                    raise IntegrityFailure("import.document", sha=str(d["document"])[:12])
+                tx.put_document(DocumentRecord(d["document"], d["name"], d["media_type"], content))
+                continue
+            try:
+                rec = EventRecord(int(d["seq"]), dt.datetime.fromisoformat(d["at"]), d["actor"], d["authority"],
+                                  d["rulebook"], d["item"], d["meeting"], d["type"], d["payload"], d["prev_hash"],
+                                  d["hash"], d.get("identity"), int(d.get("schema") or 1), int(d.get("v") or 1))
+            except (KeyError, TypeError, ValueError):
+                raise BadInput("import.bad_line", n=v.events + 1) from None
+            if rec.seq != v.events + 1 or rec.prev_hash != prev:
+                v.fail(rec.seq, Msg("verify.unlinked", seq=rec.seq, before=v.events))
+                break
+            if record_hash(rec) != rec.hash:
+                v.fail(rec.seq, Msg("verify.altered", seq=rec.seq))
+                break
+            step = v.replayer.step(rec)
+            if not step.allowed and rec.type != "ActRefused":
+                v.fail(rec.seq, Msg("verify.redecided", seq=rec.seq, type=rec.type, actor=rec.actor,
+                                    reason=step.reason))
+                break
+            tx.put_raw_event(rec, roster=rec.type in ev.ROSTER_TYPES)
+            prev, v.events = rec.hash, rec.seq
+        cut = v.replayer.finish() if v.ok else None
+        if cut is not None:
+            v.fail(v.events, cut)
+        if v.ok:
+            tx.save(world_rows(v.replayer.world))
+            v.head = (v.events, prev)
+        else:
+            raise _Abort(v)
+    return v
+
+
+class _Abort(Exception):
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+
+
+def import_or_verdict(store: Any, rows: Iterable[dict[str, Any]]) -> Verdict:
+    try:
+        return import_log(store, rows)
+    except _Abort as abort:
+        return abort.verdict

@@ -1,0 +1,64 @@
+"""What moves when a rulebook version takes effect: each open duty whose holder changes.
+
+A duty is what waits on a role: an open item's next acts, a convened meeting's chair,
+a planned reminder's next rung. Under the outgoing version one person held the role
+through their post; under the incoming one the post may be renamed (its successor holds
+the duty) or gone. Read-only, over one snapshot; used by `rulebook cutover`.
+"""
+
+import datetime as dt
+from typing import Any
+
+from engine.core import authority as au
+from engine.reminders import recipients as rcp
+from engine.reminders.plan import rule_of
+from workflows import Rulebook
+from workflows.versions import Rules, takes_effect
+
+
+def _who(w: Any, book: Rulebook, roles: list[str], body: str, at: dt.datetime) -> list[str]:
+    return au.holders(w, book, [r for r in roles if r in book.roles], body, at)
+
+
+def _names(w: Any, book: Rulebook, logins: list[str], at: dt.datetime) -> str:
+    out = []
+    for login in logins:
+        posts = [book.positions[h.position].title.ja for h in au.holdings(w, book, login, at)]
+        out.append(f"{login} ({', '.join(posts)})" if posts else login)
+    return ", ".join(out) or "nobody"
+
+
+def moves(q: Any, new: Rulebook, rules: Rules) -> list[dict[str, Any]]:
+    """Each duty whose holders differ between the outgoing version and `new` at its cutover.
+    `q` is a `Reader`; `rules` the versions to weigh `new` against."""
+    at = takes_effect(new)
+    before = at - dt.timedelta(microseconds=1)
+    if not any(b.effective_from < new.effective_from for b in rules.books):
+        return []
+    old = rules.at(before)
+    w = q.w
+    kinds = w.body_kinds()
+    duties: list[tuple[str, list[str], str]] = []
+    for item in q.tx.items():
+        if not old.is_open(item.state):
+            continue
+        for t in old.transitions_from(item.state, kinds.get(item.body)):
+            roles = list(old.meetings[t.meeting].recorder_roles) if t.meeting else list(t.roles)
+            duties.append((f"item {item.id} ({item.state}): {t.trigger}", roles, item.body))
+        for p in item.reminders:
+            rule = rule_of(old, p.key)
+            if rule is not None and p.next_at is not None:
+                duties.append((f"reminder {p.key} of item {item.id} (rung {p.fired})",
+                               list(rcp.roles_of(rule, p.fired)), item.body))
+    for m in q.tx.meetings(status="convened"):
+        kind = old.meetings.get(m.kind)
+        if kind is not None:
+            duties.append((f"meeting {m.id} ({m.kind}): chair and record", list(kind.recorder_roles), m.body))
+    out = []
+    for what, roles, body in duties:
+        was, will = _who(w, old, roles, body, before), _who(w, new, roles, body, at)
+        if was != will:
+            out.append({"what": what, "roles": roles, "from": was, "to": will,
+                        "from_posts": _names(w, old, was, before), "to_posts": _names(w, new, will, at),
+                        "at": at.isoformat()})
+    return out

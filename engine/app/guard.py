@@ -1,0 +1,51 @@
+"""The store as the application sees it: its errors become domain errors at this edge,
+so faces never meet a storage exception (and never need to import `store`)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from engine.core.errors import Conflict, Unavailable
+from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except ConcurrencyConflict as err:
+        raise Conflict("conflict.busy", detail=str(err)) from None
+    except NotInitialised as err:
+        raise Unavailable("store.not_initialised", detail=str(err)) from None
+    except ReadOnly as err:
+        raise Unavailable("store.read_only", detail=str(err)) from None
+    except StoreError as err:
+        raise Unavailable("store.error", detail=str(err)) from None
+
+
+class Guarded:
+    """A store whose transactions raise domain errors; everything else passes through."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    @property
+    def inner(self) -> Any:
+        return self._store
+
+    @contextmanager
+    def act(self, **kw: Any) -> Iterator[Any]:
+        with translated(), self._store.act(**kw) as tx:
+            yield tx
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        with translated(), self._store.read() as tx:
+            yield tx
+
+    def revision(self) -> str | None:
+        with translated():
+            return self._store.revision()  # type: ignore[no-any-return]

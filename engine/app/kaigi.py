@@ -1,0 +1,411 @@
+"""The application: every command a face may give, each one transaction.
+
+An act: open a write transaction (the log's head is ours), take the roster and rules
+from a shared snapshot (good until an event changes them), read what the act needs,
+decide with the pure code of `engine.core` under the rulebook in force at the
+transaction's time, append exactly the events the decision returned, fold them (the
+projections, planned reminders included, follow) and save what changed. A refusal
+raises before anything is written; it is then kept as an `ActRefused` event of its own.
+`dry_run` does all of that and rolls back.
+
+`Kaigi` holds no per-request state: the snapshot is immutable and replaced whole, so one
+instance serves the threads of a web server.
+"""
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.app.identity import SCHEDULER, SYSTEM, Actor
+from engine.core import decide, people, sittings
+from engine.core.decide import Ctx
+from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
+from engine.core.events import ActRefused, Event
+from engine.core.fold import Changes, Stamp, apply
+from engine.core.world import Lazy, World
+from engine.i18n import Msg
+from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent
+
+Build = Callable[[Ctx, Any], list[Event]]
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an act wrote (or, with `dry_run`, would write): its events as recorded and as
+    decided, the rule that allowed it, and the records it left behind."""
+
+    records: tuple[EventRecord, ...]
+    facts: tuple[Event, ...]
+    dry_run: bool
+    items: dict[int, ItemRecord] = field(default_factory=dict)
+    meetings: dict[int, MeetingRecord] = field(default_factory=dict)
+
+    @property
+    def event(self) -> EventRecord:
+        return self.records[0]
+
+    @property
+    def fact(self) -> Any:
+        return self.facts[0]
+
+
+class Kaigi:
+    """One kaigi database, its commands and its queries. Build it with `engine.open`."""
+
+    def __init__(self, store: Any, *, training: bool | None = None, mail_domain: str = "kaigi.local") -> None:
+        from engine.app.guard import Guarded
+
+        self.store = store if isinstance(store, Guarded) else Guarded(store)
+        self.mail_domain = mail_domain
+        self._snap: tuple[int, World] | None = None
+        self._lock = threading.Lock()
+        self._training = training
+
+    # ------------------------------------------------------------ the roster and rules, cached
+    def snapshot(self, tx: Any) -> World:
+        """The roster, bodies, delegations and adopted rulebooks as of this transaction."""
+        head = tx.head()
+        snap = self._snap
+        if snap is not None and snap[0] == head.roster_seq and head.roster_seq:
+            return snap[1]
+        bodies, members, assignments, delegations, adoptions = tx.roster()
+        w = World(bodies={b.key: b for b in bodies}, members={m.login: m for m in members},
+                  assignments={a.id: a for a in assignments}, delegations={d.id: d for d in delegations},
+                  adoptions={a.version: a for a in adoptions})
+        if adoptions:
+            w.rules  # noqa: B018 (parse the rulebooks once, here)
+        w.assignments_of("")
+        w.body_kinds()
+        self._snap = (head.roster_seq, w)
+        return w
+
+    def world(self, tx: Any) -> World:
+        """An act's view: the snapshot's roster (copy on write), records loaded on first use."""
+        w = self.snapshot(tx).snapshot_copy()
+        w.items = Lazy(tx.item)
+        w.meetings = Lazy(tx.meeting)
+        w.orders = Lazy(lambda i: next(iter(tx.orders(ids=[i])), None))
+        return w
+
+    def training(self) -> bool:
+        if self._training is None:
+            with self.store.read() as tx:
+                self._training = (tx.meta("mode") if hasattr(tx, "meta") else None) != "real"
+        return self._training
+
+    # ------------------------------------------------------------ the act
+    def act(self, actor: Actor | str, name: str, build: Build, *, dry_run: bool = False,
+            on_behalf_of: str | None = None, about: tuple[int | None, int | None] = (None, None)) -> Outcome:
+        """Run one act: decide with `build(ctx, tx)`, append, fold, save; one transaction."""
+        who = actor if isinstance(actor, Actor) else Actor(actor, "training")
+        authority = on_behalf_of or who.login
+        try:
+            with self.store.act(rollback=dry_run, item=_id(about[0])) as tx:
+                w = self.world(tx)
+                ctx = Ctx(w.book(tx.now), tx.now, who.login, authority, w)
+                self._may_act(ctx, who)
+                facts = build(ctx, tx)
+                if not facts:
+                    raise NotPossible("act.nothing")
+                records = self._append(tx, w, ctx, who, facts)
+                outcome = Outcome(tuple(records), tuple(facts), dry_run, *self._touched(w, facts))
+        except (NotPermitted, NotPossible) as err:
+            if not dry_run:
+                self._keep_refusal(who, authority, name, err, about)
+            raise
+        from engine.infra.logs import act_logged
+
+        act_logged(outcome, name)
+        return outcome
+
+    def _may_act(self, ctx: Ctx, who: Actor) -> None:
+        w = ctx.world
+        if who.login not in w.members:
+            raise NotPermitted("actor.not_on_roster", login=who.login)
+        if ctx.authority != who.login:
+            if ctx.authority not in w.members:
+                raise NotFound("member.none", login=ctx.authority)
+            people.may_record_for(ctx)
+
+    def _append(self, tx: Any, w: World, ctx: Ctx, who: Actor, facts: Sequence[Event]) -> list[EventRecord]:
+        return self.record(tx, w, ctx.actor, ctx.authority, who.identity, ctx.book.version, facts)
+
+    @staticmethod
+    def record(tx: Any, w: World, actor: str, authority: str, identity: str, version: str,
+               facts: Sequence[Event]) -> list[EventRecord]:
+        """Append `facts` as one act, fold them into `w` and save what changed (in `tx`)."""
+        new = [NewEvent(e.type, e.schema, e.payload_text(), e.item_ref, e.meeting_ref, e.roster) for e in facts]
+        records = tx.append(actor, authority, identity, version, new)
+        changes = Changes()
+        for r, e in zip(records, facts, strict=True):
+            apply(w, Stamp(r.seq, r.at, r.actor, r.authority, r.rulebook), e, changes)
+        tx.save((kind, new_, old) for (kind, _), (new_, old) in changes.rows.items())
+        return list(records)
+
+    @staticmethod
+    def _touched(w: World, facts: Sequence[Event]) -> tuple[dict[int, ItemRecord], dict[int, MeetingRecord]]:
+        items = {e.item_ref: w.items[e.item_ref] for e in facts if e.item_ref is not None and e.item_ref in w.items}
+        meetings = {e.meeting_ref: w.meetings[e.meeting_ref] for e in facts
+                    if e.meeting_ref is not None and e.meeting_ref in w.meetings}
+        return items, meetings  # type: ignore[return-value]
+
+    def _keep_refusal(self, who: Actor, authority: str, name: str, err: DomainError,
+                      about: tuple[int | None, int | None]) -> None:
+        """A refused attempt is kept as an event that changes no state, so an auditor sees who
+        tried what they were not allowed to. Best effort: failing to keep it must not hide
+        the refusal itself."""
+        try:
+            with self.store.act() as tx:
+                w = self.snapshot(tx)
+                fact = ActRefused(item=about[0], meeting=about[1], act=name, kind=err.kind, rule=err.rule,
+                                  reason=err.msg.render("en"), reason_ja=err.msg.render("ja"))
+                tx.append(who.login, authority, who.identity, w.book(tx.now).version,
+                          [NewEvent(fact.type, fact.schema, fact.payload_text(), about[0], about[1])])
+        except Exception as exc:  # noqa: BLE001
+            from engine.infra.logs import get_logger
+
+            get_logger().warning("refusal not kept", act=name, actor=who.login, error=repr(exc))
+
+    def system(self, facts: Sequence[Event]) -> list[EventRecord]:
+        """Set-up events of `kaigi init` (the rulebooks, the first bodies, a demo roster),
+        stamped with the version in force when they are recorded (those adopted here count)."""
+        from engine.core.events import RulebookAdopted
+        from workflows.versions import Rules, parsed
+
+        with self.store.act() as tx:
+            w = self.world(tx)
+            books = list(w.rules.books) + [parsed(e.text, e.version) for e in facts if isinstance(e, RulebookAdopted)]
+            version = Rules(books).at(tx.now).version
+            records = self.record(tx, w, SYSTEM.login, SYSTEM.login, SYSTEM.identity, version, facts)
+        self._snap = None
+        return records
+
+    # ------------------------------------------------------------ ids
+    @staticmethod
+    def _next(tx: Any, kind: str) -> int:
+        n = tx.max_id(kind) + 1
+        if n > MAX_ID:
+            raise BadInput("input.id_range")
+        return int(n)
+
+    # ------------------------------------------------------------ items
+    def file_item(self, actor: Actor | str, title: str, *, station: str | None = None, team: str | None = None,
+                  note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            body = ctx.world.body(station)
+            return decide.file_item(ctx, self._next(tx, "item"), title, body.key, team, note)
+        return self.act(actor, "file_item", build, dry_run=dry_run, on_behalf_of=on_behalf_of)
+
+    def advance(self, actor: Actor | str, item: int, trigger: str, *, meeting: int | None = None, note: str = "",
+                document: tuple[str, bytes] | None = None, expect_version: int | None = None,
+                dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            it = ctx.world.item(item)
+            if expect_version is not None and it.version != expect_version:
+                raise Conflict("conflict.item", id=item, seen=expect_version, now=it.version)
+            m = ctx.world.meeting(meeting) if meeting is not None else None
+            spec = ctx.book.transition(trigger, it.state, ctx.world.body_kinds().get(it.body))
+            spawn = self._next(tx, "item") if spec is not None and spec.spawns else None
+            doc = _document(*document) if document is not None else None
+            facts = decide.advance(ctx, it, trigger, m, note, spawn_id=spawn, document=doc.sha256 if doc else None)
+            if doc is not None:
+                tx.put_document(doc)
+            return facts
+        return self.act(actor, "advance", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, meeting))
+
+    # ------------------------------------------------------------ meetings
+    def convene(self, actor: Actor | str, kind: str, starts_at: dt.datetime, *, items: Sequence[int] = (),
+                attendees: Sequence[str] = (), invited: Sequence[str] = (), station: str | None = None,
+                dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            mk = decide.meeting_kind(ctx.book, kind)
+            body = ctx.world.body(station) if station else self._meeting_body(ctx, mk.body)
+            agenda = [ctx.world.item(i) for i in dict.fromkeys(items)]
+            return sittings.convene(ctx, self._next(tx, "meeting"), kind, body, starts_at, agenda,
+                                    list(attendees), list(invited))
+        return self.act(actor, "convene", build, dry_run=dry_run, on_behalf_of=on_behalf_of)
+
+    @staticmethod
+    def _meeting_body(ctx: Ctx, kind: str) -> Any:
+        kinds = ctx.world.body_kinds()
+        if kind == "hq":
+            return ctx.world.body(None)
+        mine = sorted({h.body for h in ctx.held if kinds.get(h.body) == kind})
+        if len(mine) != 1:
+            raise BadInput("meeting.which_station", kind=kind, mine=", ".join(mine) or "-")
+        return ctx.world.bodies[mine[0]]
+
+    def agenda(self, actor: Actor | str, meeting: int, op: str, item: int, *, position: int | None = None,
+               dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return sittings.change_agenda(ctx, ctx.world.meeting(meeting), op, ctx.world.item(item), position)
+        return self.act(actor, "agenda", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, meeting))
+
+    def hold(self, actor: Actor | str, meeting: int, *, present: Sequence[str] = (), sat_at: dt.datetime | None = None,
+             dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return sittings.hold(ctx, ctx.world.meeting(meeting), list(present), sat_at)
+        return self.act(actor, "hold", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
+
+    def cancel(self, actor: Actor | str, meeting: int, *, reason: str = "", dry_run: bool = False,
+               on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return sittings.cancel(ctx, ctx.world.meeting(meeting), reason)
+        return self.act(actor, "cancel", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
+
+    def record_minutes(self, actor: Actor | str, meeting: int, text: str, *, dry_run: bool = False,
+                       on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return sittings.record_minutes(ctx, ctx.world.meeting(meeting), text)
+        return self.act(actor, "minutes", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
+
+    def approve_minutes(self, actor: Actor | str, meeting: int, *, n: int | None = None, dry_run: bool = False,
+                        on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return sittings.approve_minutes(ctx, ctx.world.meeting(meeting), n)
+        return self.act(actor, "approve_minutes", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
+                        about=(None, meeting))
+
+    # ------------------------------------------------------------ investigation orders (R-T5)
+    def issue_order(self, actor: Actor | str, item: int, to: str, *, due_at: dt.datetime | None = None,
+                    note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            due = due_at
+            if due is None:
+                from engine.reminders.plan import rule_of
+                from engine.reminders.workdays import deadline
+
+                rule = rule_of(ctx.book, "investigation_order")
+                due = deadline(ctx.now, rule.due if rule else 7, rule.unit if rule else "days",
+                               ctx.book.office_closure)
+            return people.issue_order(ctx, self._next(tx, "order"), ctx.world.item(item), ctx.world.member(to),
+                                      due, note)
+        return self.act(actor, "issue_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, None))
+
+    def complete_order(self, actor: Actor | str, order: int, finding: str, *, dry_run: bool = False,
+                       on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            o = ctx.world.order(order)
+            return people.complete_order(ctx, o, finding, ctx.world.item(o.item))
+        return self.act(actor, "complete_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
+                        about=(self._order_item(order), None))
+
+    def waive_order(self, actor: Actor | str, order: int, reason: str, *, dry_run: bool = False,
+                    on_behalf_of: str | None = None) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            o = ctx.world.order(order)
+            return people.waive_order(ctx, o, reason, ctx.world.item(o.item))
+        return self.act(actor, "waive_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
+                        about=(self._order_item(order), None))
+
+    def _order_item(self, order: int) -> int | None:
+        with self.store.read() as tx:
+            found = tx.orders(ids=[order])
+        return found[0].item if found else None
+
+    # ------------------------------------------------------------ delegation (R-A1)
+    def delegate(self, actor: Actor | str, clerk: str, *, valid_until: dt.datetime,
+                 valid_from: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return people.delegate(ctx, self._next(tx, "delegation"), ctx.world.member(clerk),
+                                   valid_from or ctx.now, valid_until)
+        return self.act(actor, "delegate", build, dry_run=dry_run)
+
+    def end_delegation(self, actor: Actor | str, delegation: int, *, dry_run: bool = False) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            d = ctx.world.delegations.get(delegation)
+            if d is None:
+                raise NotFound("delegation.none", id=delegation)
+            return people.end_delegation(ctx, d, ctx.now)
+        return self.act(actor, "end_delegation", build, dry_run=dry_run)
+
+    # ------------------------------------------------------------ the roster (R-P1)
+    def add_member(self, actor: Actor | str, login: str, *, name: str, name_en: str = "", email: str | None = None,
+                   lang: str = "ja", channel: str = "email", os_user: str | None = None, db_role: str | None = None,
+                   dry_run: bool = False) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return people.add_member(ctx, login, name, name_en, email, lang, channel, os_user, db_role)
+        return self.act(actor, "add_member", build, dry_run=dry_run)
+
+    def bind_member(self, actor: Actor | str, login: str, *, os_user: str | None = None, db_role: str | None = None,
+                    dry_run: bool = False) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return people.bind_member(ctx, ctx.world.member(login), os_user, db_role)
+        return self.act(actor, "bind_member", build, dry_run=dry_run)
+
+    def assign(self, actor: Actor | str, login: str, position: str, *, station: str | None = None,
+               team: str | None = None, valid_from: dt.datetime | None = None,
+               valid_until: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return people.assign(ctx, self._next(tx, "assignment"), ctx.world.member(login), position,
+                                 ctx.world.body(station), team, valid_from or ctx.now, valid_until)
+        return self.act(actor, "assign", build, dry_run=dry_run)
+
+    def end_assignment(self, actor: Actor | str, assignment: int, *, at: dt.datetime | None = None,
+                       dry_run: bool = False) -> Outcome:
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            a = ctx.world.assignments.get(assignment)
+            if a is None:
+                raise NotFound("assignment.none", id=assignment)
+            return people.end_assignment(ctx, a, ctx.world.bodies[a.body], at or ctx.now)
+        return self.act(actor, "end_assignment", build, dry_run=dry_run)
+
+    # ------------------------------------------------------------ rulebook versions (R-V1)
+    def adopt_rulebook(self, actor: Actor | str, text: str, source: str, *, dry_run: bool = False) -> Outcome:
+        from workflows import parse_rulebook
+
+        book = parse_rulebook(text, source)
+
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return people.adopt_rulebook(ctx, book)
+        out = self.act(actor, "adopt_rulebook", build, dry_run=dry_run)
+        self._snap = None
+        return out
+
+    # ------------------------------------------------------------ queries
+    def read(self) -> Any:
+        """One consistent snapshot for queries: `with kaigi.read() as q: q.item(1)`."""
+        from engine.app.queries import Reader
+
+        return Reader(self)
+
+
+MAX_DOCUMENT = 20_000_000
+
+
+def _document(name: str, content: bytes) -> DocumentRecord:
+    """A document an act carries, named by its sha256 (the event keeps only that)."""
+    import hashlib
+    import mimetypes
+
+    if len(content) > MAX_DOCUMENT:
+        raise BadInput("file.too_big", path=name, limit=MAX_DOCUMENT)
+    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return DocumentRecord(hashlib.sha256(content).hexdigest(), name[-200:], media, content)
+
+
+def _id(value: int | None) -> int | None:
+    """An id a database can hold, or a refusal (ids past 64 bits never reach a driver)."""
+    if value is None:
+        return None
+    if not 0 < value <= MAX_ID:
+        raise NotFound("id.range", id=str(value)[:30])
+    return value
+
+
+def schema_ready(store: Any) -> None:
+    """Refuse to work on a database kaigi has not initialised or that is behind."""
+    from engine.core.errors import Unavailable
+    from store.db import SCHEMA_HEAD
+
+    current = store.revision()
+    if current is None:
+        raise Unavailable("store.no_schema")
+    if current != SCHEMA_HEAD:
+        raise Unavailable("store.old_schema", current=current, head=SCHEMA_HEAD)
+
+
+Msg  # noqa: B018 (re-exported for faces that build refusals)

@@ -1,0 +1,383 @@
+"""What faces show: plain values in the JSON shapes of CLI.md, words in the reader's language.
+
+A `Reader` is one consistent snapshot (`with kaigi.read() as q:`); every query reads the
+same moment, so a page never mixes two states. Nothing here writes or prints.
+"""
+
+import datetime as dt
+from typing import Any
+
+from engine.core import authority as au
+from engine.core.decide import chair_was_present, describe
+from engine.core.world import Lazy, World
+from engine.i18n import A, Msg, Person, When, render
+from engine.infra.timeutil import iso
+from engine.reminders import plan
+from engine.reminders import recipients as rcp
+from store.records import EventRecord, ItemRecord, MeetingRecord, Planned
+from workflows import Rulebook, Title
+
+
+class Reader:
+    """Queries over one snapshot of a kaigi database."""
+
+    def __init__(self, kaigi: Any) -> None:
+        self.kaigi = kaigi
+        self._cm: Any = None
+        self.tx: Any = None
+        self.w: World = World()
+        self.now = dt.datetime.now(dt.timezone.utc)
+
+    def __enter__(self) -> "Reader":
+        self._cm = self.kaigi.store.read()
+        self.tx = self._cm.__enter__()
+        self.w = self.kaigi.snapshot(self.tx).snapshot_copy()
+        self.w.items = Lazy(self.tx.item)
+        self.w.meetings = Lazy(self.tx.meeting)
+        self.w.orders = Lazy(lambda i: next(iter(self.tx.orders(ids=[i])), None))
+        clock = getattr(self.kaigi.store, "clock", None)
+        self.now = (clock() if clock else dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+    # ------------------------------------------------------------ basics
+    def book(self, at: dt.datetime | None = None) -> Rulebook:
+        return self.w.book(at or self.now)
+
+    def person(self, login: str, with_login: bool = True) -> Person:
+        m = self.w.members.get(login)
+        return Person(login, m.name, m.name_en, with_login) if m else Person(login, with_login=with_login)
+
+    def name(self, login: str, lang: str) -> str:
+        return self.person(login, with_login=False).render(lang)
+
+    def holdings(self, login: str, at: dt.datetime | None = None) -> list[au.Holding]:
+        at = at or self.now
+        return au.holdings(self.w, self.w.book(at), login, at)
+
+    def body_name(self, key: str, lang: str) -> str:
+        b = self.w.bodies.get(key)
+        return (b.ja if lang == "ja" else b.en) if b else key
+
+    # ------------------------------------------------------------ people
+    def roles(self, login: str, lang: str, at: dt.datetime | None = None) -> list[dict[str, Any]]:
+        book = self.book(at)
+        return [{"role": h.role, "body": h.body, "team": h.team, "position": h.position, "assignment": h.assignment,
+                 "title": book.role_title(h.role).ja if lang == "ja" else book.role_title(h.role).en,
+                 "position_title": book.positions[h.position].title.in_(lang),
+                 "body_name": self.body_name(h.body, lang)} for h in self.holdings(login, at)]
+
+    def whoami(self, login: str, lang: str = "en") -> dict[str, Any]:
+        m = self.w.member(login)
+        return {"login": m.login, "name": m.name if lang == "ja" else m.name_en, "name_ja": m.name,
+                "name_en": m.name_en, "roles": self.roles(login, lang), "os_user": m.os_user, "db_role": m.db_role,
+                "lang": m.lang, "email": m.email}
+
+    def roster(self, at: dt.datetime | None = None, lang: str = "en") -> list[dict[str, Any]]:
+        at = at or self.now
+        return [{"login": m.login, "name": m.name if lang == "ja" else m.name_en, "name_ja": m.name,
+                 "name_en": m.name_en, "os_user": m.os_user, "db_role": m.db_role, "roles": self.roles(m.login, lang, at)}
+                for m in sorted(self.w.members.values(), key=lambda x: x.login)]
+
+    def assignments(self) -> list[dict[str, Any]]:
+        return [{"id": a.id, "login": a.login, "position": a.position, "body": a.body, "team": a.team,
+                 "valid_from": iso(a.valid_from), "valid_until": iso(a.valid_until)}
+                for a in sorted(self.w.assignments.values(), key=lambda x: x.id)]
+
+    # ------------------------------------------------------------ items
+    def item(self, item_id: int, lang: str = "en") -> dict[str, Any]:
+        return self.item_view(self.w.item(item_id), lang)
+
+    def items(self, *, state: str | None = None, station: str | None = None, overdue: bool = False,
+              lang: str = "en", team: str | None = None) -> list[dict[str, Any]]:
+        body = self.w.body(station).key if station else None
+        views = [self.item_view(i, lang) for i in self.tx.items(state=state, body=body)
+                 if team is None or i.team == team]
+        return [v for v in views if v["overdue"]] if overdue else views
+
+    def waiting_for(self, book: Rulebook, item: ItemRecord, lang: str) -> str | None:
+        """What the item waits for: the rulebook's words, or its next steps where those words
+        were written for items of another kind (a station's item in `filed`)."""
+        st = book.states.get(item.state)
+        if st is None or st.final:
+            return None
+        kind = self.w.body_kinds().get(item.body)
+        out = book.transitions_from(item.state)
+        if st.waits and (not out or out[0].items == kind):
+            return st.waits.in_(lang)
+        steps = []
+        for t in book.transitions_from(item.state, kind):
+            if t.meeting:
+                mk = book.meetings[t.meeting]
+                key = "waits.convened" if t.fired_by else "waits.in_meeting"
+                steps.append(Msg(key, meeting=A(mk.title), trigger=t.trigger))
+            elif t.trigger != "withdraw":
+                steps.append(Msg("waits.own", roles=tuple(book.role_title(r) for r in t.roles), trigger=t.trigger))
+        return render(steps, lang) if steps else None
+
+    def next_acts(self, book: Rulebook, item: ItemRecord, lang: str) -> list[dict[str, Any]]:
+        out = []
+        for t in book.transitions_from(item.state, self.w.body_kinds().get(item.body)):
+            roles = list(book.meetings[t.meeting].recorder_roles) if t.meeting else list(t.roles)
+            who = au.holders(self.w, book, roles, item.body, self.now)
+            if t.filer and item.filed_by not in who:
+                who.append(item.filed_by)
+            out.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
+                        "who": who, "who_names": [self.name(x, lang) for x in who], "rule": t.rule,
+                        "by_convening": bool(t.fired_by),
+                        "role_titles": [book.role_title(r).in_(lang) for r in roles],
+                        "meeting_title": book.meetings[t.meeting].title.in_(lang) if t.meeting else None,
+                        "to_title": book.states[t.dest].title.in_(lang) if t.dest in book.states else t.dest})
+        return out
+
+    def deadlines(self, book: Rulebook, planned: tuple[Planned, ...], item: int | None, meeting: int | None,
+                  lang: str) -> list[dict[str, Any]]:
+        rows = []
+        for p in planned:
+            rule = plan.rule_of(self.w.version(p.book) if p.book in self.w.adoptions else book, p.key)
+            if rule is None:
+                continue
+            nxt = p.next_at
+            rung = p.fired if nxt is not None else len(rule.escalate)
+            who, vacant = rcp.recipients(self.w, book, rule, rung, item, meeting, p.ident, self.now)
+            status = "done" if nxt is None else ("due" if nxt <= self.now else "pending")
+            rows.append({"id": p.ident, "key": p.key, "what": rule.title.in_(lang), "due_at": iso(nxt or p.due_at),
+                         "deadline": iso(p.due_at), "started_at": iso(p.started_at), "rung": rung,
+                         "fired": p.fired, "recipients": who, "recipient_names": [self.name(x, lang) for x in who],
+                         "vacant": vacant, "status": status, "overdue": p.due_at <= self.now and item is not None,
+                         "item": item, "meeting": meeting, "order": p.order,
+                         "role": ", ".join(rcp.roles_of(rule, rung))})
+        return rows
+
+    def item_view(self, item: ItemRecord, lang: str = "en") -> dict[str, Any]:
+        """`item show`: state, what it waits for, who may act next, deadlines, orders."""
+        book = self.book()
+        kinds = self.w.body_kinds()
+        st = book.states.get(item.state)
+        deadlines = self.deadlines(book, item.reminders, item.id, None, lang)
+        orders = [self.order_view(o, lang) for o in self.tx.orders(item=item.id)]
+        taken = [{"id": c.id, "state": c.state, "body": c.body} for c in self.descendants(item.id)]
+        return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
+                "station": item.body if kinds.get(item.body) != "hq" else None, "team": item.team,
+                "team_title": book.teams[item.team].title.in_(lang) if item.team in book.teams else None,
+                "state": item.state, "state_title": st.title.in_(lang) if st else item.state,
+                "final": bool(st and st.final), "version": item.version,
+                "waiting_for": self.waiting_for(book, item, lang), "next": self.next_acts(book, item, lang),
+                "note": item.note, "filed_by": item.filed_by, "filed_by_name": self.name(item.filed_by, lang),
+                "filed_at": iso(item.filed_at), "updated_at": iso(item.updated_at), "origin": item.origin,
+                "taken_into": taken, "orders": orders, "deadlines": deadlines,
+                "overdue": plan.overdue(item.reminders, self.now),
+                "sittings": [{"meeting": s.meeting, "kind": s.kind, "status": s.status, "starts_at": iso(s.starts_at),
+                              "held_at": iso(s.held_at), "outcome": s.outcome,
+                              "title": book.meetings[s.kind].title.in_(lang) if s.kind in book.meetings else s.kind}
+                             for s in item.sittings]}
+
+    def descendants(self, item_id: int) -> list[ItemRecord]:
+        out, frontier = [], [item_id]
+        while frontier:
+            kids = self.tx.items(origin=frontier.pop())
+            out += kids
+            frontier += [k.id for k in kids]
+        return out
+
+    def order_view(self, o: Any, lang: str = "en") -> dict[str, Any]:
+        return {"id": o.id, "item": o.item, "to": o.to, "to_name": self.name(o.to, lang), "due_at": iso(o.due_at),
+                "status": o.status, "issued_by": o.issued_by, "issued_at": iso(o.issued_at), "note": o.note,
+                "finding": o.finding, "reason": o.reason, "settled_at": iso(o.settled_at)}
+
+    def orders(self, item: int | None = None, lang: str = "en") -> list[dict[str, Any]]:
+        return [self.order_view(o, lang) for o in self.tx.orders(item=item)]
+
+    def order(self, order_id: int, lang: str = "en") -> dict[str, Any]:
+        return self.order_view(self.w.order(order_id), lang)
+
+    # ------------------------------------------------------------ history
+    def history(self, item_id: int, lang: str = "en") -> list[dict[str, Any]]:
+        """Every event of the item and of the items taken from it, oldest first; with the
+        sittings that dealt with it (who convened, chaired, was present) and the reminders
+        that went out about it (to whom, by which channel)."""
+        self.w.item(item_id)
+        ids = [item_id] + [c.id for c in self.descendants(item_id)]
+        events = self.tx.events(items=ids)
+        meetings = {e.meeting for e in events if e.meeting is not None}
+        seen = {e.seq for e in events}
+        for m in sorted(meetings):
+            events += [e for e in self.tx.events(meeting=m) if e.seq not in seen and e.type in
+                       ("MeetingConvened", "MeetingHeld", "MeetingCancelled", "MinutesRecorded", "MinutesApproved")]
+            seen |= {e.seq for e in events}
+        return [self.event_view(e, lang) for e in sorted(events, key=lambda e: e.seq)]
+
+    def event_view(self, e: EventRecord, lang: str = "en") -> dict[str, Any]:
+        d = e.data
+        out = {"seq": e.seq, "at": iso(e.at), "type": e.type, "actor": e.actor, "authority": e.authority,
+               "actor_name": self.name(e.actor, lang), "authority_name": self.name(e.authority, lang),
+               "identity": e.identity, "trigger": d.get("trigger"), "from": d.get("from"), "to": d.get("to"),
+               "meeting": e.meeting, "item": e.item, "rulebook": e.rulebook, "hash": e.hash,
+               "note": d.get("note") or d.get("reason") or d.get("finding") or None}
+        out["summary"] = self.summary(e, d, lang)
+        return out
+
+    def summary(self, e: EventRecord, d: dict[str, Any], lang: str) -> str:
+        """One line saying what the event was, in words."""
+        book = self.book(e.at)
+        m = self.w.meetings.get(e.meeting) if e.meeting is not None else None
+        kind = book.meetings.get(m.kind) if m is not None else None
+        mt: Any = kind.title if kind else (e.meeting or "")
+        t = e.type
+        if t == "ItemAdvanced":
+            key = "history.tabled" if d.get("tabled") else ("history.advanced_in" if e.meeting else "history.advanced")
+            return Msg(key, trigger=d["trigger"], src=_state(book, d["from"]), dest=_state(book, d["to"]),
+                       meeting=mt, id=e.meeting or "").render(lang)
+        if t == "ItemFiled":
+            return Msg("history.filed", title=d["title"], body=self.body_name(d["body"], lang)).render(lang)
+        if t == "MeetingConvened":
+            return Msg("history.convened", meeting=mt, id=e.meeting, chair=self.person(d["chair"]),
+                       starts=When(_t(d["starts_at"])),
+                       people=tuple(self.person(x) for x in d["attendees"] + d["invited"])).render(lang)
+        if t == "MeetingHeld":
+            return Msg("history.held", meeting=mt, id=e.meeting, present=tuple(self.person(x) for x in d["present"]),
+                       chair=Msg("history.chair_present" if m is not None and m.chair in d["present"]
+                                 else "history.chair_absent"),
+                       sat=When(_t(d["sat_at"])) if d.get("sat_at") else When(e.at)).render(lang)
+        if t == "MeetingCancelled":
+            return Msg("history.cancelled", meeting=mt, id=e.meeting).render(lang)
+        if t == "ReminderDue":
+            return Msg("history.reminder", what=d.get("key"), rung=d.get("rung"),
+                       to=tuple(self.person(x) for x in d.get("recipients", [])) or "-").render(lang)
+        if t == "ReminderSent":
+            return Msg("history.sent", to=self.person(d["recipient"]), channel=d.get("channel", "")).render(lang)
+        if t == "ReminderFailed":
+            return Msg("history.failed", to=self.person(d["recipient"]), error=d.get("error", "")).render(lang)
+        if t == "ActRefused":
+            reason = d.get("reason_ja") if lang == "ja" and d.get("reason_ja") else d.get("reason", "")
+            return Msg("history.refused", act=d.get("act", ""), reason=reason).render(lang)
+        if t == "OrderIssued":
+            return Msg("history.order", id=d["id"], to=self.person(d["to"]), due=When(_t(d["due_at"]))).render(lang)
+        if t in ("OrderCompleted", "OrderWaived"):
+            return Msg("history." + t, id=d["id"]).render(lang)
+        if t == "AgendaChanged":
+            return Msg("history.agenda_" + d["op"], id=e.meeting, position=d.get("position")).render(lang)
+        if t in ("MinutesRecorded", "MinutesApproved"):
+            return Msg("history." + t, id=e.meeting, n=d["n"]).render(lang)
+        return t
+
+    # ------------------------------------------------------------ meetings
+    def meeting(self, meeting_id: int, lang: str = "en") -> dict[str, Any]:
+        return self.meeting_view(self.w.meeting(meeting_id), lang)
+
+    def meetings(self, *, status: str | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None, lang: str = "en") -> list[dict[str, Any]]:
+        return [self.meeting_view(m, lang) for m in self.tx.meetings(status=status, since=since, until=until)]
+
+    def meeting_view(self, m: MeetingRecord, lang: str = "en") -> dict[str, Any]:
+        book = self.book()
+        kind = book.meetings.get(m.kind)
+        items = []
+        for i in m.items:
+            it = self.w.items.get(i)
+            items.append({"id": i, "title": it.title if it else "", "state": it.state if it else "",
+                          "outcome": m.outcomes.get(i)})
+        return {"id": m.id, "kind": m.kind, "title": kind.title.in_(lang) if kind else m.kind, "body": m.body,
+                "body_name": self.body_name(m.body, lang), "status": m.status, "starts_at": iso(m.starts_at),
+                "convener": m.convener, "chair": m.chair, "chair_name": self.name(m.chair, lang),
+                "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None, "items": list(m.items), "agenda": items,
+                "attendees": list(m.attendees), "invited": list(m.invited), "present": list(m.present),
+                "people": [{"login": x, "name": self.name(x, lang), "invited": x in m.invited,
+                            "present": x in m.present} for x in (*m.attendees, *m.invited)],
+                "outcomes": {str(k): v for k, v in m.outcomes.items()}, "held_at": iso(m.held_at),
+                "sat_at": iso(m.sat_at or m.held_at), "convened_at": iso(m.convened_at), "version": m.version,
+                "minutes": [{"n": x.n, "sha256": x.sha256, "text": x.text, "recorded_by": x.recorded_by,
+                             "recorded_at": iso(x.recorded_at), "approved_by": x.approved_by,
+                             "approved_at": iso(x.approved_at)} for x in m.minutes],
+                "deadlines": self.deadlines(book, m.reminders, None, m.id, lang)}
+
+    # ------------------------------------------------------------ reminders
+    def reminders(self, *, due_only: bool = False, item: int | None = None, lang: str = "en") -> list[dict[str, Any]]:
+        """Planned reminders (the next rung of each), and messages not yet delivered or failed."""
+        book = self.book()
+        rows = []
+        for i in self.tx.items(ids=[item] if item is not None else None):
+            rows += self.deadlines(book, i.reminders, i.id, None, lang)
+        if item is None:
+            for m in self.tx.meetings(status="convened"):
+                rows += self.deadlines(book, m.reminders, None, m.id, lang)
+        rows = [r for r in rows if r["status"] != "done" and (not due_only or r["status"] == "due")]
+        if item is None:
+            for d in self.tx.deliveries():
+                if d.status == "sent" or (due_only and d.status == "failed"):
+                    continue
+                key = d.reminder.split("/")[0]
+                rule = plan.rule_of(book, key)
+                rows.append({"id": d.reminder, "key": key, "what": rule.title.in_(lang) if rule else key,
+                             "due_at": iso(d.next_attempt_at), "deadline": None, "item": d.item,
+                             "meeting": d.meeting, "order": rcp.subject_order(d.reminder), "rung": d.rung,
+                             "role": "", "recipients": [d.recipient], "recipient_names": [self.name(d.recipient, lang)],
+                             "status": d.status, "attempts": d.attempts, "error": d.last_error, "vacant": []})
+        return sorted(rows, key=lambda r: (r["due_at"] or "", str(r["id"])))
+
+    def forecast(self, until: dt.datetime, lang: str = "en") -> list[dict[str, Any]]:
+        """What would be sent, and when, up to `until`: every rung still to fire, recipients as
+        the roster will stand then (assignments with future dates count)."""
+        rows = []
+        subjects: list[tuple[tuple[Planned, ...], int | None, int | None]] = [
+            (i.reminders, i.id, None) for i in self.tx.items()]
+        subjects += [(m.reminders, None, m.id) for m in self.tx.meetings(status="convened")]
+        for planned, item, meeting in subjects:
+            for p in planned:
+                book = self.w.version(p.book) if p.book in self.w.adoptions else self.book()
+                rule = plan.rule_of(book, p.key)
+                if rule is None:
+                    continue
+                for rung in range(p.fired, len(rule.escalate) + 1):
+                    at = plan.rung_at(book, rule, p.due_at, rung)
+                    if at is None or at > until:
+                        break
+                    when = max(at, self.now)
+                    who, vacant = rcp.recipients(self.w, self.w.book(when), rule, rung, item, meeting, p.ident, when)
+                    rows.append({"id": p.ident, "due_at": iso(at), "item": item, "meeting": meeting, "order": p.order,
+                                 "what": rule.title.in_(lang), "key": p.key, "rung": rung,
+                                 "role": ", ".join(rcp.roles_of(rule, rung)), "recipients": who,
+                                 "recipient_names": [self.name(x, lang) for x in who], "vacant": vacant,
+                                 "status": "forecast"})
+        return sorted(rows, key=lambda x: (x["due_at"], x["id"], x["rung"]))
+
+    # ------------------------------------------------------------ what waits on a member
+    def my_work(self, login: str, lang: str = "en") -> list[dict[str, Any]]:
+        """What waits on `login` now: the next acts they may do on open items, meetings they
+        convene, chair or record, orders to them."""
+        book = self.book()
+        held = self.holdings(login)
+        out = []
+        for item in self.tx.items():
+            if not book.is_open(item.state):
+                continue
+            acts = [n for n in self.next_acts(book, item, lang) if login in n["who"] and not n["by_convening"]]
+            if acts:
+                out.append({"kind": "item", "item": self.item_view(item, lang), "acts": acts})
+        for m in self.tx.meetings(status="convened"):
+            kind = book.meetings.get(m.kind)
+            if kind is None:
+                continue
+            if m.convener == login or au.holds(self.w, held, book, kind.recorder_roles, m.body) or login in m.attendees:
+                out.append({"kind": "meeting", "meeting": self.meeting_view(m, lang)})
+        for o in self.tx.orders(status="open"):
+            if o.to == login:
+                out.append({"kind": "order", "order": self.order_view(o, lang)})
+        return out
+
+    def describe_held(self, login: str, lang: str = "en") -> str:
+        return describe(self.w, self.book(), self.holdings(login)).render(lang)
+
+
+def _state(book: Rulebook, key: str) -> Any:
+    st = book.states.get(key)
+    return st.title if st else key
+
+
+def _t(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+Title  # noqa: B018 (titles render themselves)

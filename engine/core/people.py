@@ -1,0 +1,209 @@
+"""Pure decisions about people and powers outside meetings: the roster (R-P1), delegation
+to the secretariat (R-A1), investigation orders (R-T5), rulebook versions (R-V1).
+
+Which roles hold these powers is rulebook data (`[powers]`); no role key is written here.
+"""
+
+import datetime as dt
+import re
+
+from engine.core import authority as au
+from engine.core.decide import Ctx, body_title, text_field
+from engine.core.errors import BadInput, NotPermitted, NotPossible
+from engine.core.events import (AssignmentEnded, DelegationEnded, Event, MemberAdded, MemberBound, OrderCompleted,
+                                OrderIssued, OrderWaived, RecordingDelegated, RoleAssigned, RulebookAdopted)
+from engine.i18n import Msg, When
+from store.records import AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord, MemberRecord, OrderRecord
+from workflows import Rulebook
+
+LOGIN = re.compile(r"[a-z][a-z0-9_.-]{1,63}")
+IDENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,62}")  # an OS account or a database role
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}")
+
+
+# ---------------------------------------------------------------- the roster (R-P1)
+def _may_organise(ctx: Ctx, body: BodyRecord, position: str | None = None) -> None:
+    """R-P1: the chief organises the HQ; a station chief organises their own station HQ,
+    except its head: who chiefs a station is the HQ chief's to say."""
+    pw = ctx.book.powers
+    hq = ctx.world.hq()
+    if ctx.holds(pw.organise_hq, hq):
+        return
+    head = position is not None and ctx.book.role_of(position) == pw.station_head
+    if body.kind != "hq" and not head and ctx.holds(pw.organise_station, body.key):
+        return
+    if head:
+        raise ctx.refuse(Msg("act.appoint_head", body=body_title(body)), pw.organise_hq, hq, "R-P1")
+    roles = pw.organise_hq if body.kind == "hq" else pw.organise_station + pw.organise_hq
+    raise ctx.refuse(Msg("act.organise", body=body_title(body)), roles, body.key, "R-P1")
+
+
+def identity_fields(os_user: str | None, db_role: str | None) -> None:
+    for value, what in ((os_user, "os_user"), (db_role, "db_role")):
+        if value is not None and not IDENT.fullmatch(value):
+            raise BadInput("member.bad_identity", what=what, value=value[:70])
+
+
+def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None, lang: str, channel: str,
+               os_user: str | None = None, db_role: str | None = None) -> list[Event]:
+    if not LOGIN.fullmatch(login):
+        raise BadInput("member.bad_login", login=login[:70])
+    if login in ctx.world.members:
+        raise BadInput("member.exists", login=login)
+    name = text_field(name, "name", 200, required=True)
+    name_en = text_field(name_en, "name_en", 200) or name
+    if email is not None and not EMAIL.fullmatch(email):
+        raise BadInput("member.bad_email", email=email[:70])
+    if lang not in ("ja", "en") or channel not in ("email", "outbox"):
+        raise BadInput("member.bad_lang")
+    identity_fields(os_user, db_role)
+    _unique_identity(ctx, login, os_user, db_role)
+    pw = ctx.book.powers
+    if not (ctx.holds(pw.organise_hq, ctx.world.hq()) or any(h.role in pw.organise_station for h in ctx.held)):
+        raise ctx.refuse(Msg("act.add_members"), pw.organise_hq + pw.organise_station, ctx.world.hq(), "R-P1")
+    return [MemberAdded(login=login, name=name, name_en=name_en, email=email, lang=lang, channel=channel,
+                        os_user=os_user, db_role=db_role)]
+
+
+def _unique_identity(ctx: Ctx, login: str, os_user: str | None, db_role: str | None) -> None:
+    for m in ctx.world.members.values():
+        if m.login == login:
+            continue
+        if os_user is not None and m.os_user == os_user:
+            raise BadInput("member.identity_taken", what="os_user", value=os_user, login=m.login)
+        if db_role is not None and m.db_role == db_role:
+            raise BadInput("member.identity_taken", what="db_role", value=db_role, login=m.login)
+
+
+def bind_member(ctx: Ctx, member: MemberRecord, os_user: str | None, db_role: str | None) -> list[Event]:
+    """Bind a member to the OS account or database role that authenticates them (the chief's)."""
+    identity_fields(os_user, db_role)
+    _unique_identity(ctx, member.login, os_user, db_role)
+    pw = ctx.book.powers
+    if not ctx.holds(pw.organise_hq, ctx.world.hq()):
+        raise ctx.refuse(Msg("act.bind"), pw.organise_hq, ctx.world.hq(), "R-I1")
+    return [MemberBound(login=member.login, os_user=os_user, db_role=db_role)]
+
+
+def assign(ctx: Ctx, assignment_id: int, member: MemberRecord, position: str, body: BodyRecord,
+           team: str | None, valid_from: dt.datetime, valid_until: dt.datetime | None) -> list[Event]:
+    """A member takes a position in a body for a period; its role comes from the rulebook."""
+    book = ctx.book
+    pos = book.positions.get(position)
+    if pos is None:
+        raise BadInput("position.none", position=position, known=", ".join(book.positions))
+    role = book.roles[pos.role]
+    if role.body != body.kind:
+        raise BadInput("position.wrong_body", position=pos.title, kind=role.body, body=body.key, is_=body.kind)
+    if team is not None and team not in book.teams:
+        raise BadInput("team.none", team=team, known=", ".join(book.teams))
+    if valid_until is not None and valid_until <= valid_from:
+        raise BadInput("period.backwards", what=Msg("what.assignment"))
+    _may_organise(ctx, body, position)
+    return [RoleAssigned(id=assignment_id, login=member.login, position=position, body=body.key, team=team,
+                         valid_from=valid_from, valid_until=valid_until)]
+
+
+def end_assignment(ctx: Ctx, assignment: AssignmentRecord, body: BodyRecord, at: dt.datetime) -> list[Event]:
+    _may_organise(ctx, body, assignment.position)
+    if at <= assignment.valid_from:
+        raise BadInput("assignment.end_before_start", id=assignment.id, start=When(assignment.valid_from))
+    if assignment.valid_until is not None and assignment.valid_until <= at:
+        raise NotPossible("assignment.ended", id=assignment.id, end=When(assignment.valid_until))
+    return [AssignmentEnded(id=assignment.id, valid_until=at)]
+
+
+# ---------------------------------------------------------------- investigation orders (R-T5)
+def issue_order(ctx: Ctx, order_id: int, item: ItemRecord, to: MemberRecord, due_at: dt.datetime,
+                note: str) -> list[Event]:
+    """The general manager orders a team leader to investigate an item in pre-review."""
+    pw = ctx.book.powers
+    hq = ctx.world.hq()
+    note = text_field(note, "note", 10_000)
+    if ctx.holds(pw.order, hq) is None:
+        raise ctx.refuse(Msg("act.order"), pw.order, hq, "R-T5")
+    held = au.holdings(ctx.world, ctx.book, to.login, ctx.now)
+    if au.holds(ctx.world, held, ctx.book, pw.ordered, hq) is None:
+        raise NotPermitted("order.to_team_leaders", rule="R-T5", roles=ctx.titles(pw.ordered), who=ctx.person(to.login),
+                           held=ctx.held_text(held))
+    if item.state != pw.order_state:
+        st = ctx.book.states.get(item.state)
+        raise NotPossible("order.wrong_state", rule="R-T5", id=item.id, state=st.title if st else item.state)
+    if due_at <= ctx.now:
+        raise BadInput("order.due_past")
+    return [OrderIssued(item=item.id, id=order_id, to=to.login, due_at=due_at, note=note)]
+
+
+def complete_order(ctx: Ctx, order: OrderRecord, finding: str, item: ItemRecord) -> list[Event]:
+    if ctx.authority != order.to:
+        raise NotPermitted("order.only_ordered", rule="R-T5", who=ctx.person(order.to), id=order.id)
+    if order.status != "open":
+        raise NotPossible("order.settled", id=order.id, status=order.status)
+    if not ctx.book.is_open(item.state):
+        raise NotPossible("order.item_final", item=item.id)
+    finding = text_field(finding, "finding", 10_000, strip=True)
+    if not finding:
+        raise BadInput("order.needs_finding")
+    return [OrderCompleted(item=order.item, id=order.id, finding=finding)]
+
+
+def waive_order(ctx: Ctx, order: OrderRecord, reason: str, item: ItemRecord) -> list[Event]:
+    pw = ctx.book.powers
+    if ctx.holds(pw.order, ctx.world.hq()) is None:
+        raise ctx.refuse(Msg("act.waive"), pw.order, ctx.world.hq(), "R-T5")
+    if order.status != "open":
+        raise NotPossible("order.settled", id=order.id, status=order.status)
+    reason = text_field(reason, "reason", 10_000, strip=True)
+    if not reason:
+        raise BadInput("order.needs_reason")
+    return [OrderWaived(item=order.item, id=order.id, reason=reason)]
+
+
+# ---------------------------------------------------------------- the secretariat (R-A1)
+def delegate(ctx: Ctx, delegation_id: int, clerk: MemberRecord, valid_from: dt.datetime,
+             valid_until: dt.datetime) -> list[Event]:
+    """A role holder lets a secretariat clerk record their acts, for a period."""
+    book = ctx.book
+    if not [h for h in ctx.held if not book.roles[h.role].records_on_behalf_only]:
+        raise NotPermitted("delegation.holders_only", rule="R-A1", held=ctx.held_text())
+    held = au.holdings(ctx.world, book, clerk.login, valid_from)
+    if au.holds(ctx.world, held, book, book.clerk_roles, ctx.world.hq()) is None:
+        raise NotPermitted("delegation.clerks_only", rule="R-A1", roles=ctx.titles(book.clerk_roles),
+                           who=ctx.person(clerk.login), held=ctx.held_text(held))
+    if valid_until <= valid_from:
+        raise BadInput("period.backwards", what=Msg("what.delegation"))
+    return [RecordingDelegated(id=delegation_id, clerk=clerk.login, valid_from=valid_from, valid_until=valid_until)]
+
+
+def end_delegation(ctx: Ctx, d: DelegationRecord, at: dt.datetime) -> list[Event]:
+    if ctx.authority != d.holder:
+        raise NotPermitted("delegation.only_holder", rule="R-A1", who=ctx.person(d.holder), id=d.id)
+    if d.valid_until is not None and d.valid_until <= at:
+        raise NotPossible("delegation.ended", id=d.id)
+    return [DelegationEnded(id=d.id, valid_until=max(at, d.valid_from))]
+
+
+def may_record_for(ctx: Ctx) -> DelegationRecord:
+    """R-A1: a clerk records a holder's act only under a delegation valid now; returns it."""
+    book = ctx.book
+    clerk = au.holdings(ctx.world, book, ctx.actor, ctx.now)
+    if au.holds(ctx.world, clerk, book, book.clerk_roles, ctx.world.hq()) is None:
+        raise NotPermitted("delegation.not_clerk", rule="R-A1", roles=ctx.titles(book.clerk_roles),
+                           who=ctx.person(ctx.actor), held=ctx.held_text(clerk))
+    for d in ctx.world.delegations.values():
+        if d.holder == ctx.authority and d.clerk == ctx.actor and d.valid_at(ctx.now):
+            return d
+    raise NotPermitted("delegation.none_valid", rule="R-A1", clerk=ctx.person(ctx.actor),
+                       holder=ctx.person(ctx.authority), clerk_login=ctx.actor)
+
+
+# ---------------------------------------------------------------- rulebook versions (R-V1)
+def adopt_rulebook(ctx: Ctx, book: Rulebook) -> list[Event]:
+    """The chief adopts a new version (a circular), in force from its effective date."""
+    pw = ctx.book.powers
+    if ctx.holds(pw.adopt_rulebook, ctx.world.hq()) is None:
+        raise ctx.refuse(Msg("act.adopt"), pw.adopt_rulebook, ctx.world.hq(), "R-V1")
+    if book.version in ctx.world.adoptions:
+        raise NotPossible("rulebook.adopted", version=book.version)
+    return [RulebookAdopted(version=book.version, effective_from=book.effective_from.isoformat(),
+                            sha256=book.sha256, text=book.text)]

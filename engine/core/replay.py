@@ -1,0 +1,358 @@
+"""The auditor's replay: fold the log, and re-decide every act with the code that made it.
+
+For each event: the rulebook version it names must be the one in force at its time
+(among those adopted so far in the log); the very decision function the application ran
+is asked again, with the event's time, actor, authority, the roster as the log had it
+then and that rulebook; it must allow the act and give exactly the events recorded (an
+act that wrote several, a spawned or tabled item, is checked whole). A reminder that went
+out must have been planned and due, and its recipients are decided again from who held
+the roles then. Then the event is folded with `fold.apply`. Nothing here reads the
+database or the clock: the log alone is the evidence (its adopted rulebook texts included).
+"""
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.core import decide, people, sittings
+from engine.core import events as ev
+from engine.core.decide import Ctx
+from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
+from engine.core.fold import Changes, Stamp, apply, settle
+from engine.core.world import World
+from engine.i18n import Msg
+from engine.reminders import recipients as rcp
+from store.records import EventRecord
+from workflows import Rulebook
+from workflows.versions import parsed
+
+SYSTEM, SCHEDULER = "system", "scheduler"
+SETUP = (ev.RulebookAdopted, ev.BodyAdded, ev.MemberAdded, ev.RoleAssigned, ev.MemberBound)
+DELIVERY = (ev.ReminderDue, ev.ReminderSent, ev.ReminderFailed)
+
+
+class _NoChanges(Changes):
+    """Replay keeps the world, not a list of what changed."""
+
+    def put(self, kind: str, key: Any, new: Any, old: Any) -> None:
+        return None
+
+
+@dataclass
+class Step:
+    """One event as the replay judged it."""
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    authority: str
+    type: str
+    item: int | None
+    meeting: int | None
+    trigger: str | None
+    src: str | None
+    dest: str | None
+    rulebook: str
+    allowed: bool
+    reason: Msg
+    event: ev.Event | None = None
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        from engine.i18n import JST
+
+        return {"seq": self.seq, "at": self.at.astimezone(JST).isoformat(timespec="seconds"), "actor": self.actor, "authority": self.authority,
+                "type": self.type, "item": self.item, "meeting": self.meeting, "trigger": self.trigger,
+                "from": self.src, "to": self.dest, "rulebook": self.rulebook, "allowed": self.allowed,
+                "reason": self.reason.render(lang)}
+
+
+@dataclass
+class Replayer:
+    """Folds events one by one, re-deciding each act; `world` is the state so far."""
+
+    world: World = field(default_factory=World)
+    acted: bool = False  # a member has acted: set-up by `kaigi init` is over
+    sent: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
+    due: dict[tuple[str, int], ev.ReminderDue] = field(default_factory=dict)
+    documents: dict[str, int] = field(default_factory=dict)  # sha256 -> the event that carried it
+    _pending: list[ev.Event] = field(default_factory=list)
+    _act: EventRecord | None = None
+    _nothing: Changes = field(default_factory=_NoChanges)
+
+    def __post_init__(self) -> None:
+        self.world.lazy = True  # plan reminders when a check needs them, and at the end
+
+    def step(self, rec: EventRecord) -> Step:
+        """Judge and fold one event. A judgement of `not allowed` leaves the world unfolded."""
+        try:
+            event = ev.decode(rec.type, rec.schema, rec.payload, rec.item, rec.meeting)
+            reason = self._judge(rec, event)
+        except DomainError as err:
+            return self._step(rec, None, False, err.msg)
+        try:
+            apply(self.world, Stamp(rec.seq, rec.at, rec.actor, rec.authority, rec.rulebook), event, self._nothing)
+        except DomainError as err:
+            return self._step(rec, event, False, err.msg)
+        if isinstance(event, ev.ItemAdvanced):
+            if event.document:
+                self.documents.setdefault(event.document, rec.seq)
+        elif isinstance(event, ev.ReminderDue):
+            self.due[(self._ident(event), event.rung)] = event
+        elif isinstance(event, ev.ReminderSent):
+            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"
+        elif isinstance(event, ev.ReminderFailed):
+            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"
+        return self._step(rec, event, not isinstance(event, ev.ActRefused), reason)
+
+    def finish(self) -> Msg | None:
+        """At the end of the log: every plan made, and an act whose events stop short is a broken act."""
+        settle(self.world)
+        if self._pending:
+            return Msg("replay.act_cut", seq=self._act.seq if self._act else 0, type=self._pending[0].type)
+        return None
+
+    @staticmethod
+    def _step(rec: EventRecord, event: ev.Event | None, allowed: bool, reason: Msg) -> Step:
+        adv = event if isinstance(event, ev.ItemAdvanced) else None
+        return Step(rec.seq, rec.at, rec.actor, rec.authority, rec.type, rec.item, rec.meeting,
+                    adv.trigger if adv else None, adv.src if adv else None, adv.dest if adv else None,
+                    rec.rulebook, allowed, reason, event)
+
+    def _ident(self, e: ev.ReminderDue | ev.ReminderSent | ev.ReminderFailed) -> str:
+        if e.reminder is not None:
+            return e.reminder
+        known = self.world.legacy.get(e.legacy_id)  # type: ignore[arg-type]
+        return known[0] if known else f"0.1/{e.legacy_id}"
+
+    # ------------------------------------------------------------ judging
+    def _judge(self, rec: EventRecord, e: ev.Event) -> Msg:
+        if self._pending:
+            return self._follow(rec, e)
+        if isinstance(e, ev.RulebookAdopted):
+            return self._adopt(rec, e)
+        book = self._book(rec)
+        if isinstance(e, ev.ActRefused):
+            return Msg("replay.refused_then", reason=e.reason)
+        if e.legacy:
+            if rec.v != 1:
+                raise ReplayMismatch("replay.legacy_in_new", seq=rec.seq, type=rec.type)
+            return Msg("replay.legacy")
+        if rec.actor == SYSTEM:
+            return self._setup(rec, e)
+        if isinstance(e, DELIVERY):
+            if rec.actor != SCHEDULER:
+                raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)
+            return self._delivery(rec, e, book)
+        decider = _DECIDERS.get(type(e))
+        if decider is None:
+            raise ReplayMismatch("replay.not_an_act", seq=rec.seq, type=rec.type)
+        self.acted = True
+        ctx = self._ctx(rec, book)
+        decided = decider(self, ctx, e)
+        if not decided or decided[0] != e:
+            got = decided[0] if decided else None
+            raise ReplayMismatch("replay.differs", seq=rec.seq, decided=_show(got), recorded=_show(e))
+        self._pending, self._act = list(decided[1:]), rec
+        return Msg("replay.allowed")
+
+    def _follow(self, rec: EventRecord, e: ev.Event) -> Msg:
+        """An event the act before also wrote (a spawned item, a tabled item)."""
+        want = self._pending.pop(0)
+        first = self._act
+        assert first is not None
+        same = (rec.actor, rec.authority, rec.at, rec.rulebook) == (first.actor, first.authority, first.at,
+                                                                   first.rulebook)
+        if not same or want != e:
+            raise ReplayMismatch("replay.follow_differs", seq=rec.seq, act=first.seq, decided=_show(want),
+                                 recorded=_show(e))
+        return Msg("replay.part_of", seq=first.seq)
+
+    def _adopt(self, rec: EventRecord, e: ev.RulebookAdopted) -> Msg:
+        if rec.actor != SYSTEM:  # a new version adopted later: the chief issues circulars
+            book = self._book(rec)
+            ctx = self._ctx(rec, book)
+            if ctx.holds(book.powers.adopt_rulebook, self.world.hq()) is None:
+                raise ctx.refuse(Msg("act.adopt"), book.powers.adopt_rulebook, self.world.hq(), "R-V1")
+        if hashlib.sha256(e.text.encode("utf-8")).hexdigest() != e.sha256:
+            raise ReplayMismatch("replay.rulebook_sha", seq=rec.seq)
+        book = parsed(e.text, f"adopted rulebook {e.version}")
+        if (book.version, book.effective_from.isoformat()) != (e.version, e.effective_from):
+            raise ReplayMismatch("replay.rulebook_version", seq=rec.seq, text=book.version, said=e.version)
+        return Msg("replay.adopted", version=book.version, since=str(book.effective_from))
+
+    def _setup(self, rec: EventRecord, e: ev.Event) -> Msg:
+        if rec.authority != SYSTEM:
+            raise ReplayMismatch("replay.setup_authority", seq=rec.seq)
+        if not isinstance(e, SETUP + (ev.ItemFiled,)):
+            raise NotPermitted("replay.setup_only", seq=rec.seq, type=rec.type)
+        if isinstance(e, ev.ItemFiled) or (not isinstance(e, ev.BodyAdded) and self.acted):
+            raise NotPermitted("replay.setup_over", seq=rec.seq)
+        return Msg("replay.setup")
+
+    def _book(self, rec: EventRecord) -> Rulebook:
+        try:
+            book = self.world.book(rec.at)
+        except DomainError as err:
+            raise ReplayMismatch("replay.no_book", seq=rec.seq, why=err.msg) from None
+        if book.version != rec.rulebook:
+            raise ReplayMismatch("replay.wrong_book", seq=rec.seq, said=rec.rulebook, was=book.version)
+        return book
+
+    def _ctx(self, rec: EventRecord, book: Rulebook) -> Ctx:
+        w = self.world
+        if rec.actor not in w.members:
+            raise NotPermitted("replay.not_on_roster", login=rec.actor)
+        ctx = Ctx(book, rec.at, rec.actor, rec.authority, w)
+        if rec.authority != rec.actor:
+            if rec.authority not in w.members:
+                raise NotPermitted("replay.not_on_roster", login=rec.authority)
+            people.may_record_for(ctx)
+        return ctx
+
+    # ------------------------------------------------------------ what the scheduler did
+    def _delivery(self, rec: EventRecord, e: Any, book: Rulebook) -> Msg:
+        ident = self._ident(e)
+        if isinstance(e, ev.ReminderDue):
+            if e.reminder is None:  # 0.1 planned its reminders by events; its recipients are re-decided
+                return self._recipients(rec, e, book, ident, legacy=True)
+            planned = self._planned(e)
+            p = next((x for x in planned if x.ident == ident), None)
+            if p is None or p.fired != e.rung:
+                raise ReplayMismatch("replay.not_planned", seq=rec.seq, reminder=ident, rung=e.rung)
+            if p.next_at is None or p.next_at > rec.at:
+                raise ReplayMismatch("replay.not_due", seq=rec.seq, reminder=ident, rung=e.rung)
+            return self._recipients(rec, e, book, ident, planned_under=p.book)
+        fired = self.due.get((ident, e.rung))
+        if fired is None or e.recipient not in fired.recipients:
+            raise ReplayMismatch("replay.not_fired", seq=rec.seq, reminder=ident, rung=e.rung, who=e.recipient)
+        if e.recipient in self.sent.get((ident, e.rung), {}):
+            raise ReplayMismatch("replay.settled_twice", seq=rec.seq, reminder=ident, rung=e.rung, who=e.recipient)
+        return Msg("replay.scheduler")
+
+    def _planned(self, e: ev.ReminderDue) -> tuple[Any, ...]:
+        settle(self.world, item=e.item, meeting=e.meeting if e.item is None else None)
+        if e.item is not None:
+            return self.world.item(e.item).reminders
+        if e.meeting is not None:
+            return self.world.meeting(e.meeting).reminders
+        return ()
+
+    def _recipients(self, rec: EventRecord, e: ev.ReminderDue, book: Rulebook, ident: str,
+                    legacy: bool = False, planned_under: str | None = None) -> Msg:
+        key = e.key
+        rule = rcp.rule_for(self.world, book, key, planned_under)
+        if rule is None:
+            raise ReplayMismatch("replay.no_rule", seq=rec.seq, key=key)
+        who, vacant = rcp.recipients(self.world, book, rule, e.rung, e.item, e.meeting, ident, rec.at)
+        if tuple(who) != tuple(e.recipients) or (not legacy and tuple(vacant) != tuple(e.vacant)):
+            raise ReplayMismatch("replay.recipients", seq=rec.seq, reminder=ident, rung=e.rung,
+                                 decided=", ".join(who) or "-", recorded=", ".join(e.recipients) or "-")
+        return Msg("replay.reminder_due", rung=e.rung)
+
+
+def _show(e: ev.Event | None) -> str:
+    if e is None:
+        return "nothing"
+    return f"{e.type} {e.payload_text()}"
+
+
+# ---------------------------------------------------------------- the deciders: events back to their acts
+def _file(r: Replayer, ctx: Ctx, e: ev.ItemFiled) -> list[ev.Event]:
+    return decide.file_item(ctx, e.item, e.title, e.body, e.team, e.note)
+
+
+def _advance(r: Replayer, ctx: Ctx, e: ev.ItemAdvanced) -> list[ev.Event]:
+    if e.tabled:
+        raise ReplayMismatch("replay.tabled_alone", item=e.item)
+    item = r.world.item(e.item)
+    meeting = r.world.meeting(e.meeting) if e.meeting is not None else None
+    return decide.advance(ctx, item, e.trigger, meeting, e.note, spawn_id=e.spawned, document=e.document)
+
+
+def _convene(r: Replayer, ctx: Ctx, e: ev.MeetingConvened) -> list[ev.Event]:
+    items = [r.world.item(i) for i in e.items]
+    return sittings.convene(ctx, e.meeting, e.kind, r.world.bodies[e.body], e.starts_at, items,
+                            list(e.attendees), list(e.invited))
+
+
+def _agenda(r: Replayer, ctx: Ctx, e: ev.AgendaChanged) -> list[ev.Event]:
+    m = r.world.meeting(e.meeting)
+    position = e.position if e.op != "remove" else None
+    return sittings.change_agenda(ctx, m, e.op, r.world.item(e.item), position)
+
+
+def _hold(r: Replayer, ctx: Ctx, e: ev.MeetingHeld) -> list[ev.Event]:
+    return sittings.hold(ctx, r.world.meeting(e.meeting), list(e.present), e.sat_at)
+
+
+def _cancel(r: Replayer, ctx: Ctx, e: ev.MeetingCancelled) -> list[ev.Event]:
+    return sittings.cancel(ctx, r.world.meeting(e.meeting), e.reason)
+
+
+def _minutes(r: Replayer, ctx: Ctx, e: ev.MinutesRecorded) -> list[ev.Event]:
+    return sittings.record_minutes(ctx, r.world.meeting(e.meeting), e.text)
+
+
+def _approve(r: Replayer, ctx: Ctx, e: ev.MinutesApproved) -> list[ev.Event]:
+    return sittings.approve_minutes(ctx, r.world.meeting(e.meeting), e.n)
+
+
+def _order(r: Replayer, ctx: Ctx, e: ev.OrderIssued) -> list[ev.Event]:
+    return people.issue_order(ctx, e.id, r.world.item(e.item), r.world.member(e.to), e.due_at, e.note)
+
+
+def _complete(r: Replayer, ctx: Ctx, e: ev.OrderCompleted) -> list[ev.Event]:
+    o = r.world.order(e.id)
+    return people.complete_order(ctx, o, e.finding, r.world.item(o.item))
+
+
+def _waive(r: Replayer, ctx: Ctx, e: ev.OrderWaived) -> list[ev.Event]:
+    o = r.world.order(e.id)
+    return people.waive_order(ctx, o, e.reason, r.world.item(o.item))
+
+
+def _member(r: Replayer, ctx: Ctx, e: ev.MemberAdded) -> list[ev.Event]:
+    return people.add_member(ctx, e.login, e.name, e.name_en, e.email, e.lang, e.channel, e.os_user, e.db_role)
+
+
+def _bind(r: Replayer, ctx: Ctx, e: ev.MemberBound) -> list[ev.Event]:
+    return people.bind_member(ctx, r.world.member(e.login), e.os_user, e.db_role)
+
+
+def _assign(r: Replayer, ctx: Ctx, e: ev.RoleAssigned) -> list[ev.Event]:
+    return people.assign(ctx, e.id, r.world.member(e.login), e.position, r.world.bodies[e.body], e.team,
+                         e.valid_from, e.valid_until)
+
+
+def _end(r: Replayer, ctx: Ctx, e: ev.AssignmentEnded) -> list[ev.Event]:
+    a = r.world.assignments.get(e.id)
+    if a is None:
+        raise ReplayMismatch("replay.no_assignment", id=e.id)
+    return people.end_assignment(ctx, a, r.world.bodies[a.body], e.valid_until)
+
+
+def _delegate(r: Replayer, ctx: Ctx, e: ev.RecordingDelegated) -> list[ev.Event]:
+    return people.delegate(ctx, e.id, r.world.member(e.clerk), e.valid_from, e.valid_until)
+
+
+def _undelegate(r: Replayer, ctx: Ctx, e: ev.DelegationEnded) -> list[ev.Event]:
+    d = r.world.delegations.get(e.id)
+    if d is None:
+        raise ReplayMismatch("replay.no_delegation", id=e.id)
+    return people.end_delegation(ctx, d, ctx.now)
+
+
+def _nothing(r: Replayer, ctx: Ctx, e: ev.Event) -> list[ev.Event]:
+    return [e]  # web sign-in facts: the actor acted on their own account (checked by the application)
+
+
+_DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {
+    ev.ItemFiled: _file, ev.ItemAdvanced: _advance, ev.MeetingConvened: _convene, ev.AgendaChanged: _agenda,
+    ev.MeetingHeld: _hold, ev.MeetingCancelled: _cancel, ev.MinutesRecorded: _minutes,
+    ev.MinutesApproved: _approve, ev.OrderIssued: _order, ev.OrderCompleted: _complete, ev.OrderWaived: _waive,
+    ev.MemberAdded: _member, ev.MemberBound: _bind, ev.RoleAssigned: _assign, ev.AssignmentEnded: _end,
+    ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _nothing,
+    ev.TokenCreated: _nothing, ev.TokenRevoked: _nothing,
+}

@@ -1,0 +1,242 @@
+"""The World: everything the log describes, as the decisions and the fold read it.
+
+Replay holds a whole World in memory. An act works on a World whose maps are views:
+the roster and rules come from a shared snapshot (never written: an `Overlay` keeps the
+act's own changes), the items and meetings load from the store on first use (`Lazy`).
+So the live path and replay run the same decide and fold code over the same shape.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Iterator, MutableMapping
+from typing import Any, Generic, TypeVar
+
+from engine.core.errors import NotFound
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
+                           MeetingRecord, MemberRecord, OrderRecord)
+from workflows import NoVersionInForce, Rulebook, UnknownVersion
+from workflows.versions import Rules
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Overlay(MutableMapping[K, V], Generic[K, V]):
+    """A dict over a base mapping that is read, never written: writes stay in the overlay."""
+
+    __slots__ = ("base", "own")
+
+    def __init__(self, base: dict[K, V]) -> None:
+        self.base, self.own = base, {}
+
+    def __getitem__(self, key: K) -> V:
+        try:
+            return self.own[key]
+        except KeyError:
+            return self.base[key]
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.own[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        raise TypeError("the world forgets nothing")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.own or key in self.base
+
+    def __iter__(self) -> Iterator[K]:
+        yield from self.base
+        yield from (k for k in self.own if k not in self.base)
+
+    def __len__(self) -> int:
+        return len(self.base) + sum(1 for k in self.own if k not in self.base)
+
+
+class Lazy(MutableMapping[K, V], Generic[K, V]):
+    """Records loaded from the store on first use, then kept; what the act changes is set here."""
+
+    __slots__ = ("load", "seen")
+
+    def __init__(self, load: Callable[[K], V | None]) -> None:
+        self.load, self.seen = load, {}
+
+    def __getitem__(self, key: K) -> V:
+        try:
+            return self.seen[key]
+        except KeyError:
+            value = self.load(key)
+            if value is None:
+                raise
+            self.seen[key] = value
+            return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self.seen[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        raise TypeError("the world forgets nothing")
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self.seen)
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+
+class World:
+    """Bodies, members and their assignments over time, delegations, adopted rulebooks;
+    items, meetings and orders. Indexes are rebuilt when what they index changes."""
+
+    __slots__ = ("bodies", "members", "assignments", "delegations", "adoptions", "items", "meetings",
+                 "orders", "_by_login", "_rules", "_kinds", "legacy", "lazy", "dirty_items", "dirty_meetings",
+                 "_book", "agenda_of", "_by_body")
+
+    def __init__(self, *, bodies: MutableMapping[str, BodyRecord] | None = None,
+                 members: MutableMapping[str, MemberRecord] | None = None,
+                 assignments: MutableMapping[int, AssignmentRecord] | None = None,
+                 delegations: MutableMapping[int, DelegationRecord] | None = None,
+                 adoptions: MutableMapping[str, AdoptionRecord] | None = None,
+                 items: MutableMapping[int, ItemRecord] | None = None,
+                 meetings: MutableMapping[int, MeetingRecord] | None = None,
+                 orders: MutableMapping[int, OrderRecord] | None = None,
+                 rules: Rules | None = None) -> None:
+        self.bodies = {} if bodies is None else bodies
+        self.members = {} if members is None else members
+        self.assignments = {} if assignments is None else assignments
+        self.delegations = {} if delegations is None else delegations
+        self.adoptions = {} if adoptions is None else adoptions
+        self.items = {} if items is None else items
+        self.meetings = {} if meetings is None else meetings
+        self.orders = {} if orders is None else orders
+        self._by_login: dict[str, list[AssignmentRecord]] | None = None
+        self._by_body: dict[str, list[AssignmentRecord]] | None = None
+        self._rules = rules
+        self._kinds: dict[str, str] | None = None
+        self.legacy: dict[int, tuple[str, str, dt.datetime, int | None]] = {}  # 0.1 reminder ids
+        self.lazy = False  # replay plans reminders when it needs them (fold.settle), not after every event
+        self.dirty_items: set[int] = set()
+        self.dirty_meetings: set[int] = set()
+        self.agenda_of: dict[int, set[int]] = {}  # a lazy World's index: item -> meetings it is on
+        self._book: tuple[dt.datetime, dt.datetime | None, Rulebook] | None = None
+
+    # ------------------------------------------------------------ the roster, asked at a time
+    def assignments_of(self, login: str) -> list[AssignmentRecord]:
+        if self._by_login is None:
+            index: dict[str, list[AssignmentRecord]] = {}
+            for a in self.assignments.values():
+                index.setdefault(a.login, []).append(a)
+            self._by_login = index
+        return self._by_login.get(login, [])
+
+    def all_assignments(self) -> list[AssignmentRecord]:
+        return list(self.assignments.values())
+
+    def assignments_at(self, body: str) -> list[AssignmentRecord]:
+        """The assignments of one body (an index, dropped whenever an assignment changes)."""
+        if self._by_body is None:
+            index: dict[str, list[AssignmentRecord]] = {}
+            for a in self.assignments.values():
+                index.setdefault(a.body, []).append(a)
+            self._by_body = index
+        return self._by_body.get(body, [])
+
+    def roster_changed(self) -> None:
+        self._by_login = None
+        self._by_body = None
+
+    def bodies_changed(self) -> None:
+        self._kinds = None
+
+    def body_kinds(self) -> dict[str, str]:
+        if self._kinds is None:
+            self._kinds = {b.key: b.kind for b in self.bodies.values()}
+        return self._kinds
+
+    # ------------------------------------------------------------ the rules
+    @property
+    def rules(self) -> Rules:
+        if self._rules is None:
+            self._rules = Rules.from_texts((a.version, a.text) for a in self.adoptions.values())
+        return self._rules
+
+    def rules_changed(self) -> None:
+        self._rules = None
+        self._book = None
+
+    def book(self, at: dt.datetime) -> Rulebook:
+        """The rulebook version in force at `at` (R-V1); the last answer's span is remembered,
+        since nearly every question falls in it."""
+        last = self._book
+        if last is not None and last[0] <= at and (last[1] is None or at < last[1]):
+            return last[2]
+        try:
+            book = self.rules.at(at)
+        except NoVersionInForce as err:
+            raise NotFound("rulebook.none_in_force", when=at, first=str(err.first or "-")) from None
+        rules = self.rules
+        i = rules.books.index(book)
+        self._book = (rules.starts[i], rules.starts[i + 1] if i + 1 < len(rules.books) else None, book)
+        return book
+
+    def version(self, version: str) -> Rulebook:
+        try:
+            return self.rules.version(version)
+        except UnknownVersion as err:
+            raise NotFound("rulebook.unknown", version=version, known=", ".join(err.known) or "-") from None
+
+    # ------------------------------------------------------------ lookups that refuse politely
+    def item(self, item_id: int) -> ItemRecord:
+        try:
+            return self.items[item_id]
+        except KeyError:
+            raise NotFound("item.none", id=item_id) from None
+
+    def meeting(self, meeting_id: int) -> MeetingRecord:
+        try:
+            return self.meetings[meeting_id]
+        except KeyError:
+            raise NotFound("meeting.none", id=meeting_id) from None
+
+    def member(self, login: str) -> MemberRecord:
+        try:
+            return self.members[login]
+        except KeyError:
+            raise NotFound("member.none", login=login) from None
+
+    def order(self, order_id: int) -> OrderRecord:
+        try:
+            return self.orders[order_id]
+        except KeyError:
+            raise NotFound("order.none", id=order_id) from None
+
+    def body(self, name: str | None) -> BodyRecord:
+        """A body by key or by its Japanese or English name; None is the HQ body."""
+        if name is None:
+            for b in self.bodies.values():
+                if b.kind == "hq":
+                    return b
+        for b in self.bodies.values():
+            if name in (b.key, b.ja, b.en):
+                return b
+        raise NotFound("body.none", name=str(name), known=", ".join(self.bodies))
+
+    def hq(self) -> str:
+        return self.body(None).key
+
+    def snapshot_copy(self) -> "World":
+        """A World over this one's roster and rules that writes into overlays (an act's view)."""
+        w = World(bodies=Overlay(self.bodies), members=Overlay(self.members),  # type: ignore[arg-type]
+                  assignments=Overlay(self.assignments), delegations=Overlay(self.delegations),  # type: ignore[arg-type]
+                  adoptions=Overlay(self.adoptions), rules=self._rules)  # type: ignore[arg-type]
+        w._by_login, w._kinds, w._by_body = self._by_login, self._kinds, self._by_body
+        return w
+
+
+def first(values: Any) -> Any:
+    return next(iter(values), None)

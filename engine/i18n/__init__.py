@@ -1,0 +1,192 @@
+"""Words people read, in Japanese and English, from one message catalog.
+
+A `Msg` is a message id with parameters; it is rendered late, in the reader's language,
+so the core can raise a refusal without knowing who will read it. The catalog
+(`messages.toml`) holds every id in both languages; a test checks that none is missing.
+Parameters render themselves: a `Title` as the rulebook gives it, `A(title)` with an
+English article, a `Person` by name, a `When` as 令和 with the weekday in Japanese.
+Pure: the catalog is package data, read once.
+"""
+
+import datetime as dt
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+LANGS = ("ja", "en")
+JST = ZoneInfo("Asia/Tokyo")
+HERE = Path(__file__).parent
+_WEEKDAYS_JA = "月火水木金土日"
+
+
+def _load(name: str) -> dict[str, Any]:
+    return tomllib.loads((HERE / name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Mapping[str, Mapping[str, str]]:
+    """Message id -> {"ja": text, "en": text}."""
+    return _load("messages.toml")
+
+
+@lru_cache(maxsize=1)
+def help_catalog() -> Mapping[str, Mapping[str, str]]:
+    """The command-line help, apart: `--help` reads it alone, and a command never does."""
+    return _load("help.toml")
+
+
+def lang_of(lang: str | None) -> str:
+    return lang if lang in LANGS else "en"
+
+
+def t(key: str, lang: str = "en", /, **params: Any) -> str:
+    """The message `key` in `lang`, with its parameters rendered in that language."""
+    return Msg(key, **params).render(lang)
+
+
+class Msg:
+    """A message id and its parameters, rendered when someone reads it."""
+
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: str, /, **params: Any) -> None:
+        self.key = key
+        self.params = params
+
+    def render(self, lang: str = "en") -> str:
+        lang = lang_of(lang)
+        entry = (help_catalog() if self.key.startswith(("help.", "opt.")) else catalog()).get(self.key)
+        if entry is None:  # a missing id is a bug the catalog test catches; never lose the words
+            return self.key + ("" if not self.params else " " + repr(self.params))
+        text = entry.get(lang) or entry["en"]
+        if not self.params:
+            return text
+        return text.format_map({k: render(v, lang) for k, v in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, {self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and (self.key, self.params) == (other.key, other.params)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+def render(value: Any, lang: str) -> str:
+    """One parameter in `lang`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if hasattr(value, "render"):
+        return str(value.render(lang))
+    if hasattr(value, "ja") and hasattr(value, "en"):  # a rulebook Title
+        return value.ja if lang == "ja" else f"{value.en} ({value.ja})"
+    if isinstance(value, dt.datetime):
+        return when(value, lang)
+    if isinstance(value, (list, tuple)):
+        return ("、" if lang == "ja" else ", ").join(render(v, lang) for v in value)
+    return str(value)
+
+
+def joined(parts: Iterable[str], lang: str, last: str = "or") -> str:
+    """`A, B or C` / `A、B又はC` (`last="and"`: `A, B and C` / `A、B及びC`)."""
+    parts = [p for p in parts if p]
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return parts[0]
+    if lang == "ja":
+        return "、".join(parts[:-1]) + ("又は" if last == "or" else "及び") + parts[-1]
+    return ", ".join(parts[:-1]) + f" {last} " + parts[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class A:
+    """A title with its English article: `a team-lead meeting` / `班長会議`."""
+
+    title: Any
+
+    def render(self, lang: str) -> str:
+        if lang == "ja":
+            return str(self.title.ja)
+        en = str(self.title.en)
+        return ("an " if en[:1].lower() in "aeiou" or en.startswith("HQ") else "a ") + en
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """A title in one language only, without the Japanese beside the English."""
+
+    title: Any
+
+    def render(self, lang: str) -> str:
+        return str(self.title.ja if lang == "ja" else self.title.en)
+
+
+@dataclass(frozen=True, slots=True)
+class Any_:
+    """Several titles joined: `A, B or C` / `A、B又はC`."""
+
+    titles: tuple[Any, ...]
+    last: str = "or"
+
+    def render(self, lang: str) -> str:
+        return joined([render(x, lang) for x in self.titles], lang, self.last)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A member as people read them: by name, with the login they type."""
+
+    login: str
+    name: str = ""
+    name_en: str = ""
+    with_login: bool = True
+
+    def render(self, lang: str) -> str:
+        name = (self.name if lang == "ja" else self.name_en or self.name) or self.login
+        if not self.with_login or name == self.login:
+            return name
+        return f"{name}({self.login})" if lang == "ja" else f"{name} ({self.login})"
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """An instant for people: Japan time, 令和 and the weekday in Japanese."""
+
+    at: dt.datetime | None
+    date_only: bool = False
+
+    def render(self, lang: str) -> str:
+        return when(self.at, lang, self.date_only)
+
+
+def era(day: dt.date) -> str:
+    """`令和8年12月2日`; the first year of an era is 元年 (formal usage)."""
+    for start, name in ((dt.date(2019, 5, 1), "令和"), (dt.date(1989, 1, 8), "平成"),
+                        (dt.date(1926, 12, 25), "昭和")):
+        if day >= start:
+            year = day.year - start.year + 1
+            return f"{name}{'元' if year == 1 else year}年{day.month}月{day.day}日"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def when(at: dt.datetime | None, lang: str = "en", date_only: bool = False) -> str:
+    """`令和8年12月2日(水) 10:00` / `Wed 2 Dec 2026 10:00 JST`; `-` for none."""
+    if at is None:
+        return "-"
+    local = at.astimezone(JST)
+    if lang == "ja":
+        text = f"{era(local.date())}({_WEEKDAYS_JA[local.weekday()]})"
+        return text if date_only else f"{text} {local:%H:%M}"
+    text = f"{local:%a} {local.day} {local:%b %Y}"
+    return text if date_only else f"{text} {local:%H:%M} JST"

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, logs, clocks and time for people."""

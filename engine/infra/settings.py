@@ -1,0 +1,165 @@
+"""Builds the one frozen ``Settings`` from the --db option, the environment and ``kaigi.toml``.
+
+Reads nothing at import time: the caller passes the environment mapping and the working folder, so
+tests need no monkeypatching. No password in a URL ever reaches a repr or an error message.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+
+CONFIG_NAME: Final = "kaigi.toml"
+SECTION: Final = "kaigi"
+DEFAULT_MAIL_FROM: Final = "kaigi@localhost"
+KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log")
+_MEMORY: Final = ("", ":memory:")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Settings:
+    """Where the database, mail server, outbox and log are; ``config_path`` is the file read, if any."""
+
+    db_url: str
+    smtp_url: str | None
+    mail_from: str
+    outbox: Path | None
+    log_file: Path | None
+    config_path: Path | None
+
+    def __repr__(self) -> str:
+        from engine.reminders.senders import redact_url  # only when shown: it pulls in smtplib
+
+        smtp = None if self.smtp_url is None else redact_url(self.smtp_url)
+        return (
+            f"Settings(db_url={redact_url(self.db_url)!r}, smtp_url={smtp!r}, mail_from={self.mail_from!r}, "
+            f"outbox={self.outbox!r}, log_file={self.log_file!r}, config_path={self.config_path!r})"
+        )
+
+    __str__ = __repr__
+
+
+def default_db_url(cwd: Path) -> str:
+    """``sqlite:///`` followed by the path of ``kaigi.db`` in ``cwd``."""
+    return "sqlite:///" + str(cwd / "kaigi.db")
+
+
+def _split_sqlite(db_url: str) -> tuple[str, str, str] | None:
+    """(scheme, path, "?query" or "") of a SQLite URL naming a file; None for other URLs or memory."""
+    scheme, sep, rest = db_url.partition("://")
+    if not sep or scheme.lower().split("+")[0] != "sqlite":
+        return None
+    # sqlite:///relative.db and sqlite:////absolute.db: the path follows the (empty) host's "/".
+    path, mark, query = rest.removeprefix("/").partition("?")
+    if path in _MEMORY:
+        return None
+    return scheme, path, mark + query
+
+
+def sqlite_file(db_url: str, base: Path) -> Path | None:
+    """The database file of a SQLite URL, relative paths taken from ``base``; None for other URLs."""
+    parts = _split_sqlite(db_url)
+    return None if parts is None else base / parts[1]
+
+
+def _absolute_sqlite(db_url: str, base: Path) -> str:
+    """A relative SQLite path in the settings file is taken from the file's folder."""
+    parts = _split_sqlite(db_url)
+    if parts is None or Path(parts[1]).is_absolute():
+        return db_url
+    scheme, path, query = parts
+    return f"{scheme}:///{base / path}{query}"
+
+
+def _config_location(env: Mapping[str, str], given_db: str | None, cwd: Path) -> tuple[Path, bool]:
+    """The settings file to read, and whether it must exist (only when named by KAIGI_CONFIG)."""
+    if "KAIGI_CONFIG" in env:
+        return cwd / env["KAIGI_CONFIG"], True
+    database = sqlite_file(given_db, cwd) if given_db else None
+    if database is not None:
+        return database.parent / CONFIG_NAME, False
+    return cwd / CONFIG_NAME, False
+
+
+def _parse_toml(path: Path, required: bool) -> dict[str, Any] | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ValueError(f"settings file {path}: not found") from None
+        return None
+    except OSError as exc:
+        raise ValueError(f"settings file {path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"settings file {path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"settings file {path}: invalid TOML: {exc}") from None
+
+
+def _check_keys(table: Mapping[str, Any], where: str, path: Path) -> None:
+    for key in table:
+        if key not in KEYS:
+            near = difflib.get_close_matches(key, KEYS, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (known: {', '.join(KEYS)})"
+            raise ValueError(f"settings file {path}: unknown key {where}{key!r}{hint}")
+        value = table[key]
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"settings file {path}: {where}{key!r} must be a non-empty string")
+
+
+def _settings_table(data: Mapping[str, Any], path: Path) -> dict[str, str]:
+    """The kaigi keys, from the top level and/or a [kaigi] table; other tables belong to others."""
+    top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    section = data.get(SECTION, {})
+    if not isinstance(section, dict):
+        raise ValueError(f"settings file {path}: {SECTION!r} must be a table")
+    _check_keys(top, "", path)
+    _check_keys(section, f"{SECTION}.", path)
+    both = sorted(set(top) & set(section))
+    if both:
+        raise ValueError(f"settings file {path}: {both[0]!r} is set both at the top level and in [{SECTION}]")
+    return {**top, **section}
+
+
+def _env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The KAIGI_* variables; an empty one counts as unset, as shells make that easy."""
+    return {k: v for k, v in environ.items() if k.startswith("KAIGI_") and v}
+
+
+def _path(value: str | None, base: Path) -> Path | None:
+    return None if value is None else base / value
+
+
+def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd: Path) -> Settings:
+    """Resolve the settings: --db, then the environment, then the settings file, then defaults.
+
+    The file is ``KAIGI_CONFIG`` (relative to ``cwd``), else ``kaigi.toml`` beside the SQLite file
+    named by --db or ``KAIGI_DB``, else ``cwd/kaigi.toml``. Relative paths in the file (``outbox``,
+    ``log``, a SQLite ``db``) are relative to the file's folder; relative paths in the environment
+    are relative to ``cwd``.
+
+    Raises:
+        ValueError: one line naming the settings file and what is wrong with it.
+    """
+    env = _env(environ)
+    given_db = db_url or env.get("KAIGI_DB")
+    path, required = _config_location(env, given_db, cwd)
+    data = _parse_toml(path, required)
+    values = {} if data is None else _settings_table(data, path)
+    folder = path.parent
+    file_db = values.get("db")
+    return Settings(
+        db_url=given_db or (file_db and _absolute_sqlite(file_db, folder)) or default_db_url(cwd),
+        smtp_url=env.get("KAIGI_SMTP_URL") or values.get("smtp_url"),
+        mail_from=env.get("KAIGI_MAIL_FROM") or values.get("mail_from") or DEFAULT_MAIL_FROM,
+        outbox=_path(env.get("KAIGI_OUTBOX"), cwd) or _path(values.get("outbox"), folder),
+        log_file=_path(env.get("KAIGI_LOG"), cwd) or _path(values.get("log"), folder),
+        config_path=None if data is None else path,
+    )

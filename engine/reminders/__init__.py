@@ -1,0 +1,1 @@
+"""Reminders: the projection of what waits on whom, its words, and their delivery."""

@@ -1,0 +1,201 @@
+"""The dispatcher: fires due rungs of planned reminders into messages, and delivers each
+message exactly once.
+
+Firing, in one transaction that holds the log's head: the items and meetings whose next
+rung is due are read; each due rung becomes a `ReminderDue` fact naming its recipients
+(decided now, from who holds the roles now, R-N2), the roles found vacant and a digest of
+each message; one delivery row per recipient is written under a unique key (reminder,
+rung, recipient). The fold moves the planned reminder on to its next rung. Delivering:
+rows are claimed with a lease, sent outside any transaction, then settled with a
+`ReminderSent` or `ReminderFailed` fact. A crash between sending and settling leaves the
+row `sending`; when its lease runs out it is sent again with the same Message-ID, so
+the receiver can recognise the repeat.
+"""
+
+import datetime as dt
+import hashlib
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.app.audit import message_digest
+from engine.app.identity import SCHEDULER
+from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
+from engine.reminders.compose import compose
+from engine.reminders.ics import meeting_calendar
+from engine.reminders.recipients import recipients, rule_for
+from engine.reminders.senders import DeliveryError, Message, Sender
+from store.records import DeliveryRecord
+
+
+@dataclass
+class PassStats:
+    fired: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8 … minutes, at most an hour."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
+
+
+def message_id(ident: str, rung: int, login: str, domain: str) -> str:
+    token = hashlib.sha256(f"{ident}#{rung}#{login}".encode()).hexdigest()[:20]
+    return f"<kaigi.{token}.{rung}.{login}@{domain}>"
+
+
+class Dispatcher:
+    def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
+                 lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, mark_every: int = 1,
+                 max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
+                 clock: Callable[[], dt.datetime] | None = None, domain: str | None = None) -> None:
+        self.kaigi, self.store, self.senders = kaigi, kaigi.store, senders
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.lease, self.batch, self.mark_every, self.max_attempts = lease, batch, mark_every, max_attempts
+        self.domain = domain or kaigi.mail_domain
+        self.after_send = after_send  # test hook: called after a send, before it is settled
+        self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.timezone.utc))
+
+    # ------------------------------------------------------------ firing rungs
+    def fire_due(self, stats: PassStats) -> int:
+        """Turn due rungs into messages, one batch in one transaction; returns how many fired."""
+        training = self.kaigi.training()
+        with self.store.act() as tx:
+            now = tx.now
+            items = tx.items(due_by=now, limit=self.batch)
+            meetings = tx.meetings(due_by=now)
+            if not items and not meetings:
+                return 0
+            w = self.kaigi.world(tx)
+            book = w.book(now)
+            open_meetings = tuple(tx.meetings(status="convened"))
+            facts: list[Any] = []
+            rows: list[DeliveryRecord] = []
+            subjects = [(p, i.id, None) for i in items for p in i.reminders if p.next_at and p.next_at <= now]
+            subjects += [(p, None, m.id) for m in meetings for p in m.reminders if p.next_at and p.next_at <= now]
+            for p, item_id, meeting_id in subjects:
+                fact, msgs = self._fire(w, book, p, item_id, meeting_id, now, training, open_meetings)
+                if fact is None:
+                    continue
+                facts.append(fact)
+                rows += msgs
+            if not facts:
+                return 0
+            self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity, book.version, facts)
+            tx.add_deliveries(rows)
+            stats.fired += len(facts)
+        return len(facts)
+
+    def _fire(self, w: Any, book: Any, p: Any, item_id: int | None, meeting_id: int | None, now: dt.datetime,
+              training: bool, open_meetings: tuple[Any, ...]) -> tuple[ReminderDue | None, list[DeliveryRecord]]:
+        rule = rule_for(w, book, p.key, p.book)
+        if rule is None:
+            return None, []
+        rung = p.fired
+        who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, p.ident, now)
+        item = w.items[item_id] if item_id is not None else None
+        meeting = w.meetings[meeting_id] if meeting_id is not None else None
+        ics = meeting_calendar(book, meeting, w.members, now, self.domain) if meeting is not None else None
+        msgs, digests = [], []
+        for login in who:
+            to = w.members[login]
+            text = compose(w, book, rule, p, rung, to, item, meeting, now, training, open_meetings)
+            digests.append(message_digest(login, text.subject, text.body))
+            msgs.append(DeliveryRecord(
+                id=0, dedupe_key=f"{p.ident}#{rung}#{login}", reminder=p.ident, rung=rung, recipient=login,
+                channel=to.channel, address=to.email if to.channel == "email" else login,
+                message_id=message_id(p.ident, rung, login, self.domain), subject=text.subject, body=text.body,
+                ics=ics, status="pending", attempts=0, next_attempt_at=now, item=item_id, meeting=meeting_id))
+        fact = ReminderDue(item=item_id, meeting=meeting_id, reminder=p.ident, key=p.key, rung=rung,
+                           recipients=tuple(who), deadline=p.next_at, vacant=tuple(vacant), digests=tuple(digests))
+        return fact, msgs
+
+    # ------------------------------------------------------------ delivering
+    def deliver_due(self, stats: PassStats) -> int:
+        """Claim due messages, send them, settle them; returns how many were claimed."""
+        with self.store.act(head=False) as tx:
+            now = tx.now
+            claimed = tx.claim_deliveries(now, self.worker, self.lease, self.batch)
+        # Past most of our lease another scheduler may take over what we have not sent; stop
+        # and hand it back rather than send it twice (slow SMTP, a long batch).
+        stop_at = now + self.lease * 0.8
+        settled: list[tuple[DeliveryRecord, DeliveryError | None]] = []
+        for n, d in enumerate(claimed):
+            if self.clock() >= stop_at:
+                self._settle(settled, stats)
+                settled = []
+                with self.store.act(head=False) as tx:
+                    tx.release_deliveries([x.id for x in claimed[n:]], self.worker)
+                break
+            settled.append((d, self._send(d)))
+            if self.after_send is not None:
+                self.after_send(d)
+            if len(settled) >= self.mark_every:
+                self._settle(settled, stats)
+                settled = []
+        self._settle(settled, stats)
+        return len(claimed)
+
+    def _send(self, d: DeliveryRecord) -> DeliveryError | None:
+        sender = self.senders.get(d.channel) or self.senders.get("outbox") or self.senders.get("email")
+        if sender is None:
+            return DeliveryError(f"no delivery channel configured for {d.channel}", transient=True)
+        to = (d.address,) if d.address else ()
+        try:
+            sender.send(Message(message_id=d.message_id, to=to, subject=d.subject, body=d.body, ics=d.ics))
+        except DeliveryError as err:
+            return err
+        except Exception as err:  # noqa: BLE001 (a sender's bug must not lose the message)
+            return DeliveryError(f"{type(err).__name__}: {err}", transient=True)
+        return None
+
+    def _settle(self, settled: list[tuple[DeliveryRecord, DeliveryError | None]], stats: PassStats) -> None:
+        if not settled:
+            return
+        with self.store.act() as tx:
+            now = tx.now
+            w = self.kaigi.world(tx)
+            facts: list[Any] = []
+            for d, err in settled:
+                if err is None:
+                    if tx.settle_delivery(d.id, self.worker, status="sent", sent_at=now, last_error=None):
+                        facts.append(ReminderSent(item=d.item, meeting=d.meeting, reminder=d.reminder, rung=d.rung,
+                                                  recipient=d.recipient, channel=d.channel, message_id=d.message_id))
+                        stats.sent += 1
+                    continue
+                final = not err.transient or d.attempts >= self.max_attempts
+                values: dict[str, Any] = {"last_error": str(err)[:500], "claimed_by": None, "lease_until": None}
+                if final:
+                    values["status"] = "failed"
+                else:
+                    values.update(status="pending", next_attempt_at=now + backoff(d.attempts))
+                if tx.settle_delivery(d.id, self.worker, **values):
+                    if final:
+                        facts.append(ReminderFailed(item=d.item, meeting=d.meeting, reminder=d.reminder, rung=d.rung,
+                                                    recipient=d.recipient, attempts=d.attempts, error=str(err)[:500]))
+                        stats.failed += 1
+                    else:
+                        stats.retried += 1
+            if facts:
+                self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity,
+                                  w.book(now).version, facts)
+
+    # ------------------------------------------------------------ a pass
+    def run_once(self) -> PassStats:
+        """Fire and deliver everything due now (after downtime: all that is overdue, once)."""
+        stats = PassStats()
+        for _ in range(100000):
+            fired = self.fire_due(stats)
+            claimed = self.deliver_due(stats)
+            if not fired and not claimed:
+                break
+        return stats
+
+    def next_due(self) -> dt.datetime | None:
+        with self.store.read() as tx:
+            return tx.next_due() if hasattr(tx, "next_due") else None

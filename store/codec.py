@@ -1,0 +1,137 @@
+"""Records to rows and back: the nested parts of an item or a meeting as compact JSON.
+
+An item's sittings, open orders and planned reminders, a meeting's people, agenda,
+outcomes, minutes and reminders are stored as JSON text beside the plain columns, so
+an act reads and writes each record in one statement. Times are UTC text (what SQLite
+has always held; PostgreSQL keeps `timestamptz` for the plain columns).
+"""
+
+import datetime as dt
+from typing import Any
+
+import orjson
+
+from store.records import ItemRecord, MeetingRecord, Minutes, OpenOrder, Planned, Sitting
+
+UTC = dt.timezone.utc
+_parse = dt.datetime.fromisoformat
+
+
+def t_out(at: dt.datetime | None) -> str | None:
+    """An instant as SQLite text: naive UTC with microseconds (as SQLAlchemy stored it in 0.1)."""
+    if at is None:
+        return None
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def t_in(value: Any) -> dt.datetime | None:
+    """A stored instant back to an aware UTC datetime (SQLite text or PostgreSQL timestamptz)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = _parse(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(at: dt.datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _td(text: str | None) -> dt.datetime | None:
+    return None if text is None else _parse(text)
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+# ---------------------------------------------------------------- nested parts
+def sittings_out(xs: tuple[Sitting, ...]) -> str:
+    return dumps([[s.meeting, s.kind, s.status, _ts(s.starts_at), _ts(s.held_at), s.outcome] for s in xs])
+
+
+def sittings_in(text: str | None) -> tuple[Sitting, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(Sitting(m, k, st, _td(a), _td(h), o) for m, k, st, a, h, o in orjson.loads(text))  # type: ignore[arg-type]
+
+
+def orders_out(xs: tuple[OpenOrder, ...]) -> str:
+    return dumps([[o.id, o.to, _ts(o.issued_at), _ts(o.due_at)] for o in xs])
+
+
+def orders_in(text: str | None) -> tuple[OpenOrder, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(OpenOrder(i, to, _td(a), _td(d)) for i, to, a, d in orjson.loads(text))  # type: ignore[arg-type]
+
+
+def planned_out(xs: tuple[Planned, ...]) -> str:
+    return dumps([[p.key, p.subject, p.book, _ts(p.started_at), _ts(p.due_at), p.fired, _ts(p.next_at), p.order]
+                  for p in xs])
+
+
+def planned_in(text: str | None) -> tuple[Planned, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(Planned(k, s, b, _td(st), _td(d), f, _td(n), o)  # type: ignore[arg-type]
+                 for k, s, b, st, d, f, n, o in orjson.loads(text))
+
+
+def minutes_out(xs: tuple[Minutes, ...]) -> str:
+    return dumps([[m.n, m.sha256, m.text, m.recorded_by, _ts(m.recorded_at), m.approved_by, _ts(m.approved_at)]
+                  for m in xs])
+
+
+def minutes_in(text: str | None) -> tuple[Minutes, ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple(Minutes(n, h, tx, by, _td(at), ab, _td(aa))  # type: ignore[arg-type]
+                 for n, h, tx, by, at, ab, aa in orjson.loads(text))
+
+
+# ---------------------------------------------------------------- items and meetings
+ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at", "updated_at", "note",
+             "origin", "sittings", "orders", "reminders", "fired", "next_due_at")
+MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status", "version", "convened_at",
+                "held_at", "sat_at", "attendees", "invited", "present", "items", "outcomes", "minutes",
+                "reminders", "fired", "next_due_at")
+
+
+def fired_out(xs: tuple[tuple[str, int], ...]) -> str:
+    return dumps([list(x) for x in xs])
+
+
+def fired_in(text: str | None) -> tuple[tuple[str, int], ...]:
+    if not text or text == "[]":
+        return ()
+    return tuple((k, n) for k, n in orjson.loads(text))
+
+
+def item_row(i: ItemRecord, t: Any = t_out) -> dict[str, Any]:
+    return {"id": i.id, "title": i.title, "body": i.body, "team": i.team, "state": i.state, "version": i.version,
+            "filed_by": i.filed_by, "filed_at": t(i.filed_at), "updated_at": t(i.updated_at), "note": i.note,
+            "origin": i.origin, "sittings": sittings_out(i.sittings), "orders": orders_out(i.orders),
+            "reminders": planned_out(i.reminders), "fired": fired_out(i.fired), "next_due_at": t(i.next_due_at)}
+
+
+def item_in(r: Any) -> ItemRecord:
+    return ItemRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], t_in(r[7]), t_in(r[8]), r[9], r[10],  # type: ignore[arg-type]
+                      sittings_in(r[11]), orders_in(r[12]), planned_in(r[13]), fired_in(r[14]))
+
+
+def meeting_row(m: MeetingRecord, t: Any = t_out) -> dict[str, Any]:
+    return {"id": m.id, "kind": m.kind, "body": m.body, "convener": m.convener, "chair": m.chair,
+            "starts_at": t(m.starts_at), "status": m.status, "version": m.version, "convened_at": t(m.convened_at),
+            "held_at": t(m.held_at), "sat_at": t(m.sat_at), "attendees": dumps(list(m.attendees)),
+            "invited": dumps(list(m.invited)), "present": dumps(list(m.present)), "items": dumps(list(m.items)),
+            "outcomes": dumps({str(k): v for k, v in m.outcomes.items()}), "minutes": minutes_out(m.minutes),
+            "reminders": planned_out(m.reminders), "fired": fired_out(m.fired), "next_due_at": t(m.next_due_at)}
+
+
+def meeting_in(r: Any) -> MeetingRecord:
+    loads = orjson.loads
+    return MeetingRecord(r[0], r[1], r[2], r[3], r[4], t_in(r[5]), r[6], r[7], t_in(r[8]),  # type: ignore[arg-type]
+                         tuple(loads(r[11])), tuple(loads(r[12])), tuple(loads(r[13])), tuple(loads(r[14])),
+                         {int(k): v for k, v in loads(r[15]).items()}, t_in(r[9]), t_in(r[10]),
+                         minutes_in(r[16]), planned_in(r[17]), fired_in(r[18]))

@@ -1,0 +1,312 @@
+"""MemoryStore: the store port in process memory, for the fast tier of tests and dry runs.
+
+One lock serialises transactions (as the head lock does in a database); every write is
+journalled so a transaction that fails or is rolled back leaves the store as it was.
+Records are immutable, so the journal holds references, not copies.
+"""
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+from store.chain import GENESIS, seal
+from store.errors import StoreError
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
+                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
+                           OrderRecord)
+
+_KEYS = {"item": "id", "meeting": "id", "order": "id", "member": "login", "assignment": "id",
+         "delegation": "id", "body": "key", "adoption": "version"}
+ROSTER_KINDS = ("member", "assignment", "delegation", "body", "adoption")
+_MISSING = object()
+
+
+class MemoryStore:
+    dialect = "memory"
+
+    def __init__(self, clock: Callable[[], dt.datetime] | None = None, url: str = "memory://") -> None:
+        self.url = url
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.lock = threading.RLock()
+        self.tables: dict[str, dict[Any, Any]] = {k: {} for k in _KEYS}
+        self.log: list[EventRecord] = []
+        self.head_row = Head(0, GENESIS, None, 0)
+        self.deliveries_: dict[int, DeliveryRecord] = {}
+        self.delivery_meta: dict[int, dict[str, Any]] = {}
+        self.documents: dict[str, DocumentRecord] = {}
+        self.credentials: dict[str, str] = {}
+        self.tokens_: dict[int, dict[str, Any]] = {}
+        self.meta: dict[str, str] = {}
+
+    @contextmanager
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None) -> Iterator["MemoryTx"]:
+        with self.lock:
+            tx = MemoryTx(self, write=True)
+            try:
+                yield tx
+            except BaseException:
+                tx.undo()
+                raise
+            if rollback:
+                tx.undo()
+
+    @contextmanager
+    def read(self) -> Iterator["MemoryTx"]:
+        with self.lock:
+            yield MemoryTx(self, write=False)
+
+    def revision(self) -> str | None:
+        from store.db import SCHEMA_HEAD
+
+        return SCHEMA_HEAD
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryTx:
+    def __init__(self, store: MemoryStore, write: bool) -> None:
+        self.s = store
+        self.write = write
+        self.journal: list[Callable[[], None]] = []
+        self.identity: str | None = None
+        self.now = store.clock()
+
+    # ------------------------------------------------------------ journal
+    def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
+        old = table.get(key, _MISSING)
+
+        def undo() -> None:
+            if old is _MISSING:
+                table.pop(key, None)
+            else:
+                table[key] = old
+        self.journal.append(undo)
+        table[key] = value
+
+    def undo(self) -> None:
+        for step in reversed(self.journal):
+            step()
+        self.journal.clear()
+
+    # ------------------------------------------------------------ reads
+    def head(self) -> Head:
+        return self.s.head_row
+
+    def roster(self) -> tuple[list[BodyRecord], list[MemberRecord], list[AssignmentRecord],
+                              list[DelegationRecord], list[AdoptionRecord]]:
+        t = self.s.tables
+        return (list(t["body"].values()), list(t["member"].values()), list(t["assignment"].values()),
+                list(t["delegation"].values()), list(t["adoption"].values()))
+
+    def item(self, item_id: int) -> ItemRecord | None:
+        return self.s.tables["item"].get(item_id)  # type: ignore[no-any-return]
+
+    def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
+              ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
+              after: int = 0) -> list[ItemRecord]:
+        out = []
+        for i in sorted(self.s.tables["item"].values(), key=lambda x: x.id):
+            if i.id <= after or (state and i.state != state) or (body and i.body != body):
+                continue
+            if (origin is not None and i.origin != origin) or (ids is not None and i.id not in ids):
+                continue
+            if due_by is not None and (i.next_due_at is None or i.next_due_at > due_by):
+                continue
+            out.append(i)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def meeting(self, meeting_id: int) -> MeetingRecord | None:
+        return self.s.tables["meeting"].get(meeting_id)  # type: ignore[no-any-return]
+
+    def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
+                 due_by: dt.datetime | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None) -> list[MeetingRecord]:
+        out = []
+        for m in sorted(self.s.tables["meeting"].values(), key=lambda x: x.id):
+            if (ids is not None and m.id not in ids) or (status and m.status != status):
+                continue
+            if due_by is not None and (m.next_due_at is None or m.next_due_at > due_by):
+                continue
+            if (since is not None and m.starts_at < since) or (until is not None and m.starts_at >= until):
+                continue
+            out.append(m)
+        return out
+
+    def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
+               status: str | None = None) -> list[OrderRecord]:
+        return [o for o in sorted(self.s.tables["order"].values(), key=lambda x: x.id)
+                if (item is None or o.item == item) and (ids is None or o.id in ids)
+                and (status is None or o.status == status)]
+
+    def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
+        return [d for d in sorted(self.s.deliveries_.values(), key=lambda x: x.id)
+                if (reminder is None or d.reminder == reminder) and (status is None or d.status == status)]
+
+    def document(self, sha256: str) -> DocumentRecord | None:
+        return self.s.documents.get(sha256)
+
+    def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
+               after: int = 0, limit: int | None = None) -> list[EventRecord]:
+        out = []
+        for e in self.s.log[after:]:
+            if item is not None and e.item != item:
+                continue
+            if meeting is not None and e.meeting != meeting:
+                continue
+            if items is not None and e.item not in items:
+                continue
+            out.append(e)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def stream(self, batch: int = 5000) -> Iterator[EventRecord]:
+        yield from list(self.s.log)
+
+    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        from store.chain import instant
+
+        for r in list(self.s.log):
+            yield (r.seq, instant(r.at), r.actor, r.authority, r.rulebook, r.item, r.meeting, r.type, r.payload,
+                   r.prev_hash, r.hash, r.identity, r.schema, r.v)
+
+    def max_id(self, kind: str) -> int:
+        if kind == "token":
+            return max(self.s.tokens_, default=0)
+        return max(self.s.tables[kind], default=0)
+
+    def credential(self, login: str) -> str | None:
+        return self.s.credentials.get(login)
+
+    def tokens(self, login: str | None = None) -> list[dict[str, Any]]:
+        return [dict(t) for t in self.s.tokens_.values() if login is None or t["login"] == login]
+
+    def token_by_hash(self, digest: str) -> dict[str, Any] | None:
+        return next((dict(t) for t in self.s.tokens_.values() if t["digest"] == digest), None)
+
+    def meta(self, key: str) -> str | None:
+        return self.s.meta.get(key)
+
+    # ------------------------------------------------------------ writes
+    def _writable(self) -> None:
+        if not self.write:
+            raise StoreError("a read transaction cannot write")
+
+    def append(self, actor: str, authority: str, identity: str, rulebook: str,
+               events: Sequence[NewEvent]) -> list[EventRecord]:
+        self._writable()
+        h = self.s.head_row
+        if h.at is not None and self.now < h.at:
+            raise StoreError(f"the clock ({self.now.isoformat()}) is behind the log's last event ({h.at.isoformat()})")
+        records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
+        log = self.s.log
+        n = len(log)
+        log.extend(records)
+        self.journal.append(lambda: log.__delitem__(slice(n, None)))
+        self._move_head(records, [e.roster for e in events])
+        return records
+
+    def _move_head(self, records: list[EventRecord], roster_flags: list[bool]) -> None:
+        old = self.s.head_row
+        last = records[-1]
+        roster = max([old.roster_seq] + [r.seq for r, f in zip(records, roster_flags, strict=True) if f])
+        self.s.head_row = Head(last.seq, last.hash, last.at, roster)
+        self.journal.append(lambda: setattr(self.s, "head_row", old))
+
+    def put_raw_event(self, record: EventRecord, roster: bool = True) -> None:
+        self._writable()
+        log = self.s.log
+        log.append(record)
+        self.journal.append(log.pop)
+        self._move_head([record], [roster])
+
+    def save(self, rows: Iterable[tuple[str, Any, Any]]) -> None:
+        self._writable()
+        for kind, new, _old in rows:
+            self._set(self.s.tables[kind], getattr(new, _KEYS[kind]), new)
+
+    def put_document(self, doc: DocumentRecord) -> None:
+        self._writable()
+        self._set(self.s.documents, doc.sha256, doc)
+
+    def clear_projections(self) -> None:
+        for kind in _KEYS:
+            table = self.s.tables[kind]
+            for key in list(table):
+                self._set(table, key, None)
+                del table[key]
+
+    def reset_head_roster(self) -> None:
+        h = self.s.head_row
+        self.s.head_row = Head(h.seq, h.hash, h.at, h.seq)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._set(self.s.meta, key, value)
+
+    def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None:
+        self._writable()
+        have = {d.dedupe_key for d in self.s.deliveries_.values()}
+        for d in rows:
+            if d.dedupe_key in have:
+                continue
+            new_id = max(self.s.deliveries_, default=0) + 1
+            self._set(self.s.deliveries_, new_id, replace(d, id=new_id))
+            self._set(self.s.delivery_meta, new_id, {"claimed_by": None, "lease_until": None})
+            have.add(d.dedupe_key)
+
+    def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
+                         limit: int) -> list[DeliveryRecord]:
+        self._writable()
+        out = []
+        for d in sorted(self.s.deliveries_.values(), key=lambda x: (x.next_attempt_at, x.id)):
+            meta = self.s.delivery_meta[d.id]
+            due = (d.status == "pending" and d.next_attempt_at <= now) or (
+                d.status == "sending" and meta["lease_until"] is not None and meta["lease_until"] < now)
+            if not due:
+                continue
+            new = replace(d, status="sending", attempts=d.attempts + 1)
+            self._set(self.s.deliveries_, d.id, new)
+            self._set(self.s.delivery_meta, d.id, {"claimed_by": worker, "lease_until": now + lease})
+            out.append(new)
+            if len(out) >= limit:
+                break
+        return out
+
+    def settle_delivery(self, delivery_id: int, worker: str, **values: Any) -> bool:
+        self._writable()
+        d = self.s.deliveries_.get(delivery_id)
+        meta = self.s.delivery_meta.get(delivery_id, {})
+        if d is None or d.status != "sending" or meta.get("claimed_by") != worker:
+            return False
+        claimed = {"claimed_by": values.pop("claimed_by", meta["claimed_by"]),
+                   "lease_until": values.pop("lease_until", meta["lease_until"])}
+        self._set(self.s.deliveries_, delivery_id, replace(d, **values))
+        self._set(self.s.delivery_meta, delivery_id, claimed)
+        return True
+
+    def release_deliveries(self, ids: Sequence[int], worker: str) -> None:
+        for i in ids:
+            d = self.s.deliveries_.get(i)
+            if d is not None and d.status == "sending" and self.s.delivery_meta[i]["claimed_by"] == worker:
+                self._set(self.s.deliveries_, i, replace(d, status="pending", attempts=max(d.attempts - 1, 0)))
+                self._set(self.s.delivery_meta, i, {"claimed_by": None, "lease_until": None})
+
+    def set_credential(self, login: str, hashed: str) -> None:
+        self._set(self.s.credentials, login, hashed)
+
+    def add_token(self, token_id: int, login: str, name: str, digest: str, expires_at: dt.datetime | None,
+                  created_at: dt.datetime) -> None:
+        self._set(self.s.tokens_, token_id, {"id": token_id, "login": login, "name": name, "digest": digest,
+                                             "expires_at": expires_at, "created_at": created_at,
+                                             "revoked_at": None})
+
+    def revoke_token(self, token_id: int, at: dt.datetime) -> None:
+        t = self.s.tokens_.get(token_id)
+        if t is not None:
+            self._set(self.s.tokens_, token_id, {**t, "revoked_at": at})

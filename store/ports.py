@@ -1,0 +1,104 @@
+"""What the engine needs from storage, as Protocols: a memory store and the SQL store
+both provide them, and one contract suite (tests/contract) holds each to them.
+
+A `Store` hands out two kinds of transaction. `act()` is a write transaction that has
+locked the log's head, so appends are serialised and the chain cannot fork; its `now`
+is the time the act will be recorded with (the database's clock on PostgreSQL). `read()`
+is one consistent snapshot (SQLite read transaction, PostgreSQL REPEATABLE READ), for
+queries and for `audit verify`. The store knows no rules: records in, records out.
+"""
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
+                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
+                           OrderRecord)
+
+
+class Reads(Protocol):
+    """What any transaction can read."""
+
+    def head(self) -> Head: ...
+
+    def roster(self) -> tuple[list[BodyRecord], list[MemberRecord], list[AssignmentRecord],
+                              list[DelegationRecord], list[AdoptionRecord]]: ...
+
+    def item(self, item_id: int) -> ItemRecord | None: ...
+
+    def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
+              ids: Sequence[int] | None = None, due_by: dt.datetime | None = None,
+              limit: int | None = None, after: int = 0) -> list[ItemRecord]: ...
+
+    def meeting(self, meeting_id: int) -> MeetingRecord | None: ...
+
+    def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
+                 due_by: dt.datetime | None = None, since: dt.datetime | None = None,
+                 until: dt.datetime | None = None) -> list[MeetingRecord]: ...
+
+    def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
+               status: str | None = None) -> list[OrderRecord]: ...
+
+    def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]: ...
+
+    def document(self, sha256: str) -> DocumentRecord | None: ...
+
+    def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
+               after: int = 0, limit: int | None = None) -> list[EventRecord]: ...
+
+    def stream(self, batch: int = 5000) -> Iterator[EventRecord]: ...
+
+    def max_id(self, kind: str) -> int: ...
+
+    def credential(self, login: str) -> str | None: ...
+
+    def tokens(self, login: str | None = None) -> list[dict[str, Any]]: ...
+
+    def token_by_hash(self, digest: str) -> dict[str, Any] | None: ...
+
+
+class Act(Reads, Protocol):
+    """A write transaction holding the log's head lock."""
+
+    now: dt.datetime
+    identity: str | None  # who the database authenticated (PostgreSQL), else None
+
+    def append(self, actor: str, authority: str, identity: str, rulebook: str,
+               events: Sequence[NewEvent]) -> list[EventRecord]: ...
+
+    def save(self, rows: Iterable[tuple[str, Any, Any]]) -> None:
+        """(kind, new, old) for each changed record; old None means a new one."""
+
+    def put_document(self, doc: DocumentRecord) -> None: ...
+
+    def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None: ...
+
+    def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
+                         limit: int) -> list[DeliveryRecord]: ...
+
+    def settle_delivery(self, delivery_id: int, worker: str, **values: Any) -> bool: ...
+
+    def release_deliveries(self, ids: Sequence[int], worker: str) -> None: ...
+
+    def set_credential(self, login: str, hashed: str) -> None: ...
+
+    def add_token(self, token_id: int, login: str, name: str, digest: str,
+                  expires_at: dt.datetime | None, created_at: dt.datetime) -> None: ...
+
+    def revoke_token(self, token_id: int, at: dt.datetime) -> None: ...
+
+    def put_raw_event(self, record: EventRecord, roster: bool = True) -> None:
+        """Import: an event exactly as exported (its hash checked by the caller)."""
+
+
+class Store(Protocol):
+    dialect: str  # "memory", "sqlite" or "postgresql"
+    url: str
+
+    def act(self, *, rollback: bool = False) -> AbstractContextManager[Act]: ...
+
+    def read(self) -> AbstractContextManager[Reads]: ...
+
+    def close(self) -> None: ...
