@@ -91,6 +91,7 @@ class App:
         self.lang = lang or os.environ.get("KAIGI_LANG") or "ja"
         self._kaigi: Any = None
         self._settings: Any = None
+        self._actor: Any = None
 
     @property
     def settings(self) -> Any:
@@ -118,11 +119,24 @@ class App:
                 schema_ready(self._kaigi.store)
         return self._kaigi
 
-    @property
-    def actor(self) -> str:
-        import getpass
+    def header(self) -> None:
+        """Every screen of a training database says so (CLI.md, Identity): a line on stderr
+        before a command's result (a refusal stays one line)."""
+        if self._kaigi is not None and not getattr(self, "_said", False) and self._kaigi.training():
+            self._said = True
+            click.echo(self.t("identity.training_header"), err=True)
 
-        return self.login or os.environ.get("KAIGI_AS") or getpass.getuser()
+    @property
+    def actor(self) -> Any:
+        """The member acting: asked of the engine, which trusts `--as` only on a training
+        database (R-I1). Raises a domain error; call it inside `refusals`."""
+        return self.actor_in(None)
+
+    def actor_in(self, tx: Any) -> Any:
+        """`actor`, asked inside a read transaction the command holds already."""
+        if self._actor is None:
+            self._actor = self.kaigi().authenticate(self.login or os.environ.get("KAIGI_AS") or None, tx)
+        return self._actor
 
     def now(self) -> Any:
         import datetime as dt
@@ -138,6 +152,7 @@ class App:
         return _t(key, self.lang, **params)
 
     def out(self, data: Any, human: str | None = None) -> None:
+        self.header()
         if self.json:
             click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
         elif human is not None:
@@ -416,21 +431,44 @@ def _read_text(path: str, limit: int = 5_000_000) -> str:
 # ---------------------------------------------------------------- init, roster, whoami
 @cli.command(help="help.init")
 @option("--demo", is_flag=True, help="opt.demo")
+@option("--training", is_flag=True, help="opt.training")
+@option("--chief", metavar="LOGIN", help="opt.chief")
+@option("--name", help="opt.chief_name")
+@option("--name-en", default="", help="opt.name_en")
+@option("--email", help="opt.email")
+@option("--os-user", help="opt.chief_os_user")
+@option("--db-role", help="opt.db_role")
 @pass_app
-def init(app: App, demo: bool) -> None:
+def init(app: App, demo: bool, training: bool, chief: str | None, name: str | None, name_en: str,
+         email: str | None, os_user: str | None, db_role: str | None) -> None:
     with refusals(app):
         from engine.app import bootstrap
+        from engine.core.errors import BadInput
 
+        if chief is None and (name or os_user or db_role or email):
+            raise BadInput("init.chief_needed")
+        if chief is not None and not name:
+            raise BadInput("init.name_needed")
+        if chief is not None and (demo or training):
+            raise BadInput("init.demo_real")
+        founder = None
+        if chief is not None:
+            from engine.infra.accounts import os_account
+
+            founder = {"login": chief, "name": name, "name_en": name_en or name, "email": email,
+                       "os_user": os_user or os_account(), "db_role": db_role}
         bootstrap.upgrade(app.settings.db_url)
-        k = app.kaigi()
-        report = bootstrap.init(k, demo=demo)
+        k = app.kaigi(check_schema=False)
+        report = bootstrap.init(k, demo=demo, mode="training" if (demo or training) else None, chief=founder)
+    app.header()
     safe = _safe_url(app.settings.db_url)
     app.out({"db": safe, "adopted": report.adopted, "events": report.events, "demo_items": report.demo_items,
              "rebuilt": report.rebuilt, "mode": report.mode},
             app.t("init.done", db=safe, events=report.events)
             + (app.t("init.adopted", versions=", ".join(report.adopted)) if report.adopted else "")
             + (app.t("init.demo", items=", ".join(map(str, report.demo_items))) if report.demo_items else "")
-            + (app.t("init.rebuilt") if report.rebuilt else ""))
+            + (app.t("init.rebuilt") if report.rebuilt else "")
+            + app.t("init.mode", mode=app.t(f"identity.mode.{report.mode}")))
 
 
 def _safe_url(url: str) -> str:
@@ -561,7 +599,7 @@ def _member(app: App, q: Any) -> str:
     """The acting member, who must be on the roster to read (CLI.md, Identity)."""
     from engine.core.errors import NotPermitted
 
-    login = app.actor
+    login = app.actor_in(q.tx).login
     if login not in q.w.members:
         raise NotPermitted("actor.not_on_roster", login=login)
     return login
@@ -1113,6 +1151,7 @@ def audit_replay(app: App, item_id: int, at_: str | None) -> None:
     if app.json:
         app.out(rows if at is None else {"steps": rows, "item": _item_then(item_then), "reminders": due})
         return
+    app.header()
     click.echo(table([app.t("col.seq"), app.t("col.at"), app.t("col.actor"), app.t("col.authority"),
                       app.t("col.act"), app.t("col.from"), app.t("col.to"), app.t("col.rulebook"),
                       app.t("col.allowed")], [

@@ -193,6 +193,9 @@ class MemoryTx:
     def meta(self, key: str) -> str | None:
         return self.s.meta.get(key)
 
+    def session_role(self) -> str | None:
+        return None
+
     # ------------------------------------------------------------ writes
     def _writable(self) -> None:
         if not self.write:

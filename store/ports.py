@@ -58,6 +58,11 @@ class Reads(Protocol):
 
     def token_by_hash(self, digest: str) -> dict[str, Any] | None: ...
 
+    def session_role(self) -> str | None:
+        """The database role the server authenticated for this connection (after any
+        `SET ROLE`), or None where the database has no roles (SQLite, memory)."""
+        ...
+
 
 class Act(Reads, Protocol):
     """A write transaction holding the log's head lock."""

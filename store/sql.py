@@ -441,6 +441,14 @@ class SqlTx:
         row = self.one("SELECT value FROM kaigi_meta WHERE key = :k", {"k": key})
         return None if row is None else row[0]
 
+    def session_role(self) -> str | None:
+        """PostgreSQL: the role in effect (a `SET ROLE` the session made, else the login role
+        the server authenticated); SQLite has none."""
+        if not self.pg:
+            return None
+        row = self.one("SELECT coalesce(nullif(current_setting('role'), 'none'), session_user)")
+        return str(row[0])
+
     def credential(self, login: str) -> str | None:
         row = self.one("SELECT hash FROM credential WHERE login = :l", {"l": login})
         return None if row is None else row[0]

@@ -14,6 +14,7 @@ from typing import Any
 from engine.app.audit import fold_log, world_rows
 from engine.app.kaigi import Kaigi
 from engine.core import events as ev
+from engine.i18n import Msg
 from engine.infra.timeutil import start_of_day_jst
 from workflows import bundled_rulebooks
 
@@ -42,10 +43,20 @@ def rebuild(kaigi: Kaigi) -> None:
     kaigi._snap = None
 
 
-def init(kaigi: Kaigi, *, demo: bool = False, mode: str = "training", chief: dict[str, Any] | None = None,
+def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: dict[str, Any] | None = None,
          items: bool = True) -> InitReport:
-    """Adopt what is missing; `demo` loads the sample roster and items once."""
-    report = InitReport(mode=mode)
+    """Adopt what is missing; `demo` loads the sample roster and items once.
+
+    `mode`: "training" (names on trust) or "real" (`chief` founds the roster, bound to an
+    authenticated identity); None keeps the database's mode (a new one is training). A
+    database never changes kind: that would re-label who did what."""
+    from engine.core.errors import BadInput
+
+    if chief is not None:
+        mode = "real"
+    if demo and mode == "real":
+        raise BadInput("init.demo_real")
+    report = InitReport(mode=mode or "training")
     with kaigi.store.read() as tx:
         needs_rebuild = tx.meta("rebuild") == "1"
     if needs_rebuild:
@@ -53,12 +64,18 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str = "training", chief: dic
         report.rebuilt = True
     with kaigi.store.act() as tx:
         have_mode = tx.meta("mode")
+        bodies_, members, _, _, adoptions = tx.roster()
+        bodies = {b.key for b in bodies_}
+        if have_mode is not None and mode is not None and mode != have_mode:
+            raise BadInput("identity.mode_differs", mode=Msg(f"identity.mode.{have_mode}"))
+        if have_mode is None and members and mode == "real":
+            raise BadInput("identity.mode_differs", mode=Msg("identity.mode.training"))
+        if chief is not None and members and chief["login"] not in {m.login for m in members}:
+            raise BadInput("init.has_members")
         if have_mode is None:
-            tx.set_meta("mode", mode)
+            tx.set_meta("mode", report.mode)
         else:
             report.mode = have_mode
-        _, members, _, _, adoptions = tx.roster()
-        bodies = {b.key for b in tx.roster()[0]}
     have = {a.version for a in adoptions}
     books = bundled_rulebooks()
     facts: list[ev.Event] = [ev.RulebookAdopted(version=b.version, effective_from=b.effective_from.isoformat(),

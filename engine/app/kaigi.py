@@ -90,11 +90,41 @@ class Kaigi:
         w.orders = Lazy(lambda i: next(iter(tx.orders(ids=[i])), None))
         return w
 
-    def training(self) -> bool:
+    def training(self, tx: Any = None) -> bool:
+        """A training database takes names on trust (R-I1); anything not made real is one."""
         if self._training is None:
-            with self.store.read() as tx:
-                self._training = (tx.meta("mode") if hasattr(tx, "meta") else None) != "real"
+            if tx is None:
+                with self.store.read() as tx_:
+                    return self.training(tx_)
+            self._training = tx.meta("mode") != "real"
         return self._training
+
+    # ------------------------------------------------------------ who is acting (R-I1)
+    def authenticate(self, claimed: str | None = None, tx: Any = None) -> Actor:
+        """The member this process acts as. A training database takes `claimed` (else the OS
+        account) on trust. A real one asks the witness: PostgreSQL's authenticated role, or on
+        SQLite the OS account running kaigi; `claimed` may only name that member."""
+        from engine.infra.accounts import os_account
+
+        if tx is None:
+            with self.store.read() as tx_:
+                return self.authenticate(claimed, tx_)
+        if self.training(tx):
+            return Actor(claimed or os_account(), "training")
+        role = tx.session_role()
+        members = self.snapshot(tx).members
+        how, account = ("db", role) if role is not None else ("os", os_account())
+        bound = sorted(m.login for m in members.values()
+                       if ((m.db_role if how == "db" else m.os_user) or m.login) == account)
+        if claimed is not None and claimed in bound:
+            return Actor(claimed, how, via=account)
+        if not bound:
+            raise NotPermitted(f"identity.unbound_{how}", rule="R-I1", who=account)
+        if claimed is not None:
+            raise NotPermitted(f"identity.as_refused_{how}", rule="R-I1", who=account, member=", ".join(bound))
+        if len(bound) > 1:
+            raise BadInput(f"identity.ambiguous_{how}", who=account, members=", ".join(bound))
+        return Actor(bound[0], how, via=account)
 
     # ------------------------------------------------------------ the act
     def act(self, actor: Actor | str, name: str, build: Build, *, dry_run: bool = False,
