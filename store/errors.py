@@ -15,3 +15,11 @@ class NotInitialised(StoreError):
 
 class ReadOnly(StoreError):
     """The database can be read here but not written."""
+
+
+class ClockBehind(StoreError):
+    """The time an act would be recorded with is earlier than the log's last event (R-I2)."""
+
+    def __init__(self, now: object, last: object) -> None:
+        super().__init__(f"the clock ({now}) is behind the log's last event ({last}); nothing was written")
+        self.now, self.last = now, last

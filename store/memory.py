@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from store.chain import GENESIS, seal
-from store.errors import StoreError
+from store.errors import ClockBehind, StoreError
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
@@ -206,7 +206,7 @@ class MemoryTx:
         self._writable()
         h = self.s.head_row
         if h.at is not None and self.now < h.at:
-            raise StoreError(f"the clock ({self.now.isoformat()}) is behind the log's last event ({h.at.isoformat()})")
+            raise ClockBehind(self.now.isoformat(), h.at.isoformat())
         records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
         log = self.s.log
         n = len(log)

@@ -25,7 +25,7 @@ import orjson
 
 from store import codec
 from store.chain import GENESIS, instant, seal
-from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
+from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
@@ -476,8 +476,7 @@ class SqlTx:
         if h is None:
             raise StoreError("append needs the head: open the transaction with head=True")
         if h.at is not None and self.now < h.at:
-            raise StoreError(f"the clock ({self.now.isoformat()}) is behind the log's last event "
-                             f"({h.at.isoformat()}); nothing was written")
+            raise ClockBehind(self.now.isoformat(), h.at.isoformat())
         records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
         roster = max([h.roster_seq] + [r.seq for r, e in zip(records, events, strict=True) if e.roster])
         if self.pg:  # one round trip: the rows and the head move together

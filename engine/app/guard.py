@@ -5,14 +5,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from engine.core.errors import Conflict, Unavailable
-from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
+from engine.core.errors import Conflict, NotPossible, Unavailable
+from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
 
 
 @contextmanager
 def translated() -> Iterator[None]:
     try:
         yield
+    except ClockBehind as err:
+        raise NotPossible("time.behind", rule="R-I2", now=err.now, last=err.last) from None
     except ConcurrencyConflict as err:
         raise Conflict("conflict.busy", detail=str(err)) from None
     except NotInitialised as err:
