@@ -1091,6 +1091,21 @@ def _senders(app: App) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- audit
+@cli.group(help="help.db")
+def db() -> None:
+    pass
+
+
+@db.command("grant", help="help.db.grant")
+@option("--apply", is_flag=True, help="opt.grant_apply")
+@pass_app
+def db_grant(app: App, apply: bool) -> None:
+    with refusals(app):
+        statements = app.kaigi().db_grants(apply=apply)
+    app.out({"applied": apply, "statements": statements},
+            "\n".join(s + ";" for s in statements) + ("\n" + app.t("db.granted") if apply else ""))
+
+
 @cli.group(help="help.audit")
 def audit() -> None:
     pass

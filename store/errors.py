@@ -23,3 +23,8 @@ class ClockBehind(StoreError):
     def __init__(self, now: object, last: object) -> None:
         super().__init__(f"the clock ({now}) is behind the log's last event ({last}); nothing was written")
         self.now, self.last = now, last
+
+
+class Refused(StoreError):
+    """The database itself refused: a privilege it does not grant, or its witness (the append
+    function on PostgreSQL) would not record the act as asked (R-I1..R-I3)."""

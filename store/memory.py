@@ -6,6 +6,7 @@ Records are immutable, so the journal holds references, not copies.
 """
 
 import datetime as dt
+import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,6 +58,12 @@ class MemoryStore:
     def read(self) -> Iterator["MemoryTx"]:
         with self.lock:
             yield MemoryTx(self, write=False)
+
+    def grant_statements(self, member_roles: Any) -> list[str]:
+        raise StoreError("roles and grants are PostgreSQL's; the memory store has none")
+
+    def apply_statements(self, statements: Any) -> None:
+        raise StoreError("roles and grants are PostgreSQL's; the memory store has none")
 
     def revision(self) -> str | None:
         from store.db import SCHEMA_HEAD
@@ -235,7 +242,10 @@ class MemoryTx:
             self._set(self.s.tables[kind], getattr(new, _KEYS[kind]), new)
 
     def put_document(self, doc: DocumentRecord) -> None:
+        """Keep a document under the sha256 of its content (events name it by that hash)."""
         self._writable()
+        if hashlib.sha256(doc.content).hexdigest() != doc.sha256:
+            raise StoreError("a document is kept under the sha256 of its content")
         self._set(self.s.documents, doc.sha256, doc)
 
     def clear_projections(self) -> None:

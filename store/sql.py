@@ -13,6 +13,7 @@ chain cannot fork. Driver errors are translated here into `store.errors`.
 """
 
 import datetime as dt
+import hashlib
 import re
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ import orjson
 
 from store import codec
 from store.chain import GENESIS, instant, seal
-from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
+from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, Refused, StoreError
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
@@ -75,7 +76,9 @@ def translate(err: Exception) -> StoreError:
     if "readonly" in text or "read-only" in text or code == "25006":
         return ReadOnly("the database is read-only here: nothing can be written")
     if code == "42501" or "permission denied" in text:
-        return StoreError(f"the database refused: {text}")
+        return Refused(f"the database refused: {text.removeprefix('kaigi: ')}")
+    if code == "23514" and "kaigi: " in text:  # the witness's own checks (time, documents)
+        return Refused(f"the database refused: {text.split('kaigi: ', 1)[1]}")
     if isinstance(err, sqlite3.IntegrityError) or (code or "").startswith("23"):
         return ConcurrencyConflict(f"someone else wrote first: {text}")
     return StoreError(text)
@@ -129,6 +132,26 @@ class SqlStore:
         except sqlite3.Error as err:
             raise translate(err) from None
         return conn
+
+    # ------------------------------------------------------------ PostgreSQL's roles
+    def grant_statements(self, member_roles: Sequence[str]) -> list[str]:
+        """The SQL that gives the group roles (and members' login roles) what they may do."""
+        from store import pg
+
+        if not self.pg:
+            raise StoreError("roles and grants are PostgreSQL's; a SQLite file is guarded by its file permissions")
+        row = self.connection().execute("SELECT current_schema()").fetchone()
+        return pg.grants(str(row[0]), list(member_roles))
+
+    def apply_statements(self, statements: Sequence[str]) -> None:
+        """Run `grant_statements` as this connection's role, in one transaction."""
+        conn = self.connection()
+        try:
+            with conn.transaction():
+                for sql in statements:
+                    conn.execute(sql)
+        except Exception as err:
+            raise translate(err) from None
 
     def revision(self) -> str | None:
         """The schema's migration revision, or None for a database kaigi has not made."""
@@ -265,6 +288,7 @@ class SqlTx:
         self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.timezone.utc))
         self._head: Head | None = None
         self._items: dict[int, ItemRecord] = {}
+        self._appended = False  # PostgreSQL: the append function has kept the roster tables
 
     def x(self, sql: str, params: Any = None) -> Any:
         return self.conn.execute(self.s.sql(sql), params or {})
@@ -294,10 +318,11 @@ class SqlTx:
         if item is not None and not self.pg:  # BEGIN IMMEDIATE holds the lock: one read sees it all
             row = self.one(self._HEAD_ITEM.format(clock=""), {"item": item})
         elif self.pg:
-            # Lock the head in a statement of its own: a row read in the same statement would come
-            # from the snapshot taken before the lock was granted (READ COMMITTED re-reads only
-            # the locked row), so an act queued behind another would decide on stale data.
-            row = self.one("SELECT seq, hash, at, roster_seq, clock_timestamp() FROM log_head WHERE id = 1 FOR UPDATE")
+            # The witness takes the head and reads the database's clock (store/pg.py). It is a
+            # statement of its own: a row read in the same statement would come from the
+            # snapshot taken before the lock was granted (READ COMMITTED re-reads only the
+            # locked row), so an act queued behind another would decide on stale data.
+            row = self.one("SELECT h_seq, h_hash, h_at, h_roster, h_now FROM kaigi_begin()")
         else:
             row = self.one("SELECT seq, hash, at, roster_seq FROM log_head WHERE id = 1")
         if row is None:
@@ -479,8 +504,8 @@ class SqlTx:
             raise ClockBehind(self.now.isoformat(), h.at.isoformat())
         records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
         roster = max([h.roster_seq] + [r.seq for r, e in zip(records, events, strict=True) if e.roster])
-        if self.pg:  # one round trip: the rows and the head move together
-            self._append_pg(records, roster)
+        if self.pg:  # one round trip: the database appends and moves the head
+            self._append_pg(records, [e.roster for e in events], roster)
             return records
         self.many("INSERT INTO event (" + EVENT_COLS + ") VALUES (:seq, :at, :actor, :authority, :rulebook, "
                   ":item_id, :meeting_id, :type, :payload, :prev_hash, :hash, :identity, :schema, :v)",
@@ -491,18 +516,23 @@ class SqlTx:
     _COLS = ("seq", "at", "actor", "authority", "rulebook", "item_id", "meeting_id", "type", "payload", "prev_hash",
              "hash", "identity", "schema", "v")
 
-    def _append_pg(self, records: list[EventRecord], roster: int) -> None:
-        params: dict[str, Any] = {}
-        values = []
-        for n, r in enumerate(records):
-            row = self._event_row(r)
-            values.append("(" + ", ".join(f":{c}_{n}" for c in self._COLS) + ")")
-            params.update({f"{c}_{n}": row[c] for c in self._COLS})
+    def _append_pg(self, records: list[EventRecord], flags: list[bool], roster: int) -> None:
+        """The database appends (store/pg.py): it stamps the actor's role and the time, links
+        the chain itself and moves the head. Its links must be the ones computed here: a
+        difference would mean two encodings of one event, and nothing is kept."""
+        r0 = records[0]
+        events = orjson.dumps([{"type": r.type, "schema": r.schema, "payload": r.payload, "item": r.item,
+                                "meeting": r.meeting, "roster": flag}
+                               for r, flag in zip(records, flags, strict=True)]).decode()
+        rows = self.all("SELECT e_seq, e_hash FROM kaigi_append(:actor, :authority, :identity, :rulebook, :at, "
+                        "CAST(:events AS jsonb))",
+                        {"actor": r0.actor, "authority": r0.authority, "identity": r0.identity,
+                         "rulebook": r0.rulebook, "at": r0.at, "events": events})
+        if [(r.seq, r.hash) for r in records] != [(int(a), b) for a, b in rows]:
+            raise StoreError("the database linked the chain differently from kaigi's own encoding; "
+                                 "nothing was written")
         last = records[-1]
-        params.update({"h_seq": last.seq, "h_hash": last.hash, "h_at": last.at, "h_roster": roster})
-        self.x("WITH appended AS (INSERT INTO event (" + EVENT_COLS + ") VALUES " + ", ".join(values)
-               + " RETURNING seq) UPDATE log_head SET seq = :h_seq, hash = :h_hash, at = :h_at, "
-               "roster_seq = :h_roster WHERE id = 1 AND EXISTS (SELECT 1 FROM appended)", params)
+        self._appended = True
         self._head = Head(last.seq, last.hash, last.at, roster)
 
     def _event_row(self, r: EventRecord) -> dict[str, Any]:
@@ -531,12 +561,17 @@ class SqlTx:
         self._writable()
         groups: dict[tuple[str, bool], list[dict[str, Any]]] = {}
         for kind, new, old in rows:
+            if self._appended and kind in _KEPT_BY_THE_DATABASE:
+                continue
             groups.setdefault((kind, old is None), []).append(_ROW[kind](new, self.t))
         for (kind, insert), values in groups.items():
             self.many(_INSERT[kind] if insert else _UPDATE[kind], values)
 
     def put_document(self, doc: DocumentRecord) -> None:
+        """Keep a document under the sha256 of its content (events name it by that hash)."""
         self._writable()
+        if hashlib.sha256(doc.content).hexdigest() != doc.sha256:
+            raise StoreError("a document is kept under the sha256 of its content")
         self.x("INSERT INTO document (sha256, name, media_type, content, created_at) VALUES (:h, :n, :m, :c, :at) "
                "ON CONFLICT (sha256) DO NOTHING",
                {"h": doc.sha256, "n": doc.name, "m": doc.media_type, "c": doc.content, "at": self.t(self.now)})
@@ -670,6 +705,7 @@ _TABLES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "adoption": ("rulebook_adoption", ("version", "effective_from", "sha256", "text"), "version"),
 }
 _INSERT = {k: _insert(t, c) for k, (t, c, _) in _TABLES.items()}
+_KEPT_BY_THE_DATABASE = frozenset({"member", "delegation"})  # PostgreSQL's append function writes them
 _UPDATE = {k: _update(t, c, key) for k, (t, c, key) in _TABLES.items()}
 
 

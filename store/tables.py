@@ -155,7 +155,9 @@ class Event(SQLModel, table=True):
 class LogHead(SQLModel, table=True):
     """One row: the end of the log. Appenders lock it, so the chain never forks.
 
-    `roster_seq`: the last event that changed the roster or the rules (what the engine caches)."""
+    `roster_seq`: the last event that changed the roster or the rules (what the engine caches).
+    `lock_txid`/`lock_at`: on PostgreSQL, the transaction that took the head and the database's
+    clock then (`kaigi_begin`); `append_txid`: the last transaction that appended (store/pg.py)."""
 
     __tablename__ = "log_head"
     id: int = Field(primary_key=True)
@@ -163,6 +165,9 @@ class LogHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
     at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     roster_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    lock_txid: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
+    lock_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    append_txid: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
 
 
 class Delivery(SQLModel, table=True):

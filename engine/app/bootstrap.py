@@ -72,6 +72,7 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: di
             raise BadInput("identity.mode_differs", mode=Msg("identity.mode.training"))
         if chief is not None and members and chief["login"] not in {m.login for m in members}:
             raise BadInput("init.has_members")
+        founded = tx.now  # the chief holds office from the database's time of founding
         if have_mode is None:
             tx.set_meta("mode", report.mode)
         else:
@@ -84,7 +85,7 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: di
     if HQ["key"] not in bodies:
         facts.append(ev.BodyAdded(**HQ))
     if chief is not None and not members:
-        facts += _chief(chief, since=dt.datetime.now(dt.timezone.utc))
+        facts += _chief(chief, since=founded)
     if facts:
         report.events += len(kaigi.system(facts))
     if demo and not members and report.mode == "training":

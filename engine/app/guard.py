@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from engine.core.errors import Conflict, NotPossible, Unavailable
-from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
+from engine.core.errors import Conflict, NotPermitted, NotPossible, Unavailable
+from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, Refused, StoreError
 
 
 @contextmanager
@@ -19,6 +19,8 @@ def translated() -> Iterator[None]:
         raise Conflict("conflict.busy", detail=str(err)) from None
     except NotInitialised as err:
         raise Unavailable("store.not_initialised", detail=str(err)) from None
+    except Refused as err:
+        raise NotPermitted("store.refused", rule="R-I3", detail=str(err)) from None
     except ReadOnly as err:
         raise Unavailable("store.read_only", detail=str(err)) from None
     except StoreError as err:

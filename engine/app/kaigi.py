@@ -126,6 +126,21 @@ class Kaigi:
             raise BadInput(f"identity.ambiguous_{how}", who=account, members=", ".join(bound))
         return Actor(bound[0], how, via=account)
 
+    # ------------------------------------------------------------ PostgreSQL's roles (R-I3)
+    def db_grants(self, *, apply: bool = False) -> list[str]:
+        """`kaigi db grant`: the group roles and grants (TRUST.md), each member's login role
+        made a `kaigi_member`; with `apply`, run them (as the schema's owner)."""
+        from engine.app.guard import translated
+
+        with self.store.read() as tx:
+            members = self.snapshot(tx).members
+        roles = sorted({m.db_role or m.login for m in members.values()})
+        with translated():
+            statements = self.store.grant_statements(roles)
+            if apply:
+                self.store.apply_statements(statements)
+        return statements
+
     # ------------------------------------------------------------ the act
     def act(self, actor: Actor | str, name: str, build: Build, *, dry_run: bool = False,
             on_behalf_of: str | None = None, about: tuple[int | None, int | None] = (None, None)) -> Outcome:

@@ -4,6 +4,7 @@ rolled-back transaction leaves nothing, records come back as they went in, due r
 found by time, and a delivery is claimed once."""
 
 import datetime as dt
+import hashlib
 
 import pytest
 
@@ -118,12 +119,17 @@ class TestRecords:
             assert [] == tx.meetings(status="convened")
 
     def test_a_document_is_kept_by_its_hash(self, port):
-        doc = DocumentRecord("cd" * 32, "結果.pdf", "application/pdf", b"%PDF-1.4 \x00\xff")
+        content = b"%PDF-1.4 \x00\xff"
+        doc = DocumentRecord(hashlib.sha256(content).hexdigest(), "結果.pdf", "application/pdf", content)
         with port.act() as tx:
             tx.put_document(doc)
             tx.put_document(doc)  # the same document twice is one
         with port.read() as tx:
             assert doc == tx.document(doc.sha256)
+
+    def test_a_document_under_another_hash_is_refused(self, port):
+        with pytest.raises(Exception, match="sha256 of its content"), port.act() as tx:
+            tx.put_document(DocumentRecord("cd" * 32, "x.pdf", "application/pdf", b"not that"))
 
 
 class TestDeliveries:
