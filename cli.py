@@ -104,7 +104,7 @@ class App:
                 fail(self, 2, "bad_input", str(err))
         return self._settings
 
-    def kaigi(self, check_schema: bool = True) -> Any:
+    def kaigi(self, check_schema: bool = True, readonly: bool = False) -> Any:
         if self._kaigi is None:
             import engine
             from engine.app.kaigi import schema_ready
@@ -114,7 +114,7 @@ class App:
                 log_to(self.settings.log_file)
             except ValueError as err:
                 fail(self, 2, "bad_input", str(err))
-            self._kaigi = engine.open(self.settings)
+            self._kaigi = engine.open(self.settings, readonly=readonly)
             if check_schema:
                 schema_ready(self._kaigi.store)
         return self._kaigi
@@ -1112,23 +1112,24 @@ def audit() -> None:
 
 
 def _auditor(app: App) -> Any:
-    """Auditors read without being members: any reader of the database may verify it."""
-    return app.kaigi()
+    """Auditors read without being members, and only read: any reader of the database (or of a
+    read-only copy) may verify it (R-I4)."""
+    return app.kaigi(readonly=True)
 
 
 @audit.command("verify", help="help.audit.verify")
-@option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH", help="opt.checkpoint")
+@option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH|FILE", help="opt.checkpoint")
+@option("--key", metavar="PUBFILE", help="opt.checkpoint_key")
 @pass_app
-def audit_verify(app: App, checkpoints: tuple[str, ...]) -> None:
+def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None) -> None:
     with refusals(app):
-        from engine.app.audit import parse_checkpoint, verify
-
-        marks = [parse_checkpoint(c) for c in checkpoints]
-        v = verify(_auditor(app).store, checkpoints=marks)
+        v = _auditor(app).verify(checkpoints=checkpoints, key=key)
     d = v.as_dict(app.lang)
     if v.ok:
         app.out(d, app.t("verify.ok", events=v.events, items=v.items, meetings=v.meetings, deliveries=v.deliveries)
-                + (app.t("verify.refused", n=v.refused) if v.refused else ""))
+                + (app.t("verify.refused", n=v.refused) if v.refused else "")
+                + (app.t("verify.signed_ok", n=len(v.checkpoint["files"]), keys=", ".join(v.checkpoint["key_ids"]))
+                   if v.checkpoint else ""))
         return
     app.out(d)
     click.echo(app.t("kind.integrity", text=app.t("verify.first_bad", seq=v.first_bad_seq or "-",
@@ -1137,12 +1138,52 @@ def audit_verify(app: App, checkpoints: tuple[str, ...]) -> None:
 
 
 @audit.command("checkpoint", help="help.audit.checkpoint")
+@option("--sign", "key", metavar="KEYFILE", help="opt.checkpoint_sign")
+@option("--out", "out_file", metavar="FILE", help="opt.checkpoint_out")
 @pass_app
-def audit_checkpoint(app: App) -> None:
+def audit_checkpoint(app: App, key: str | None, out_file: str | None) -> None:
     with refusals(app):
-        with _auditor(app).store.read() as tx:
-            h = tx.head()
-    app.out({"seq": h.seq, "hash": h.hash, "checkpoint": f"{h.seq}:{h.hash}"}, f"{h.seq}:{h.hash}")
+        from engine.core.errors import BadInput
+
+        if out_file and not key:
+            raise BadInput("checkpoint.out_needs_sign")
+        cp = _auditor(app).checkpoint(key)
+        signed = cp.get("signed")
+        if signed is not None and out_file:
+            _write_new(out_file, json.dumps(signed, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    if signed is None:
+        app.out(cp, cp["checkpoint"])
+    elif out_file:
+        app.out({**cp, "file": out_file}, app.t("checkpoint.written", file=out_file, seq=cp["seq"],
+                                                key=signed["key_id"]))
+    else:
+        app.header()
+        click.echo(json.dumps(signed, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@audit.command("keygen", help="help.audit.keygen")
+@option("--out", "prefix", required=True, metavar="PREFIX", help="opt.keygen_out")
+@pass_app
+def audit_keygen(app: App, prefix: str) -> None:
+    with refusals(app):
+        from engine.app.checkpoints import keygen
+
+        private, public, kid = keygen(prefix)
+    app.out({"private": str(private), "public": str(public), "key_id": kid},
+            app.t("checkpoint.keys_made", private=private, public=public, key=kid))
+
+
+def _write_new(path: str, text: str) -> None:
+    """Write a file the command makes, refusing to follow into something that is not one."""
+    from engine.core.errors import BadInput
+
+    p = Path(path)
+    if p.exists() and not p.is_file():
+        raise BadInput("file.not_regular", path=path)
+    try:
+        p.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise BadInput("checkpoint.cannot_write", file=path, reason=err.strerror or str(err)) from None
 
 
 @audit.command("replay", help="help.audit.replay")

@@ -14,6 +14,7 @@ chain cannot fork. Driver errors are translated here into `store.errors`.
 
 import datetime as dt
 import hashlib
+import os
 import re
 import sqlite3
 import threading
@@ -84,6 +85,39 @@ def translate(err: Exception) -> StoreError:
     return StoreError(text)
 
 
+def _read_only(path: str) -> sqlite3.Connection:
+    """A SQLite file opened for reading only. A file (or folder) the auditor may not write is
+    opened `immutable` when plain read-only fails: WAL readers otherwise need to write the
+    -shm file. Immutable is safe only because nothing can write it from here either."""
+    import urllib.parse
+
+    quoted = urllib.parse.quote(os.path.abspath(path))
+    if not os.path.exists(path):
+        raise NotInitialised(f"no database file at {path}")
+    conn = sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, isolation_level=None, check_same_thread=False,
+                           timeout=10)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    if os.access(path, os.W_OK) and os.access(os.path.dirname(os.path.abspath(path)), os.W_OK):
+        raise ReadOnly(f"cannot open {path} for reading")
+    if os.path.exists(path + "-wal"):
+        # Acts not yet checkpointed live in the -wal file, which `immutable` would ignore:
+        # read a private copy of both instead (the copy applies the WAL as SQLite opens it).
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="kaigi-ro-")
+        copy = os.path.join(folder, "copy.db")
+        shutil.copyfile(path, copy)
+        shutil.copyfile(path + "-wal", copy + "-wal")
+        return sqlite3.connect(copy, isolation_level=None, check_same_thread=False, timeout=10)
+    return sqlite3.connect(f"file:{quoted}?immutable=1", uri=True, isolation_level=None, check_same_thread=False,
+                           timeout=10)
+
+
 class SqlStore:
     """The database of one kaigi. `clock`: where act times come from when the database's
     own clock is not the witness (SQLite always; PostgreSQL when one is given: tests)."""
@@ -121,8 +155,7 @@ class SqlStore:
         path = sqlite_path(self.url) or ":memory:"
         try:
             if self.readonly:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                       check_same_thread=False, timeout=10)
+                conn = _read_only(path)
             else:
                 conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
             conn.execute("PRAGMA busy_timeout=10000")

@@ -63,13 +63,34 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
     return int(seq), digest
 
 
-def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = ()) -> Verdict:
-    """Check the whole log in one snapshot; stop at the first bad event."""
+def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = (),
+           signed: Iterable[tuple[str, Any]] = ()) -> Verdict:
+    """Check the whole log in one snapshot; stop at the first bad event. `signed`: (file,
+    `checkpoints.Checkpoint`) pairs whose signatures were checked: the log must be theirs
+    and still extend each."""
+    signed = list(signed)
     with store.read() as tx:
-        return _verify(tx, replay, dict(checkpoints))
+        marks = dict(checkpoints)
+        names: dict[int, str] = {}
+        log = tx.meta("log_id")
+        for file, cp in signed:
+            if log is not None and cp.log != log:
+                v = Verdict()
+                v.fail(None, Msg("verify.other_log", file=file, log=cp.log, ours=log))
+                return v
+            if cp.seq in marks and marks[cp.seq] != cp.hash:
+                v = Verdict()
+                v.fail(cp.seq, Msg("verify.checkpoints_disagree", file=file, seq=cp.seq))
+                return v
+            marks[cp.seq], names[cp.seq] = cp.hash, file
+        v = _verify(tx, replay, marks, names)
+        if signed:
+            v.checkpoint = {"files": [f for f, _ in signed], "seqs": [cp.seq for _, cp in signed],
+                            "key_ids": sorted({cp.key_id for _, cp in signed}), "ok": v.ok}
+        return v
 
 
-def _verify(tx: Any, replay: bool, marks: dict[int, str]) -> Verdict:
+def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None) -> Verdict:
     """The chain over raw rows (the time as the text that was hashed: no parsing), then,
     if asked, each event replayed."""
     import hashlib as _h
@@ -93,7 +114,9 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str]) -> Verdict:
             v.fail(seq, Msg("verify.altered", seq=seq))
             return v
         if seq in marks and marks[seq] != digest:
-            v.fail(seq, Msg("verify.checkpoint_differs", seq=seq))
+            file = (names or {}).get(seq)
+            v.fail(seq, Msg("verify.signed_differs", seq=seq, file=file) if file else
+                   Msg("verify.checkpoint_differs", seq=seq))
             return v
         if at < last_at:  # R-I2: time runs one way along the chain (one text form: it sorts)
             v.fail(seq, Msg("verify.backwards", seq=seq, at=at, before=last_at))
@@ -114,7 +137,9 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str]) -> Verdict:
     v.head = (v.events, prev)
     missing = [s for s in marks if s > v.events]
     if missing:
-        v.fail(v.events + 1, Msg("verify.checkpoint_beyond", end=v.events, seq=min(missing)))
+        file = (names or {}).get(min(missing))
+        v.fail(v.events + 1, Msg("verify.signed_beyond", end=v.events, seq=min(missing), file=file) if file else
+               Msg("verify.checkpoint_beyond", end=v.events, seq=min(missing)))
         return v
     head = tx.head()
     if head.seq > v.events:

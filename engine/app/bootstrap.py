@@ -73,6 +73,10 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: di
         if chief is not None and members and chief["login"] not in {m.login for m in members}:
             raise BadInput("init.has_members")
         founded = tx.now  # the chief holds office from the database's time of founding
+        if tx.meta("log_id") is None:  # the name signed checkpoints give this log
+            import uuid
+
+            tx.set_meta("log_id", str(uuid.uuid4()))
         if have_mode is None:
             tx.set_meta("mode", report.mode)
         else:

@@ -126,6 +126,43 @@ class Kaigi:
             raise BadInput(f"identity.ambiguous_{how}", who=account, members=", ".join(bound))
         return Actor(bound[0], how, via=account)
 
+    # ------------------------------------------------------------ the auditor's anchors
+    def checkpoint(self, sign_with: str | None = None) -> dict[str, Any]:
+        """The head as `SEQ:HASH`, or with `sign_with` (a private key file) a signed statement
+        of it (engine.app.checkpoints), to be kept outside the database."""
+        from engine.app import checkpoints
+
+        key = checkpoints.load_private(sign_with) if sign_with else None
+        with self.store.read() as tx:
+            h, log, now = tx.head(), tx.meta("log_id"), tx.now
+        out: dict[str, Any] = {"seq": h.seq, "hash": h.hash, "checkpoint": f"{h.seq}:{h.hash}"}
+        if key is not None:
+            if log is None:
+                raise NotPossible("checkpoint.no_log_id")
+            out["signed"] = checkpoints.sign(log, h.seq, h.hash, h.at, now, key)
+        return out
+
+    def verify(self, *, checkpoints: Sequence[str] = (), key: str | None = None, replay: bool = True) -> Any:
+        """`audit verify`: the whole log in one snapshot. Each checkpoint is `SEQ:HASH` or a
+        signed checkpoint file, whose signature is checked with the public key `key` first."""
+        from engine.app import audit
+        from engine.app import checkpoints as cps
+
+        marks, signed = [], []
+        public = None
+        for c in checkpoints:
+            if _looks_like_mark(c):
+                marks.append(audit.parse_checkpoint(c))
+                continue
+            if key is None:
+                raise BadInput("checkpoint.needs_key")
+            public = public or cps.load_public(key)
+            signed.append((c, cps.read_signed(c, public)))
+        from engine.app.guard import translated
+
+        with translated():
+            return audit.verify(self.store, replay=replay, checkpoints=marks, signed=signed)
+
     # ------------------------------------------------------------ PostgreSQL's roles (R-I3)
     def db_grants(self, *, apply: bool = False) -> list[str]:
         """`kaigi db grant`: the group roles and grants (TRUST.md), each member's login role
@@ -430,6 +467,13 @@ def _document(name: str, content: bytes) -> DocumentRecord:
         raise BadInput("file.too_big", path=name, limit=MAX_DOCUMENT)
     media = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return DocumentRecord(hashlib.sha256(content).hexdigest(), name[-200:], media, content)
+
+
+def _looks_like_mark(text: str) -> bool:
+    """`SEQ:HASH` rather than a checkpoint file (a path with a colon that exists is a file)."""
+    import os
+
+    return ":" in text and not os.path.exists(text)
 
 
 def _id(value: int | None) -> int | None:

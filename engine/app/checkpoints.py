@@ -1,0 +1,157 @@
+"""Signed checkpoints: the log's head, signed by an auditor's key and kept outside the
+database, in the spirit of Certificate Transparency's signed tree heads (TRUST.md).
+
+Whoever holds a checkpoint can later prove the log still holds exactly that prefix: the
+statement names the log, a sequence number, the chain hash there, the time it was taken
+and the key; an Ed25519 signature covers its canonical JSON. The database's owner can
+rewrite the log and recompute every hash, but cannot sign with the auditor's key, so a
+checkpoint taken before a rewrite exposes it.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from engine.core.errors import BadInput, IntegrityFailure
+from engine.i18n import Msg
+
+FORMAT = "kaigi-checkpoint/1"
+MAX_FILE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    log: str
+    seq: int
+    hash: str
+    head_at: str | None
+    taken_at: str
+    key_id: str
+
+    def statement(self) -> dict[str, Any]:
+        return {"format": FORMAT, "log": self.log, "seq": self.seq, "hash": self.hash, "head_at": self.head_at,
+                "taken_at": self.taken_at, "key_id": self.key_id}
+
+
+def _canonical(data: dict[str, Any]) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
+def key_id(public_key: Any) -> str:
+    """A short name for a public key: the start of the sha256 of its raw 32 bytes."""
+    from cryptography.hazmat.primitives import serialization
+
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _passphrase() -> bytes | None:
+    text = os.environ.get("KAIGI_KEY_PASSPHRASE")
+    return text.encode() if text else None
+
+
+def keygen(prefix: str) -> tuple[Path, Path, str]:
+    """PREFIX.key (private, PEM, mode 0600, encrypted if KAIGI_KEY_PASSPHRASE is set) and
+    PREFIX.pub; refuses to overwrite either."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    priv_path, pub_path = Path(prefix + ".key"), Path(prefix + ".pub")
+    for p in (priv_path, pub_path):
+        if p.exists():
+            raise BadInput("checkpoint.key_exists", file=str(p))
+    key = Ed25519PrivateKey.generate()
+    secret = _passphrase()
+    enc = (serialization.BestAvailableEncryption(secret) if secret else serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+    pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+        pub_path.write_bytes(pub)
+    except OSError as err:
+        raise BadInput("checkpoint.cannot_write", file=str(priv_path), reason=err.strerror or str(err)) from None
+    return priv_path, pub_path, key_id(key.public_key())
+
+
+def _read(path: str, what: str) -> bytes:
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise BadInput("checkpoint.not_a_file", what=Msg(f"checkpoint.what.{what}"), file=path)
+        with p.open("rb") as fh:
+            data = fh.read(MAX_FILE + 1)
+    except OSError as err:
+        raise BadInput("checkpoint.cannot_read", what=Msg(f"checkpoint.what.{what}"), file=path,
+                       reason=err.strerror or str(err)) from None
+    if len(data) > MAX_FILE:
+        raise BadInput("checkpoint.too_big", what=Msg(f"checkpoint.what.{what}"), file=path)
+    return data
+
+
+def load_private(path: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    data = _read(path, "private")
+    try:
+        key = serialization.load_pem_private_key(data, password=_passphrase())
+    except (ValueError, TypeError):
+        raise BadInput("checkpoint.bad_private", file=path) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise BadInput("checkpoint.not_ed25519", file=path)
+    return key
+
+
+def load_public(path: str) -> Any:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    data = _read(path, "public")
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise BadInput("checkpoint.bad_public", file=path) from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise BadInput("checkpoint.not_ed25519", file=path)
+    return key
+
+
+def sign(log: str, seq: int, digest: str, head_at: dt.datetime | None, taken_at: dt.datetime,
+         private_key: Any) -> dict[str, Any]:
+    """The signed statement, as written to the checkpoint file."""
+    cp = Checkpoint(log, seq, digest, head_at.isoformat() if head_at else None, taken_at.isoformat(),
+                    key_id(private_key.public_key()))
+    body = cp.statement()
+    body["signature"] = base64.b64encode(private_key.sign(_canonical(cp.statement()))).decode()
+    return body
+
+
+def read_signed(path: str, public_key: Any) -> Checkpoint:
+    """Parse a checkpoint file and check its signature with `public_key`; an integrity
+    failure (exit 7) names the file if it was not signed by that key or was altered."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        data = orjson.loads(_read(path, "checkpoint"))
+        cp = Checkpoint(str(data["log"]), int(data["seq"]), str(data["hash"]), data.get("head_at"),
+                        str(data["taken_at"]), str(data["key_id"]))
+        sig = base64.b64decode(str(data["signature"]), validate=True)
+        if data.get("format") != FORMAT or cp.seq < 0 or len(cp.hash) != 64:
+            raise ValueError
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError, AttributeError):
+        raise BadInput("checkpoint.bad_file", file=path) from None
+    if cp.key_id != key_id(public_key):
+        raise IntegrityFailure("checkpoint.other_key", file=path, key=cp.key_id, given=key_id(public_key))
+    try:
+        public_key.verify(sig, _canonical(cp.statement()))
+    except InvalidSignature:
+        raise IntegrityFailure("checkpoint.bad_signature", file=path, key=cp.key_id) from None
+    return cp
