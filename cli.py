@@ -23,6 +23,21 @@ MAX_ID = 2**63 - 1
 ID = click.IntRange(1, MAX_ID)
 
 
+class Seconds(click.FloatRange):
+    """A finite number of seconds in a range: `nan` passes every comparison, so a plain
+    FloatRange lets it through (and a nan lease never expires)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import math
+
+        out = super().convert(value, param, ctx)
+        if not math.isfinite(out):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return out
+
+
 def _t(key: str, lang: str, /, **params: Any) -> str:
     from engine.i18n import t
 
@@ -212,8 +227,24 @@ def cli(ctx: click.Context, db: str | None, as_: str | None, json_out: bool, lan
 pass_app = click.make_pass_decorator(App)
 
 
+def _undecodable_argument() -> int | None:
+    """The position of an argument that was not valid UTF-8 (Python keeps such bytes as lone
+    surrogates, which no text field, database or JSON encoder accepts)."""
+    for n, arg in enumerate(sys.argv[1:], start=1):
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in arg):
+            return n
+    return None
+
+
 def main() -> None:
     app: App | None = None
+    bad = _undecodable_argument()
+    if bad is not None:
+        argv = sys.argv[1:]
+        lang = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--lang"),
+                    os.environ.get("KAIGI_LANG") or "ja")
+        click.echo(_t("input.argument_not_utf8", lang, n=bad), err=True)
+        sys.exit(2)
     try:
         cli.main(prog_name="kaigi", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -472,7 +503,7 @@ def init(app: App, demo: bool, training: bool, chief: str | None, name: str | No
 
 
 def _safe_url(url: str) -> str:
-    from engine.reminders.senders import redact_url
+    from engine.infra.secrets import redact_url
 
     return redact_url(url)
 
@@ -1040,8 +1071,8 @@ def scheduler() -> None:
 
 @scheduler.command("run", help="help.scheduler.run")
 @option("--once", is_flag=True, help="opt.once")
-@option("--sweep", default=30.0, show_default=True, type=click.FloatRange(1, 3600), help="opt.sweep")
-@option("--lease", default=300.0, show_default=True, type=click.FloatRange(1, 86400), help="opt.lease")
+@option("--sweep", default=30.0, show_default=True, type=Seconds(1, 3600), help="opt.sweep")
+@option("--lease", default=300.0, show_default=True, type=Seconds(1, 86400), help="opt.lease")
 @pass_app
 def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
     import datetime as dt
@@ -1087,6 +1118,10 @@ def _senders(app: App) -> dict[str, Any]:
             fail(app, 2, "bad_input", f"KAIGI_SMTP_URL: {err}")
     if s.outbox:
         senders["outbox"] = OutboxSender(Path(s.outbox))
+        try:
+            senders["outbox"].check()
+        except ValueError as err:
+            fail(app, 2, "bad_input", f"KAIGI_OUTBOX: {err}")
     return senders
 
 

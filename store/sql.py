@@ -151,7 +151,7 @@ class SqlStore:
             try:
                 return psycopg.connect(pg_conninfo(self.url), autocommit=True, connect_timeout=10)
             except psycopg.Error as err:
-                raise StoreError(f"cannot connect to PostgreSQL: {_first_line(err)}") from None
+                raise StoreError(f"cannot connect to PostgreSQL: {_hide_secrets(_first_line(err))}") from None
         path = sqlite_path(self.url) or ":memory:"
         try:
             if self.readonly:
@@ -301,6 +301,14 @@ class _Where:
 
     def sql(self) -> str:
         return " WHERE " + " AND ".join(self.parts)
+
+
+def _hide_secrets(text: str) -> str:
+    """A driver's message may quote the connection string: never its password."""
+    import re
+
+    text = re.sub(r"(://[^:@/\s\"']*:)[^@\s\"']*@", r"\1***@", text)
+    return re.sub(r"(password\s*=\s*)[^\s\"']+", r"\1***", text, flags=re.IGNORECASE)
 
 
 def _first_line(err: Exception) -> str:

@@ -102,6 +102,8 @@ def text_field(value: str, what: str, limit: int, required: bool = False, strip:
         raise BadInput("input.empty", what=what)
     if len(value) > limit:
         raise BadInput("input.too_long", what=what, limit=limit)
+    if any(0xD800 <= ord(c) <= 0xDFFF or (ord(c) < 32 and c not in "\n\t\r") for c in value):
+        raise BadInput("input.bad_chars", what=what)
     return value
 
 

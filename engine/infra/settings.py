@@ -33,7 +33,7 @@ class Settings:
     config_path: Path | None
 
     def __repr__(self) -> str:
-        from engine.reminders.senders import redact_url  # only when shown: it pulls in smtplib
+        from engine.infra.secrets import redact_url
 
         smtp = None if self.smtp_url is None else redact_url(self.smtp_url)
         return (
@@ -59,6 +59,39 @@ def _split_sqlite(db_url: str) -> tuple[str, str, str] | None:
     if path in _MEMORY:
         return None
     return scheme, path, mark + query
+
+
+MAX_SETTINGS = 256 * 1024
+
+
+def check_db_url(url: str, where: str) -> None:
+    """A database URL kaigi can open, checked before anything connects: its scheme, and for
+    PostgreSQL its host and port. The error names where it came from, never its password."""
+    from urllib.parse import urlsplit
+
+    from engine.infra.secrets import redact_url
+
+    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in url):
+        raise ValueError(f"{where}: the database URL holds control characters or invalid UTF-8")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme == "memory" or scheme.startswith("sqlite"):
+        if scheme not in ("sqlite", "sqlite+pysqlite"):
+            raise ValueError(f"{where}: unsupported database URL {redact_url(url)}: use sqlite:///FILE")
+        return
+    if scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ValueError(f"{where}: unsupported database URL {redact_url(url)}: use sqlite:///FILE or "
+                         "postgresql+psycopg://USER@HOST:PORT/DATABASE")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as err:
+        raise ValueError(f"{where}: malformed PostgreSQL URL {redact_url(url)}: {err}") from None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"{where}: malformed PostgreSQL URL {redact_url(url)}: the port is not 1-65535")
+    if not (parts.path.strip("/") or "dbname=" in (parts.query or "")):
+        raise ValueError(f"{where}: PostgreSQL URL {redact_url(url)} names no database")
+    del host
 
 
 def sqlite_file(db_url: str, base: Path) -> Path | None:
@@ -88,6 +121,10 @@ def _config_location(env: Mapping[str, str], given_db: str | None, cwd: Path) ->
 
 def _parse_toml(path: Path, required: bool) -> dict[str, Any] | None:
     try:
+        if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+            raise ValueError(f"settings file {path}: not a regular file")
+        if path.exists() and path.stat().st_size > MAX_SETTINGS:
+            raise ValueError(f"settings file {path}: larger than {MAX_SETTINGS // 1024} KiB; not a settings file")
         raw = path.read_bytes()
     except FileNotFoundError:
         if required:
@@ -155,8 +192,10 @@ def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd:
     values = {} if data is None else _settings_table(data, path)
     folder = path.parent
     file_db = values.get("db")
+    url = given_db or (file_db and _absolute_sqlite(file_db, folder)) or default_db_url(cwd)
+    check_db_url(url, "--db / KAIGI_DB" if given_db else f"settings file {path}: db" if file_db else "the default")
     return Settings(
-        db_url=given_db or (file_db and _absolute_sqlite(file_db, folder)) or default_db_url(cwd),
+        db_url=url,
         smtp_url=env.get("KAIGI_SMTP_URL") or values.get("smtp_url"),
         mail_from=env.get("KAIGI_MAIL_FROM") or values.get("mail_from") or DEFAULT_MAIL_FROM,
         outbox=_path(env.get("KAIGI_OUTBOX"), cwd) or _path(values.get("outbox"), folder),

@@ -23,12 +23,13 @@ from types import TracebackType
 from typing import Final, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
+from engine.infra.secrets import MASK, redact_url  # noqa: F401 (redact_url is re-exported)
+
 try:  # POSIX only; on other systems appends rely on O_APPEND alone.
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None  # type: ignore[assignment]
 
-MASK: Final = "***"
 DEFAULT_PORTS: Final = {"smtp": 25, "smtps": 465}
 # Headers that ``build_email`` sets itself; a Message may not override them.
 RESERVED_HEADERS: Final = frozenset(
@@ -39,7 +40,6 @@ RESERVED_HEADERS: Final = frozenset(
 )
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
-_QUERY_SECRET: Final = re.compile(r"([?&](?:password|passwd|pass|pwd)=)[^&#]*", re.IGNORECASE)
 
 T = TypeVar("T")
 
@@ -74,20 +74,6 @@ class Sender(Protocol):
     """Anything that delivers a Message or raises DeliveryError."""
 
     def send(self, msg: Message) -> None: ...
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password (in the userinfo or a ``password=`` query option) replaced by ``***``."""
-    url = _QUERY_SECRET.sub(rf"\g<1>{MASK}", url)
-    scheme, sep, rest = url.partition("://")
-    if not sep or rest.startswith("/"):
-        return url
-    # Like urlsplit, take the last "@": an unescaped "@" or "/" in a password must still be hidden.
-    userinfo, at, hostpart = rest.rpartition("@")
-    user, colon, _ = userinfo.partition(":")
-    if not at or not colon:
-        return url
-    return f"{scheme}://{user}:{MASK}@{hostpart}"
 
 
 # --------------------------------------------------------------------------- SMTP settings
@@ -402,6 +388,18 @@ class OutboxSender:
 
     def __repr__(self) -> str:
         return f"OutboxSender({str(self._path)!r})"
+
+    def check(self) -> None:
+        """Before the scheduler claims anything: the outbox can be appended to (a regular file,
+        its folder there or creatable), so no message is claimed that could not be written."""
+        try:
+            if self._path.exists() and not self._path.is_file():
+                raise ValueError(f"outbox {self._path}: not a regular file")
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+            os.close(fd)
+        except OSError as exc:
+            raise ValueError(f"outbox {self._path}: {exc.strerror or exc}") from None
 
     def send(self, msg: Message) -> None:
         """Append ``msg`` to the outbox file, creating it (and its folder) if needed."""
