@@ -151,7 +151,7 @@ def change_agenda(ctx: Ctx, meeting: MeetingRecord, op: str, item: ItemRecord, p
         at = meeting.items.index(item.id) if op == "remove" or position is None else position - 1
     else:
         raise BadInput("agenda.op", op=op)
-    size = len(meeting.items) + (op == "add") - (op == "remove")
+    size = len(meeting.items) + (op == "add")  # the places an item may take (a removed one had its own)
     if not 0 <= at <= max(size - 1, 0):
         raise BadInput("agenda.position", position=at + 1, size=max(size, 1))
     out: list[Event] = [AgendaChanged(meeting=meeting.id, item=item.id, op=op, position=at + 1)]
