@@ -1,0 +1,131 @@
+"""Reminders people can act on (R-N1..R-N3), over a simulated quarter: the scheduler runs
+each day under a controlled clock, and every command printed in every reminder is run
+through the CLI as its recipient (mutating ones with --dry-run). None is refused as not
+permitted (exit 3), none is malformed (exit 2)."""
+
+import datetime as dt
+import re
+import shlex
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import engine
+from engine.reminders.dispatch import Dispatcher
+from tests.conftest import make_svc, walk_to
+from tests.unit.test_reminders import Collect
+
+MUTATING = {("item", "advance"), ("meeting", "convene"), ("meeting", "agenda"), ("meeting", "hold"),
+            ("order", "complete"), ("order", "waive")}
+
+
+@pytest.fixture
+def quarter(db_url: str, clock: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A demo HQ with waits of every kind, the CLI reading the same controlled clock."""
+    import cli as cli_module
+
+    svc = make_svc(db_url, clock)
+    walk_to(svc, "in_progress", title="決定済み")  # progress checks
+    walk_to(svc, "council", title="本部会議待ち")
+    pre = walk_to(svc, "pre_review", title="班長会議待ち")
+    svc.issue_order("watanabe", pre, "nakamura")  # an order to a team leader (R-T5)
+    svc.file_item("matsumoto", "署の案件", station="mito")  # a station item waits for its council
+    svc.convene("watanabe", "team_lead", clock.now() + dt.timedelta(days=3))  # invitations to attendees
+    opened = engine.open
+
+    def open_at_the_clock(settings: Any, **kw: Any) -> Any:
+        kw["clock"] = clock.now
+        return opened(settings, **kw)
+
+    monkeypatch.setattr(engine, "open", open_at_the_clock)
+    monkeypatch.setattr(cli_module.App, "now", lambda self: clock.now())
+    return svc
+
+
+def commands_in(body: str) -> list[str]:
+    return [m.group(0) for m in re.finditer(r"kaigi [^\n]+", body)]
+
+
+def fill(cmd: str, now: dt.datetime) -> list[str]:
+    """A printed command made runnable: its placeholders filled as its reader would."""
+    when = (now + dt.timedelta(days=2)).astimezone(dt.timezone(dt.timedelta(hours=9))).strftime("%Y-%m-%dT%H:%M")
+    args = shlex.split(cmd)[1:]
+    out = []
+    for a in args:
+        out.append({"WHEN": when, "TEXT": "報告します", "LOGIN": "nakamura"}.get(a, a))
+    verb = tuple(x for x in out if not x.startswith("-"))[2:4] if out[:1] == ["--as"] else tuple(out[:2])
+    if verb in MUTATING:
+        out.append("--dry-run")
+    return out
+
+
+def test_r_n1_every_command_in_every_reminder_of_a_quarter_is_permitted(quarter: Any, db_url: str,
+                                                                        clock: Any) -> None:
+    """R-N1: a reminder never proposes a command the rules refuse its recipient (exit 3)."""
+    from cli import cli
+
+    box = Collect()
+    dispatcher = Dispatcher(quarter, {"email": box})
+    runner = CliRunner()
+    ran: list[tuple[str, str, int]] = []
+    seen = 0
+    for _ in range(92):
+        clock.advance(days=1)
+        dispatcher.run_once()
+        for msg in box.sent[seen:]:
+            recipient = msg.to[0].split("@")[0]
+            for cmd in commands_in(msg.body):
+                args = fill(cmd, clock.now())
+                assert args[:2] == ["--as", recipient], (cmd, recipient)  # as its recipient
+                r = runner.invoke(cli, ["--db", db_url, *args], env={"KAIGI_LANG": "en"}, catch_exceptions=False)
+                ran.append((recipient, cmd, r.exit_code))
+                assert r.exit_code not in (1, 2, 3), (recipient, cmd, r.exit_code, r.output)
+        seen = len(box.sent)
+    kinds = {tuple(shlex.split(c)[3:5]) for _, c, _ in ran}
+    assert len(box.sent) >= 10 and len(ran) >= 20, ran
+    assert {("item", "advance"), ("meeting", "convene"), ("order", "complete"), ("item", "show")} <= kinds, kinds
+    assert sum(code == 0 for *_, code in ran) >= 0.9 * len(ran), [x for x in ran if x[2] != 0]
+
+
+def test_r_n1_an_escalation_says_whom_to_press(quarter: Any, clock: Any) -> None:
+    """R-N1: the general manager, reminded that the implementation manager has not called the
+    staff meeting, is told to press him by name, with a command to look, not one to convene."""
+    box = Collect()
+    dispatcher = Dispatcher(quarter, {"email": box})
+    for _ in range(25):
+        clock.advance(days=1)
+        dispatcher.run_once()
+    to_gm = [m for m in box.sent if m.to[0].startswith("watanabe@") and "item show 1" in m.body]
+    assert to_gm, [m.subject for m in box.sent]
+    body = to_gm[0].body
+    assert "山本" in body  # the implementation manager, by name
+    assert "meeting convene staff" not in body
+
+
+def test_r_n1_an_orders_reminder_names_its_team_leader(quarter: Any, clock: Any) -> None:
+    box = Collect()
+    dispatcher = Dispatcher(quarter, {"email": box})
+    for _ in range(10):
+        clock.advance(days=1)
+        dispatcher.run_once()
+    orders = [m for m in box.sent if "order complete" in m.body]
+    assert orders and orders[0].to[0].startswith("nakamura@")
+    assert "現在不在" not in orders[0].body and "中村" in orders[0].body
+
+
+def test_r_n3_an_item_stays_overdue_after_its_last_rung(quarter: Any, clock: Any, kaigi: Any) -> None:
+    """R-N3: the last escalation went out long ago; the item is still overdue in list and show."""
+    box = Collect()
+    dispatcher = Dispatcher(quarter, {"email": box})
+    for _ in range(60):
+        clock.advance(days=1)
+        dispatcher.run_once()
+    r = kaigi("--json", "--as", "sato", "item", "list", "--overdue")
+    assert r.exit_code == 0, r.output
+    import json
+
+    overdue = {i["id"] for i in json.loads(r.stdout)}
+    assert 1 in overdue
+    show = json.loads(kaigi("--json", "--as", "sato", "item", "show", "1").stdout)
+    assert show.get("overdue") is True, show
