@@ -616,6 +616,72 @@ def roster_delegate(app: App, clerk: str, until: str | None, from_: str | None, 
     _roster_act(app, "delegate", clerk, valid_until=u, valid_from=f, dry_run=dry_run)
 
 
+@roster.command("password", help="help.roster.password")
+@click.argument("login")
+@pass_app
+def roster_password(app: App, login: str) -> None:
+    with refusals(app):
+        from engine.app import accounts
+        from engine.core.errors import BadInput
+
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass(app.t("password.prompt"))
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise BadInput("password.from_stdin")
+        accounts.set_password(app.kaigi(), app.actor, login, password)
+    app.out({"login": login, "set": True}, app.t("password.set", login=login))
+
+
+@cli.group(help="help.token")
+def token() -> None:
+    pass
+
+
+@token.command("create", help="help.token.create")
+@option("--name", default="", help="opt.token_name")
+@option("--expires", metavar="WHEN", help="opt.token_expires")
+@pass_app
+def token_create(app: App, name: str, expires: str | None) -> None:
+    with refusals(app):
+        from engine.app import accounts
+
+        until = app.when(expires, end_of_day=True) if expires else None
+        token_id, secret = accounts.create_token(app.kaigi(), app.actor, name, until)
+    app.out({"id": token_id, "token": secret, "name": name, "expires_at": _iso(until)},
+            app.t("token.created", id=token_id, token=secret))
+
+
+@token.command("list", help="help.token.list")
+@pass_app
+def token_list(app: App) -> None:
+    with refusals(app):
+        from engine.app import accounts
+
+        rows = accounts.tokens(app.kaigi(), app.actor.login)
+    app.out([{**r, "created_at": _iso(r["created_at"]), "expires_at": _iso(r["expires_at"]),
+              "revoked_at": _iso(r["revoked_at"])} for r in rows],
+            table([app.t("col.id"), app.t("col.name"), app.t("col.created"), app.t("col.expires"),
+                   app.t("col.revoked")],
+                  [[r["id"], r["name"] or "-", _when(r["created_at"], app.lang),
+                    _when(r["expires_at"], app.lang) if r["expires_at"] else "-",
+                    _when(r["revoked_at"], app.lang) if r["revoked_at"] else "-"] for r in rows]))
+
+
+@token.command("revoke", help="help.token.revoke")
+@click.argument("token_id", type=ID)
+@pass_app
+def token_revoke(app: App, token_id: int) -> None:
+    with refusals(app):
+        from engine.app import accounts
+
+        accounts.revoke_token(app.kaigi(), app.actor, token_id)
+    app.out({"id": token_id, "revoked": True}, app.t("token.revoked", id=token_id))
+
+
 @cli.command(help="help.whoami")
 @pass_app
 def whoami(app: App) -> None:
@@ -1126,6 +1192,23 @@ def _senders(app: App) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- audit
+@cli.command(help="help.serve")
+@option("--host", default="127.0.0.1", show_default=True, help="opt.host")
+@option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="opt.port")
+@pass_app
+def serve(app: App, host: str, port: int) -> None:
+    with refusals(app):
+        import uvicorn
+
+        from web import create_app
+
+        k = app.kaigi()
+        web_app = create_app(k, https_only=os.environ.get("KAIGI_HTTPS") == "1")
+    app.header()
+    click.echo(app.t("serve.at", url=f"http://{host}:{port}/"), err=True)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+
+
 @cli.group(help="help.db")
 def db() -> None:
     pass

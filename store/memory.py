@@ -43,7 +43,7 @@ class MemoryStore:
         self.meta: dict[str, str] = {}
 
     @contextmanager
-    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None) -> Iterator["MemoryTx"]:
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None, role: str | None = None) -> Iterator["MemoryTx"]:
         with self.lock:
             tx = MemoryTx(self, write=True)
             try:

@@ -180,6 +180,25 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION kaigi_secret_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
+DECLARE
+    last event%ROWTYPE;
+BEGIN
+    IF kaigi_is_owner(kaigi_caller()) THEN
+        RETURN NEW;
+    END IF;
+    SELECT e.* INTO last FROM event e JOIN log_head h ON e.seq = h.seq
+     WHERE h.id = 1 AND h.append_txid = txid_current();
+    IF last.seq IS NULL OR last.type NOT IN ('CredentialSet', 'TokenCreated', 'TokenRevoked')
+       OR (last.payload::jsonb)->>'login' IS DISTINCT FROM NEW.login THEN
+        RAISE EXCEPTION 'kaigi: a password or token of % is set only with its event, appended in the same transaction',
+              NEW.login USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION kaigi_document_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, {schema}, pg_temp AS $$
 BEGIN
@@ -201,11 +220,16 @@ TRIGGERS = "\n".join(
     f"CREATE TRIGGER {t}_guard BEFORE INSERT OR UPDATE OR DELETE ON {t} "
     "FOR EACH STATEMENT EXECUTE FUNCTION kaigi_projection_guard();" for t in PROJECTIONS) + """
 CREATE TRIGGER document_guard BEFORE INSERT OR UPDATE ON document FOR EACH ROW EXECUTE FUNCTION kaigi_document_guard();
+CREATE TRIGGER credential_guard BEFORE INSERT OR UPDATE ON credential FOR EACH ROW EXECUTE FUNCTION kaigi_secret_guard();
+CREATE TRIGGER api_token_guard BEFORE INSERT OR UPDATE ON api_token FOR EACH ROW EXECUTE FUNCTION kaigi_secret_guard();
 """
 
 DROP = """
+DROP TRIGGER IF EXISTS api_token_guard ON api_token;
+DROP TRIGGER IF EXISTS credential_guard ON credential;
 DROP TRIGGER IF EXISTS document_guard ON document;
 """ + "\n".join(f"DROP TRIGGER IF EXISTS {t}_guard ON {t};" for t in PROJECTIONS) + """
+DROP FUNCTION IF EXISTS kaigi_secret_guard();
 DROP FUNCTION IF EXISTS kaigi_document_guard();
 DROP FUNCTION IF EXISTS kaigi_projection_guard();
 DROP FUNCTION IF EXISTS kaigi_append(text, text, text, text, timestamptz, jsonb);
@@ -215,7 +239,7 @@ DROP FUNCTION IF EXISTS kaigi_is_owner(text);
 DROP FUNCTION IF EXISTS kaigi_caller();
 """
 
-GROUPS = ("kaigi_member", "kaigi_auditor", "kaigi_scheduler")
+GROUPS = ("kaigi_member", "kaigi_auditor", "kaigi_scheduler", "kaigi_web")
 READABLE = ("event", "log_head", "item", "meeting", "investigation_order", "member", "assignment", "delegation",
             "body", "rulebook_adoption", "document", "delivery", "kaigi_meta", "alembic_version")
 
@@ -240,6 +264,10 @@ def grants(schema: str, member_roles: list[str]) -> list[str]:
         f"GRANT SELECT ON {', '.join(f'{s}.{t}' for t in READABLE)} TO {groups}",
         f"GRANT INSERT, UPDATE ON {', '.join(f'{s}.{t}' for t in PROJECTIONS)} TO kaigi_member, kaigi_scheduler",
         f"GRANT INSERT ON {s}.document TO kaigi_member",
+        f"GRANT SELECT (login, set_at), INSERT, UPDATE ON {s}.credential TO kaigi_member",
+        f"GRANT SELECT, INSERT, UPDATE ON {s}.api_token TO kaigi_member",
+        f"GRANT SELECT ON {s}.credential, {s}.api_token TO kaigi_web",
+        f"GRANT kaigi_member TO kaigi_web",
         f"GRANT INSERT, UPDATE ON {s}.delivery TO kaigi_scheduler",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO kaigi_scheduler",
         f"GRANT EXECUTE ON FUNCTION {s}.kaigi_begin(), "
@@ -247,7 +275,8 @@ def grants(schema: str, member_roles: list[str]) -> list[str]:
         f"{s}.kaigi_in_group(text, text), {s}.kaigi_is_owner(text) TO kaigi_member, kaigi_scheduler",
         f"GRANT EXECUTE ON FUNCTION {s}.kaigi_caller() TO kaigi_auditor",
     ]
-    for role in member_roles:
+    for role in member_roles:  # each member a kaigi_member; the web face may SET ROLE to them
         out.append(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role.replace(chr(39), chr(39) * 2)}')"
-                   f" THEN GRANT kaigi_member TO {quote_ident(role)}; END IF; END $$")
+                   f" THEN GRANT kaigi_member TO {quote_ident(role)}; GRANT {quote_ident(role)} TO kaigi_web;"
+                   " END IF; END $$")
     return out

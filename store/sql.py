@@ -186,6 +186,17 @@ class SqlStore:
         except Exception as err:
             raise translate(err) from None
 
+    def is_owner(self) -> bool:
+        """PostgreSQL: whether this connection's role owns the schema (it is trusted: it could
+        rewrite anything); SQLite: the file's writer always is."""
+        if not self.pg:
+            return True
+        cached = getattr(self, "_owner", None)
+        if cached is None:
+            row = self.connection().execute("SELECT kaigi_is_owner(kaigi_caller())").fetchone()
+            cached = self._owner = bool(row[0])
+        return bool(cached)
+
     def revision(self) -> str | None:
         """The schema's migration revision, or None for a database kaigi has not made."""
         conn = self.connection()
@@ -220,9 +231,12 @@ class SqlStore:
 
     # ------------------------------------------------------------ transactions
     @contextmanager
-    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None) -> Iterator["SqlTx"]:
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
+            role: str | None = None) -> Iterator["SqlTx"]:
         """A write transaction; with `head`, the head row is ours until it ends. `item`: an
-        item the act will read, fetched with the head in the same statement."""
+        item the act will read, fetched with the head in the same statement. `role`
+        (PostgreSQL): act as that database role for this transaction (`SET LOCAL ROLE`: the
+        web face acting for the member it signed in, so the database still witnesses who)."""
         if self.readonly:
             raise ReadOnly("the database is opened read-only: nothing can be written")
         conn = self.connection()
@@ -235,6 +249,8 @@ class SqlStore:
             raise translate(err) from None
         tx = SqlTx(self, conn, write=True)
         try:
+            if role is not None and self.pg:
+                conn.execute('SET LOCAL ROLE "' + role.replace('"', '""') + '"')
             if head:
                 tx.lock_head(item)
             yield tx
@@ -253,14 +269,21 @@ class SqlStore:
 
     @contextmanager
     def read(self) -> Iterator["SqlTx"]:
-        """One consistent snapshot: a read transaction (SQLite), REPEATABLE READ (PostgreSQL)."""
+        """One consistent snapshot: a read transaction (SQLite), REPEATABLE READ (PostgreSQL).
+        A read opened inside another on the same thread shares its snapshot."""
+        outer = getattr(self._local, "reading", None)
+        if outer is not None:
+            yield outer
+            return
         conn = self.connection()
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self.pg else "BEGIN")
         except Exception as err:
             raise translate(err) from None
+        tx = SqlTx(self, conn, write=False)
+        self._local.reading = tx
         try:
-            yield SqlTx(self, conn, write=False)
+            yield tx
         except BaseException as err:
             try:
                 conn.execute("ROLLBACK")
@@ -271,6 +294,8 @@ class SqlStore:
             raise
         else:
             conn.execute("ROLLBACK" if self.pg else "COMMIT")
+        finally:
+            self._local.reading = None
 
 
 class _Where:

@@ -174,6 +174,22 @@ class Reader:
                               "title": book.meetings[s.kind].title.in_(lang) if s.kind in book.meetings else s.kind}
                              for s in item.sittings]}
 
+    def may_see(self, login: str, item: ItemRecord) -> bool:
+        """A member sees an item if they hold a role at the HQ, or at the item's own body, or
+        at the body of an item it was taken from (a station's escalated item): a station's
+        members do not see another station's items."""
+        bodies = {h.body for h in self.holdings(login)}
+        if self.w.hq() in bodies:
+            return True
+        seen: set[int] = set()
+        current: ItemRecord | None = item
+        while current is not None and current.id not in seen:
+            if current.body in bodies:
+                return True
+            seen.add(current.id)
+            current = self.w.items.get(current.origin) if current.origin is not None else None
+        return False
+
     def descendants(self, item_id: int) -> list[ItemRecord]:
         out, frontier = [], [item_id]
         while frontier:

@@ -6,10 +6,11 @@ Which roles hold these powers is rulebook data (`[powers]`); no role key is writ
 
 import datetime as dt
 import re
+from typing import Any
 
 from engine.core import authority as au
 from engine.core.decide import Ctx, body_title, text_field
-from engine.core.errors import BadInput, NotPermitted, NotPossible
+from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AssignmentEnded, DelegationEnded, Event, MemberAdded, MemberBound, OrderCompleted,
                                 OrderIssued, OrderWaived, RecordingDelegated, RoleAssigned, RulebookAdopted)
 from engine.i18n import Msg, When
@@ -207,3 +208,32 @@ def adopt_rulebook(ctx: Ctx, book: Rulebook) -> list[Event]:
         raise NotPossible("rulebook.adopted", version=book.version)
     return [RulebookAdopted(version=book.version, effective_from=book.effective_from.isoformat(),
                             sha256=book.sha256, text=book.text)]
+
+
+# ---------------------------------------------------------------- web sign-in (R-P1)
+def set_password(ctx: Ctx, login: str) -> list[Event]:
+    """A member sets their own web password; the HQ's organiser (the chief) anyone's."""
+    from engine.core.events import CredentialSet
+
+    ctx.world.member(login)
+    if login != ctx.authority and not ctx.holds(ctx.book.powers.organise_hq, ctx.world.hq()):
+        raise NotPermitted("password.not_yours", rule="R-P1", login=login)
+    return [CredentialSet(login=login)]
+
+
+def create_token(ctx: Ctx, token_id: int, name: str, expires_at: Any) -> list[Event]:
+    """An API token is its member's own: created by them, for them."""
+    from engine.core.events import TokenCreated
+
+    ctx.world.member(ctx.authority)
+    if expires_at is not None and expires_at <= ctx.now:
+        raise BadInput("token.expired_already")
+    return [TokenCreated(id=token_id, login=ctx.authority, name=name, expires_at=expires_at)]
+
+
+def revoke_token(ctx: Ctx, token_id: int, owner: str) -> list[Event]:
+    from engine.core.events import TokenRevoked
+
+    if owner != ctx.authority:
+        raise NotFound("token.none", id=token_id)
+    return [TokenRevoked(id=token_id, login=ctx.authority)]

@@ -77,6 +77,7 @@ class Replayer:
     sent: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
     due: dict[tuple[str, int], ev.ReminderDue] = field(default_factory=dict)
     documents: dict[str, int] = field(default_factory=dict)  # sha256 -> the event that carried it
+    tokens: dict[int, str] = field(default_factory=dict)  # API token id -> its member
     _pending: list[ev.Event] = field(default_factory=list)
     _act: EventRecord | None = None
     _nothing: Changes = field(default_factory=_NoChanges)
@@ -348,11 +349,24 @@ def _nothing(r: Replayer, ctx: Ctx, e: ev.Event) -> list[ev.Event]:
     return [e]  # web sign-in facts: the actor acted on their own account (checked by the application)
 
 
+def _password(r: Replayer, ctx: Ctx, e: ev.CredentialSet) -> list[ev.Event]:
+    return people.set_password(ctx, e.login)
+
+
+def _token(r: Replayer, ctx: Ctx, e: ev.TokenCreated) -> list[ev.Event]:
+    r.tokens[e.id] = e.login
+    return people.create_token(ctx, e.id, e.name, e.expires_at)
+
+
+def _untoken(r: Replayer, ctx: Ctx, e: ev.TokenRevoked) -> list[ev.Event]:
+    return people.revoke_token(ctx, e.id, r.tokens.get(e.id, ""))
+
+
 _DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {
     ev.ItemFiled: _file, ev.ItemAdvanced: _advance, ev.MeetingConvened: _convene, ev.AgendaChanged: _agenda,
     ev.MeetingHeld: _hold, ev.MeetingCancelled: _cancel, ev.MinutesRecorded: _minutes,
     ev.MinutesApproved: _approve, ev.OrderIssued: _order, ev.OrderCompleted: _complete, ev.OrderWaived: _waive,
     ev.MemberAdded: _member, ev.MemberBound: _bind, ev.RoleAssigned: _assign, ev.AssignmentEnded: _end,
-    ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _nothing,
-    ev.TokenCreated: _nothing, ev.TokenRevoked: _nothing,
+    ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _password,
+    ev.TokenCreated: _token, ev.TokenRevoked: _untoken,
 }

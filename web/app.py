@@ -1,0 +1,144 @@
+"""The web face: `create_app(kaigi)` builds the FastAPI application over one `Kaigi`.
+
+Pages are rendered on the server (Jinja2) and read with JavaScript off; htmx (vendored in
+`web/static`, no CDN) only makes some forms partial. Every write goes through the same
+application API as the CLI: the same rules, events and refusals. Like `cli.py`, this
+package knows nothing of storage and nothing of the rules' internals.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from engine.i18n import lang_of, t, when
+from web import auth
+
+HERE = Path(__file__).parent
+STATUS = {"bad_input": 400, "not_permitted": 403, "not_possible": 409, "not_found": 404, "conflict": 409,
+          "integrity": 409, "unavailable": 503}
+
+
+def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | None = None,
+               https_only: bool = False) -> FastAPI:
+    """The app over `kaigi`. `secret` signs the session cookies (share it between the
+    processes behind one proxy: KAIGI_SECRET); `trust_proxy` honours REMOTE_USER
+    (KAIGI_TRUST_PROXY_HEADER=1), which only a proxy that sets it itself may be trusted with."""
+    app = FastAPI(title="kaigi", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.kaigi = kaigi
+    app.state.trust_proxy = (os.environ.get("KAIGI_TRUST_PROXY_HEADER") == "1") if trust_proxy is None else trust_proxy
+    app.state.limiter = auth.SignInLimiter()
+    app.state.training = kaigi.training()
+    app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("KAIGI_SECRET") or secrets.token_hex(32),
+                       session_cookie="kaigi_session", same_site="lax", https_only=https_only, max_age=12 * 3600)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays)
+    templates.env.filters.update(fromiso=_fromiso, jst=_jst)
+    app.state.templates = templates
+
+    from fastapi.exceptions import HTTPException, RequestValidationError
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            detail = exc.detail if isinstance(exc.detail, dict) else {"kind": "error", "message": str(exc.detail),
+                                                                        "rule": None}
+            return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+        return HTMLResponse(str(exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
+        message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": {"kind": "bad_input", "message": message, "rule": None}}, status_code=400)
+        return HTMLResponse(message, status_code=400)
+
+    from web import api, pages
+
+    app.include_router(pages.router)
+    app.include_router(api.router, prefix="/api")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        """The bare route benchmarks compare pages with."""
+        return Response("ok", media_type="text/plain")
+
+    return app
+
+
+def _fromiso(text: Any) -> Any:
+    import datetime as dt
+
+    return None if not text else (text if isinstance(text, dt.datetime) else dt.datetime.fromisoformat(str(text)))
+
+
+def _jst(at: Any) -> Any:
+    from engine.infra.timeutil import JST
+
+    return at.astimezone(JST) if at is not None else None
+
+
+def _month(day: Any, language: str) -> str:
+    from engine.i18n import era
+
+    return f"{era(day).split('年')[0]}年{day.month}月" if language == "ja" else day.strftime("%B %Y")
+
+
+def _weekdays(language: str) -> list[str]:
+    return list("月火水木金土日") if language == "ja" else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def lang(request: Request) -> str:
+    """Japanese first: the session's choice, else the member's language, else Japanese."""
+    chosen = request.session.get("lang")
+    if chosen:
+        return lang_of(str(chosen))
+    login = auth.signed_in(request)
+    if login:
+        with request.app.state.kaigi.read() as q:
+            m = q.w.members.get(login)
+            if m is not None:
+                return lang_of(m.lang)
+    return "ja"
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the reader's language, with the signed-in member, the CSRF token and the
+    training banner every page carries."""
+    language = context.pop("lang", None) or lang(request)
+    who = auth.signed_in(request)
+    k = request.app.state.kaigi
+    me = None
+    if who:
+        with k.read() as q:
+            if who in q.w.members:
+                me = {"login": who, "name": q.name(who, language)}
+
+    def tr(key: str, **params: Any) -> str:
+        return t(key, language, **params)
+
+    ctx = {"request": request, "lang": language, "t": tr, "me": me, "csrf": auth.csrf_token(request),
+           "training": request.app.state.training, "path": request.url.path, **context}
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def refusal_status(err: Any) -> int:
+    return STATUS.get(getattr(err, "kind", ""), 400)
+
+
+def error_json(err: Any, language: str = "en") -> JSONResponse:
+    return JSONResponse({"error": {"kind": err.kind, "message": err.render(language), "rule": err.rule}},
+                        status_code=refusal_status(err))
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,397 @@
+"""The pages of WEB.md: sign-in, my work, the board, an item, meetings, the audit, the path.
+
+Each handler reads through one `Reader` snapshot or calls one act of the application API;
+a refusal is shown as the CLI's one line in `#refusal`, with the status of its kind.
+"""
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
+
+from engine.core.errors import DomainError, NotFound
+from engine.infra.timeutil import JST, parse_when
+from web import auth
+from web.app import lang, redirect, refusal_status, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _kaigi(request: Request) -> Any:
+    return request.app.state.kaigi
+
+
+def _who(request: Request) -> Any:
+    return auth.actor(request)
+
+
+def _gate(request: Request) -> Response | None:
+    """Pages need a member: else to the sign-in (or, training, to the member menu)."""
+    if auth.signed_in(request) is None or _who(request) is None:
+        return redirect("/switch" if request.app.state.training else "/login")
+    return None
+
+
+async def _form(request: Request) -> Any:
+    """The posted form, or None if its CSRF token is not this session's."""
+    form = await request.form()
+    if not auth.csrf_ok(request, form.get(auth.CSRF_FIELD)):  # type: ignore[arg-type]
+        return None
+    return form
+
+
+def _csrf_refused(request: Request) -> HTMLResponse:
+    return render(request, "error.html", status=403, message=_t(request, "web.csrf"))
+
+
+def _t(request: Request, key: str, **params: Any) -> str:
+    from engine.i18n import t
+
+    return t(key, lang(request), **params)
+
+
+# ---------------------------------------------------------------- signing in
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    if request.app.state.training:
+        return redirect("/switch")
+    return render(request, "login.html")
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login_post(request: Request) -> Response:
+    from engine.app import accounts
+
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    login, password = str(form.get("login") or ""), str(form.get("password") or "")
+    limiter, address = request.app.state.limiter, auth.client_address(request)
+    if limiter.blocked(address, login):
+        return render(request, "login.html", status=429, error=_t(request, "web.login.too_many"))
+    k = _kaigi(request)
+    ok = bool(login) and accounts.check_password(k, login, password)
+    if ok:
+        with k.read() as q:
+            ok = login in q.w.members
+    if not ok:
+        limiter.failed(address, login)
+        return render(request, "login.html", status=401, error=_t(request, "web.login.wrong"))
+    limiter.succeeded(address, login)
+    auth.sign_in(request, login)
+    return redirect("/")
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    auth.sign_out(request)
+    return redirect("/switch" if request.app.state.training else "/login")
+
+
+@router.get("/switch", response_class=HTMLResponse)
+def switch_page(request: Request) -> Response:
+    if not request.app.state.training:
+        return render(request, "error.html", status=404, message=_t(request, "web.not_found"))
+    language = lang(request)
+    with _kaigi(request).read() as q:
+        members = [{"login": r["login"], "name": r["name"], "roles": r["roles"]} for r in q.roster(None, language)]
+    return render(request, "switch.html", members=members)
+
+
+@router.post("/switch")
+async def switch_post(request: Request) -> Response:
+    if not request.app.state.training:
+        return render(request, "error.html", status=404, message=_t(request, "web.not_found"))
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    login = str(form.get("login") or "")
+    with _kaigi(request).read() as q:
+        if login not in q.w.members:
+            return render(request, "error.html", status=400, message=_t(request, "actor.not_on_roster", login=login))
+    auth.sign_in(request, login)
+    return redirect("/")
+
+
+@router.get("/lang/{code}")
+def switch_lang(request: Request, code: str) -> Response:
+    request.session["lang"] = "en" if code == "en" else "ja"
+    back = request.headers.get("referer") or "/"
+    return redirect(back if back.startswith(str(request.base_url)) else "/")
+
+
+# ---------------------------------------------------------------- my work
+@router.get("/", response_class=HTMLResponse)
+def my_work(request: Request) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    who, language = _who(request), lang(request)
+    with _kaigi(request).read() as q:
+        work = q.my_work(who.login, language)
+        open_meetings = _open_meetings(q)
+    return render(request, "work.html", work=work, meetings=open_meetings)
+
+
+def _open_meetings(q: Any) -> dict[int, list[dict[str, Any]]]:
+    """For each item, the held meetings with it on their agenda and no outcome yet: the
+    meetings a `--meeting` step may name."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for m in q.tx.meetings(status="held"):
+        for i in m.items:
+            if i not in m.outcomes:
+                out.setdefault(i, []).append({"id": m.id, "kind": m.kind})
+    for m in q.tx.meetings(status="convened"):
+        for i in m.items:
+            out.setdefault(i, []).append({"id": m.id, "kind": m.kind})
+    return out
+
+
+# ---------------------------------------------------------------- the board
+@router.get("/board", response_class=HTMLResponse)
+def board(request: Request, station: str | None = None, team: str | None = None) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    who, language = _who(request), lang(request)
+    station = station or None
+    team = team or None
+    with _kaigi(request).read() as q:
+        book = q.book()
+        try:
+            views = q.items(station=station, team=team, lang=language)
+        except DomainError as err:
+            return render(request, "error.html", status=refusal_status(err), message=err.render(language))
+        visible = [v for v in views if q.may_see(who.login, q.w.item(v["id"]))]
+        columns = [{"key": key, "title": st.title.in_(language),
+                    "cards": [v for v in visible if v["state"] == key]} for key, st in book.states.items()]
+        bodies = [{"key": b.key, "name": q.body_name(b.key, language)} for b in q.w.bodies.values()]
+        teams = [{"key": k_, "title": tm.title.in_(language)} for k_, tm in book.teams.items()]
+    return render(request, "board.html", columns=columns, bodies=bodies, teams=teams, station=station, team=team)
+
+
+# ---------------------------------------------------------------- an item
+def _item_page(request: Request, item_id: int, status: int = 200, refusal: str | None = None) -> Response:
+    who, language = _who(request), lang(request)
+    k = _kaigi(request)
+    with k.read() as q:
+        rec = q.w.items.get(item_id)
+        if rec is None or not q.may_see(who.login, rec):
+            return render(request, "error.html", status=404,
+                          message=NotFound("item.none", id=item_id).render(language))
+        view = q.item(item_id, language)
+        history = q.history(item_id, language)
+        meetings = _open_meetings(q).get(item_id, [])
+        book = q.book()
+        for m in meetings:
+            m["title"] = book.meetings[m["kind"]].title.in_(language) if m["kind"] in book.meetings else m["kind"]
+        acts = [n for n in view["next"] if not n["by_convening"]]
+    from engine.app.diagrams import svg
+
+    path_svg = svg(book, language, current=view["state"], kind="hq" if view["station"] is None else "station")
+    return render(request, "item.html", status=status, item=view, history=history, meetings=meetings, acts=acts,
+                  refusal=refusal, path_svg=path_svg)
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, item_id: int) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    return _item_page(request, item_id)
+
+
+@router.post("/items/{item_id}/advance", response_class=HTMLResponse)
+async def item_advance(request: Request, item_id: int) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    k, language = _kaigi(request), lang(request)
+    meeting = str(form.get("meeting") or "").strip()
+    try:
+        with k.read() as q:
+            rec = q.w.items.get(item_id)
+            if rec is None or not q.may_see(_who(request).login, rec):
+                raise NotFound("item.none", id=item_id)
+        k.advance(_who(request), item_id, str(form.get("trigger") or ""),
+                  meeting=int(meeting) if meeting.isdigit() else None, note=str(form.get("note") or ""))
+    except DomainError as err:
+        return _item_page(request, item_id, status=refusal_status(err), refusal=err.render(language))
+    return redirect(f"/items/{item_id}")
+
+
+@router.post("/items", response_class=HTMLResponse)
+async def item_file(request: Request) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    k, language = _kaigi(request), lang(request)
+    try:
+        out = k.file_item(_who(request), str(form.get("title") or ""), station=str(form.get("station") or "") or None,
+                          note=str(form.get("note") or ""), team=str(form.get("team") or "") or None)
+    except DomainError as err:
+        return render(request, "error.html", status=refusal_status(err), message=err.render(language), refusal=True)
+    return redirect(f"/items/{out.fact.item}")
+
+
+# ---------------------------------------------------------------- meetings
+@router.get("/meetings", response_class=HTMLResponse)
+def meetings_page(request: Request, month: str | None = None) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    language = lang(request)
+    k = _kaigi(request)
+    today = k.now().astimezone(JST).date()
+    try:
+        first = dt.date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
+    except ValueError:
+        first = today.replace(day=1)
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    prev = (first - dt.timedelta(days=1)).replace(day=1)
+    start = dt.datetime.combine(first, dt.time(), JST)
+    end = dt.datetime.combine(nxt, dt.time(), JST)
+    with k.read() as q:
+        rows = q.meetings(since=start.astimezone(dt.timezone.utc), until=end.astimezone(dt.timezone.utc), lang=language)
+        book = q.book()
+        kinds = [{"key": key, "title": mk.title.in_(language)} for key, mk in book.meetings.items()]
+        members = [{"login": r["login"], "name": r["name"]} for r in q.roster(None, language)]
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for m in rows:
+        day = dt.datetime.fromisoformat(m["starts_at"]).astimezone(JST).date()
+        by_day.setdefault(day, []).append(m)
+    weeks, day = [], first - dt.timedelta(days=first.weekday())
+    while day < nxt or len(weeks) < 4:
+        weeks.append([{"date": day + dt.timedelta(days=i), "in_month": (day + dt.timedelta(days=i)).month == first.month,
+                       "meetings": by_day.get(day + dt.timedelta(days=i), [])} for i in range(7)])
+        day += dt.timedelta(days=7)
+        if day >= nxt:
+            break
+    return render(request, "meetings.html", weeks=weeks, month=first, prev=prev.strftime("%Y-%m"),
+                  next=nxt.strftime("%Y-%m"), kinds=kinds, members=members)
+
+
+@router.post("/meetings", response_class=HTMLResponse)
+async def meeting_convene(request: Request) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    k, language = _kaigi(request), lang(request)
+    try:
+        starts = parse_when(str(form.get("starts_at") or ""), k.now())
+        items = [int(x) for x in form.getlist("item") if str(x).strip().isdigit()]
+        out = k.convene(_who(request), str(form.get("kind") or ""), starts, items=items,
+                        attendees=[str(x) for x in form.getlist("attendee") if x],
+                        invited=[str(x) for x in form.getlist("invite") if x],
+                        station=str(form.get("station") or "") or None)
+    except DomainError as err:
+        return render(request, "error.html", status=refusal_status(err), message=err.render(language), refusal=True)
+    except ValueError as err:
+        return render(request, "error.html", status=400, message=str(err), refusal=True)
+    return redirect(f"/meetings/{out.fact.meeting}")
+
+
+@router.get("/meetings/{meeting_id}.ics")
+def meeting_ics(request: Request, meeting_id: int) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    from engine.reminders.ics import meeting_calendar
+
+    k = _kaigi(request)
+    with k.read() as q:
+        m = q.w.meetings.get(meeting_id)
+        if m is None:
+            return PlainTextResponse("not found", status_code=404)
+        text = meeting_calendar(q.book(), m, dict(q.w.members), k.now(), k.mail_domain)
+    return Response(text, media_type="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="kaigi-meeting-{meeting_id}.ics"'})
+
+
+def _meeting_page(request: Request, meeting_id: int, status: int = 200, refusal: str | None = None) -> Response:
+    language = lang(request)
+    with _kaigi(request).read() as q:
+        m = q.w.meetings.get(meeting_id)
+        if m is None:
+            return render(request, "error.html", status=404,
+                          message=NotFound("meeting.none", id=meeting_id).render(language))
+        view = q.meeting(meeting_id, language)
+    return render(request, "meeting.html", status=status, meeting=view, refusal=refusal)
+
+
+@router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
+def meeting_page(request: Request, meeting_id: int) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    return _meeting_page(request, meeting_id)
+
+
+@router.post("/meetings/{meeting_id}/hold", response_class=HTMLResponse)
+async def meeting_hold(request: Request, meeting_id: int) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    form = await _form(request)
+    if form is None:
+        return _csrf_refused(request)
+    try:
+        _kaigi(request).hold(_who(request), meeting_id, present=[str(x) for x in form.getlist("present") if x])
+    except DomainError as err:
+        return _meeting_page(request, meeting_id, status=refusal_status(err), refusal=err.render(lang(request)))
+    return redirect(f"/meetings/{meeting_id}")
+
+
+# ---------------------------------------------------------------- the auditor
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, item: int | None = None) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    from engine.app.audit import replay_item
+
+    k, language = _kaigi(request), lang(request)
+    verdict = k.verify()
+    steps, error = [], None
+    if item is not None:
+        try:
+            found, _ = replay_item(k.store, item)
+            steps = [s.as_dict(language) for s in found]
+        except DomainError as err:
+            error = err.render(language)
+    return render(request, "audit.html", verdict=verdict.as_dict(language), steps=steps, item=item, error=error)
+
+
+@router.get("/audit/export.{fmt}")
+def audit_export(request: Request, fmt: str) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    import io
+
+    from engine.app.audit import export_rows, write_export
+
+    if fmt not in ("jsonl", "csv"):
+        return PlainTextResponse("jsonl or csv", status_code=404)
+    buf = io.StringIO()
+    write_export(export_rows(_kaigi(request).store), fmt, buf)
+    media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
+    return StreamingResponse(iter([buf.getvalue()]), media_type=f"{media}; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="kaigi-log.{fmt}"'})
+
+
+# ---------------------------------------------------------------- the item path
+@router.get("/diagram", response_class=HTMLResponse)
+def diagram(request: Request, item: int | None = None) -> Response:
+    if (gate := _gate(request)) is not None:
+        return gate
+    from engine.app.diagrams import svg
+
+    language = lang(request)
+    with _kaigi(request).read() as q:
+        book = q.book()
+        rec = q.w.items.get(item) if item is not None else None
+        kind = q.w.body_kinds().get(rec.body) if rec is not None else "hq"
+    picture = svg(book, language, current=rec.state if rec else None, kind="hq" if kind == "hq" else "station")
+    return render(request, "diagram.html", svg=picture, item=rec)
