@@ -287,6 +287,8 @@ def _test_barrier() -> None:
     import time
 
     folder, _, count = spec.rpartition(":")
+    if not count.isdigit() or not Path(folder).is_dir():
+        return
     Path(folder, str(os.getpid())).touch()
     deadline = time.monotonic() + 20
     while len(os.listdir(folder)) < int(count) and time.monotonic() < deadline:
@@ -297,7 +299,7 @@ def _test_kill() -> Any:
     """Test hook: with KAIGI_TEST_KILL_AFTER_SENDS=N, SIGKILL ourselves after the N-th send,
     before it is settled (the crash between sending and marking)."""
     spec = os.environ.get("KAIGI_TEST_KILL_AFTER_SENDS")
-    if not spec:
+    if not spec or not spec.isdigit():
         return None
     sent = [0]
 
@@ -1296,10 +1298,12 @@ def _write_new(path: str, text: str) -> None:
     from engine.core.errors import BadInput
 
     p = Path(path)
-    if p.exists() and not p.is_file():
+    if p.is_symlink() or (p.exists() and not p.is_file()):
         raise BadInput("file.not_regular", path=path)
     try:
-        p.write_text(text, encoding="utf-8")
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
     except OSError as err:
         raise BadInput("checkpoint.cannot_write", file=path, reason=err.strerror or str(err)) from None
 

@@ -23,6 +23,8 @@ never freely. The owner (the role that runs migrations, or a superuser) is trust
 it must be: it could rewrite anything, which is what signed checkpoints are for.
 """
 
+import re
+
 FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION kaigi_caller() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, {schema}, pg_temp AS $$
@@ -51,6 +53,11 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION kaigi_group(kind text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, {schema}, pg_temp AS $$
+    SELECT left('kaigi_' || current_database() || '_{schema}_' || kind, 63)
+$$;
+
 CREATE OR REPLACE FUNCTION kaigi_append(p_actor text, p_authority text, p_identity text, p_rulebook text,
                                         p_at timestamptz, p_events jsonb)
 RETURNS TABLE (e_seq bigint, e_hash text, e_at timestamptz)
@@ -68,8 +75,18 @@ DECLARE
     e        jsonb;
     env      text;
     dig      text;
-    body     jsonb;
+    pl       jsonb;
+    v_item   bigint;
+    v_meet   bigint;
+    v_schema integer;
+    v_type   text;
+    d        delegation%ROWTYPE;
 BEGIN
+    IF p_actor IS NULL OR p_authority IS NULL OR p_identity IS NULL OR p_rulebook IS NULL OR p_events IS NULL
+       OR jsonb_typeof(p_events) <> 'array' OR jsonb_array_length(p_events) = 0 THEN
+        RAISE EXCEPTION 'kaigi: an append names its actor, authority, identity and rulebook, and at least one event'
+              USING ERRCODE = 'insufficient_privilege';
+    END IF;
     SELECT * INTO h FROM log_head WHERE id = 1;
     IF h.lock_txid IS DISTINCT FROM txid_current() THEN
         RAISE EXCEPTION 'kaigi: an append must follow kaigi_begin() in the same transaction'
@@ -84,14 +101,19 @@ BEGIN
             RAISE EXCEPTION 'kaigi: the time of an act is the database''s (%), not %', v_at, p_at
                   USING ERRCODE = 'insufficient_privilege';
         END IF;
+        IF clock_timestamp() - v_at > interval '60 seconds' THEN  -- no backdating by holding the head
+            RAISE EXCEPTION 'kaigi: the head was taken at % and held too long; act again', v_at
+                  USING ERRCODE = 'insufficient_privilege';
+        END IF;
         IF p_identity = 'scheduler' THEN
-            IF NOT kaigi_in_group(caller, 'kaigi_scheduler') OR p_actor <> 'scheduler'
+            IF NOT kaigi_in_group(caller, kaigi_group('scheduler')) OR p_actor <> 'scheduler'
                OR p_authority <> 'scheduler' THEN
-                RAISE EXCEPTION 'kaigi: database role % records for the scheduler only as a member of kaigi_scheduler',
-                      caller USING ERRCODE = 'insufficient_privilege';
+                RAISE EXCEPTION 'kaigi: database role % records for the scheduler only as a member of %',
+                      caller, kaigi_group('scheduler') USING ERRCODE = 'insufficient_privilege';
             END IF;
             IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
-                        WHERE x->>'type' NOT IN ('ReminderDue', 'ReminderSent', 'ReminderFailed')) THEN
+                        WHERE x->>'type' IS DISTINCT FROM 'ReminderDue' AND x->>'type' IS DISTINCT FROM 'ReminderSent'
+                          AND x->>'type' IS DISTINCT FROM 'ReminderFailed') THEN
                 RAISE EXCEPTION 'kaigi: the scheduler records reminders only'
                       USING ERRCODE = 'insufficient_privilege';
             END IF;
@@ -99,6 +121,11 @@ BEGIN
             IF p_identity NOT IN ('db', 'web') THEN
                 RAISE EXCEPTION 'kaigi: on a real database an act is recorded as the database role that did it, not as %',
                       p_identity USING ERRCODE = 'insufficient_privilege';
+            END IF;
+            IF p_identity = 'web' AND (current_setting('role') = 'none'
+                                       OR NOT kaigi_in_group(session_user::text, kaigi_group('web'))) THEN
+                RAISE EXCEPTION 'kaigi: identity web is the web face''s, acting for a member with SET ROLE'
+                      USING ERRCODE = 'insufficient_privilege';
             END IF;
             IF NOT EXISTS (SELECT 1 FROM member WHERE login = p_actor AND coalesce(db_role, login) = caller) THEN
                 RAISE EXCEPTION 'kaigi: database role % is not member %: an act in another''s name is refused',
@@ -109,8 +136,8 @@ BEGIN
                   USING ERRCODE = 'insufficient_privilege';
         END IF;
         IF p_authority <> p_actor AND p_identity <> 'scheduler' AND NOT EXISTS (
-               SELECT 1 FROM delegation d WHERE d.holder = p_authority AND d.clerk = p_actor
-                  AND d.valid_from <= v_at AND (d.valid_until IS NULL OR v_at < d.valid_until)) THEN
+               SELECT 1 FROM delegation dl WHERE dl.holder = p_authority AND dl.clerk = p_actor
+                  AND dl.valid_from <= v_at AND (dl.valid_until IS NULL OR v_at < dl.valid_until)) THEN
             RAISE EXCEPTION 'kaigi: % holds no delegation from % valid at %', p_actor, p_authority, v_at
                   USING ERRCODE = 'insufficient_privilege';
         END IF;
@@ -125,36 +152,87 @@ BEGIN
     s      := h.seq;
     roster := h.roster_seq;
     FOR e IN SELECT x FROM jsonb_array_elements(p_events) AS x LOOP
+        IF jsonb_typeof(e) <> 'object' OR jsonb_typeof(e->'type') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(e->'payload') IS DISTINCT FROM 'string'
+           OR jsonb_typeof(e->'schema') IS DISTINCT FROM 'number'
+           OR coalesce(jsonb_typeof(e->'item'), 'null') NOT IN ('number', 'null')
+           OR coalesce(jsonb_typeof(e->'meeting'), 'null') NOT IN ('number', 'null') THEN
+            RAISE EXCEPTION 'kaigi: an event is {type, schema, payload, item, meeting} with numbers for numbers'
+                  USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        v_type   := e->>'type';
+        v_item   := (e->>'item')::bigint;
+        v_meet   := (e->>'meeting')::bigint;
+        v_schema := (e->>'schema')::integer;
+        pl       := (e->>'payload')::jsonb;
+        IF NOT owner THEN  -- the tables the database keeps itself: what the witness relies on
+            IF v_type = 'MemberBound' THEN
+                RAISE EXCEPTION 'kaigi: binding a member to an identity is the owner''s (run kaigi roster bind as the owner)'
+                      USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type = 'MemberAdded' AND (
+                    coalesce(pl->>'db_role', '') !~ '^([A-Za-z0-9_][A-Za-z0-9_.@-]{0,62})?$'
+                    OR coalesce(pl->>'login', '') !~ '^[a-z][a-z0-9_.-]{1,63}$'
+                    OR EXISTS (SELECT 1 FROM member WHERE coalesce(db_role, login)
+                                                          = coalesce(pl->>'db_role', pl->>'login'))) THEN
+                RAISE EXCEPTION 'kaigi: a new member''s database role must be well formed and nobody''s yet'
+                      USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type = 'RecordingDelegated' AND (
+                    p_actor <> p_authority OR (pl->>'valid_from')::timestamptz < v_at
+                    OR (pl->>'valid_until')::timestamptz <= (pl->>'valid_from')::timestamptz
+                    OR NOT EXISTS (SELECT 1 FROM member WHERE login = pl->>'clerk')) THEN
+                RAISE EXCEPTION 'kaigi: a holder delegates recording from now on, to a member, for a period'
+                      USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type = 'DelegationEnded' THEN
+                SELECT * INTO d FROM delegation WHERE id = (pl->>'id')::bigint;
+                IF d.id IS NULL OR d.holder <> p_authority OR (pl->>'valid_until') IS NULL
+                   OR (pl->>'valid_until')::timestamptz > coalesce(d.valid_until, 'infinity'::timestamptz)
+                   OR (pl->>'valid_until')::timestamptz < least(v_at, d.valid_from) THEN
+                    RAISE EXCEPTION 'kaigi: only its holder ends a delegation, and only from now on'
+                          USING ERRCODE = 'insufficient_privilege';
+                END IF;
+            END IF;
+        END IF;
         s := s + 1;
         env := '[2,' || s || ',' || to_json(stamp)::text || ',' || to_json(p_actor)::text || ','
                || to_json(p_authority)::text || ',' || to_json(p_identity)::text || ','
-               || to_json(p_rulebook)::text || ',' || coalesce(e->>'item', 'null') || ','
-               || coalesce(e->>'meeting', 'null') || ',' || to_json(e->>'type')::text || ','
-               || ((e->>'schema')::integer)::text || ']';
+               || to_json(p_rulebook)::text || ',' || coalesce(v_item::text, 'null') || ','
+               || coalesce(v_meet::text, 'null') || ',' || to_json(v_type)::text || ',' || v_schema::text || ']';
         dig := encode(sha256(convert_to(prev || E'\n' || env || E'\n' || (e->>'payload'), 'UTF8')), 'hex');
         INSERT INTO event (seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash,
                            hash, identity, schema, v)
-        VALUES (s, v_at, p_actor, p_authority, p_rulebook, (e->>'item')::bigint, (e->>'meeting')::bigint,
-                e->>'type', e->>'payload', prev, dig, p_identity, (e->>'schema')::integer, 2);
-        IF (e->>'roster')::boolean THEN
+        VALUES (s, v_at, p_actor, p_authority, p_rulebook, v_item, v_meet, v_type, e->>'payload', prev, dig,
+                p_identity, v_schema, 2);
+        IF coalesce((e->>'roster')::boolean, false) OR v_type IN ('RulebookAdopted', 'BodyAdded', 'MemberAdded',
+                'MemberBound', 'RoleAssigned', 'AssignmentEnded', 'RecordingDelegated', 'DelegationEnded') THEN
             roster := s;
         END IF;
-        body := (e->>'payload')::jsonb;
-        CASE e->>'type'
+        CASE v_type
             WHEN 'MemberAdded' THEN
                 INSERT INTO member (login, name, name_en, email, lang, channel, os_user, db_role)
-                VALUES (body->>'login', body->>'name', body->>'name_en', body->>'email', body->>'lang',
-                        body->>'channel', body->>'os_user', body->>'db_role');
+                VALUES (pl->>'login', pl->>'name', pl->>'name_en', pl->>'email', pl->>'lang',
+                        pl->>'channel', pl->>'os_user', pl->>'db_role');
             WHEN 'MemberBound' THEN
-                UPDATE member SET os_user = body->>'os_user', db_role = body->>'db_role'
-                 WHERE login = body->>'login';
+                UPDATE member SET os_user = pl->>'os_user', db_role = pl->>'db_role'
+                 WHERE login = pl->>'login';
             WHEN 'RecordingDelegated' THEN
                 INSERT INTO delegation (id, holder, clerk, valid_from, valid_until)
-                VALUES ((body->>'id')::bigint, p_authority, body->>'clerk', (body->>'valid_from')::timestamptz,
-                        (body->>'valid_until')::timestamptz);
+                VALUES ((pl->>'id')::bigint, p_authority, pl->>'clerk', (pl->>'valid_from')::timestamptz,
+                        (pl->>'valid_until')::timestamptz);
             WHEN 'DelegationEnded' THEN
-                UPDATE delegation SET valid_until = (body->>'valid_until')::timestamptz
-                 WHERE id = (body->>'id')::bigint;
+                UPDATE delegation SET valid_until = (pl->>'valid_until')::timestamptz
+                 WHERE id = (pl->>'id')::bigint;
+            WHEN 'RoleAssigned' THEN
+                INSERT INTO assignment (id, login, position, body, team, valid_from, valid_until)
+                VALUES ((pl->>'id')::bigint, pl->>'login', pl->>'position', pl->>'body', pl->>'team',
+                        (pl->>'valid_from')::timestamptz, (pl->>'valid_until')::timestamptz);
+            WHEN 'AssignmentEnded' THEN
+                UPDATE assignment SET valid_until = (pl->>'valid_until')::timestamptz
+                 WHERE id = (pl->>'id')::bigint;
+            WHEN 'BodyAdded' THEN
+                INSERT INTO body (key, kind, ja, en) VALUES (pl->>'key', pl->>'kind', pl->>'ja', pl->>'en');
+            WHEN 'RulebookAdopted' THEN
+                INSERT INTO rulebook_adoption (version, effective_from, sha256, text)
+                VALUES (pl->>'version', (pl->>'effective_from')::date, pl->>'sha256', pl->>'text');
             ELSE NULL;
         END CASE;
         prev := dig;
@@ -191,7 +269,7 @@ BEGIN
     SELECT e.* INTO last FROM event e JOIN log_head h ON e.seq = h.seq
      WHERE h.id = 1 AND h.append_txid = txid_current();
     IF last.seq IS NULL OR last.type NOT IN ('CredentialSet', 'TokenCreated', 'TokenRevoked')
-       OR (last.payload::jsonb)->>'login' IS DISTINCT FROM NEW.login THEN
+       OR (last.payload::jsonb)->>'login' IS DISTINCT FROM NEW.login OR last.authority IS DISTINCT FROM NEW.login THEN
         RAISE EXCEPTION 'kaigi: a password or token of % is set only with its event, appended in the same transaction',
               NEW.login USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -214,7 +292,8 @@ REVOKE ALL ON FUNCTION kaigi_begin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kaigi_append(text, text, text, text, timestamptz, jsonb) FROM PUBLIC;
 """
 
-PROJECTIONS = ("item", "meeting", "investigation_order", "assignment", "body", "rulebook_adoption")
+PROJECTIONS = ("item", "meeting", "investigation_order")  # written by members' roles, under the guard
+KEPT = ("member", "delegation", "assignment", "body", "rulebook_adoption")  # by the append function only
 
 TRIGGERS = "\n".join(
     f"CREATE TRIGGER {t}_guard BEFORE INSERT OR UPDATE OR DELETE ON {t} "
@@ -234,14 +313,16 @@ DROP FUNCTION IF EXISTS kaigi_document_guard();
 DROP FUNCTION IF EXISTS kaigi_projection_guard();
 DROP FUNCTION IF EXISTS kaigi_append(text, text, text, text, timestamptz, jsonb);
 DROP FUNCTION IF EXISTS kaigi_begin();
+DROP FUNCTION IF EXISTS kaigi_group(text);
 DROP FUNCTION IF EXISTS kaigi_in_group(text, text);
 DROP FUNCTION IF EXISTS kaigi_is_owner(text);
 DROP FUNCTION IF EXISTS kaigi_caller();
 """
 
-GROUPS = ("kaigi_member", "kaigi_auditor", "kaigi_scheduler", "kaigi_web")
+GROUP_KINDS = ("member", "auditor", "scheduler", "web")
 READABLE = ("event", "log_head", "item", "meeting", "investigation_order", "member", "assignment", "delegation",
             "body", "rulebook_adoption", "document", "delivery", "kaigi_meta", "alembic_version")
+ROLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.@-]{0,62}")
 
 
 def quote_ident(name: str) -> str:
@@ -249,34 +330,43 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def grants(schema: str, member_roles: list[str]) -> list[str]:
-    """The SQL of `kaigi db grant`: the group roles, what each may do, and each member's
-    login role made a member of `kaigi_member` (roles that do not exist yet are skipped)."""
+def group_name(database: str, schema: str, kind: str) -> str:
+    """This installation's group role of a kind: per database and schema, so two HQs on one
+    cluster never share members (the SQL function `kaigi_group` says the same)."""
+    if not database.isascii():
+        raise ValueError("kaigi's group roles need an ASCII database name")
+    return f"kaigi_{database}_{schema}_{kind}"[:63]
+
+
+def grants(schema: str, database: str, existing: set[str], member_roles: list[str]) -> list[str]:
+    """The SQL of `kaigi db grant`: this installation's group roles, what each may do, and
+    each member's login role made a member (and the web face's to act as). Only names that
+    are well formed and exist become statements; none is interpolated into code."""
     s = quote_ident(schema)
-    groups = ", ".join(GROUPS)
-    out = ["DO $$ BEGIN " + " ".join(
-        f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{g}') THEN CREATE ROLE {g} NOLOGIN; END IF;"
-        for g in GROUPS) + " END $$"]
+    g = {k: group_name(database, schema, k) for k in GROUP_KINDS}
+    q = {k: quote_ident(v) for k, v in g.items()}
+    everyone = ", ".join(q.values())
+    out = [f"CREATE ROLE {q[k]} NOLOGIN" for k in GROUP_KINDS if g[k] not in existing]
     out += [
         f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM PUBLIC",
         f"REVOKE ALL ON ALL FUNCTIONS IN SCHEMA {s} FROM PUBLIC",
-        f"GRANT USAGE ON SCHEMA {s} TO {groups}",
-        f"GRANT SELECT ON {', '.join(f'{s}.{t}' for t in READABLE)} TO {groups}",
-        f"GRANT INSERT, UPDATE ON {', '.join(f'{s}.{t}' for t in PROJECTIONS)} TO kaigi_member, kaigi_scheduler",
-        f"GRANT INSERT ON {s}.document TO kaigi_member",
-        f"GRANT SELECT (login, set_at), INSERT, UPDATE ON {s}.credential TO kaigi_member",
-        f"GRANT SELECT, INSERT, UPDATE ON {s}.api_token TO kaigi_member",
-        f"GRANT SELECT ON {s}.credential, {s}.api_token TO kaigi_web",
-        f"GRANT kaigi_member TO kaigi_web",
-        f"GRANT INSERT, UPDATE ON {s}.delivery TO kaigi_scheduler",
-        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO kaigi_scheduler",
+        f"GRANT USAGE ON SCHEMA {s} TO {everyone}",
+        f"GRANT SELECT ON {', '.join(f'{s}.{t}' for t in READABLE)} TO {everyone}",
+        f"GRANT INSERT, UPDATE ON {', '.join(f'{s}.{t}' for t in PROJECTIONS)} TO {q['member']}, {q['scheduler']}",
+        f"GRANT INSERT ON {s}.document TO {q['member']}",
+        f"GRANT SELECT (login, set_at), INSERT, UPDATE ON {s}.credential TO {q['member']}",
+        f"GRANT SELECT, INSERT, UPDATE ON {s}.api_token TO {q['member']}",
+        f"GRANT SELECT ON {s}.credential, {s}.api_token TO {q['web']}",
+        f"GRANT {q['member']} TO {q['web']}",
+        f"GRANT INSERT, UPDATE ON {s}.delivery TO {q['scheduler']}",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {q['scheduler']}",
         f"GRANT EXECUTE ON FUNCTION {s}.kaigi_begin(), "
-        f"{s}.kaigi_append(text, text, text, text, timestamptz, jsonb), {s}.kaigi_caller(), "
-        f"{s}.kaigi_in_group(text, text), {s}.kaigi_is_owner(text) TO kaigi_member, kaigi_scheduler",
-        f"GRANT EXECUTE ON FUNCTION {s}.kaigi_caller() TO kaigi_auditor",
+        f"{s}.kaigi_append(text, text, text, text, timestamptz, jsonb), {s}.kaigi_caller(), {s}.kaigi_group(text), "
+        f"{s}.kaigi_in_group(text, text), {s}.kaigi_is_owner(text) TO {q['member']}, {q['scheduler']}",
+        f"GRANT EXECUTE ON FUNCTION {s}.kaigi_caller(), {s}.kaigi_is_owner(text) TO {q['auditor']}",
     ]
-    for role in member_roles:  # each member a kaigi_member; the web face may SET ROLE to them
-        out.append(f"DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role.replace(chr(39), chr(39) * 2)}')"
-                   f" THEN GRANT kaigi_member TO {quote_ident(role)}; GRANT {quote_ident(role)} TO kaigi_web;"
-                   " END IF; END $$")
+    for role in member_roles:
+        if ROLE_NAME.fullmatch(role) and role in existing:
+            out.append(f"GRANT {q['member']} TO {quote_ident(role)}")
+            out.append(f"GRANT {quote_ident(role)} TO {q['web']}")
     return out

@@ -173,8 +173,19 @@ class SqlStore:
 
         if not self.pg:
             raise StoreError("roles and grants are PostgreSQL's; a SQLite file is guarded by its file permissions")
-        row = self.connection().execute("SELECT current_schema()").fetchone()
-        return pg.grants(str(row[0]), list(member_roles))
+        conn = self.connection()
+        schema, database = conn.execute("SELECT current_schema(), current_database()").fetchone()
+        existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+                                               [[*member_roles, *(pg.group_name(database, schema, k)
+                                                                   for k in pg.GROUP_KINDS)]]).fetchall()}
+        return pg.grants(str(schema), str(database), existing, list(member_roles))
+
+    def group_name(self, kind: str) -> str:
+        """PostgreSQL: this installation's group role of a kind (member, auditor, scheduler, web)."""
+        from store import pg
+
+        schema, database = self.connection().execute("SELECT current_schema(), current_database()").fetchone()
+        return pg.group_name(str(database), str(schema), kind)
 
     def apply_statements(self, statements: Sequence[str]) -> None:
         """Run `grant_statements` as this connection's role, in one transaction."""
@@ -771,7 +782,8 @@ _TABLES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "adoption": ("rulebook_adoption", ("version", "effective_from", "sha256", "text"), "version"),
 }
 _INSERT = {k: _insert(t, c) for k, (t, c, _) in _TABLES.items()}
-_KEPT_BY_THE_DATABASE = frozenset({"member", "delegation"})  # PostgreSQL's append function writes them
+# PostgreSQL's append function writes these itself, from the events (store/pg.py)
+_KEPT_BY_THE_DATABASE = frozenset({"member", "delegation", "assignment", "body", "adoption"})
 _UPDATE = {k: _update(t, c, key) for k, (t, c, key) in _TABLES.items()}
 
 

@@ -30,10 +30,8 @@ def set_password(kaigi: Any, actor: Actor | str, login: str, password: str) -> A
     hashed = passwords.hash_password(password)
 
     def build(ctx: Ctx, tx: Any) -> list[Event]:
-        facts = people.set_password(ctx, login)
-        tx.set_credential(login, hashed)
-        return facts
-    return kaigi.act(actor, "set_password", build)
+        return people.set_password(ctx, login)
+    return kaigi.act(actor, "set_password", build, after=lambda tx: tx.set_credential(login, hashed))
 
 
 def check_password(kaigi: Any, login: str, password: str) -> bool:
@@ -51,15 +49,16 @@ def create_token(kaigi: Any, actor: Actor | str, name: str = "", expires_at: dt.
     """A new API token of the acting member: (its id, the token, shown this once)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     name = name.strip()[:100]
-    out: dict[str, int] = {}
+    out: dict[str, Any] = {}
 
     def build(ctx: Ctx, tx: Any) -> list[Event]:
         n = tx.max_id("token") + 1
-        facts = people.create_token(ctx, n, name, expires_at)
-        out["id"] = n
-        tx.add_token(n, ctx.authority, name, _digest(token), expires_at, ctx.now)
-        return facts
-    kaigi.act(actor, "create_token", build)
+        out.update(id=n, login=ctx.authority, now=ctx.now)  # type: ignore[arg-type]
+        return people.create_token(ctx, n, name, expires_at)
+
+    def keep(tx: Any) -> None:
+        tx.add_token(out["id"], out["login"], name, _digest(token), expires_at, out["now"])
+    kaigi.act(actor, "create_token", build, after=keep)
     return out["id"], token
 
 
@@ -70,10 +69,8 @@ def revoke_token(kaigi: Any, actor: Actor | str, token_id: int) -> Any:
             raise NotFound("token.none", id=token_id)
         if t["revoked_at"] is not None:
             raise BadInput("token.revoked_already", id=token_id)
-        facts = people.revoke_token(ctx, token_id, t["login"])
-        tx.revoke_token(token_id, ctx.now)
-        return facts
-    return kaigi.act(actor, "revoke_token", build)
+        return people.revoke_token(ctx, token_id, t["login"])
+    return kaigi.act(actor, "revoke_token", build, after=lambda tx: tx.revoke_token(token_id, tx.now))
 
 
 def tokens(kaigi: Any, login: str) -> list[dict[str, Any]]:

@@ -207,10 +207,18 @@ def _deliveries(tx: Any, v: Verdict) -> None:
             if digest not in fired.digests:
                 v.fail(None, Msg("verify.delivery_text", id=d.id, who=d.recipient))
                 return
+        if fired.routes and route_digest(d.recipient, d.channel, d.address or "", d.ics) not in fired.routes:
+            v.fail(None, Msg("verify.delivery_route", id=d.id, who=d.recipient))
+            return
         settled = r.sent.get((d.reminder, d.rung), {}).get(d.recipient)
         if d.status in ("sent", "failed") and settled != d.status:
             v.fail(None, Msg("verify.delivery_status", id=d.id, status=d.status))
             return
+
+
+def route_digest(recipient: str, channel: str, address: str, ics: str | None) -> str:
+    """Where a message goes: kept with the ReminderDue, so a redirected address is caught."""
+    return hashlib.sha256(f"{recipient}\n{channel}\n{address}\n{ics or ''}".encode()).hexdigest()
 
 
 def message_digest(recipient: str, subject: str, body: str) -> str:

@@ -64,7 +64,7 @@ def keygen(prefix: str) -> tuple[Path, Path, str]:
 
     priv_path, pub_path = Path(prefix + ".key"), Path(prefix + ".pub")
     for p in (priv_path, pub_path):
-        if p.exists():
+        if p.exists() or p.is_symlink():
             raise BadInput("checkpoint.key_exists", file=str(p))
     key = Ed25519PrivateKey.generate()
     secret = _passphrase()
@@ -72,10 +72,10 @@ def keygen(prefix: str) -> tuple[Path, Path, str]:
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
     pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     try:
-        fd = os.open(priv_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-        pub_path.write_bytes(pub)
+        for path, data, mode in ((priv_path, pem, 0o600), (pub_path, pub, 0o644)):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
     except OSError as err:
         raise BadInput("checkpoint.cannot_write", file=str(priv_path), reason=err.strerror or str(err)) from None
     return priv_path, pub_path, key_id(key.public_key())

@@ -197,8 +197,11 @@ class Kaigi:
 
     # ------------------------------------------------------------ the act
     def act(self, actor: Actor | str, name: str, build: Build, *, dry_run: bool = False,
-            on_behalf_of: str | None = None, about: tuple[int | None, int | None] = (None, None)) -> Outcome:
-        """Run one act: decide with `build(ctx, tx)`, append, fold, save; one transaction."""
+            on_behalf_of: str | None = None, about: tuple[int | None, int | None] = (None, None),
+            after: Callable[[Any], None] | None = None) -> Outcome:
+        """Run one act: decide with `build(ctx, tx)`, append, fold, save; one transaction.
+        `after(tx)` writes what lives beside the log (a password hash, a token digest) once
+        the act's event is appended, in the same transaction."""
         who = actor if isinstance(actor, Actor) else Actor(actor, "training")
         authority = on_behalf_of or who.login
         try:
@@ -210,6 +213,8 @@ class Kaigi:
                 if not facts:
                     raise NotPossible("act.nothing")
                 records = self._append(tx, w, ctx, who, facts)
+                if after is not None:
+                    after(tx)
                 outcome = Outcome(tuple(records), tuple(facts), dry_run, *self._touched(w, facts))
         except (NotPermitted, NotPossible) as err:
             if not dry_run:
@@ -273,7 +278,7 @@ class Kaigi:
         except Exception as exc:  # noqa: BLE001
             from engine.infra.logs import get_logger
 
-            get_logger().warning("refusal not kept", act=name, actor=who.login, error=repr(exc))
+            get_logger().info("refusal not kept", act=name, actor=who.login, error=repr(exc))  # stderr stays one line
 
     def system(self, facts: Sequence[Event]) -> list[EventRecord]:
         """Set-up events of `kaigi init` (the rulebooks, the first bodies, a demo roster),

@@ -351,7 +351,7 @@ class OrderWaived(Event):
 
 
 # ---------------------------------------------------------------- what the scheduler did
-@event("ReminderDue", 2, optional=("vacant", "digests", "legacy_id"))
+@event("ReminderDue", 2, optional=("vacant", "digests", "legacy_id", "routes"))
 class ReminderDue(Event):
     """A rung of a planned reminder went out: to whom (decided when it was sent, from who
     held the roles then), with a sha256 of each message queued, and which roles were vacant."""
@@ -366,6 +366,7 @@ class ReminderDue(Event):
     vacant: tuple[str, ...] = ()
     digests: tuple[str, ...] = ()
     legacy_id: int | None = None
+    routes: tuple[str, ...] = ()  # sha256 of each message's channel, address and calendar: where it went
 
 
 @upcaster("ReminderDue", 1)

@@ -8,15 +8,15 @@ import os
 
 
 def os_account() -> str:
-    """The name of the account running kaigi (its uid as text if it has no name)."""
+    """The name of the account running kaigi. A uid with no passwd entry is named
+    `uid:N`, which no member is bound to: never the environment's word for it."""
     try:
         import pwd
-
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except (ImportError, KeyError, AttributeError):  # no pwd (Windows) or an unnamed uid
+    except ImportError:  # Windows: no uid; only training databases are meant for it
         import getpass
 
-        try:
-            return getpass.getuser()
-        except Exception:  # noqa: BLE001
-            return str(getattr(os, "geteuid", lambda: "unknown")())
+        return f"user:{getpass.getuser()}"
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid:{os.geteuid()}"

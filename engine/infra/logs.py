@@ -18,6 +18,8 @@ _pending: dict[str, Any] | None = None
 def open_log(log_file: Path) -> IO[str]:
     """Open the log file for appending now, so an unwritable log fails before any act."""
     try:
+        if log_file.exists() and not log_file.is_file():  # a FIFO would block, a device never ends
+            raise ValueError(f"cannot write the log file {log_file}: not a regular file")
         stream: IO[str] = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (kept for the process)
     except OSError as err:
         raise ValueError(f"cannot write the log file {log_file}: {err.strerror or err}") from None
@@ -72,9 +74,14 @@ def act_logged(outcome: Any, name: str) -> None:
     if not _info or outcome.dry_run:
         return
     last = outcome.records[-1]
-    get_logger().info("act", act=name, seq=last.seq, events=[r.type for r in outcome.records], item=last.item,
-                      meeting=last.meeting, actor=last.actor, authority=last.authority, identity=last.identity,
-                      rulebook=last.rulebook)
+    try:  # the act is committed: a full disk may lose its log line, never report the act as failed
+        get_logger().info("act", act=name, seq=last.seq, events=[r.type for r in outcome.records], item=last.item,
+                          meeting=last.meeting, actor=last.actor, authority=last.authority,
+                          identity=last.identity, rulebook=last.rulebook)
+        for f in _files:
+            f.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def get_logger() -> Any:

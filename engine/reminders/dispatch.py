@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.app.audit import message_digest
+from engine.app.audit import message_digest, route_digest
 from engine.app.identity import SCHEDULER
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.reminders.compose import compose
@@ -101,18 +101,21 @@ class Dispatcher:
         item = w.items[item_id] if item_id is not None else None
         meeting = w.meetings[meeting_id] if meeting_id is not None else None
         ics = meeting_calendar(book, meeting, w.members, now, self.domain) if meeting is not None else None
-        msgs, digests = [], []
+        msgs, digests, routes = [], [], []
         for login in who:
             to = w.members[login]
             text = compose(w, book, rule, p, rung, to, item, meeting, now, training, open_meetings)
             digests.append(message_digest(login, text.subject, text.body))
+            address = to.email if to.channel == "email" else login
+            routes.append(route_digest(login, to.channel, address or "", ics))
             msgs.append(DeliveryRecord(
                 id=0, dedupe_key=f"{p.ident}#{rung}#{login}", reminder=p.ident, rung=rung, recipient=login,
-                channel=to.channel, address=to.email if to.channel == "email" else login,
+                channel=to.channel, address=address,
                 message_id=message_id(p.ident, rung, login, self.domain), subject=text.subject, body=text.body,
                 ics=ics, status="pending", attempts=0, next_attempt_at=now, item=item_id, meeting=meeting_id))
         fact = ReminderDue(item=item_id, meeting=meeting_id, reminder=p.ident, key=p.key, rung=rung,
-                           recipients=tuple(who), deadline=p.next_at, vacant=tuple(vacant), digests=tuple(digests))
+                           recipients=tuple(who), deadline=p.next_at, vacant=tuple(vacant), digests=tuple(digests),
+                           routes=tuple(routes))
         return fact, msgs
 
     # ------------------------------------------------------------ delivering

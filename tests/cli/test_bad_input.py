@@ -130,3 +130,35 @@ def test_json_failures_are_json(demo: Path) -> None:
 def test_control_characters_in_a_title_are_refused(demo: Path) -> None:
     r = run([*db(demo), "--as", "yamamoto", "item", "file", "bad\x1btitle"], demo)
     assert r.returncode == 2 and "control characters" in one_line(r)
+
+
+def test_a_full_disk_loses_the_log_line_not_the_act(demo: Path) -> None:
+    """The act is committed: a log that cannot be written must not make it look failed (a retry
+    would file it twice)."""
+    before = events(demo)
+    r = run([*db(demo), "--as", "yamamoto", "item", "file", "x"], demo, {"KAIGI_LOG": "/dev/full"})
+    assert r.returncode in (0, 2), r.stderr
+    assert events(demo) == before + (1 if r.returncode == 0 else 0)
+
+
+def test_a_fifo_as_log_file_does_not_hang(demo: Path) -> None:
+    os.mkfifo(demo / "log.fifo")
+    r = run([*db(demo), "audit", "verify"], demo, {"KAIGI_LOG": str(demo / "log.fifo")}, timeout=20)
+    assert r.returncode == 2 and "not a regular file" in one_line(r)
+
+
+def test_checkpoint_and_keys_never_follow_a_symlink(demo: Path) -> None:
+    victim = demo / "victim.txt"
+    victim.write_text("keep me")
+    (demo / "cp.json").symlink_to(victim)
+    assert run([*db(demo), "audit", "keygen", "--out", str(demo / "k")], demo).returncode == 0
+    r = run([*db(demo), "audit", "checkpoint", "--sign", str(demo / "k.key"), "--out", str(demo / "cp.json")], demo)
+    assert r.returncode == 2 and victim.read_text() == "keep me"
+    (demo / "dangling.pub").symlink_to(demo / "elsewhere.pub")
+    r = run([*db(demo), "audit", "keygen", "--out", str(demo / "dangling")], demo)
+    assert r.returncode == 2 and not (demo / "elsewhere.pub").exists()
+
+
+def test_malformed_test_hooks_are_ignored(demo: Path) -> None:
+    r = run([*db(demo), "--as", "yamamoto", "item", "file", "x"], demo, {"KAIGI_TEST_BARRIER": "nowhere:x"})
+    assert r.returncode == 0, r.stderr

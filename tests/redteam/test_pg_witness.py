@@ -65,13 +65,13 @@ def world() -> Iterator[dict[str, Any]]:
         owner.assign(chief, "tanaka", "soshiki2_shomu")  # a clerk too: sato may delegate recording to them
         owner.delegate(chief, "tanaka", valid_until=past.now() + dt.timedelta(days=1))  # long expired by now
         owner.db_grants(apply=True)
+        groups = {kind: owner.store.group_name(kind) for kind in ("member", "auditor", "scheduler", "web")}
         with psycopg.connect(admin, autocommit=True) as c:
-            c.execute(f'GRANT kaigi_auditor TO "{ROLES["audit"]}"')
-            c.execute(f'GRANT kaigi_scheduler TO "{ROLES["sched"]}"')
-            c.execute(f'GRANT kaigi_member TO "{ROLES["web"]}"')
-            c.execute(f'GRANT "{ROLES["tanaka"]}" TO "{ROLES["web"]}"')  # the web face may SET ROLE to members
+            c.execute(f'GRANT "{groups["auditor"]}" TO "{ROLES["audit"]}"')
+            c.execute(f'GRANT "{groups["scheduler"]}" TO "{ROLES["sched"]}"')
+            c.execute(f'GRANT "{groups["web"]}" TO "{ROLES["web"]}"')  # it may SET ROLE to members (db grant)
         owner.store.close()
-        yield {"url": url}
+        yield {"url": url, "groups": groups}
     finally:
         try:
             next(gen)
@@ -81,6 +81,10 @@ def world() -> Iterator[dict[str, Any]]:
             for role in ROLES.values():
                 c.execute(f'DROP OWNED BY "{role}"')
                 c.execute(f'DROP ROLE "{role}"')
+            schema = url.rsplit("%3D", 1)[1]
+            for (name,) in c.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
+                                     [f"kaigi_%_{schema}_%"]).fetchall():
+                c.execute(f'DROP ROLE "{name}"')
 
 
 def kaigi_as(world: dict[str, Any], who: str) -> Kaigi:
@@ -117,10 +121,11 @@ def refused(world: dict[str, Any], who: str, *statements: str, match: str) -> No
 
 
 def append_call(actor: str, authority: str = "", identity: str = "db", at: str = "h_now",
-                type_: str = "ItemFiled") -> str:
-    payload = json.dumps({"item": 99, "title": "forged", "body": "hq", "state": "filed", "team": None, "note": ""})
-    events = json.dumps([{"type": type_, "schema": 1, "payload": payload, "item": 99, "meeting": None,
-                          "roster": False}])
+                type_: str = "ItemFiled", payload: dict[str, Any] | None = None, item: Any = 99) -> str:
+    text = json.dumps(payload if payload is not None else
+                      {"item": 99, "title": "forged", "body": "hq", "state": "filed", "team": None, "note": ""})
+    events = json.dumps([{"type": type_, "schema": 1, "payload": text, "item": item, "meeting": None,
+                          "roster": False}]).replace("'", "''")
     return (f"SELECT * FROM kaigi_append('{actor}', '{authority or actor}', '{identity}', '2024-10-01', "
             f"(SELECT {at} FROM kaigi_begin()), '{events}'::jsonb)")
 
@@ -196,8 +201,8 @@ def test_r_i3_a_direct_append_in_anothers_name_is_refused(world):
 
 
 def test_r_i3_an_append_without_taking_the_head_is_refused(world):
-    refused(world, "tanaka", "SELECT * FROM kaigi_append('tanaka', 'tanaka', 'db', '2024-10-01', now(), '[]'::jsonb)",
-            match="must follow kaigi_begin")
+    call = append_call("tanaka").replace("(SELECT h_now FROM kaigi_begin())", "now()")
+    refused(world, "tanaka", call, match="must follow kaigi_begin")
 
 
 def test_r_i2_a_backdated_append_is_refused(world):
@@ -229,7 +234,77 @@ def test_the_web_face_acts_for_a_member_with_set_role(world):
         rows = c.execute(append_call("tanaka", identity="web")).fetchall()
         assert len(rows) == 1
         c.rollback()  # the forged payload must not stay: it was only to see the role accepted
-    refused(world, "web", append_call("tanaka", identity="web"), match="is not member tanaka")
+    refused(world, "web", append_call("tanaka", identity="web"), match="SET ROLE")
+    refused(world, "tanaka", append_call("tanaka", identity="web"), match="SET ROLE")  # psql is not the web face
+
+
+# ---------------------------------------------------------------- the red team's findings, each refused now
+def test_a_member_cannot_rebind_anothers_identity(world):
+    """MemberBound is the owner's: a member who could rebind the chief to their own role would
+    act as the chief (found by the red team)."""
+    refused(world, "tanaka", append_call("tanaka", type_="MemberBound", item=None,
+                                         payload={"login": "sato", "db_role": ROLES["tanaka"], "os_user": None}),
+            match="binding a member to an identity is the owner's")
+
+
+def test_a_new_member_cannot_take_an_existing_identity(world):
+    refused(world, "tanaka", append_call("tanaka", type_="MemberAdded", item=None, payload={
+        "login": "mallory", "name": "m", "name_en": "m", "email": None, "lang": "ja", "channel": "email",
+        "db_role": ROLES["sato"]}), match="nobody's yet")
+
+
+def test_a_delegation_cannot_be_reopened(world):
+    refused(world, "tanaka", append_call("tanaka", "sato", type_="DelegationEnded", item=None,
+                                         payload={"id": 1, "valid_until": None}),
+            match="delegation")
+    refused(world, "sato", append_call("sato", type_="DelegationEnded", item=None,
+                                       payload={"id": 1, "valid_until": "2099-01-01T00:00:00+00:00"}),
+            match="only its holder ends a delegation, and only from now on")
+
+
+def test_an_event_whose_numbers_are_text_is_refused(world):
+    """The chain link is built from what is stored: an item id given as text is refused, not
+    planted as an event verify would call altered (found by the red team)."""
+    refused(world, "tanaka", append_call("tanaka", item=" 1"), match="numbers for numbers")
+
+
+def test_an_empty_append_is_refused(world):
+    refused(world, "tanaka", "SELECT * FROM kaigi_append('tanaka', 'tanaka', 'db', '2024-10-01', "
+                             "(SELECT h_now FROM kaigi_begin()), '[]'::jsonb)", match="at least one event")
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO assignment (id, login, position, body, valid_from) VALUES (99, 'tanaka', 'keisatsu_honbucho', "
+    "'hq', now())",
+    "UPDATE body SET ja = 'x'",
+    "INSERT INTO rulebook_adoption (version, effective_from, sha256, text) VALUES ('x', '2030-01-01', 'x', 'x')",
+])
+def test_the_roster_tables_are_the_databases(world, sql):
+    refused(world, "tanaka", append_call("tanaka"), sql, match="permission denied|not member")
+    refused(world, "tanaka", sql, match="permission denied")
+
+
+def test_a_password_is_set_only_for_oneself(world):
+    payload = {"login": "sato"}
+    refused(world, "tanaka", append_call("tanaka", type_="CredentialSet", item=None, payload=payload),
+            "INSERT INTO credential (login, hash, set_at) VALUES ('sato', 'x', now())",
+            match="only with its event|permission denied")
+
+
+def test_the_groups_are_this_installations(world):
+    """Group roles are per database and schema: a member of another HQ on the same cluster is not ours."""
+    assert all(ROLES["sato"] not in g and g.startswith("kaigi_") and g.endswith(kind)
+               for kind, g in world["groups"].items())
+    assert len(set(world["groups"].values())) == 4
+
+
+def test_db_grant_never_interpolates_a_hostile_role_name():
+    from store import pg
+
+    hostile = 'x$$;GRANT UPDATE ON member TO mallory;DO $$BEGIN END'
+    sql = pg.grants("s", "d", {hostile, "tanaka"}, [hostile, "tanaka"])
+    assert not any("mallory" in x for x in sql)
+    assert any('"tanaka"' in x for x in sql)
 
 
 # ---------------------------------------------------------------- the auditor (R-I4)

@@ -173,3 +173,19 @@ class TestTamper:
         raw(busy.store.inner, "UPDATE item SET reminders = :r WHERE id = 2", r=orjson.dumps(planned).decode())
         v = verify(busy.store)
         assert not v.ok and "stored item 2" in str(v.problem)
+
+
+def test_a_redirected_delivery_is_caught(svc, clock, tmp_path):
+    """A message row pointed at another address (or stripped of its calendar) after the
+    reminder fired: verify compares where it goes with what the ReminderDue recorded."""
+    from engine.reminders.dispatch import Dispatcher
+    from engine.reminders.senders import OutboxSender
+
+    clock.advance(days=15)  # the filed items' staff-meeting reminders are due
+    Dispatcher(svc, {"email": OutboxSender(tmp_path / "out.jsonl")}).run_once()
+    assert verify(svc.store).ok
+    rows = raw(svc.store.inner, "SELECT id FROM delivery")
+    assert rows
+    raw(svc.store.inner, "UPDATE delivery SET address = 'attacker@evil.example' WHERE id = :i", i=rows[0][0])
+    v = verify(svc.store)
+    assert not v.ok and "another address" in str(v.problem)
