@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup clean
+.PHONY: demo test setup clean browser
 
 $(BIN)/kaigi: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "kaigi needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
@@ -20,8 +20,16 @@ demo: setup
 	$(BIN)/kaigi --db sqlite:///kaigi.db init --demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" KAIGI_DB=sqlite:///kaigi.db bash demo/walk.sh
 
+# The browser tests use Debian's Chromium and CJK fonts: installed here when we may
+# (root), else those tests are skipped with the reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else echo "note: no Chromium (apt-get install -y chromium fonts-noto-cjk); the browser tests will be skipped"; fi
+
 # On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set.
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 clean:

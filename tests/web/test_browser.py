@@ -1,0 +1,187 @@
+"""The web face in a real browser: headless Chromium (Debian's, through Playwright) against
+`kaigi serve`'s app on a loopback port. An item is walked from filed to closed by its
+members, each signed in as themselves; a wrong member's refusal is shown; a forged form and
+a wrong password are refused; a station's member does not see the HQ's items. The run
+takes the screenshots in docs/screenshots/ that the README shows."""
+
+import datetime as dt
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import PASSWORDS, real_hq
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        pytest.skip("the browser tests need playwright (pip install playwright)")
+    if CHROMIUM is None:
+        pytest.skip("the browser tests need Debian's Chromium: apt-get install -y chromium fonts-noto-cjk")
+    import uvicorn
+    from argon2 import PasswordHasher
+
+    from engine.infra import passwords
+    from engine.infra.clock import FrozenClock
+    from engine.infra.timeutil import JST
+    from web import create_app
+
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    passwords._dummy.clear()
+    url = f"sqlite:///{tmp_path_factory.mktemp('web')}/kaigi.db"
+    clock = FrozenClock(dt.datetime(2026, 12, 2, 9, 0, tzinfo=JST))
+    k = real_hq(url, clock)
+    app = create_app(k, secret="browser-test")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield {"base": f"http://127.0.0.1:{port}", "kaigi": k, "clock": clock}
+    srv.should_exit = True
+    thread.join(timeout=10)
+    passwords._HASHER = None
+    passwords._dummy.clear()
+    k.store.close()
+
+
+@pytest.fixture(scope="module")
+def chromium(server: Any) -> Any:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def signed_in(chromium: Any, server: Any, login: str) -> Any:
+    page = chromium.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(server["base"] + "/login")
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", PASSWORDS[login])
+    page.click("button[type=submit]")
+    page.wait_for_url(server["base"] + "/")
+    return page
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def starts(server: Any) -> str:
+    from engine.infra.timeutil import JST
+
+    return server["clock"].now().astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+def convene_and_hold(page: Any, server: Any, kind: str, attendees: tuple[str, ...] = ()) -> str:
+    page.goto(server["base"] + "/meetings")
+    page.click("details summary")
+    page.select_option("#convene select[name=kind]", kind)
+    page.fill("#convene input[name=starts_at]", starts(server))
+    page.fill("#convene input[name=item]", "1")
+    if attendees:
+        page.select_option("#convene select[name=attendee]", list(attendees))
+    page.click("#convene button")
+    page.wait_for_selector("#hold")
+    meeting = page.url.rsplit("/", 1)[1]
+    page.click("#hold button")
+    page.wait_for_selector('[data-status="held"]')
+    return meeting
+
+
+def advance(page: Any, server: Any, trigger: str, meeting: str) -> str:
+    page.goto(server["base"] + "/items/1")
+    form = page.locator(f'form[data-trigger="{trigger}"]')
+    form.locator("select[name=meeting]").select_option(meeting)
+    form.locator("button").click()
+    page.wait_for_load_state()
+    return str(page.locator("#state").get_attribute("data-state"))
+
+
+def test_wrong_password_is_refused(chromium, server):
+    page = chromium.new_page()
+    page.goto(server["base"] + "/login")
+    page.fill("input[name=login]", "sato")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    assert page.locator("#login-error").inner_text() == "ログイン名またはパスワードが正しくありません"
+    shot(page, "login")
+    page.close()
+
+
+def test_a_forged_form_without_csrf_token_is_rejected(chromium, server):
+    page = signed_in(chromium, server, "yamamoto")
+    status = page.evaluate("""async () => (await fetch('/items/1/advance', {method: 'POST',
+        headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'trigger=skip'})).status""")
+    assert status == 403
+    page.goto(server["base"] + "/items/1")
+    assert page.locator("#state").get_attribute("data-state") == "filed"
+
+
+def test_the_walk_in_the_browser(chromium, server):
+    """The demo walk by its members, each signed in as themselves; a wrong member refused."""
+    yamamoto = signed_in(chromium, server, "yamamoto")
+    shot(yamamoto, "my-work")
+    m = convene_and_hold(yamamoto, server, "staff", ("nakamura", "yoshida"))
+    assert advance(yamamoto, server, "refer", m) == "pre_review"
+
+    watanabe = signed_in(chromium, server, "watanabe")
+    m = convene_and_hold(watanabe, server, "team_lead")
+    nakamura = signed_in(chromium, server, "nakamura")  # a team leader may not record the pre-review's outcome
+    nakamura.goto(server["base"] + "/items/1")
+    assert nakamura.locator('form[data-trigger="refer"]').count() == 1
+    nakamura.locator('form[data-trigger="refer"] button').click()
+    nakamura.wait_for_selector("#refusal")
+    assert nakamura.locator("#refusal").inner_text().startswith("許可されません: ")
+    assert "(R-T3)" in nakamura.locator("#refusal").inner_text()
+    shot(nakamura, "refusal")
+    assert advance(watanabe, server, "refer", m) == "council"
+
+    sato = signed_in(chromium, server, "sato")
+    m = convene_and_hold(sato, server, "council")
+    shot(sato, "meeting")
+    assert advance(watanabe, server, "decide", m) == "in_progress"
+    shot(watanabe, "item")
+    m = convene_and_hold(sato, server, "council")
+    assert advance(watanabe, server, "close", m) == "closed"
+
+    sato.goto(server["base"] + "/board")
+    assert sato.locator('[data-state="closed"] a[href="/items/1"]').count() == 1
+    shot(sato, "board")
+    sato.goto(server["base"] + "/meetings")
+    shot(sato, "meetings")
+    sato.goto(server["base"] + "/audit?item=1")
+    assert sato.locator('#verify[data-ok="true"]').count() == 1
+    assert sato.locator('.replay-step[data-allowed="true"]').count() >= 5
+    shot(sato, "audit")
+    sato.goto(server["base"] + "/diagram?item=1")
+    shot(sato, "diagram")
+    with server["kaigi"].store.read() as tx:
+        acts = {(e.actor, e.type) for e in tx.events(item=1) if e.identity == "web"}
+    assert {("yamamoto", "ItemAdvanced"), ("watanabe", "ItemAdvanced")} <= acts
+
+
+def test_a_station_member_sees_only_their_station(chromium, server):
+    matsumoto = signed_in(chromium, server, "matsumoto")
+    matsumoto.goto(server["base"] + "/board")
+    assert matsumoto.locator('a[href="/items/1"]').count() == 0
+    response = matsumoto.goto(server["base"] + "/items/2")
+    assert response.status == 404
