@@ -327,3 +327,36 @@ def test_what_was_recorded_says_who_and_verifies(world):
     assert ("tanaka", "db", "ItemFiled") in rows
     assert not any(t == "ItemFiled" and a == "sato" for a, _, t in rows)
     assert verify(open_store(world["url"])).ok
+
+
+def test_the_web_face_as_a_service_role_acts_as_the_signed_in_member(world):
+    """End to end: `kaigi serve` connected as the web group's role signs tanaka in and files an
+    item; PostgreSQL records tanaka (identity web), witnessed through SET ROLE."""
+    import re
+
+    from argon2 import PasswordHasher
+    from fastapi.testclient import TestClient
+
+    from engine.app import accounts
+    from engine.infra import passwords
+    from web import create_app
+
+    passwords._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        owner = Kaigi(open_store(world["url"]))
+        accounts.set_password(owner, Actor("tanaka", "db"), "tanaka", "tanaka-password-1")
+        owner.store.close()
+        k = kaigi_as(world, "web")
+        c = TestClient(create_app(k, secret="s"))
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
+        r = c.post("/login", data={"login": "tanaka", "password": "tanaka-password-1", "csrf_token": token})
+        assert r.status_code == 200 and 'data-login="tanaka"' in r.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/board").text).group(1)
+        r = c.post("/items", data={"title": "ウェブから", "csrf_token": token})
+        assert r.status_code == 200, r.text[:500]
+        with k.store.read() as tx:
+            last = tx.events(after=tx.head().seq - 1)[-1]
+        assert (last.actor, last.identity, last.type) == ("tanaka", "web", "ItemFiled")
+        k.store.close()
+    finally:
+        passwords._HASHER = None
