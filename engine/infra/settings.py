@@ -17,7 +17,7 @@ from typing import Any, Final
 CONFIG_NAME: Final = "kaigi.toml"
 SECTION: Final = "kaigi"
 DEFAULT_MAIL_FROM: Final = "kaigi@localhost"
-KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log")
+KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log", "digest")
 _MEMORY: Final = ("", ":memory:")
 
 
@@ -31,6 +31,7 @@ class Settings:
     outbox: Path | None
     log_file: Path | None
     config_path: Path | None
+    digest: str | None = None  # "HH:MM" Japan time: one mail a day per member instead of one per reminder
 
     def __repr__(self) -> str:
         from engine.infra.secrets import redact_url
@@ -201,4 +202,17 @@ def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd:
         outbox=_path(env.get("KAIGI_OUTBOX"), cwd) or _path(values.get("outbox"), folder),
         log_file=_path(env.get("KAIGI_LOG"), cwd) or _path(values.get("log"), folder),
         config_path=None if data is None else path,
+        digest=_digest(env.get("KAIGI_DIGEST") or values.get("digest"), path),
     )
+
+
+def _digest(value: str | None, path: Path) -> str | None:
+    """The daily digest's time, HH:MM Japan time (KAIGI_DIGEST or `digest` in the file)."""
+    import re
+
+    if value is None:
+        return None
+    m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if m is None:
+        raise ValueError(f"digest: {value[:20]!r} is not a time of day HH:MM (Japan time), as in 08:30")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"

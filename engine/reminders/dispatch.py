@@ -53,13 +53,17 @@ class Dispatcher:
     def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
                  lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, mark_every: int = 1,
                  max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, domain: str | None = None) -> None:
+                 clock: Callable[[], dt.datetime] | None = None, domain: str | None = None,
+                 digest: str | None = None) -> None:
         self.kaigi, self.store, self.senders = kaigi, kaigi.store, senders
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.lease, self.batch, self.mark_every, self.max_attempts = lease, batch, mark_every, max_attempts
         self.domain = domain or kaigi.mail_domain
         self.after_send = after_send  # test hook: called after a send, before it is settled
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.timezone.utc))
+        # "HH:MM" Japan time: what fires about items and orders waits for that time and goes
+        # to each member as one mail a day (a meeting's notice still goes at once)
+        self.digest = dt.time.fromisoformat(digest) if digest else None
 
     # ------------------------------------------------------------ firing rungs
     def fire_due(self, stats: PassStats) -> int:
@@ -112,11 +116,22 @@ class Dispatcher:
                 id=0, dedupe_key=f"{p.ident}#{rung}#{login}", reminder=p.ident, rung=rung, recipient=login,
                 channel=to.channel, address=address,
                 message_id=message_id(p.ident, rung, login, self.domain), subject=text.subject, body=text.body,
-                ics=ics, status="pending", attempts=0, next_attempt_at=now, item=item_id, meeting=meeting_id))
+                ics=ics, status="pending", attempts=0, next_attempt_at=self._slot(now, meeting_id), item=item_id,
+                meeting=meeting_id))
         fact = ReminderDue(item=item_id, meeting=meeting_id, reminder=p.ident, key=p.key, rung=rung,
                            recipients=tuple(who), deadline=p.next_at, vacant=tuple(vacant), digests=tuple(digests),
                            routes=tuple(routes))
         return fact, msgs
+
+    def _slot(self, now: dt.datetime, meeting_id: int | None) -> dt.datetime:
+        """When a queued message may go: now, or with a digest the next digest time."""
+        if self.digest is None or meeting_id is not None:
+            return now
+        from engine.infra.timeutil import JST
+
+        local = now.astimezone(JST)
+        at = dt.datetime.combine(local.date(), self.digest, JST)
+        return (at if at >= local else at + dt.timedelta(days=1)).astimezone(dt.timezone.utc)
 
     # ------------------------------------------------------------ delivering
     def deliver_due(self, stats: PassStats) -> int:
@@ -128,6 +143,8 @@ class Dispatcher:
         # and hand it back rather than send it twice (slow SMTP, a long batch).
         stop_at = now + self.lease * 0.8
         settled: list[tuple[DeliveryRecord, DeliveryError | None]] = []
+        if self.digest is not None:
+            claimed = self._send_digests(claimed, settled)
         for n, d in enumerate(claimed):
             if self.clock() >= stop_at:
                 self._settle(settled, stats)
@@ -143,6 +160,45 @@ class Dispatcher:
                 settled = []
         self._settle(settled, stats)
         return len(claimed)
+
+    def _send_digests(self, claimed: list[DeliveryRecord],
+                      settled: list[tuple[DeliveryRecord, DeliveryError | None]]) -> list[DeliveryRecord]:
+        """Send one mail per recipient for their item and order messages claimed together;
+        returns the rest (meeting notices, lone messages), sent one by one as usual. The
+        digest's Message-ID comes from the rows it carries: a resend after a crash is the
+        same mail."""
+        groups: dict[tuple[str, str, str | None], list[DeliveryRecord]] = {}
+        rest = []
+        for d in claimed:
+            if d.meeting is None:
+                groups.setdefault((d.recipient, d.channel, d.address), []).append(d)
+            else:
+                rest.append(d)
+        for (login, _channel, _address), rows in groups.items():
+            if len(rows) == 1:
+                rest.append(rows[0])
+                continue
+            err = self._send(self._digest_of(login, rows))
+            settled.extend((d, err) for d in rows)
+        return sorted(rest, key=lambda d: d.id)
+
+    def _digest_of(self, login: str, rows: list[DeliveryRecord]) -> DeliveryRecord:
+        from engine.i18n import t, when
+
+        with self.store.read() as tx:
+            member = next((m for m in tx.roster()[1] if m.login == login), None)
+        lang = member.lang if member is not None else "ja"
+        now = self.clock()
+        subject = t("digest.subject", lang, n=len(rows), day=when(now, lang, date_only=True))
+        parts = [t("digest.intro", lang, n=len(rows))]
+        parts += [f"{'=' * 60}\n{d.subject}\n\n{d.body}" for d in rows]
+        ids = "-".join(str(d.id) for d in sorted(rows, key=lambda d: d.id))
+        token = hashlib.sha256(ids.encode()).hexdigest()[:20]
+        first = rows[0]
+        return DeliveryRecord(
+            id=0, dedupe_key=f"digest#{ids}", reminder="digest", rung=0, recipient=login, channel=first.channel,
+            address=first.address, message_id=f"<kaigi.digest.{token}@{self.domain}>", subject=subject,
+            body="\n\n".join(parts), ics=None, status="sending", attempts=first.attempts, next_attempt_at=now)
 
     def _send(self, d: DeliveryRecord) -> DeliveryError | None:
         sender = self.senders.get(d.channel) or self.senders.get("outbox") or self.senders.get("email")
