@@ -1361,6 +1361,30 @@ def _reminders_then(r: Any, item_id: int, at: Any) -> list[dict[str, Any]]:
     return out
 
 
+@audit.command("report", help="help.audit.report")
+@click.argument("item_id", type=ID)
+@option("--format", "fmt", type=click.Choice(["md"]), default="md", show_default=True, help="opt.report_format")
+@option("--output", "-o", type=click.Path(dir_okay=False), help="opt.output")
+@pass_app
+def audit_report(app: App, item_id: int, fmt: str, output: str | None) -> None:
+    with refusals(app):
+        from engine.app.report import item_report
+
+        k = app.kaigi()
+        with k.read() as q:
+            _member(app, q)
+            q.w.item(item_id)
+        text = item_report(k, item_id, app.lang)
+        if output:
+            _write_new(output, text)
+    if output:
+        app.out({"item": item_id, "file": output}, app.t("export.done", n=1, file=output))
+    elif app.json:
+        app.out({"item": item_id, "markdown": text})
+    else:
+        click.echo(text)
+
+
 @audit.command("export", help="help.audit.export")
 @option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
         help="opt.export_format")
