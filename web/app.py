@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from engine.i18n import lang_of, t, when
+from engine.i18n import lang_of, t, trigger_word, when
 from web import auth
 
 HERE = Path(__file__).parent
@@ -39,7 +39,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
                        session_cookie="kaigi_session", same_site="lax", https_only=https_only, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays)
+    templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays, trigger_word=trigger_word)
     templates.env.filters.update(fromiso=_fromiso, jst=_jst)
     app.state.templates = templates
 

@@ -65,7 +65,8 @@ class Msg:
         text = entry.get(lang) or entry["en"]
         if not self.params:
             return text
-        return text.format_map({k: render(v, lang) for k, v in self.params.items()})
+        return text.format_map({k: (trigger_word(v, lang) if k == "trigger" and isinstance(v, str)
+                                    else render(v, lang)) for k, v in self.params.items()})
 
     def __str__(self) -> str:
         return self.render("en")
@@ -78,6 +79,15 @@ class Msg:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+def trigger_word(key: str, lang: str) -> str:
+    """A trigger as people read it: its Japanese word with the key they type (`付議(refer)`),
+    the key itself in English; a trigger the catalog does not know stays its key."""
+    if lang != "ja":
+        return key
+    entry = catalog().get(f"trigger.{key}")
+    return f"{entry['ja']}({key})" if entry else key
 
 
 def render(value: Any, lang: str) -> str:
