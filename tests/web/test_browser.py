@@ -108,11 +108,16 @@ def convene_and_hold(page: Any, server: Any, kind: str, attendees: tuple[str, ..
 
 
 def advance(page: Any, server: Any, trigger: str, meeting: str) -> str:
+    """Take a next act from the item page; htmx swaps the page's main part in place."""
     page.goto(server["base"] + "/items/1")
+    before = page.locator("#state").get_attribute("data-state")
     form = page.locator(f'form[data-trigger="{trigger}"]')
     form.locator("select[name=meeting]").select_option(meeting)
     form.locator("button").click()
-    page.wait_for_load_state()
+    page.wait_for_function("(before) => { const s = document.querySelector('#state');"
+                           " return document.querySelector('#refusal') || (s && s.dataset.state !== before)"
+                           " || document.querySelector('[data-trigger]') === null; }", arg=before)
+    assert page.locator("#refusal").count() == 0, page.locator("#refusal").inner_text()
     return str(page.locator("#state").get_attribute("data-state"))
 
 
@@ -149,7 +154,8 @@ def test_the_walk_in_the_browser(chromium, server):
     nakamura.goto(server["base"] + "/items/1")
     assert nakamura.locator('form[data-trigger="refer"]').count() == 1
     nakamura.locator('form[data-trigger="refer"] button').click()
-    nakamura.wait_for_selector("#refusal")
+    nakamura.wait_for_selector("#refusal")  # swapped in by htmx, the page stays
+    assert nakamura.url.endswith("/items/1")
     assert nakamura.locator("#refusal").inner_text().startswith("許可されません: ")
     assert "(R-T3)" in nakamura.locator("#refusal").inner_text()
     shot(nakamura, "refusal")
