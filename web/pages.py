@@ -131,23 +131,22 @@ def my_work(request: Request) -> Response:
         return gate
     who, language = _who(request), lang(request)
     with _kaigi(request).read() as q:
-        work = q.my_work(who.login, language)
-        open_meetings = _open_meetings(q)
-    return render(request, "work.html", work=work, meetings=open_meetings)
+        work = q.my_work(who.login, language, limit=WORK_SHOWN)
+        more = sum(w["n"] for w in work if w["kind"] == "more")
+        shown = [w for w in work if w["kind"] != "more"]
+        meetings = {w["item"]["id"]: _titled(q, q.open_sittings(q.w.item(w["item"]["id"])), language)
+                    for w in shown if w["kind"] == "item"}
+    return render(request, "work.html", work=shown, more=more, meetings=meetings)
 
 
-def _open_meetings(q: Any) -> dict[int, list[dict[str, Any]]]:
-    """For each item, the held meetings with it on their agenda and no outcome yet: the
-    meetings a `--meeting` step may name."""
-    out: dict[int, list[dict[str, Any]]] = {}
-    for m in q.tx.meetings(status="held"):
-        for i in m.items:
-            if i not in m.outcomes:
-                out.setdefault(i, []).append({"id": m.id, "kind": m.kind})
-    for m in q.tx.meetings(status="convened"):
-        for i in m.items:
-            out.setdefault(i, []).append({"id": m.id, "kind": m.kind})
-    return out
+WORK_SHOWN = 100  # a page a person reads; the board has the rest
+BOARD_SHOWN = 60  # cards per column: the overdue first, then the latest
+
+
+def _titled(q: Any, sittings: list[dict[str, Any]], language: str) -> list[dict[str, Any]]:
+    book = q.book()
+    return [{**m, "title": book.meetings[m["kind"]].title.in_(language) if m["kind"] in book.meetings else m["kind"]}
+            for m in sittings]
 
 
 # ---------------------------------------------------------------- the board
@@ -161,12 +160,15 @@ def board(request: Request, station: str | None = None, team: str | None = None)
     with _kaigi(request).read() as q:
         book = q.book()
         try:
-            views = q.items(station=station, team=team, lang=language)
+            visible = q.cards(who.login, station=station, team=team, lang=language)
         except DomainError as err:
             return render(request, "error.html", status=refusal_status(err), message=err.render(language))
-        visible = [v for v in views if q.may_see(who.login, q.w.item(v["id"]))]
-        columns = [{"key": key, "title": st.title.in_(language),
-                    "cards": [v for v in visible if v["state"] == key]} for key, st in book.states.items()]
+        columns = []
+        for key, st in book.states.items():
+            here = sorted((v for v in visible if v["state"] == key), key=lambda v: v["updated_at"], reverse=True)
+            cards = [c for c in here if c["overdue"]] + [c for c in here if not c["overdue"]]
+            columns.append({"key": key, "title": st.title.in_(language), "count": len(cards),
+                            "cards": cards[:BOARD_SHOWN]})
         bodies = [{"key": b.key, "name": q.body_name(b.key, language)} for b in q.w.bodies.values()]
         teams = [{"key": k_, "title": tm.title.in_(language)} for k_, tm in book.teams.items()]
     return render(request, "board.html", columns=columns, bodies=bodies, teams=teams, station=station, team=team)
@@ -183,10 +185,8 @@ def _item_page(request: Request, item_id: int, status: int = 200, refusal: str |
                           message=NotFound("item.none", id=item_id).render(language))
         view = q.item(item_id, language)
         history = q.history(item_id, language)
-        meetings = _open_meetings(q).get(item_id, [])
+        meetings = _titled(q, q.open_sittings(rec), language)
         book = q.book()
-        for m in meetings:
-            m["title"] = book.meetings[m["kind"]].title.in_(language) if m["kind"] in book.meetings else m["kind"]
         acts = [n for n in view["next"] if not n["by_convening"]]
     from engine.app.diagrams import svg
 

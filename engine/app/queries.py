@@ -27,6 +27,7 @@ class Reader:
         self.tx: Any = None
         self.w: World = World()
         self.now = dt.datetime.now(dt.timezone.utc)
+        self._holders: dict[tuple[Any, ...], list[str]] = {}  # who holds which roles where, this snapshot
 
     def __enter__(self) -> "Reader":
         self._cm = self.kaigi.store.read()
@@ -90,6 +91,28 @@ class Reader:
     def item(self, item_id: int, lang: str = "en") -> dict[str, Any]:
         return self.item_view(self.w.item(item_id), lang)
 
+    def cards(self, login: str, *, station: str | None = None, team: str | None = None,
+              lang: str = "en") -> list[dict[str, Any]]:
+        """The board's view of the items `login` may see: enough for a card (no deadlines or
+        next acts, which `item_view` works out per item)."""
+        body = self.w.body(station).key if station else None
+        book = self.book()
+        out = []
+        for i in self.tx.items(body=body):
+            if (team is not None and i.team != team) or not self.may_see(login, i):
+                continue
+            out.append({"id": i.id, "title": i.title, "state": i.state, "body": i.body,
+                        "body_name": self.body_name(i.body, lang), "updated_at": iso(i.updated_at),
+                        "team_title": book.teams[i.team].title.in_(lang) if i.team in book.teams else None,
+                        "overdue": plan.overdue(i.reminders, self.now)})
+        return out
+
+    def open_sittings(self, item: ItemRecord) -> list[dict[str, Any]]:
+        """The meetings a step of `item` may name now: convened ones it is on (a step by
+        convening), held ones with no outcome for it yet."""
+        return [{"id": s.meeting, "kind": s.kind} for s in item.sittings
+                if s.status == "convened" or (s.status == "held" and s.outcome is None)]
+
     def items(self, *, state: str | None = None, station: str | None = None, overdue: bool = False,
               lang: str = "en", team: str | None = None) -> list[dict[str, Any]]:
         body = self.w.body(station).key if station else None
@@ -121,7 +144,10 @@ class Reader:
         out = []
         for t in book.transitions_from(item.state, self.w.body_kinds().get(item.body)):
             roles = list(book.meetings[t.meeting].recorder_roles) if t.meeting else list(t.roles)
-            who = au.holders(self.w, book, roles, item.body, self.now)
+            key = (book.version, tuple(roles), item.body)
+            if key not in self._holders:
+                self._holders[key] = au.holders(self.w, book, roles, item.body, self.now)
+            who = list(self._holders[key])
             if t.filer and item.filed_by not in who:
                 who.append(item.filed_by)
             out.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
@@ -360,18 +386,25 @@ class Reader:
         return sorted(rows, key=lambda x: (x["due_at"], x["id"], x["rung"]))
 
     # ------------------------------------------------------------ what waits on a member
-    def my_work(self, login: str, lang: str = "en") -> list[dict[str, Any]]:
+    def my_work(self, login: str, lang: str = "en", limit: int | None = None) -> list[dict[str, Any]]:
         """What waits on `login` now: the next acts they may do on open items, meetings they
-        convene, chair or record, orders to them."""
+        convene, chair or record, orders to them. With `limit`, only that many items come with
+        their full view (the oldest first); the others are counted, as `{"kind": "more"}`."""
         book = self.book()
         held = self.holdings(login)
         out = []
-        for item in self.tx.items():
+        more = 0
+        for item in sorted(self.tx.items(), key=lambda i: i.updated_at):
             if not book.is_open(item.state):
                 continue
             acts = [n for n in self.next_acts(book, item, lang) if login in n["who"] and not n["by_convening"]]
             if acts:
+                if limit is not None and len(out) >= limit:
+                    more += 1
+                    continue
                 out.append({"kind": "item", "item": self.item_view(item, lang), "acts": acts})
+        if more:
+            out.append({"kind": "more", "n": more})
         for m in self.tx.meetings(status="convened"):
             kind = book.meetings.get(m.kind)
             if kind is None:
