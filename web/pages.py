@@ -41,6 +41,15 @@ async def _form(request: Request) -> Any:
     return form
 
 
+async def _checked(request: Request) -> Any:
+    """A member's posted form with this session's CSRF token: the form, or the response that
+    turns it away (to the sign-in, or 403)."""
+    if (gate := _gate(request)) is not None:
+        return gate
+    form = await _form(request)
+    return _csrf_refused(request) if form is None else form
+
+
 def _csrf_refused(request: Request) -> HTMLResponse:
     return render(request, "error.html", status=403, message=_t(request, "web.csrf"))
 
@@ -204,11 +213,9 @@ def item_page(request: Request, item_id: int) -> Response:
 
 @router.post("/items/{item_id}/advance", response_class=HTMLResponse)
 async def item_advance(request: Request, item_id: int) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    form = await _form(request)
-    if form is None:
-        return _csrf_refused(request)
+    form = await _checked(request)
+    if isinstance(form, Response):
+        return form
     k, language = _kaigi(request), lang(request)
     meeting = str(form.get("meeting") or "").strip()
     try:
@@ -225,11 +232,9 @@ async def item_advance(request: Request, item_id: int) -> Response:
 
 @router.post("/items", response_class=HTMLResponse)
 async def item_file(request: Request) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    form = await _form(request)
-    if form is None:
-        return _csrf_refused(request)
+    form = await _checked(request)
+    if isinstance(form, Response):
+        return form
     k, language = _kaigi(request), lang(request)
     try:
         out = k.file_item(_who(request), str(form.get("title") or ""), station=str(form.get("station") or "") or None,
@@ -277,11 +282,9 @@ def meetings_page(request: Request, month: str | None = None) -> Response:
 
 @router.post("/meetings", response_class=HTMLResponse)
 async def meeting_convene(request: Request) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    form = await _form(request)
-    if form is None:
-        return _csrf_refused(request)
+    form = await _checked(request)
+    if isinstance(form, Response):
+        return form
     k, language = _kaigi(request), lang(request)
     try:
         starts = parse_when(str(form.get("starts_at") or ""), k.now())
@@ -333,11 +336,9 @@ def meeting_page(request: Request, meeting_id: int) -> Response:
 
 @router.post("/meetings/{meeting_id}/hold", response_class=HTMLResponse)
 async def meeting_hold(request: Request, meeting_id: int) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    form = await _form(request)
-    if form is None:
-        return _csrf_refused(request)
+    form = await _checked(request)
+    if isinstance(form, Response):
+        return form
     try:
         _kaigi(request).hold(_who(request), meeting_id, present=[str(x) for x in form.getlist("present") if x])
     except DomainError as err:
