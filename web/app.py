@@ -26,10 +26,13 @@ STATUS = {"bad_input": 400, "not_permitted": 403, "not_possible": 409, "not_foun
 
 
 def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | None = None,
-               https_only: bool = False) -> FastAPI:
+               https_only: bool = False, oidc: dict[str, str] | None = None) -> FastAPI:
     """The app over `kaigi`. `secret` signs the session cookies (share it between the
     processes behind one proxy: KAIGI_SECRET); `trust_proxy` honours REMOTE_USER
-    (KAIGI_TRUST_PROXY_HEADER=1), which only a proxy that sets it itself may be trusted with."""
+    (KAIGI_TRUST_PROXY_HEADER=1), which only a proxy that sets it itself may be trusted with.
+    `oidc`: {"issuer", "client_id", "client_secret"} of an intranet identity provider
+    (KAIGI_OIDC_ISSUER, KAIGI_OIDC_CLIENT_ID, KAIGI_OIDC_CLIENT_SECRET); its
+    `preferred_username` claim is the member's login."""
     app = FastAPI(title="kaigi", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
     app.state.kaigi = kaigi
     app.state.trust_proxy = (os.environ.get("KAIGI_TRUST_PROXY_HEADER") == "1") if trust_proxy is None else trust_proxy
@@ -38,6 +41,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("KAIGI_SECRET") or secrets.token_hex(32),
                        session_cookie="kaigi_session", same_site="lax", https_only=https_only, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.state.oidc = _oidc(oidc if oidc is not None else _oidc_from_env())
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays, trigger_word=trigger_word)
     templates.env.filters.update(fromiso=_fromiso, jst=_jst)
@@ -73,6 +77,27 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
         return Response("ok", media_type="text/plain")
 
     return app
+
+
+def _oidc_from_env() -> dict[str, str] | None:
+    keys = {"issuer": "KAIGI_OIDC_ISSUER", "client_id": "KAIGI_OIDC_CLIENT_ID",
+            "client_secret": "KAIGI_OIDC_CLIENT_SECRET"}
+    found = {k: os.environ.get(v, "") for k, v in keys.items()}
+    return found if found["issuer"] and found["client_id"] else None
+
+
+def _oidc(conf: dict[str, str] | None) -> Any:
+    """An Authlib client for the identity provider, or None: it reads the provider's
+    discovery document and checks the ID token's signature, issuer, audience and nonce."""
+    if not conf:
+        return None
+    from authlib.integrations.starlette_client import OAuth
+
+    oauth = OAuth()
+    oauth.register("idp", server_metadata_url=conf["issuer"].rstrip("/") + "/.well-known/openid-configuration",
+                   client_id=conf["client_id"], client_secret=conf.get("client_secret") or None,
+                   client_kwargs={"scope": "openid profile"})
+    return oauth.idp
 
 
 def _fromiso(text: Any) -> Any:

@@ -92,6 +92,34 @@ async def login_post(request: Request) -> Response:
     return redirect("/")
 
 
+@router.get("/login/oidc")
+async def login_oidc(request: Request) -> Response:
+    """Sign in through the intranet's identity provider (OpenID Connect)."""
+    client = request.app.state.oidc
+    if client is None or request.app.state.training:
+        return render(request, "error.html", status=404, message=_t(request, "web.not_found"))
+    return await client.authorize_redirect(request, str(request.url_for("login_oidc_callback")))  # type: ignore[no-any-return]
+
+
+@router.get("/login/oidc/callback")
+async def login_oidc_callback(request: Request) -> Response:
+    client = request.app.state.oidc
+    if client is None or request.app.state.training:
+        return render(request, "error.html", status=404, message=_t(request, "web.not_found"))
+    try:
+        token = await client.authorize_access_token(request)
+    except Exception:  # noqa: BLE001 (a bad state, code, signature or nonce: one generic answer)
+        return render(request, "login.html", status=401, error=_t(request, "web.login.oidc_failed"))
+    claims = token.get("userinfo") or {}
+    login = str(claims.get("preferred_username") or "")
+    with _kaigi(request).read() as q:
+        known = login in q.w.members
+    if not known:
+        return render(request, "login.html", status=403, error=_t(request, "web.login.oidc_unknown"))
+    auth.sign_in(request, login)
+    return redirect("/")
+
+
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     form = await _form(request)
