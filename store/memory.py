@@ -15,7 +15,7 @@ from typing import Any
 
 from store.chain import GENESIS, seal
 from store.errors import ClockBehind, StoreError
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
+from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
 
@@ -111,6 +111,11 @@ class MemoryTx:
 
     def item(self, item_id: int) -> ItemRecord | None:
         return self.s.tables["item"].get(item_id)  # type: ignore[no-any-return]
+
+    def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
+        return [ItemCard(i.id, i.title, i.state, i.body, i.team, i.origin, i.updated_at,
+                         min((p.due_at for p in i.reminders), default=None))
+                for i in self.items(body=body)]
 
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
+from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
 
@@ -31,6 +31,8 @@ class Reads(Protocol):
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None,
               limit: int | None = None, after: int = 0) -> list[ItemRecord]: ...
+
+    def item_cards(self, *, body: str | None = None) -> list[ItemCard]: ...
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None: ...
 

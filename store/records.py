@@ -113,6 +113,20 @@ class Planned:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemCard:
+    """An item as a board shows it: no history, only its earliest planned deadline."""
+
+    id: int
+    title: str
+    state: str
+    body: str
+    team: str | None
+    origin: int | None
+    updated_at: dt.datetime
+    earliest_due: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ItemRecord:
     id: int
     title: str

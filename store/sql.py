@@ -28,7 +28,7 @@ import orjson
 from store import codec
 from store.chain import GENESIS, instant, seal
 from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, Refused, StoreError
-from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
+from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
 
@@ -455,6 +455,19 @@ class SqlTx:
             return []
         sql = self._ITEM + w.sql() + " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return [codec.item_in(r) for r in self.all(sql, w.params)]
+
+    def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
+        """Every item as a board card, read without decoding its sittings, orders or tallies."""
+        w = _Where().eq("body", body)
+        rows = self.all("SELECT id, title, state, body, team, origin, updated_at, reminders FROM item" + w.sql()
+                        + " ORDER BY id", w.params)
+        out = []
+        for r in rows:
+            planned = orjson.loads(r[7]) if r[7] and r[7] != "[]" else ()
+            due = min((p[4] for p in planned), default=None)
+            out.append(ItemCard(r[0], r[1], r[2], r[3], r[4], r[5], t_in(r[6]),  # type: ignore[arg-type]
+                                t_in(due) if due else None))
+        return out
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         row = self.one(self._MEETING + " WHERE id = :id", {"id": meeting_id})

@@ -97,14 +97,20 @@ class Reader:
         next acts, which `item_view` works out per item)."""
         body = self.w.body(station).key if station else None
         book = self.book()
+        everything = self.w.hq() in {h.body for h in self.holdings(login)}
+        names: dict[str, str] = {}
         out = []
-        for i in self.tx.items(body=body):
-            if (team is not None and i.team != team) or not self.may_see(login, i):
+        for c in self.tx.item_cards(body=body):
+            if team is not None and c.team != team:
                 continue
-            out.append({"id": i.id, "title": i.title, "state": i.state, "body": i.body,
-                        "body_name": self.body_name(i.body, lang), "updated_at": iso(i.updated_at),
-                        "team_title": book.teams[i.team].title.in_(lang) if i.team in book.teams else None,
-                        "overdue": plan.overdue(i.reminders, self.now)})
+            if not everything and not self.may_see(login, self.w.item(c.id)):
+                continue
+            if c.body not in names:
+                names[c.body] = self.body_name(c.body, lang)
+            out.append({"id": c.id, "title": c.title, "state": c.state, "body": c.body, "body_name": names[c.body],
+                        "updated_at": iso(c.updated_at),
+                        "team_title": book.teams[c.team].title.in_(lang) if c.team in book.teams else None,
+                        "overdue": c.earliest_due is not None and c.earliest_due <= self.now})  # R-N3
         return out
 
     def open_sittings(self, item: ItemRecord) -> list[dict[str, Any]]:

@@ -203,3 +203,14 @@ def test_an_item_walked_from_filed_to_closed_by_the_right_members(real, browser)
     assert ("watanabe", "web", "ItemAdvanced") in acts and ("yamamoto", "web", "ItemAdvanced") in acts
     assert real.verify().ok
     assert PASSWORDS  # the members signed in with their own passwords
+
+
+def test_what_people_type_is_shown_never_run(real, browser):
+    """A title or note with markup is escaped on every page (no stored XSS)."""
+    item = real.file_item("yamamoto", "<script>alert(1)</script>", note='"><img src=x onerror=alert(2)>').fact.item
+    b = browser(real)
+    b.login("yamamoto")
+    for page in (f"/items/{item}", "/board", "/", f"/audit?item={item}"):
+        html = b.get(page).text
+        assert "<script>alert(1)</script>" not in html and "<img src=x" not in html, page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in b.get(f"/items/{item}").text
