@@ -7,11 +7,13 @@ on, its open orders, its planned reminders), so an act reads it in one statement
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from store.frozen import record
 
-@dataclass(frozen=True, slots=True)
+
+@record
 class BodyRecord:
     key: str
     kind: str
@@ -19,7 +21,7 @@ class BodyRecord:
     en: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MemberRecord:
     """A person on the roster; `os_user` and `db_role` bind them to an authenticated identity."""
 
@@ -33,7 +35,7 @@ class MemberRecord:
     db_role: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AssignmentRecord:
     id: int
     login: str
@@ -47,7 +49,7 @@ class AssignmentRecord:
         return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DelegationRecord:
     id: int
     holder: str
@@ -59,7 +61,7 @@ class DelegationRecord:
         return self.valid_from <= at and (self.valid_until is None or at < self.valid_until)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AdoptionRecord:
     version: str
     effective_from: dt.date
@@ -67,7 +69,7 @@ class AdoptionRecord:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Sitting:
     """A meeting as an item on its agenda sees it: enough to plan the item's reminders."""
 
@@ -79,7 +81,7 @@ class Sitting:
     outcome: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpenOrder:
     """An investigation order on an item that is not yet complete or waived (R-T5)."""
 
@@ -89,7 +91,7 @@ class OpenOrder:
     due_at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Planned:
     """A reminder the projection plans: a rule of the rulebook applied to what waits.
 
@@ -112,7 +114,7 @@ class Planned:
         return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.timezone.utc).isoformat(timespec='microseconds')}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ItemCard:
     """An item as a board shows it: no history, only its earliest planned deadline."""
 
@@ -126,7 +128,7 @@ class ItemCard:
     earliest_due: dt.datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ItemRecord:
     id: int
     title: str
@@ -149,7 +151,7 @@ class ItemRecord:
         return min((p.next_at for p in self.reminders if p.next_at is not None), default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Minutes:
     """One entry of a sitting's minutes (R-M4): a correction is a new entry."""
 
@@ -162,7 +164,7 @@ class Minutes:
     approved_at: dt.datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MeetingRecord:
     id: int
     kind: str
@@ -189,7 +191,7 @@ class MeetingRecord:
         return min((p.next_at for p in self.reminders if p.next_at is not None), default=None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OrderRecord:
     id: int
     item: int
@@ -205,7 +207,7 @@ class OrderRecord:
     version: int = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DocumentRecord:
     """A document an act refers to by its sha256 (a station's council result, R-M4)."""
 
@@ -215,7 +217,7 @@ class DocumentRecord:
     content: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DeliveryRecord:
     """A message to send (or sent): what the dispatcher claims, sends and marks."""
 
@@ -239,7 +241,7 @@ class DeliveryRecord:
     meeting: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Head:
     """The end of the log: its last sequence number, hash and time, and the sequence of the
     last event that changed the roster or the rules (a cache of those is good until it moves)."""
@@ -250,7 +252,7 @@ class Head:
     roster_seq: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewEvent:
     """An event as an act hands it to the store: the envelope's parts and the payload text."""
 
@@ -262,7 +264,7 @@ class NewEvent:
     roster: bool = False  # it changes who holds what, or the rules: moves the head's roster_seq
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EventRecord:
     """An event as the log holds it. `v` is the envelope version (1: before identities)."""
 

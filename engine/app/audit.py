@@ -98,7 +98,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
     v = Verdict()
     sha = _h.sha256
     enc = canonical
-    step = v.replayer.step if replay else None
+    judge = v.replayer.judge if replay else None
     prev, expect, last_at, envelope_v = GENESIS, 1, "", 1
     for row in tx.stream_rows():
         seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest, ident, schema, ver = row
@@ -124,12 +124,12 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         if ver < envelope_v:
             v.fail(seq, Msg("verify.old_envelope", seq=seq))
             return v
-        if step is not None:
+        if judge is not None:
             rec = EventRecord(seq, _parse_at(at), actor, authority, rulebook, item, meeting, type_, payload,
                               prev_hash, digest, ident, schema, ver)
-            judged = step(rec)
-            if not judged.allowed and type_ != "ActRefused":
-                v.fail(seq, Msg("verify.redecided", seq=seq, type=type_, actor=actor, reason=judged.reason))
+            _, allowed, reason = judge(rec)
+            if not allowed and type_ != "ActRefused":
+                v.fail(seq, Msg("verify.redecided", seq=seq, type=type_, actor=actor, reason=reason))
                 return v
             v.refused += type_ == "ActRefused"
         prev, expect, last_at, envelope_v = digest, seq + 1, at, ver

@@ -8,9 +8,9 @@ at that station.
 """
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Protocol
 
+from store.frozen import record
 from store.records import AssignmentRecord, BodyRecord
 from workflows import Rulebook
 
@@ -25,7 +25,7 @@ class Roster(Protocol):
     def body_kinds(self) -> dict[str, str]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Holding:
     """A role held through a position in a body, by one assignment."""
 

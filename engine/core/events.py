@@ -23,6 +23,7 @@ import orjson
 
 from engine.core.errors import ReplayMismatch
 from store.chain import canonical, instant
+from store.frozen import record
 
 REGISTRY: dict[str, type["Event"]] = {}
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -88,7 +89,7 @@ def event(type_: str, schema: int = 1, *, optional: tuple[str, ...] = (), legacy
     """Register a frozen event class under `type_`, at payload schema `schema`."""
 
     def wrap(cls: type) -> type:
-        cls = dataclass(frozen=True, slots=True)(cls)
+        cls = record(cls)
         hints = typing.get_type_hints(cls)
         spec = []
         for f in dataclasses.fields(cls):

@@ -20,11 +20,12 @@ from engine.core import events as ev
 from engine.core.errors import ReplayMismatch
 from engine.core.world import World
 from engine.reminders import plan
+from store.frozen import copier, record
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Stamp:
     """The envelope of an event as the fold needs it."""
 
@@ -55,23 +56,12 @@ class Changes:
 _REPLACERS: dict[type, Any] = {}
 
 
-def _replacer(cls: type) -> Any:
-    """Straight-line code copying one kind of record with some fields changed: the fold
-    copies a record or two per event, and `dataclasses.replace` costs more than the rest."""
-    fields = cls.__slots__  # type: ignore[attr-defined]
-    lines = ["def replace(o, c):", "    n = new(cls)"]
-    lines += [f"    sa(n, {f!r}, c[{f!r}] if {f!r} in c else o.{f})" for f in fields]
-    lines.append("    return n")
-    scope: dict[str, Any] = {"new": object.__new__, "cls": cls, "sa": object.__setattr__}
-    exec("\n".join(lines), scope)  # noqa: S102 (code made here from the record's own field names)
-    return scope["replace"]
-
-
 def _r(obj: Any, **changes: Any) -> Any:
-    """`dataclasses.replace` for frozen slots records, without its per-call introspection."""
+    """`dataclasses.replace` for frozen slots records, without its per-call introspection
+    (the fold copies a record or two per event; `store.frozen.copier`)."""
     fn = _REPLACERS.get(type(obj))
     if fn is None:
-        fn = _REPLACERS[type(obj)] = _replacer(type(obj))
+        fn = _REPLACERS[type(obj)] = copier(type(obj))
     return fn(obj, changes)
 
 

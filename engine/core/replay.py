@@ -87,25 +87,31 @@ class Replayer:
 
     def step(self, rec: EventRecord) -> Step:
         """Judge and fold one event. A judgement of `not allowed` leaves the world unfolded."""
+        event, allowed, reason = self.judge(rec)
+        return self._step(rec, event, allowed, reason)
+
+    def judge(self, rec: EventRecord) -> tuple[ev.Event | None, bool, Msg]:
+        """`step` without the Step: (the event, allowed, why), for `audit verify`'s pass."""
         try:
             event = ev.decode(rec.type, rec.schema, rec.payload, rec.item, rec.meeting)
             reason = self._judge(rec, event)
         except DomainError as err:
-            return self._step(rec, None, False, err.msg)
+            return None, False, err.msg
         try:
             apply(self.world, Stamp(rec.seq, rec.at, rec.actor, rec.authority, rec.rulebook), event, self._nothing)
         except DomainError as err:
-            return self._step(rec, event, False, err.msg)
-        if isinstance(event, ev.ItemAdvanced):
-            if event.document:
-                self.documents.setdefault(event.document, rec.seq)
-        elif isinstance(event, ev.ReminderDue):
-            self.due[(self._ident(event), event.rung)] = event
-        elif isinstance(event, ev.ReminderSent):
-            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"
-        elif isinstance(event, ev.ReminderFailed):
-            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"
-        return self._step(rec, event, not isinstance(event, ev.ActRefused), reason)
+            return event, False, err.msg
+        t = type(event)
+        if t is ev.ItemAdvanced:
+            if event.document:  # type: ignore[attr-defined]
+                self.documents.setdefault(event.document, rec.seq)  # type: ignore[attr-defined]
+        elif t is ev.ReminderDue:
+            self.due[(self._ident(event), event.rung)] = event  # type: ignore[arg-type, attr-defined]
+        elif t is ev.ReminderSent:
+            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"  # type: ignore
+        elif t is ev.ReminderFailed:
+            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"  # type: ignore
+        return event, t is not ev.ActRefused, reason
 
     def finish(self) -> Msg | None:
         """At the end of the log: every plan made, and an act whose events stop short is a broken act."""
