@@ -210,6 +210,36 @@ def test_r_i2_a_backdated_append_is_refused(world):
             match="the time of an act is the database's")
 
 
+def _held_for(world: dict[str, Any], seconds: int) -> None:
+    """A member appends after holding the head `seconds`: the head's lock time is set back by
+    the owner (what a member who took the head and waited would leave there; nobody but the
+    holder can touch that row meanwhile), then the append runs as the member's role in the
+    same transaction, which is rolled back."""
+    import psycopg
+
+    call = append_call("tanaka", at="lock_at").replace("FROM kaigi_begin()", "FROM log_head WHERE id = 1")
+    with psycopg.connect(conninfo(world["url"])) as c:
+        try:
+            c.execute("UPDATE log_head SET lock_txid = txid_current(), "
+                      f"lock_at = clock_timestamp() - interval '{int(seconds)} seconds' WHERE id = 1")
+            c.execute(f'SET LOCAL ROLE "{ROLES["tanaka"]}"')
+            c.execute(call).fetchall()
+        finally:
+            c.rollback()
+
+
+def test_r_i2_a_head_held_over_a_minute_is_refused(world):
+    """Holding the head to stamp an act with an old time (R-I2): past 60 s the append is
+    refused; the same append just after taking the head goes through (then rolled back)."""
+    import psycopg
+
+    before = head(world)
+    _held_for(world, 0)
+    with pytest.raises(psycopg.Error, match="held too long"):
+        _held_for(world, 61)
+    assert head(world) == before
+
+
 @pytest.mark.parametrize("identity, match", [("training", "not as training"), ("system", "not as system"),
                                              ("scheduler", "records for the scheduler only")])
 def test_r_i1_a_member_cannot_claim_another_kind_of_identity(world, identity, match):
