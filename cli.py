@@ -6,7 +6,6 @@ become the exit codes of CLI.md in one place, `refusals()`: one line on stderr (
 catalog, in Japanese or English (`--lang`, KAIGI_LANG, else the member's own language).
 """
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+
+def _json() -> Any:
+    """The json module, imported when a command prints JSON (not for `--help`)."""
+    import json
+
+    return json
+
 
 EXIT_BUG = 1
 EXIT = {"bad_input": 2, "not_permitted": 3, "not_possible": 4, "not_found": 5, "conflict": 6, "integrity": 7,
@@ -169,14 +176,14 @@ class App:
     def out(self, data: Any, human: str | None = None) -> None:
         self.header()
         if self.json:
-            click.echo(json.dumps(data, ensure_ascii=False, sort_keys=True, default=str))
+            click.echo(_json().dumps(data, ensure_ascii=False, sort_keys=True, default=str))
         elif human is not None:
             click.echo(human)
 
 
 def fail(app: "App | None", code: int, kind: str, message: str) -> None:
     if app is not None and app.json:
-        click.echo(json.dumps({"error": {"code": code, "kind": kind, "message": message}}, ensure_ascii=False))
+        click.echo(_json().dumps({"error": {"code": code, "kind": kind, "message": message}}, ensure_ascii=False))
     click.echo(message, err=True)
     sys.exit(code)
 
@@ -190,7 +197,7 @@ def refusals(app: App) -> Iterator[None]:
         yield
     except RulebookProblems as err:
         if app.json:
-            click.echo(json.dumps({"error": {"code": 2, "kind": "rulebook_invalid", "problems": err.problems}},
+            click.echo(_json().dumps({"error": {"code": 2, "kind": "rulebook_invalid", "problems": err.problems}},
                                   ensure_ascii=False))
         click.echo("\n".join(err.problems), err=True)
         sys.exit(2)
@@ -1271,7 +1278,7 @@ def audit_checkpoint(app: App, key: str | None, out_file: str | None) -> None:
         cp = _auditor(app).checkpoint(key)
         signed = cp.get("signed")
         if signed is not None and out_file:
-            _write_new(out_file, json.dumps(signed, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+            _write_new(out_file, _json().dumps(signed, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     if signed is None:
         app.out(cp, cp["checkpoint"])
     elif out_file:
@@ -1279,7 +1286,7 @@ def audit_checkpoint(app: App, key: str | None, out_file: str | None) -> None:
                                                 key=signed["key_id"]))
     else:
         app.header()
-        click.echo(json.dumps(signed, ensure_ascii=False, indent=2, sort_keys=True))
+        click.echo(_json().dumps(signed, ensure_ascii=False, indent=2, sort_keys=True))
 
 
 @audit.command("keygen", help="help.audit.keygen")

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 LANGS = ("ja", "en")
-JST = ZoneInfo("Asia/Tokyo")
+JST = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no summer time: a fixed +09:00, no tz database to load
 HERE = Path(__file__).parent
 _WEEKDAYS_JA = "月火水木金土日"
 
