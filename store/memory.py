@@ -25,6 +25,10 @@ ROSTER_KINDS = ("member", "assignment", "delegation", "body", "adoption")
 _MISSING = object()
 
 
+def _by_id(record: Any) -> int:
+    return record.id  # type: ignore[no-any-return]
+
+
 class MemoryStore:
     dialect = "memory"
 
@@ -121,17 +125,16 @@ class MemoryTx:
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
               after: int = 0) -> list[ItemRecord]:
         out = []
-        for i in sorted(self.s.tables["item"].values(), key=lambda x: x.id):
+        for i in self.s.tables["item"].values():  # filtered, then sorted: a big store has few that match
             if i.id <= after or (state and i.state != state) or (body and i.body != body):
                 continue
             if (origin is not None and i.origin != origin) or (ids is not None and i.id not in ids):
                 continue
-            if due_by is not None and (i.next_due_at is None or i.next_due_at > due_by):
+            if due_by is not None and (not i.reminders or i.next_due_at is None or i.next_due_at > due_by):
                 continue
             out.append(i)
-            if limit is not None and len(out) >= limit:
-                break
-        return out
+        out.sort(key=_by_id)
+        return out if limit is None else out[:limit]
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         return self.s.tables["meeting"].get(meeting_id)  # type: ignore[no-any-return]
@@ -140,14 +143,15 @@ class MemoryTx:
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
                  until: dt.datetime | None = None) -> list[MeetingRecord]:
         out = []
-        for m in sorted(self.s.tables["meeting"].values(), key=lambda x: x.id):
+        for m in self.s.tables["meeting"].values():
             if (ids is not None and m.id not in ids) or (status and m.status != status):
                 continue
-            if due_by is not None and (m.next_due_at is None or m.next_due_at > due_by):
+            if due_by is not None and (not m.reminders or m.next_due_at is None or m.next_due_at > due_by):
                 continue
             if (since is not None and m.starts_at < since) or (until is not None and m.starts_at >= until):
                 continue
             out.append(m)
+        out.sort(key=_by_id)
         return out
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
@@ -270,10 +274,11 @@ class MemoryTx:
     def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None:
         self._writable()
         have = {d.dedupe_key for d in self.s.deliveries_.values()}
+        new_id = max(self.s.deliveries_, default=0)
         for d in rows:
             if d.dedupe_key in have:
                 continue
-            new_id = max(self.s.deliveries_, default=0) + 1
+            new_id += 1
             self._set(self.s.deliveries_, new_id, replace(d, id=new_id))
             self._set(self.s.delivery_meta, new_id, {"claimed_by": None, "lease_until": None})
             have.add(d.dedupe_key)
@@ -282,7 +287,8 @@ class MemoryTx:
                          limit: int) -> list[DeliveryRecord]:
         self._writable()
         out = []
-        for d in sorted(self.s.deliveries_.values(), key=lambda x: (x.next_attempt_at, x.id)):
+        waiting = [d for d in self.s.deliveries_.values() if d.status in ("pending", "sending")]
+        for d in sorted(waiting, key=lambda x: (x.next_attempt_at, x.id)):
             meta = self.s.delivery_meta[d.id]
             due = (d.status == "pending" and d.next_attempt_at <= now) or (
                 d.status == "sending" and meta["lease_until"] is not None and meta["lease_until"] < now)
