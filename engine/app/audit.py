@@ -25,6 +25,7 @@ from engine.core.fold import Changes, Stamp, apply
 from engine.core.replay import Replayer, Step
 from engine.core.world import World
 from engine.i18n import Msg
+from engine.infra.collector import held_off
 from store.chain import GENESIS, canonical, instant, record_hash
 from store.records import EventRecord
 
@@ -83,7 +84,8 @@ def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, 
                 v.fail(cp.seq, Msg("verify.checkpoints_disagree", file=file, seq=cp.seq))
                 return v
             marks[cp.seq], names[cp.seq] = cp.hash, file
-        v = _verify(tx, replay, marks, names)
+        with held_off():
+            v = _verify(tx, replay, marks, names)
         if signed:
             v.checkpoint = {"files": [f for f, _ in signed], "seqs": [cp.seq for _, cp in signed],
                             "key_ids": sorted({cp.key_id for _, cp in signed}), "ok": v.ok}
@@ -246,7 +248,7 @@ def replay_item(store: Any, item_id: int, at: dt.datetime | None = None) -> tupl
     r = Replayer()
     steps: list[Step] = []
     family = {item_id}
-    with store.read() as tx:
+    with store.read() as tx, held_off():
         for rec in tx.stream():
             if at is not None and rec.at > at:
                 break
@@ -371,7 +373,7 @@ def import_log(store: Any, rows: Iterable[dict[str, Any]]) -> Verdict:
     re-decision), written as it was, and the tables rebuilt from the replay. All or
     nothing: at the first bad event the whole import is rolled back."""
     v = Verdict()
-    with store.act() as tx:
+    with store.act() as tx, held_off():
         if tx.head().seq != 0:
             raise BadInput("import.not_empty")
         prev = GENESIS
