@@ -12,6 +12,7 @@ from typing import Any
 from engine.app import visibility as vis
 from engine.core import authority as au
 from engine.core.decide import chair_was_present, describe
+from engine.core.errors import NotFound
 from engine.core.world import Lazy, World
 from engine.i18n import A, Msg, Person, When, render
 from engine.infra.timeutil import iso
