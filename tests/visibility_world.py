@@ -22,6 +22,7 @@ JOSO_MINUTES = "常総署対策会議の議事 JOSO-SECRET-MINUTES"
 HQ_TITLE = "本部の案件 HQ-SECRET-ITEM"
 HQ_MINUTES = "担当者会議の議事 HQ-SECRET-MINUTES"
 TL_MINUTES = "班長会議の議事 TL-SECRET-MINUTES"
+HQ_FINDING = "調査結果 HQ-SECRET-FINDING"
 
 
 @dataclass
@@ -37,11 +38,12 @@ class Seen:
     staff_meeting: int = 0
     team_lead: int = 0  # an HQ sitting that dealt with the escalated item and the HQ's own
     council: int = 0  # convened, station A's chief invited; the HQ item on its agenda too
+    hq_order: int = 0  # an investigation order on the HQ item, completed (R-T5)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hidden_from_a(self) -> list[str]:
-        return [JOSO_TITLE, JOSO_MINUTES, HQ_TITLE, HQ_MINUTES, TL_MINUTES]
+        return [JOSO_TITLE, JOSO_MINUTES, HQ_TITLE, HQ_MINUTES, TL_MINUTES, HQ_FINDING]
 
     @property
     def hidden_from_ended(self) -> list[str]:
@@ -73,6 +75,8 @@ def build(k: Any, actor: Any = lambda login: login) -> Seen:
     s.hq_item = k.file_item(actor("yamamoto"), HQ_TITLE).fact.item
     s.staff_meeting = held("yamamoto", "staff", [s.hq_item], HQ_MINUTES, attendees=["nakamura", "yoshida"])
     k.advance(actor("yamamoto"), s.hq_item, "refer", meeting=s.staff_meeting)
+    s.hq_order = int(k.issue_order(actor("watanabe"), s.hq_item, "kobayashi", note="調べてください").fact.id)
+    k.complete_order(actor("kobayashi"), s.hq_order, HQ_FINDING)
     # station A: an item, its council, minutes, reported, relayed, received, escalated
     s.mito_item = k.file_item(actor("matsumoto"), MITO_TITLE, station="mito").fact.item
     s.mito_meeting = held("matsumoto", "station_council", [s.mito_item], MITO_MINUTES)
