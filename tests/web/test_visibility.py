@@ -109,7 +109,7 @@ class W:
 
 
 @pytest.fixture
-def world(real, browser, web_clock) -> W:
+def world(real, browser, web_clock) -> Any:
     def act(login: str) -> Actor:
         return Actor(login, "web")
 
@@ -121,7 +121,14 @@ def world(real, browser, web_clock) -> W:
     tokens = {login: {"Authorization": f"Bearer {accounts.create_token(real, act(login), 'r-r1')[1]}"}
               for login in (vw.STATION_A, vw.ENDED, vw.HQ_MEMBER)}
     vw.end_post(real, act, tick=lambda: web_clock.advance(minutes=1))  # signed in, then the post ends
-    return W(real, s, pages, TestClient(create_app(real, secret="s")), tokens)
+    # each client keeps one event loop, so its requests reuse worker threads (and the store's
+    # per-thread connections: hundreds of requests on fresh threads exhaust PostgreSQL's)
+    clients = [b.c for b in pages.values()] + [TestClient(create_app(real, secret="s"))]
+    for c in clients:
+        c.__enter__()
+    yield W(real, s, pages, clients[-1], tokens)
+    for c in clients:
+        c.__exit__(None, None, None)
 
 
 def _get(w: W, who: str, path: str) -> Any:
