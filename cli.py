@@ -724,6 +724,18 @@ def _reading(app: App) -> Iterator[Any]:
         yield q
 
 
+def _addressed(app: App, *, items: Any = (), meetings: Any = (), orders: Any = ()) -> None:
+    """An act names only what its actor may see: a hidden item, meeting or order is answered
+    as absent (exit 5) before anything is decided, as the web's routes do (R-R1)."""
+    with _reading(app) as q:
+        for i in items:
+            q.item_record(i)
+        for m in meetings:
+            q.meeting_record(m)
+        for o in orders:
+            q.order_record(o)
+
+
 def _log_reader(app: App) -> Any:
     """A read of the whole log (`audit verify|checkpoint|export`): any reader of the database
     may run it without being a member, as the auditor's role does (R-I4); when the actor is
@@ -851,6 +863,7 @@ def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, n
                  dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, items=[item_id], meetings=[meeting_id] if meeting_id is not None else [])
         doc = _document(document) if document else None
         _test_barrier()
         out = k.advance(app.actor, item_id, trigger, meeting=meeting_id, note=note, document=doc, dry_run=dry_run,
@@ -947,6 +960,7 @@ def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], atten
                     invited: tuple[str, ...], station: str | None, dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, items=items)
         out = k.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
                         invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
         who = ", ".join(out.fact.attendees)
@@ -965,6 +979,7 @@ def meeting_agenda(app: App, meeting_id: int, op: str, item_id: int, position: i
                    on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, items=[item_id], meetings=[meeting_id])
         out = k.agenda(app.actor, meeting_id, op, item_id, position=position, dry_run=dry_run,
                        on_behalf_of=on_behalf_of)
         _meeting_out(app, k, out, "done.agenda", "would.agenda", meeting_id, op=op, item=item_id)
@@ -981,6 +996,7 @@ def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], sat_at: st
                  on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
         sat = app.when(sat_at) if sat_at else None
         out = k.hold(app.actor, meeting_id, present=list(present), sat_at=sat, dry_run=dry_run,
                      on_behalf_of=on_behalf_of)
@@ -996,6 +1012,7 @@ def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], sat_at: st
 def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
         out = k.cancel(app.actor, meeting_id, reason=reason, dry_run=dry_run, on_behalf_of=on_behalf_of)
         _meeting_out(app, k, out, "done.cancel", "would.cancel", meeting_id)
 
@@ -1014,6 +1031,7 @@ def meeting_minutes(app: App, meeting_id: int, file: str | None, approve: bool, 
         raise click.UsageError(app.t("minutes.file_or_approve"))
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
         if approve:
             out = k.approve_minutes(app.actor, meeting_id, n=n, dry_run=dry_run, on_behalf_of=on_behalf_of)
             _meeting_out(app, k, out, "done.approve", "would.approve", meeting_id, n=out.fact.n)
@@ -1069,6 +1087,10 @@ def order() -> None:
 def _order_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
     with refusals(app):
         k = app.kaigi()
+        if verb == "issue_order":
+            _addressed(app, items=[args[0]])
+        else:
+            _addressed(app, orders=[args[0]])
         out = getattr(k, verb)(app.actor, *args, **kw)
         v = None
         if not out.dry_run:

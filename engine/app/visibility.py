@@ -6,8 +6,9 @@ A viewer is a member at a time (the reader's). They see
 - else their own bodies' items and meetings (agenda, minutes, outcomes, history), what
   became of their reports (an item taken from one of theirs, as an escalation takes a
   station's item into the HQ path: its state and outcome, never the HQ's other business),
-  and the meetings they are called to (attendee or invited), whose agenda lists only what
-  they may see otherwise;
+  and the meetings they are called to (attendee or invited): those with their people and
+  minutes (they sat there), but an agenda that lists only what they may see otherwise; an
+  item's own page names the sittings that dealt with it and their outcome, nothing more;
 - nothing, once all their posts have ended (or before the first starts).
 
 What a viewer may not see is answered as absent: the same `NotFound` as an id nobody ever

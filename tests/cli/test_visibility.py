@@ -61,17 +61,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rulebook diff": ("own", "the rules"),
     "rulebook check": ("own", "a file of rules"),
     "rulebook diagram": ("own", "the item path, no item"),
-    # acts: each is judged by who may act (engine.core), and reads back only what it did
+    # acts on a named object: a hidden one is absent (exit 5) before anything is decided;
+    # then who may act is the rules' (engine.core), and it reads back only what it did
+    "item advance": ("act_on", "a hidden item or meeting: exit 5, nothing written"),
+    "meeting convene": ("act_on", "a hidden item on the agenda: exit 5, nothing written"),
+    "meeting agenda": ("act_on", "a hidden meeting or item: exit 5, nothing written"),
+    "meeting hold": ("act_on", "a hidden meeting: exit 5, nothing written"),
+    "meeting cancel": ("act_on", "a hidden meeting: exit 5, nothing written"),
+    "meeting minutes": ("act_on", "a hidden meeting: exit 5, nothing written"),
+    "order issue": ("act_on", "a hidden item: exit 5, nothing written"),
+    "order complete": ("act_on", "an order on a hidden item: exit 5, nothing written"),
+    "order waive": ("act_on", "an order on a hidden item: exit 5, nothing written"),
+    # acts that name no item, meeting or order: who may act is the rules'
     "item file": ("act", "files in the actor's own body"),
-    "item advance": ("act", "the rules of who may act"),
-    "meeting convene": ("act", "the rules of who may act"),
-    "meeting agenda": ("act", "the rules of who may act"),
-    "meeting hold": ("act", "the rules of who may act"),
-    "meeting cancel": ("act", "the rules of who may act"),
-    "meeting minutes": ("act", "the rules of who may act"),
-    "order issue": ("act", "the rules of who may act"),
-    "order complete": ("act", "the rules of who may act"),
-    "order waive": ("act", "the rules of who may act"),
     "roster add": ("act", "the rules of who may organise"),
     "roster bind": ("act", "the rules of who may organise"),
     "roster assign": ("act", "the rules of who may organise"),
@@ -124,10 +126,14 @@ def _leaks(text: str, markers: list[str]) -> list[str]:
     return [m for m in markers if m in text]
 
 
-def _absent_like(w: W, cmd: list[str], ident: int) -> str | None:
-    """None when the command on `ident` answers as on an id never used: exit 5, its line."""
-    r = _as(w, vw.STATION_A, *cmd, ident)
-    never = _as(w, vw.STATION_A, *cmd, NEVER)
+def _absent_like(w: W, cmd: list[Any], ident: int) -> str | None:
+    """None when the command on `ident` answers as on an id never used: exit 5, its line.
+    `cmd` takes the id at its end, or where it says "{}"."""
+    def with_id(n: int) -> list[Any]:
+        return [n if a == "{}" else a for a in cmd] if "{}" in cmd else [*cmd, n]
+
+    r = _as(w, vw.STATION_A, *with_id(ident))
+    never = _as(w, vw.STATION_A, *with_id(NEVER))
     if r.exit_code != 5 or never.exit_code != 5:
         return f"exit {r.exit_code} (an unused id: {never.exit_code})"
     if r.stderr.replace(str(ident), "N") != never.stderr.replace(str(NEVER), "N"):
@@ -231,12 +237,42 @@ def check_own(w: W, name: str) -> list[str]:
     return bad
 
 
+def acts_on(s: vw.Seen) -> dict[str, list[tuple[list[Any], list[int]]]]:
+    """Each act on a named object: its arguments ("{}" for the hidden id) and the hidden ids."""
+    items, meetings = s.items_hidden_from_a(), s.meetings_hidden_from_a()
+    return {
+        "item advance": [(["item", "advance", "{}", "withdraw"], items),
+                         (["item", "advance", s.mito_item, "report", "--meeting", "{}"], meetings)],
+        "meeting convene": [(["meeting", "convene", "station_council", "--at", "now", "--item", "{}"], items)],
+        "meeting agenda": [(["meeting", "agenda", "{}", "add", s.mito_item], meetings),
+                           (["meeting", "agenda", s.mito_meeting, "add", "{}"], items)],
+        "meeting hold": [(["meeting", "hold", "{}"], meetings)],
+        "meeting cancel": [(["meeting", "cancel", "{}"], meetings)],
+        "meeting minutes": [(["meeting", "minutes", "{}", "--approve"], meetings)],
+        "order issue": [(["order", "issue", "{}", "--to", "kobayashi"], items)],
+        "order complete": [(["order", "complete", "{}", "--finding", "x"], [s.hq_order])],
+        "order waive": [(["order", "waive", "{}", "--reason", "x"], [s.hq_order])],
+    }
+
+
+def check_act_on(w: W, name: str) -> list[str]:
+    bad = []
+    head = _as(w, None, "audit", "checkpoint").stdout
+    for cmd, hidden in acts_on(w.s)[name]:
+        for h in hidden:
+            if why := _absent_like(w, cmd, h):
+                bad.append(f"A {' '.join(map(str, cmd))} with {h}: {why}")
+    if _as(w, None, "audit", "checkpoint").stdout != head:
+        bad.append("an act on a hidden object wrote to the log")
+    return bad
+
+
 def check_none(w: W, name: str) -> list[str]:
     return []  # not a read of items, meetings or the log: see the reason in COMMANDS
 
 
 CHECKS = {"item": check_item, "meeting": check_meeting, "list": check_list, "log": check_log, "own": check_own,
-          "act": check_none, "admin": check_none}
+          "act_on": check_act_on, "act": check_none, "admin": check_none}
 
 
 def test_every_command_keeps_r_r1(world):
