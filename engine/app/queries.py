@@ -433,7 +433,8 @@ class Reader:
         return {"id": m.id, "kind": m.kind, "title": kind.title.in_(lang) if kind else m.kind, "body": m.body,
                 "body_name": self.body_name(m.body, lang), "status": m.status, "starts_at": iso(m.starts_at),
                 "convener": m.convener, "chair": m.chair, "chair_name": self.name(m.chair, lang),
-                "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None, "items": shown, "agenda": items,
+                "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None,
+                "items": shown, "agenda": items,
                 "attendees": list(m.attendees), "invited": list(m.invited), "present": list(m.present),
                 "people": [{"login": x, "name": self.name(x, lang), "invited": x in m.invited,
                             "present": x in m.present} for x in (*m.attendees, *m.invited)],
@@ -459,7 +460,9 @@ class Reader:
         rows = [r for r in rows if r["status"] != "done" and (not due_only or r["status"] == "due")]
         if item is None:
             for d in self.tx.deliveries():
-                if d.status == "sent" or (due_only and d.status == "failed") or not self._sees_subject(d.item, d.meeting):
+                if d.status == "sent" or (due_only and d.status == "failed"):
+                    continue
+                if not self._sees_subject(d.item, d.meeting):
                     continue
                 key = d.reminder.split("/")[0]
                 rule = plan.rule_of(book, key)

@@ -28,7 +28,8 @@ def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None =
     with kaigi.read(viewer=viewer) as q:
         view = q.item(item_id, lang)
         history = q.history(item_id, lang)
-        meetings = sorted({e["meeting"] for e in history if e["meeting"] is not None and q.sees_meeting_id(e["meeting"])})
+        meetings = sorted({e["meeting"] for e in history
+                           if e["meeting"] is not None and q.sees_meeting_id(e["meeting"])})
         sittings = [q.meeting(m, lang) for m in meetings]
         head = q.tx.head()
     steps, _ = replay_item(kaigi.store, item_id)
