@@ -477,11 +477,13 @@ class Kaigi:
         return out
 
     # ------------------------------------------------------------ queries
-    def read(self) -> Any:
-        """One consistent snapshot for queries: `with kaigi.read() as q: q.item(1)`."""
+    def read(self, viewer: str | None = None) -> Any:
+        """One consistent snapshot for queries: `with kaigi.read(viewer=login) as q: q.item(1)`.
+        The reader answers only what `viewer` may see (R-R1); without one it is the engine's
+        own read, or a database reader's without a member, and sees everything."""
         from engine.app.queries import Reader
 
-        return Reader(self)
+        return Reader(self, viewer)
 
 
 MAX_DOCUMENT = 20_000_000
