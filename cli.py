@@ -1162,8 +1162,7 @@ def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
         senders = _senders(app)
         if not senders:
             raise NotPossible("scheduler.no_channel")
-        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease),
-                                mark_every=1 if "email" in senders else 100, after_send=_test_kill(),
+        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease), after_send=_test_kill(),
                                 digest=app.settings.digest)
         db_file = sqlite_file(app.settings.db_url, Path.cwd()) if k.store.dialect == "sqlite" else None
         from engine.reminders.scheduler import ReminderClock, SingleScheduler
