@@ -56,18 +56,20 @@ def outbox_ids(outbox: Path) -> list[str]:
 
 def run_fleet(db_url: str, env: dict[str, str], cwd: Path, sent: Callable[[], int], store: Any,
               total: int) -> tuple[int, list[int]]:
-    """Keep FLEET schedulers running until every delivery is settled; kill some on the way.
+    """Keep FLEET schedulers (daemons, sweeping every second, 1-second leases) running until
+    every delivery is settled, SIGKILLing some on the way; then stop the rest with SIGTERM.
 
     Returns (SIGKILLs, exit codes of every process started)."""
     self_kills = list(SELF_KILLS)
     outside = list(OUTSIDE_KILLS)
     procs: list[tuple[subprocess.Popen[str], str | None, float]] = []
     codes: list[int] = []
+    restart_at = 0.0
 
     def start() -> None:
         spec = self_kills.pop(0) if self_kills else None
         extra = {"KAIGI_TEST_KILL_AFTER_SENDS": spec} if spec else {}
-        p = scheduler(db_url, "scheduler", "run", "--once", "--lease", "1", env={**env, **extra}, cwd=cwd)
+        p = scheduler(db_url, "scheduler", "run", "--sweep", "1", "--lease", "1", env={**env, **extra}, cwd=cwd)
         procs.append((p, spec, time.monotonic()))
 
     def settled() -> bool:
@@ -78,17 +80,23 @@ def run_fleet(db_url: str, env: dict[str, str], cwd: Path, sent: Callable[[], in
     for _ in range(FLEET):
         start()
     last_check = 0.0
-    while time.monotonic() < deadline:
+    while True:
+        if time.monotonic() > deadline:
+            for p, _, _ in procs:
+                p.kill()
+            pytest.fail(f"not settled in {BOUND:.0f} s: {Counter(d.status for d in store.deliveries())}")
         for entry in list(procs):
             p, spec, _ = entry
             if p.poll() is None:
                 continue
-            p.communicate()
+            out, err = p.communicate()
             procs.remove(entry)
             codes.append(p.returncode)
-            assert p.returncode in (0, 4, -signal.SIGKILL), (p.returncode, p.stderr)
-            if p.returncode == 4 and spec:  # refused on SQLite before it sent anything: the next one dies instead
-                self_kills.insert(0, spec)
+            assert p.returncode in (4, -signal.SIGKILL), (p.returncode, out, err)
+            if p.returncode == 4:  # refused on SQLite (another one holds the file): try again in a while
+                restart_at = time.monotonic() + 1.0
+                if spec:  # it sent nothing: the next one dies instead
+                    self_kills.insert(0, spec)
         if outside and sent() >= outside[0]:
             running = [p for p, _, began in procs if p.poll() is None and time.monotonic() - began > 0.3]
             if running:
@@ -98,17 +106,15 @@ def run_fleet(db_url: str, env: dict[str, str], cwd: Path, sent: Callable[[], in
             last_check = time.monotonic()
             if settled():
                 break
-        while len(procs) < FLEET:
-            time.sleep(0.1)  # a supervisor's pause before a restart
-            start()
-        time.sleep(0.02)
-    else:
-        for p, _, _ in procs:
-            p.kill()
-        pytest.fail(f"not settled in {BOUND:.0f} s: {Counter(d.status for d in store.deliveries())}")
-    for p, _, _ in procs:  # the last ones find nothing to do
-        p.communicate(timeout=60)
+        if len(procs) < FLEET and time.monotonic() >= restart_at:
+            start()  # a supervisor restarts what died
+        time.sleep(0.05)
+    for p, _, _ in procs:
+        p.send_signal(signal.SIGTERM)
+    for p, _, _ in procs:
+        out, err = p.communicate(timeout=60)
         codes.append(p.returncode)
+        assert p.returncode in (0, 4), (p.returncode, out, err)
     return codes.count(-signal.SIGKILL), codes
 
 
