@@ -55,7 +55,7 @@ def assert_one_clean_line(raw: bytes, subject_has: tuple[str, ...]) -> Any:
     return mail
 
 
-@pytest.mark.parametrize("bad", NASTY, ids=[f"U+{ord(c[-1]):04X}" for c in NASTY])
+@pytest.mark.parametrize("bad", NASTY, ids=["-".join(f"U+{ord(x):04X}" for x in c) for c in NASTY])
 def test_a_subject_with_a_line_break_or_control_is_one_clean_line(bad: str) -> None:
     msg = Message("<kaigi.1@example.jp>", ("sato@example.jp",), f"【督促】案件{bad}{INJECTION}", "本文\n")
     raw = build_email(msg, "kaigi@example.jp", SENT_AT).as_bytes()
