@@ -119,3 +119,50 @@ def test_only_a_resend_reads_the_outbox(tmp_path: Path, monkeypatch: pytest.Monk
     out.send(message("<7@k>", resend=True))
     assert looked == ["<7@k>"]
     assert os.path.getsize(tmp_path / "outbox.jsonl") > 0 and len(lines(tmp_path / "outbox.jsonl")) == 51
+
+
+# ------------------------------------------------------------------ SMTP: settled after the 250
+def test_over_smtp_each_message_is_settled_after_its_250_on_one_connection(fast: Any, clock: Any) -> None:
+    """One connection for the batch: `send` returns on the server's 250 for the message (no
+    QUIT in between), and the message is settled before the next one is handed over."""
+    from aiosmtpd.controller import Controller
+
+    from engine.reminders.senders import SmtpConfig, SmtpSender
+    from tests.unit.test_delivery import Collector, free_port
+
+    collector, port = Collector(), free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        clock.advance(days=14)
+        seen: list[tuple[str, list[str]]] = []
+
+        def check(d: Any) -> None:  # called after each send, before its settling
+            seen.append((d.message_id, [x.message_id for x in fast.peek.deliveries() if x.status == "sent"]))
+
+        sender = SmtpSender(SmtpConfig("127.0.0.1", port, timeout=5.0), "kaigi@example.jp")
+        stats = Dispatcher(fast, {"email": sender}, after_send=check).run_once()
+    finally:
+        controller.stop()
+    assert stats.sent == len(seen) == 4
+    for n, (_, settled) in enumerate(seen):
+        assert sorted(settled) == sorted(mid for mid, _ in seen[:n])  # all before it, not it
+    assert len({r.peer for r in collector.received}) == 1  # one connection for the four
+
+
+def test_an_unreachable_smtp_server_costs_one_connection_attempt_per_batch(
+        fast: Any, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a connect timeout per message: the batch's messages are put back with that one error."""
+    from engine.reminders.senders import SmtpConfig, SmtpSender
+    from tests.unit.test_delivery import free_port
+
+    attempts: list[int] = []
+    sender = SmtpSender(SmtpConfig("127.0.0.1", free_port(), timeout=1.0), "kaigi@example.jp")
+    real = sender._connect
+    monkeypatch.setattr(sender, "_connect", lambda: (attempts.append(1), real())[1])
+    clock.advance(days=14)
+    stats = Dispatcher(fast, {"email": sender}).run_once()
+    assert (stats.sent, stats.retried, len(attempts)) == (0, 4, 1)
+    rows = fast.peek.deliveries()
+    assert all(d.status == "pending" and (d.last_error or "").startswith("SMTP 127.0.0.1:") for d in rows), \
+        [(d.status, d.last_error) for d in rows]
