@@ -1188,9 +1188,13 @@ def _senders(app: App) -> dict[str, Any]:
     senders: dict[str, Any] = {}
     if s.smtp_url:
         try:
-            senders["email"] = SmtpSender(parse_smtp_url(s.smtp_url), s.mail_from)
+            config = parse_smtp_url(s.smtp_url)
         except ValueError as err:
             fail(app, 2, "bad_input", f"KAIGI_SMTP_URL: {err}")
+        try:
+            senders["email"] = SmtpSender(config, s.mail_from)
+        except ValueError as err:
+            fail(app, 2, "bad_input", f"KAIGI_MAIL_FROM: {err}")
     if s.outbox:
         senders["outbox"] = OutboxSender(Path(s.outbox))
         try:

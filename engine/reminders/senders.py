@@ -205,7 +205,7 @@ def _mailbox(value: str) -> Address:
     folded = header_text(value)
     name, addr = parseaddr(folded)
     if has_line_break_or_control(value) or not addr or " " in addr or addr not in folded:
-        raise ValueError(f"KAIGI_MAIL_FROM {folded!r} is not one mailbox on one line")
+        raise ValueError(f"the sender {folded!r} is not one mailbox on one line")
     return Address(display_name=header_text(name), addr_spec=addr)
 
 

@@ -67,7 +67,7 @@ def test_the_from_display_name_loses_bidi_and_a_from_with_a_line_break_is_refuse
                       SENT_AT).as_bytes()
     mail = assert_one_clean_line(raw, ())
     assert "会議システム" in str(mail["From"]) and mail["From"].addresses[0].addr_spec == "kaigi@x.jp"
-    with pytest.raises(ValueError, match="KAIGI_MAIL_FROM"):
+    with pytest.raises(ValueError, match="not one mailbox on one line"):
         SmtpSender(SmtpConfig("127.0.0.1", 25), f"Kaigi\r\n{INJECTION} <kaigi@x.jp>")
 
 
@@ -148,3 +148,20 @@ def test_a_crlf_title_is_reminded_with_a_one_line_subject_and_the_title_in_the_b
         assert_one_clean_line(mail.as_bytes(), ("庁舎警備の件", INJECTION, "[31m"))
         body = mail.get_content()
         assert "庁舎警備の件" in body and INJECTION in body
+
+
+def test_a_mail_from_with_a_line_break_is_refused_before_anything_is_claimed(demo_cli: Any, db_url: str) -> None:
+    """`scheduler run` says so on one line, exit 2, and claims, fires and sends nothing."""
+    from store import open_store
+
+    r = demo_cli("scheduler", "run", "--once", env={"KAIGI_SMTP_URL": "smtp://127.0.0.1:2525",
+                                                     "KAIGI_MAIL_FROM": f"Kaigi\r\n{INJECTION} <kaigi@x.jp>"})
+    assert r.exit_code == 2, r.output
+    assert r.stderr.splitlines() == [f"KAIGI_MAIL_FROM: the sender 'Kaigi {INJECTION} <kaigi@x.jp>' "
+                                     "is not one mailbox on one line"]
+    store = open_store(db_url)
+    try:
+        with store.read() as tx:
+            assert tx.deliveries() == [] and not [e for e in tx.stream() if e.type.startswith("Reminder")]
+    finally:
+        store.close()
