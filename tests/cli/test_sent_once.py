@@ -2,7 +2,8 @@
 due reminders, some of them SIGKILLed mid-pass, the rest left to finish.
 
 Measured on main 71839af: three schedulers on the outbox, one killed, sent 71 of 360 mails
-twice, because outbox sends were marked `sent` in the database every 100 messages, not each.
+twice, because outbox sends were marked `sent` in the database every 100 messages, not each;
+this test on main: 127 of 304 repeated after 4 kills (SQLite), 149 after 3 (PostgreSQL).
 Now each message is settled the moment it is handed over (the outbox line written and
 fsynced, or the SMTP server's 250), in its own small transaction, so a crash leaves at most
 the one message in flight unsettled; its lease runs out and another scheduler sends it again
