@@ -1204,8 +1204,7 @@ def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
         senders = _senders(app)
         if not senders:
             raise NotPossible("scheduler.no_channel")
-        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease),
-                                mark_every=1 if "email" in senders else 100, after_send=_test_kill(),
+        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease), after_send=_test_kill(),
                                 digest=app.settings.digest)
         db_file = sqlite_file(app.settings.db_url, Path.cwd()) if k.store.dialect == "sqlite" else None
         from engine.reminders.scheduler import ReminderClock, SingleScheduler
@@ -1231,9 +1230,13 @@ def _senders(app: App) -> dict[str, Any]:
     senders: dict[str, Any] = {}
     if s.smtp_url:
         try:
-            senders["email"] = SmtpSender(parse_smtp_url(s.smtp_url), s.mail_from)
+            config = parse_smtp_url(s.smtp_url)
         except ValueError as err:
             fail(app, 2, "bad_input", f"KAIGI_SMTP_URL: {err}")
+        try:
+            senders["email"] = SmtpSender(config, s.mail_from)
+        except ValueError as err:
+            fail(app, 2, "bad_input", f"KAIGI_MAIL_FROM: {err}")
     if s.outbox:
         senders["outbox"] = OutboxSender(Path(s.outbox))
         try:
