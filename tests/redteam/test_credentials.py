@@ -229,3 +229,20 @@ def test_r_i5_cli_chief_lists_all_and_revokes_anyones(demo_cli):
     assert demo_cli("--as", "nakamura", "token", "revoke", "1").exit_code == 5
     assert demo_cli("--as", "sato", "token", "revoke", "1").exit_code == 0
     assert demo_cli("audit", "verify").exit_code == 0
+
+
+def test_r_i5_verify_refuses_a_token_a_clerk_wrote_for_his_delegator(svc):
+    """The clerk attack of main, made around the engine (a store's own append, as whoever
+    holds the SQLite file could): the log then says a clerk made sato's token under a
+    delegation, and replay refuses it (R-I5), where main's verify said ok."""
+    from store.records import NewEvent
+
+    svc.delegate("sato", "yamaguchi", valid_until=svc.clock.now() + dt.timedelta(days=30))
+    fact = ev.TokenCreated(id=1, login="sato", name="x", expires_at=None, digest=hashlib.sha256(b"kaigi_y").hexdigest())
+    version = svc.book().version
+    with svc.store.act() as tx:
+        tx.append("yamaguchi", "sato", "training", version,
+                  [NewEvent(fact.type, fact.schema, fact.payload_text(), None, None)])
+        tx.add_token(1, "sato", "x", fact.digest, None, tx.now)
+    v = verify(svc.store)
+    assert not v.ok and "R-I5" in v.problem.render("en") and v.first_bad_seq == svc.peek.head().seq
