@@ -42,8 +42,17 @@ def upgrade() -> None:
     existing = {r[0] for r in bind.execute(sa.text("SELECT rolname FROM pg_roles"))}
     for kind in ("member", "scheduler", "web", "auditor"):
         group = group_name(str(database), str(schema), kind)
-        if group in existing:  # a database `kaigi db grant` already ran on: take the old rights back
-            _run(bind, f"REVOKE INSERT, UPDATE, DELETE ON credential, api_token FROM {quote_ident(group)}")
+        if group not in existing:
+            continue
+        # a database `kaigi db grant` already ran on: take the old rights back, give the new
+        # functions' (what `kaigi db grant` now says)
+        g = quote_ident(group)
+        _run(bind, f"REVOKE INSERT, UPDATE, DELETE ON credential, api_token FROM {g}")
+        _run(bind, f"GRANT EXECUTE ON FUNCTION kaigi_credential_commitments() TO {g}")
+        if kind == "member":
+            _run(bind, f"GRANT EXECUTE ON FUNCTION kaigi_set_credential(text, text) TO {g}")
+        if kind == "auditor":
+            _run(bind, f"GRANT SELECT ON api_token TO {g}")
 
 
 def _run(bind: sa.Connection, script: str) -> None:
