@@ -20,7 +20,7 @@ from engine.core import decide, people, sittings
 from engine.core import events as ev
 from engine.core.decide import Ctx
 from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
-from engine.core.fold import Changes, Stamp, apply, settle
+from engine.core.fold import Changes, Stamp, apply, fold_credential, settle
 from engine.core.world import World
 from engine.i18n import Msg
 from engine.reminders import recipients as rcp
@@ -120,16 +120,7 @@ class Replayer:
     def _credential(self, rec: EventRecord, e: Any) -> None:
         """The api_token rows and password commitments as the log has them (R-I5): what
         verify compares the stored tables with."""
-        if isinstance(e, ev.TokenCreated):
-            self.tokens[e.id] = {"id": e.id, "login": e.login, "name": e.name, "digest": e.digest,
-                                 "created_at": rec.at, "expires_at": e.expires_at, "revoked_at": None,
-                                 "seq": rec.seq}
-        elif isinstance(e, ev.TokenRevoked):
-            t = self.tokens.get(e.id)
-            if t is not None and t["revoked_at"] is None:
-                t.update(revoked_at=rec.at, seq=rec.seq)
-        else:
-            self.credentials[e.login] = e.commitment
+        fold_credential(self.tokens, self.credentials, rec.seq, rec.at, e)
 
     def finish(self) -> Msg | None:
         """At the end of the log: every plan made, and an act whose events stop short is a broken act."""

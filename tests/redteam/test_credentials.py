@@ -246,3 +246,28 @@ def test_r_i5_verify_refuses_a_token_a_clerk_wrote_for_his_delegator(svc):
         tx.add_token(1, "sato", "x", fact.digest, None, tx.now)
     v = verify(svc.store)
     assert not v.ok and "R-I5" in v.problem.render("en") and v.first_bad_seq == svc.peek.head().seq
+
+
+def test_r_i5_tokens_are_the_logs_and_survive_export_and_import(svc, tmp_path):
+    """The api_token table is folded from the log: an imported log brings its tokens (live
+    and revoked) with it, and verifies; a password, whose hash the log never holds, does not."""
+    import io
+
+    from engine.app.audit import export_rows, import_or_verdict, read_export, write_export
+    from engine.app.kaigi import Kaigi
+    from store import open_store
+    from store.db import upgrade
+
+    _, live = accounts.create_token(svc, "yamamoto", "laptop")
+    gone, dead = accounts.create_token(svc, "nakamura", "old")
+    accounts.revoke_token(svc, "sato", gone)
+    buf = io.StringIO()
+    write_export(export_rows(svc.store), "jsonl", buf)
+    url = f"sqlite:///{tmp_path}/imported.db"
+    upgrade(url)
+    target = Kaigi(open_store(url))
+    v = import_or_verdict(target.store, read_export(buf.getvalue(), "jsonl"))
+    assert v.ok, v.problem
+    assert (accounts.token_login(target, live), accounts.token_login(target, dead)) == ("yamamoto", None)
+    assert verify(target.store).ok
+    target.store.close()
