@@ -271,3 +271,31 @@ def test_r_i5_tokens_are_the_logs_and_survive_export_and_import(svc, tmp_path):
     assert (accounts.token_login(target, live), accounts.token_login(target, dead)) == ("yamamoto", None)
     assert verify(target.store).ok
     target.store.close()
+
+
+def test_r_i5_a_log_written_before_r_i5_still_verifies(svc):
+    """Credential events as main wrote them (schema 1: no digest, no commitment, no `by`;
+    the chief then set anyone's password) replay under the rule of their day; their rows
+    are not checked against hashes the log never had. Written on PostgreSQL by the owner,
+    as an upgraded database holds them."""
+    from store.records import NewEvent
+
+    version = svc.book().version
+    old = [("sato", "CredentialSet", {"login": "yamamoto"}),
+           ("yamamoto", "TokenCreated", {"id": 1, "login": "yamamoto", "name": "old", "expires_at": None}),
+           ("yamamoto", "TokenRevoked", {"id": 1, "login": "yamamoto"})]
+    for who, type_, payload in old:
+        with svc.store.act() as tx:
+            tx.append(who, who, "training", version, [NewEvent(type_, 1, json.dumps(payload), None, None)])
+            if type_ == "CredentialSet":
+                tx.set_credential("yamamoto", "$argon2id$v=19$m=1024,t=1,p=1$old") if not svc.store.pg else None
+            elif type_ == "TokenCreated" and not svc.store.pg:
+                tx.add_token(1, "yamamoto", "old", "f" * 64, None, tx.now)
+            elif not svc.store.pg:
+                tx.revoke_token(1, tx.now)
+    assert verify(svc.store).ok, verify(svc.store).problem
+    with svc.store.act() as tx:  # under the old rule too, a member set no one else's password
+        tx.append("nakamura", "nakamura", "training", version,
+                  [NewEvent("CredentialSet", 1, json.dumps({"login": "yamamoto"}), None, None)])
+    v = verify(svc.store)
+    assert not v.ok and "R-I5" in v.problem.render("en")

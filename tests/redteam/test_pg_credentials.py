@@ -245,3 +245,24 @@ def test_r_i5_the_auditor_verifies_tokens_and_passwords_without_reading_a_hash(w
         psql(world, "audit", "SELECT hash FROM credential")
     with pytest.raises(psycopg.Error, match="permission denied"):
         psql(world, "kato", "SELECT hash FROM credential")
+
+
+def test_r_i5_a_revocation_of_anothers_token_made_around_the_engine_is_named_by_verify(world):
+    """The database cannot tell the chief from the rulebook's text, so a member who calls
+    kaigi_append himself can revoke another's token (a denial of service, never a way in:
+    the row can only lose its use). Replay re-decides it and verify names it (R-I5).
+    Last in this module: the log fails verify from here on."""
+    n = world["chiefs_token"]
+    psql(world, "kato", append("kato", "kato", "TokenRevoked", {"id": n, "login": "sato", "by": "kato"}))
+    auditor = kaigi_as(world, "audit")
+    v = verify(auditor.store)
+    auditor.store.close()
+    assert not v.ok and v.first_bad_seq == head_seq(world)
+    assert "token" in v.problem.render("en")
+
+
+def head_seq(world: dict[str, Any]) -> int:
+    import psycopg
+
+    with psycopg.connect(conninfo(world["url"])) as c:
+        return int(c.execute("SELECT seq FROM log_head").fetchone()[0])
