@@ -665,17 +665,18 @@ def token_create(app: App, name: str, expires: str | None) -> None:
 
 
 @token.command("list", help="help.token.list")
+@option("--all", "everyone", is_flag=True, help="opt.token_all")
 @pass_app
-def token_list(app: App) -> None:
+def token_list(app: App, everyone: bool) -> None:
     with refusals(app):
         from engine.app import accounts
 
-        rows = accounts.tokens(app.kaigi(), app.actor.login)
+        rows = accounts.tokens(app.kaigi(), app.actor.login, everyone=everyone)
     app.out([{**r, "created_at": _iso(r["created_at"]), "expires_at": _iso(r["expires_at"]),
               "revoked_at": _iso(r["revoked_at"])} for r in rows],
-            table([app.t("col.id"), app.t("col.name"), app.t("col.created"), app.t("col.expires"),
-                   app.t("col.revoked")],
-                  [[r["id"], r["name"] or "-", _when(r["created_at"], app.lang),
+            table([app.t("col.id")] + ([app.t("col.login")] if everyone else []) +
+                  [app.t("col.name"), app.t("col.created"), app.t("col.expires"), app.t("col.revoked")],
+                  [[r["id"]] + ([r["login"]] if everyone else []) + [r["name"] or "-", _when(r["created_at"], app.lang),
                     _when(r["expires_at"], app.lang) if r["expires_at"] else "-",
                     _when(r["revoked_at"], app.lang) if r["revoked_at"] else "-"] for r in rows]))
 

@@ -200,6 +200,9 @@ class MemoryTx:
     def credential(self, login: str) -> str | None:
         return self.s.credentials.get(login)
 
+    def credential_commitments(self) -> dict[str, str]:
+        return {k: hashlib.sha256(v.encode("utf-8")).hexdigest() for k, v in self.s.credentials.items()}
+
     def tokens(self, login: str | None = None) -> list[dict[str, Any]]:
         return [dict(t) for t in self.s.tokens_.values() if login is None or t["login"] == login]
 

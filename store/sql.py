@@ -568,6 +568,15 @@ class SqlTx:
         row = self.one("SELECT hash FROM credential WHERE login = :l", {"l": login})
         return None if row is None else row[0]
 
+    def credential_commitments(self) -> dict[str, str]:
+        """login -> sha256 of the stored password hash: what `audit verify` checks against
+        the log (R-I5). On PostgreSQL a function computes it, so the auditor never reads a hash."""
+        if self.pg:
+            rows = self.all("SELECT login, digest FROM kaigi_credential_commitments()")
+            return {r[0]: r[1] for r in rows}
+        return {r[0]: hashlib.sha256(r[1].encode("utf-8")).hexdigest()
+                for r in self.all("SELECT login, hash FROM credential")}
+
     def tokens(self, login: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token"
         rows = self.all(sql + (" WHERE login = :l" if login else "") + " ORDER BY id", {"l": login} if login else {})
@@ -738,17 +747,33 @@ class SqlTx:
                + ", ".join(str(int(i)) for i in ids) + ")", {"w": worker})
 
     def set_credential(self, login: str, hashed: str) -> None:
+        """Keep a member's password hash, right after its CredentialSet (R-I5). On PostgreSQL
+        no member's role writes the table: `kaigi_set_credential` takes the hash only if its
+        sha256 is the commitment of the CredentialSet this member just appended for himself."""
+        self._writable()
+        if self.pg:
+            self.x("SELECT kaigi_set_credential(:l, :h)", {"l": login, "h": hashed})
+            return
         self.x("INSERT INTO credential (login, hash, set_at) VALUES (:l, :h, :at) "
                "ON CONFLICT (login) DO UPDATE SET hash = :h, set_at = :at", {"l": login, "h": hashed,
                                                                            "at": self.t(self.now)})
 
     def add_token(self, token_id: int, login: str, name: str, digest: str, expires_at: dt.datetime | None,
                   created_at: dt.datetime) -> None:
+        """The api_token row of a TokenCreated (on PostgreSQL the append function wrote it;
+        an import, appending as the owner without it, writes the row here)."""
+        self._writable()
+        if self.pg and self._appended:
+            return
         self.x("INSERT INTO api_token (id, login, name, digest, created_at, expires_at) VALUES "
                "(:id, :l, :n, :d, :c, :e)", {"id": token_id, "l": login, "n": name, "d": digest,
                                               "c": self.t(created_at), "e": self.t(expires_at)})
 
     def revoke_token(self, token_id: int, at: dt.datetime) -> None:
+        """The row of a TokenRevoked (on PostgreSQL the append function wrote it)."""
+        self._writable()
+        if self.pg and self._appended:
+            return
         self.x("UPDATE api_token SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL",
                {"id": token_id, "at": self.t(at)})
 

@@ -318,7 +318,7 @@ def test_a_password_is_set_only_for_oneself(world):
     payload = {"login": "sato"}
     refused(world, "tanaka", append_call("tanaka", type_="CredentialSet", item=None, payload=payload),
             "INSERT INTO credential (login, hash, set_at) VALUES ('sato', 'x', now())",
-            match="only with its event|permission denied")
+            match="only with its event|permission denied|only their own password")
 
 
 def test_the_groups_are_this_installations(world):
