@@ -24,6 +24,7 @@ from fastapi import Request
 
 from engine.app import sessions
 from engine.app.identity import Actor
+from engine.core.errors import DomainError, NotPermitted
 
 CSRF_FIELD = "csrf_token"
 SESSION_ID = "sid"
@@ -110,10 +111,12 @@ def _actor(request: Request) -> Actor | None:
             return None
     try:
         return k.web_actor(login)  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 (off the roster, or no post now: signed out)
+    except NotPermitted:  # off the roster, or no post now (R-I6): the session is over for good
         if session_id is not None:
             sessions.end(k, session_id)
             request.session.pop(SESSION_ID, None)
+        return None
+    except DomainError:  # the database unavailable, say: not signed in this time, nothing ended
         return None
 
 

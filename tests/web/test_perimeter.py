@@ -296,3 +296,19 @@ class TestHeaders:
         html = browser(real).get("/login").text
         conf = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html).group(1))
         assert conf["includeIndicatorStyles"] is False and conf["allowEval"] is False
+
+
+def test_kaigi_serve_leaves_forwarded_for_to_the_app(real, monkeypatch, db_url):
+    """uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which made a client on the
+    host its own proxy (and the limiter's address whatever it wrote): `kaigi serve` turns that
+    off, and the app believes only KAIGI_TRUSTED_PROXIES."""
+    import uvicorn
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    r = CliRunner().invoke(cli, ["--db", db_url, "serve", "--port", "8123"], env={"KAIGI_LANG": "en"})
+    assert r.exit_code == 0, r.output
+    assert seen.get("proxy_headers") is False
