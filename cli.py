@@ -1262,7 +1262,8 @@ def serve(app: App, host: str, port: int) -> None:
         web_app = create_app(k, https_only=os.environ.get("KAIGI_HTTPS") == "1")
     app.header()
     click.echo(app.t("serve.at", url=f"http://{host}:{port}/"), err=True)
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    # the app alone decides which peer's X-Forwarded-For to believe (KAIGI_TRUSTED_PROXIES)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @cli.group(help="help.db")

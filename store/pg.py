@@ -399,6 +399,7 @@ def grants(schema: str, database: str, existing: set[str], member_roles: list[st
         f"GRANT SELECT (login, set_at) ON {s}.credential TO {q['member']}",
         f"GRANT SELECT ON {s}.api_token TO {q['member']}, {q['auditor']}",
         f"GRANT SELECT ON {s}.credential, {s}.api_token TO {q['web']}",
+        f"GRANT SELECT, INSERT, UPDATE ON {s}.web_session TO {q['web']}",
         f"GRANT {q['member']} TO {q['web']}",
         f"GRANT INSERT, UPDATE ON {s}.delivery TO {q['scheduler']}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {q['scheduler']}",

@@ -582,6 +582,12 @@ class SqlTx:
         rows = self.all(sql + (" WHERE login = :l" if login else "") + " ORDER BY id", {"l": login} if login else {})
         return [_token(r) for r in rows]
 
+    def web_session(self, digest: str) -> dict[str, Any] | None:
+        row = self.one("SELECT login, credential, created_at, expires_at, ended_at FROM web_session "
+                       "WHERE digest = :d", {"d": digest})
+        return None if row is None else {"login": row[0], "credential": row[1], "created_at": t_in(row[2]),
+                                         "expires_at": t_in(row[3]), "ended_at": t_in(row[4])}
+
     def token_by_hash(self, digest: str) -> dict[str, Any] | None:
         row = self.one("SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token "
                        "WHERE digest = :d", {"d": digest})
@@ -776,6 +782,18 @@ class SqlTx:
             return
         self.x("UPDATE api_token SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL",
                {"id": token_id, "at": self.t(at)})
+
+    def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
+                         expires_at: dt.datetime) -> None:
+        self._writable()
+        self.x("INSERT INTO web_session (digest, login, credential, created_at, expires_at) VALUES "
+               "(:d, :l, :c, :at, :until)", {"d": digest, "l": login, "c": credential, "at": self.t(created_at),
+                                              "until": self.t(expires_at)})
+
+    def end_web_session(self, digest: str, at: dt.datetime) -> None:
+        self._writable()
+        self.x("UPDATE web_session SET ended_at = :at WHERE digest = :d AND ended_at IS NULL",
+               {"d": digest, "at": self.t(at)})
 
 
 def _event(r: Any) -> EventRecord:

@@ -112,6 +112,7 @@ async def login_post(request: Request) -> Response:
     if ok:
         with k.read() as q:
             ok = login in q.w.members
+        ok = ok and k.holds_post(login)  # R-I6: no post, no session (the same words as a wrong password)
     if not ok:
         limiter.failed(address, login)
         return render(request, "login.html", status=401, error=_t(request, "web.login.wrong"))
@@ -142,7 +143,7 @@ async def login_oidc_callback(request: Request) -> Response:
     login = str(claims.get("preferred_username") or "")
     with _kaigi(request).read() as q:
         known = login in q.w.members
-    if not known:
+    if not known or not _kaigi(request).holds_post(login):  # R-I6
         return render(request, "login.html", status=403, error=_t(request, "web.login.oidc_unknown"))
     auth.sign_in(request, login)
     return redirect("/")
@@ -178,6 +179,8 @@ async def switch_post(request: Request) -> Response:
     with _kaigi(request).read() as q:
         if login not in q.w.members:
             return render(request, "error.html", status=400, message=_t(request, "actor.not_on_roster", login=login))
+    if not _kaigi(request).holds_post(login):  # R-I6: the menu signs in only members holding a post
+        return render(request, "error.html", status=403, message=_t(request, "actor.no_post", login=login))
     auth.sign_in(request, login)
     return redirect("/")
 
