@@ -79,8 +79,12 @@ def actor(request: Request) -> Actor | None:
     login = signed_in(request)
     if login is None:
         return None
+    from engine.core.errors import Unavailable
+
     try:
         return request.app.state.kaigi.web_actor(login)  # type: ignore[no-any-return]
+    except Unavailable:
+        raise  # the database is away (a restart): 503, and nobody is signed out for it
     except Exception:  # noqa: BLE001 (a member removed from the roster: signed out)
         request.session.pop("login", None)
         return None
