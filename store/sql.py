@@ -344,12 +344,16 @@ class SqlStore:
             driver = isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg")
             if self._dead(conn, err):
                 # Never re-run: the act's statements reached the server. Before its COMMIT
-                # the server rolls it back; during it, nobody here knows.
+                # the server rolls it back; during it, only the log can say (`_settled`).
                 self._forget(conn)
                 if ending and not rollback:
-                    raise OutcomeUnknown("the connection to the database broke while the act was being committed; "
-                                         "it may or may not be recorded: look at the log before acting again") \
-                        from None
+                    settled = self._settled(tx)
+                    if settled:
+                        return  # the COMMIT went through; only its answer was lost
+                    if settled is None:
+                        raise OutcomeUnknown("the connection to the database broke while the act was being "
+                                             "committed; it may or may not be recorded: look at the log before "
+                                             "acting again") from None
                 raise Lost("the connection to the database broke during the act; nothing was written") from None
             try:
                 conn.execute("ROLLBACK")
@@ -358,6 +362,26 @@ class SqlStore:
             if driver:
                 raise translate(err, self.head_wait) from None
             raise
+
+    def _settled(self, tx: "SqlTx") -> bool | None:
+        """After a COMMIT whose answer was lost: whether the act is in the log (True), is not
+        (False), or nobody can tell yet (None: the server is still away, or the act wrote no
+        event to look for). Asked on a new connection after taking the head, which waits
+        for our own transaction to end if the server is still finishing it; the act's last
+        event is recognised by its sequence number and chain hash, which name it alone."""
+        last = tx._head if tx._appended else None
+        if last is None:
+            return None
+        try:
+            conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'")
+            try:
+                conn.execute("SELECT h_seq FROM kaigi_begin()").fetchone()
+                row = conn.execute("SELECT hash FROM event WHERE seq = %s", [last.seq]).fetchone()
+            finally:
+                conn.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 (not reachable, or busy: unknown)
+            return None
+        return row is not None and row[0] == last.hash
 
     @contextmanager
     def read(self) -> Iterator["SqlTx"]:

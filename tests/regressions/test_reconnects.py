@@ -79,24 +79,67 @@ def test_a_connection_lost_during_an_act_writes_nothing_and_is_not_rerun(pg):
     assert pg.peek.head().seq == before.seq + 1
 
 
-@pytest.mark.postgres
-def test_a_commit_whose_outcome_is_unknown_is_said_so_and_not_rerun(pg):
-    """The connection breaks as the COMMIT is sent: kaigi cannot know whether it was
-    recorded, says so (look before acting again) and never re-runs the act."""
-    before = pg.peek.head()
-    store = pg.store.inner
+class AnswerLost:
+    """A connection whose COMMIT reaches the server and is done, then the connection breaks
+    before the answer comes back (what a restart at the wrong instant does)."""
 
-    def after(tx: Any) -> None:
-        terminate(pg.store)
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        out = self._conn.execute(sql, *args)
+        if sql == "COMMIT":
+            import psycopg
+
+            self._conn.close()
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return out
+
+
+def _file(ctx: Any, tx: Any) -> list[Any]:
     from engine.core import decide
 
+    return decide.file_item(ctx, 99, "committed, answer lost", "hq", None, "")
+
+
+@pytest.mark.postgres
+def test_a_commit_whose_answer_was_lost_is_found_in_the_log_and_not_rerun(pg):
+    """The COMMIT went through, its answer did not: kaigi looks in the log (the act's last
+    event by its sequence number and chain hash) and reports the act done, once."""
+    before = pg.peek.head()
+    store = pg.store.inner
+    store._local.conn = AnswerLost(store.connection())
+    out = pg.act("yamamoto", "file_item", _file)
+    assert out.event.seq == before.seq + 1
+    assert pg.peek.head().seq == before.seq + 1 and pg.peek.head().hash == out.records[-1].hash
+    assert [e.type for e in pg.peek.events(after=before.seq)] == ["ItemFiled"]  # recorded once, not re-run
+
+
+@pytest.mark.postgres
+def test_a_commit_that_did_not_happen_is_nothing_written(pg):
+    """The server died before the COMMIT reached it: the log says the act is not there."""
+    before = pg.peek.head()
     with pytest.raises(Unavailable) as err:
-        pg.act("yamamoto", "file_item", lambda ctx, tx: decide.file_item(ctx, 99, "unknown", "hq", None, ""),
-               after=after)
+        pg.act("yamamoto", "file_item", _file, after=lambda tx: terminate(pg.store))
+    assert err.value.msg.key == "store.lost"
+    assert pg.peek.head() == before
+
+
+@pytest.mark.postgres
+def test_a_commit_whose_outcome_cannot_be_known_says_so_and_is_not_rerun(pg, monkeypatch):
+    """The log cannot be asked (the server still away): kaigi says it cannot know, tells the
+    reader to look before acting again, and does not re-run the act."""
+    store = pg.store.inner
+    monkeypatch.setattr(store, "_settled", lambda tx: None)
+    before = pg.peek.head()
+    with pytest.raises(Unavailable) as err:
+        pg.act("yamamoto", "file_item", _file, after=lambda tx: terminate(pg.store))
     assert err.value.msg.key == "store.outcome_unknown"
-    assert "before acting again" in err.value.render("en")
-    assert pg.peek.head() == before  # here the server had died first: nothing; nobody re-ran it
-    assert store.connection().closed is False
+    assert "before acting again" in err.value.render("en") and "確認してください" in err.value.render("ja")
+    assert pg.peek.head() == before
 
 
 def test_healthz_and_pages_say_503_when_the_database_cannot_be_reached():
