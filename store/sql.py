@@ -9,7 +9,11 @@ this store against the schema those create, on both engines.
 
 Every act is one transaction that starts by reading (SQLite: under BEGIN IMMEDIATE) or
 locking (PostgreSQL: FOR UPDATE) the log's head row, so appends are serialised and the
-chain cannot fork. Driver errors are translated here into `store.errors`.
+chain cannot fork. It waits for the head at most `head_wait` seconds (KAIGI_HEAD_WAIT, 5),
+then fails as busy having written nothing. A connection the server dropped (a restart) is
+replaced when the next BEGIN finds it dead, and that BEGIN alone is sent again; an act whose
+connection broke later is never re-run (`act`). Driver errors are translated here into
+`store.errors`.
 """
 
 import datetime as dt
