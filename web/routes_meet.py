@@ -293,8 +293,9 @@ async def meeting_agenda(request: Request, meeting_id: int) -> Response:
         if action in ("add", "remove"):
             k.agenda(who, meeting_id, action, item)
             return
-        at = m.items.index(item) + 1 if item in m.items else 1
-        k.agenda(who, meeting_id, "move", item, position=max(at - 1, 1) if action == "up" else at + 1)
+        at = m.items.index(item) + 1 if item in m.items else 1  # not on it: the engine says so
+        # the first cannot go up nor the last down: the engine refuses a place off the list
+        k.agenda(who, meeting_id, "move", item, position=at - 1 if action == "up" else at + 1)
     return await _meeting_act(request, meeting_id, run)
 
 

@@ -327,6 +327,10 @@ def test_the_agenda_is_kept_by_forms_r_m3(training, as_, staff_tomorrow):
     assert agenda(training, m) == (1, 3, 2)
     post(b, f"/meetings/{m}/agenda", {"item": "1", "action": "down"}, page)
     assert agenda(training, m) == (3, 1, 2)
+    before = fingerprint(training.store)
+    for edge, action in ((3, "up"), (2, "down")):  # off the list: refused, nothing moved
+        assert post(b, f"/meetings/{m}/agenda", {"item": str(edge), "action": action}, page).status_code == 400
+    assert fingerprint(training.store) == before
     r = post(b, f"/meetings/{m}/agenda", {"item": "1", "action": "remove"}, page)
     assert r.status_code == 200 and agenda(training, m) == (3, 2)
     forms = Forms(r.text)
