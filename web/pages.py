@@ -284,6 +284,8 @@ def meetings_page(request: Request, month: str | None = None) -> Response:
         first = dt.date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
     except ValueError:
         first = today.replace(day=1)
+    if not dt.date(1, 2, 1) <= first <= dt.date(9999, 11, 1):  # its neighbours must be dates (9999-12: a 500)
+        first = today.replace(day=1)
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     prev = (first - dt.timedelta(days=1)).replace(day=1)
     start = dt.datetime.combine(first, dt.time(), JST)
