@@ -71,15 +71,27 @@ class Site:
         self.pages: dict[str, Any] = {}
         self.csrf: dict[str, str] = {}
         self.tokens: dict[str, str] = {}
+        self.clients: list[Any] = []
+
+        def client() -> Any:  # entered: one event loop and its worker threads for all requests, so
+            c = TestClient(self.app, follow_redirects=False)  # PostgreSQL sees a few connections, not one a request
+            c.__enter__()
+            self.clients.append(c)
+            return c
+
         for login in ("sato", "yamamoto", "matsumoto"):
-            c = TestClient(self.app, follow_redirects=False)
+            c = client()
             page = c.get("/login")
             r = c.post("/login", data={"login": login, "password": PASSWORDS[login], "csrf_token": csrf(page.text)})
             assert r.status_code in (302, 303), r.text[:300]
             self.pages[login] = c
             self.csrf[login] = csrf(c.get("/").text)
             self.tokens[login] = accounts.create_token(k, Actor(login, "web"), "fuzz")[1]
-        self.anonymous = TestClient(self.app, follow_redirects=False)
+        self.anonymous = client()
+
+    def close(self) -> None:
+        for c in self.clients:
+            c.__exit__(None, None, None)
 
     def send(self, who: str, method: str, url: str, *, form: list[tuple[str, str]] | None = None,
              body: Any = None, api: bool = False) -> Any:
@@ -112,8 +124,10 @@ class Site:
 
 
 @pytest.fixture
-def site(real: Any) -> Site:  # noqa: F811 (the fixture of tests/web)
-    return Site(real)
+def site(real: Any) -> Any:  # noqa: F811 (the fixture of tests/web)
+    s = Site(real)
+    yield s
+    s.close()
 
 
 WHO = st.sampled_from(["sato", "yamamoto", "matsumoto"])
