@@ -252,7 +252,8 @@ async def item_advance(request: Request, item_id: int) -> Response:
             if rec is None or not q.may_see(_who(request).login, rec):
                 raise NotFound("item.none", id=item_id)
         k.advance(_who(request), item_id, str(form.get("trigger") or ""),
-                  meeting=int(meeting) if meeting.isdigit() else None, note=str(form.get("note") or ""))
+                  meeting=int(meeting) if meeting.isascii() and meeting.isdigit() else None,  # "²" is a digit
+                  note=str(form.get("note") or ""))
     except DomainError as err:
         return _item_page(request, item_id, status=refusal_status(err), refusal=err.render(language))
     return redirect(f"/items/{item_id}")

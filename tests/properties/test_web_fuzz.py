@@ -35,7 +35,7 @@ FUZZ = settings(max_examples=int(os.environ.get("KAIGI_FUZZ_EXAMPLES", "60")), d
 
 NASTY = ["", " ", "\x00", "a\x00b", "\ud800", "mito\udcff", "\u202e", "承認\u202e済み", "\u200b", "\ufeff", "\u2066x",
          "\r\n", "\x1b[31m", "%00", "%", "../..", "'; DROP TABLE event; --", "<script>alert(1)</script>", "{{7*7}}",
-         "x" * 3000, str(2**63), str(2**64), "-1", "0", "1e309", "nan", "9999-12", "0000-00", "0001-01", "2026-13",
+         "x" * 3000, str(2**63), str(2**64), "-1", "0", "1e309", "nan", "²", "①", "١٢", " 7 ", "9999-12", "0000-00", "0001-01", "2026-13",
          "hq", "mito", "joso", "seian", "gaiji", "filed", "pre_review", "council", "in_progress", "closed"]
 TEXT = st.one_of(st.text(max_size=40), st.sampled_from(NASTY),
                  st.text(st.characters(exclude_categories=()), max_size=12))  # surrogates too
@@ -250,6 +250,12 @@ def test_the_page_attacks_of_the_issue_are_answered(site: Site, url: str) -> Non
 def test_api_filing_with_a_surrogate_nul_or_bidi_is_400_naming_the_character(site: Site, body: dict) -> None:
     r = site.send("yamamoto", "POST", "/api/items", body=body, api=True)
     assert r.status_code == 400 and "U+" in r.json()["error"]["message"], r.text
+
+
+@pytest.mark.parametrize("meeting", ["²", "①", "99999999999999999999999"])
+def test_a_meeting_field_that_is_a_digit_but_no_number_is_no_500(site: Site, meeting: str) -> None:
+    """`"²".isdigit()` is true and `int("²")` fails: on main a 500 on /items/1/advance."""
+    site.send("yamamoto", "POST", "/items/1/advance", form=[("trigger", "skip"), ("meeting", meeting)])
 
 
 def test_convening_with_a_surrogate_attendee_is_400(site: Site) -> None:
