@@ -319,7 +319,7 @@ async def meeting_convene(request: Request) -> Response:
     k, language = _kaigi(request), lang(request)
     try:
         starts = parse_when(str(form.get("starts_at") or ""), k.now())
-        items = [int(x) for x in form.getlist("item") if str(x).strip().isdigit()]
+        items = [int(x) for x in form.getlist("item") if str(x).strip().isascii() and str(x).strip().isdigit()]
         out = k.convene(_who(request), str(form.get("kind") or ""), starts, items=items,
                         attendees=[str(x) for x in form.getlist("attendee") if x],
                         invited=[str(x) for x in form.getlist("invite") if x],
