@@ -665,17 +665,18 @@ def token_create(app: App, name: str, expires: str | None) -> None:
 
 
 @token.command("list", help="help.token.list")
+@option("--all", "everyone", is_flag=True, help="opt.token_all")
 @pass_app
-def token_list(app: App) -> None:
+def token_list(app: App, everyone: bool) -> None:
     with refusals(app):
         from engine.app import accounts
 
-        rows = accounts.tokens(app.kaigi(), app.actor.login)
+        rows = accounts.tokens(app.kaigi(), app.actor.login, everyone=everyone)
     app.out([{**r, "created_at": _iso(r["created_at"]), "expires_at": _iso(r["expires_at"]),
               "revoked_at": _iso(r["revoked_at"])} for r in rows],
-            table([app.t("col.id"), app.t("col.name"), app.t("col.created"), app.t("col.expires"),
-                   app.t("col.revoked")],
-                  [[r["id"], r["name"] or "-", _when(r["created_at"], app.lang),
+            table([app.t("col.id")] + ([app.t("col.login")] if everyone else []) +
+                  [app.t("col.name"), app.t("col.created"), app.t("col.expires"), app.t("col.revoked")],
+                  [[r["id"]] + ([r["login"]] if everyone else []) + [r["name"] or "-", _when(r["created_at"], app.lang),
                     _when(r["expires_at"], app.lang) if r["expires_at"] else "-",
                     _when(r["revoked_at"], app.lang) if r["revoked_at"] else "-"] for r in rows]))
 
@@ -709,6 +710,51 @@ def _member(app: App, q: Any) -> str:
     if login not in q.w.members:
         raise NotPermitted("actor.not_on_roster", login=login)
     return login
+
+
+@contextmanager
+def _reading(app: App) -> Iterator[Any]:
+    """A snapshot read as the acting member, who must be on the roster (CLI.md, Identity):
+    the engine answers only what they may see, the rest as absent, exit 5 (R-R1)."""
+    from engine.core.errors import NotPermitted
+
+    login = app.actor.login
+    with app.kaigi().read(viewer=login) as q:
+        if login not in q.w.members:
+            raise NotPermitted("actor.not_on_roster", login=login)
+        yield q
+
+
+def _addressed(app: App, *, items: Any = (), meetings: Any = (), orders: Any = ()) -> None:
+    """An act names only what its actor may see: a hidden item, meeting or order is answered
+    as absent (exit 5) before anything is decided, as the web's routes do (R-R1)."""
+    with _reading(app) as q:
+        for i in items:
+            q.item_record(i)
+        for m in meetings:
+            q.meeting_record(m)
+        for o in orders:
+            q.order_record(o)
+
+
+def _log_reader(app: App) -> Any:
+    """A read of the whole log (`audit verify|checkpoint|export`): any reader of the database
+    may run it without being a member, as the auditor's role does (R-I4); when the actor is
+    a member, it is read as them, so a station's member finds no log (R-R1)."""
+    from engine.core.errors import NotPermitted
+
+    k = _auditor(app)
+    claimed = app.login or os.environ.get("KAIGI_AS") or None
+    try:
+        login = app.actor.login
+    except NotPermitted as err:
+        if claimed is not None or not err.msg.key.startswith("identity.unbound"):
+            raise
+        login = None  # a database reader bound to no member: the auditor
+    with k.read() as q:
+        if login not in q.w.members:
+            login = None  # a training database's OS account that is no member
+    return k.read(viewer=login)
 
 
 # ---------------------------------------------------------------- items
@@ -787,8 +833,7 @@ def item_file(app: App, title: str, station: str | None, team: str | None, note:
 @pass_app
 def item_list(app: App, state: str | None, station: str | None, overdue: bool) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             views = q.items(state=state, station=station, overdue=overdue, lang=app.lang)
     app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
                           app.t("col.title"), app.t("col.waiting")], [
@@ -801,8 +846,7 @@ def item_list(app: App, state: str | None, station: str | None, overdue: bool) -
 @pass_app
 def item_show(app: App, item_id: int) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             view = q.item(item_id, app.lang)
     app.out(view, item_text(app, view))
 
@@ -820,6 +864,7 @@ def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, n
                  dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, items=[item_id], meetings=[meeting_id] if meeting_id is not None else [])
         doc = _document(document) if document else None
         _test_barrier()
         out = k.advance(app.actor, item_id, trigger, meeting=meeting_id, note=note, document=doc, dry_run=dry_run,
@@ -856,8 +901,7 @@ def item_history(app: App, item_id: int) -> None:
     with refusals(app):
         from engine.infra.timeutil import jst
 
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             views = q.history(item_id, app.lang)
     app.out(views, table([app.t("col.seq"), app.t("col.at"), app.t("col.item"), app.t("col.who"),
                           app.t("col.what")], [
@@ -917,6 +961,7 @@ def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], atten
                     invited: tuple[str, ...], station: str | None, dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, items=items)
         out = k.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
                         invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
         who = ", ".join(out.fact.attendees)
@@ -935,6 +980,7 @@ def meeting_agenda(app: App, meeting_id: int, op: str, item_id: int, position: i
                    on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, items=[item_id], meetings=[meeting_id])
         out = k.agenda(app.actor, meeting_id, op, item_id, position=position, dry_run=dry_run,
                        on_behalf_of=on_behalf_of)
         _meeting_out(app, k, out, "done.agenda", "would.agenda", meeting_id, op=op, item=item_id)
@@ -951,6 +997,7 @@ def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], sat_at: st
                  on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
         sat = app.when(sat_at) if sat_at else None
         out = k.hold(app.actor, meeting_id, present=list(present), sat_at=sat, dry_run=dry_run,
                      on_behalf_of=on_behalf_of)
@@ -966,6 +1013,7 @@ def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], sat_at: st
 def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
         out = k.cancel(app.actor, meeting_id, reason=reason, dry_run=dry_run, on_behalf_of=on_behalf_of)
         _meeting_out(app, k, out, "done.cancel", "would.cancel", meeting_id)
 
@@ -984,6 +1032,7 @@ def meeting_minutes(app: App, meeting_id: int, file: str | None, approve: bool, 
         raise click.UsageError(app.t("minutes.file_or_approve"))
     with refusals(app):
         k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
         if approve:
             out = k.approve_minutes(app.actor, meeting_id, n=n, dry_run=dry_run, on_behalf_of=on_behalf_of)
             _meeting_out(app, k, out, "done.approve", "would.approve", meeting_id, n=out.fact.n)
@@ -999,8 +1048,7 @@ def meeting_minutes(app: App, meeting_id: int, file: str | None, approve: bool, 
 @pass_app
 def meeting_show(app: App, meeting_id: int) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             view = q.meeting(meeting_id, app.lang)
     app.out(view, meeting_text(app, view))
 
@@ -1010,8 +1058,7 @@ def meeting_show(app: App, meeting_id: int) -> None:
 @pass_app
 def meeting_list(app: App, status: str | None) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             views = q.meetings(status=status, lang=app.lang)
     app.out(views, table([app.t("col.id"), app.t("col.kind"), app.t("col.body"), app.t("col.status"),
                           app.t("col.starts"), app.t("col.chair"), app.t("col.items")], [
@@ -1024,13 +1071,8 @@ def meeting_list(app: App, status: str | None) -> None:
 @pass_app
 def meeting_ics(app: App, meeting_id: int) -> None:
     with refusals(app):
-        from engine.reminders.ics import meeting_calendar
-
-        k = app.kaigi()
-        with k.read() as q:
-            _member(app, q)
-            m = q.w.meeting(meeting_id)
-            text = meeting_calendar(q.book(), m, dict(q.w.members), app.now(), k.mail_domain)
+        with _reading(app) as q:
+            text = q.ics(meeting_id, app.now())
     if app.json:
         app.out({"meeting": meeting_id, "ics": text})
     else:
@@ -1046,6 +1088,10 @@ def order() -> None:
 def _order_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
     with refusals(app):
         k = app.kaigi()
+        if verb == "issue_order":
+            _addressed(app, items=[args[0]])
+        else:
+            _addressed(app, orders=[args[0]])
         out = getattr(k, verb)(app.actor, *args, **kw)
         v = None
         if not out.dry_run:
@@ -1094,8 +1140,7 @@ def order_waive(app: App, order_id: int, reason: str, dry_run: bool, on_behalf_o
 @pass_app
 def order_list(app: App, item_id: int | None) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             rows = q.orders(item_id, app.lang)
     app.out(rows, table([app.t("col.id"), app.t("col.item"), app.t("col.to"), app.t("col.due"), app.t("col.status"),
                          app.t("col.finding")], [
@@ -1122,8 +1167,7 @@ def _reminder_table(app: App, rows: list[dict[str, Any]]) -> str:
 @pass_app
 def reminders_list(app: App, due: bool) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             rows = q.reminders(due_only=due, lang=app.lang)
     app.out(rows, _reminder_table(app, rows) if rows else app.t("reminders.none"))
 
@@ -1133,8 +1177,7 @@ def reminders_list(app: App, due: bool) -> None:
 @pass_app
 def reminders_forecast(app: App, until: str) -> None:
     with refusals(app):
-        with app.kaigi().read() as q:
-            _member(app, q)
+        with _reading(app) as q:
             rows = q.forecast(app.when(until, end_of_day=True), app.lang)
     app.out(rows, _reminder_table(app, rows) if rows else app.t("reminders.none_until"))
 
@@ -1162,8 +1205,7 @@ def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
         senders = _senders(app)
         if not senders:
             raise NotPossible("scheduler.no_channel")
-        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease),
-                                mark_every=1 if "email" in senders else 100, after_send=_test_kill(),
+        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease), after_send=_test_kill(),
                                 digest=app.settings.digest)
         db_file = sqlite_file(app.settings.db_url, Path.cwd()) if k.store.dialect == "sqlite" else None
         from engine.reminders.scheduler import ReminderClock, SingleScheduler
@@ -1189,9 +1231,13 @@ def _senders(app: App) -> dict[str, Any]:
     senders: dict[str, Any] = {}
     if s.smtp_url:
         try:
-            senders["email"] = SmtpSender(parse_smtp_url(s.smtp_url), s.mail_from)
+            config = parse_smtp_url(s.smtp_url)
         except ValueError as err:
             fail(app, 2, "bad_input", f"KAIGI_SMTP_URL: {err}")
+        try:
+            senders["email"] = SmtpSender(config, s.mail_from)
+        except ValueError as err:
+            fail(app, 2, "bad_input", f"KAIGI_MAIL_FROM: {err}")
     if s.outbox:
         senders["outbox"] = OutboxSender(Path(s.outbox))
         try:
@@ -1216,7 +1262,8 @@ def serve(app: App, host: str, port: int) -> None:
         web_app = create_app(k, https_only=os.environ.get("KAIGI_HTTPS") == "1")
     app.header()
     click.echo(app.t("serve.at", url=f"http://{host}:{port}/"), err=True)
-    uvicorn.run(web_app, host=host, port=port, log_level="warning")
+    # the app alone decides which peer's X-Forwarded-For to believe (KAIGI_TRUSTED_PROXIES)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
 @cli.group(help="help.db")
@@ -1251,7 +1298,8 @@ def _auditor(app: App) -> Any:
 @pass_app
 def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None) -> None:
     with refusals(app):
-        v = _auditor(app).verify(checkpoints=checkpoints, key=key)
+        with _log_reader(app) as q:
+            v = q.verdict(checkpoints=checkpoints, key=key)
     d = v.as_dict(app.lang)
     if v.ok:
         app.out(d, app.t("verify.ok", events=v.events, items=v.items, meetings=v.meetings, deliveries=v.deliveries)
@@ -1275,6 +1323,8 @@ def audit_checkpoint(app: App, key: str | None, out_file: str | None) -> None:
 
         if out_file and not key:
             raise BadInput("checkpoint.out_needs_sign")
+        with _log_reader(app) as q:
+            q.whole_log()
         cp = _auditor(app).checkpoint(key)
         signed = cp.get("signed")
         if signed is not None and out_file:
@@ -1322,15 +1372,11 @@ def _write_new(path: str, text: str) -> None:
 @pass_app
 def audit_replay(app: App, item_id: int, at_: str | None) -> None:
     with refusals(app):
-        from engine.app.audit import replay_item
         from engine.infra.timeutil import jst
 
-        k = app.kaigi()
-        with k.read() as q:
-            _member(app, q)
-            q.w.item(item_id)
         at = app.when(at_) if at_ else None
-        steps, r = replay_item(k.store, item_id, at)
+        with _reading(app) as q:
+            steps, r = q.replay(item_id, at)
         rows = [s.as_dict(app.lang) for s in steps]
         item_then = r.world.items.get(item_id)
         due = _reminders_then(r, item_id, at) if at is not None else []
@@ -1377,11 +1423,9 @@ def audit_report(app: App, item_id: int, fmt: str, output: str | None) -> None:
     with refusals(app):
         from engine.app.report import item_report
 
-        k = app.kaigi()
-        with k.read() as q:
-            _member(app, q)
-            q.w.item(item_id)
-        text = item_report(k, item_id, app.lang)
+        with _reading(app) as q:
+            q.item_record(item_id)
+        text = item_report(app.kaigi(), item_id, app.lang, viewer=app.actor.login)
         if output:
             _write_new(output, text)
     if output:
@@ -1400,9 +1444,10 @@ def audit_report(app: App, item_id: int, fmt: str, output: str | None) -> None:
 @pass_app
 def audit_export(app: App, fmt: str, since: str | None, output: str | None) -> None:
     with refusals(app):
-        from engine.app.audit import export_rows, write_export
+        from engine.app.audit import write_export
 
-        rows = export_rows(_auditor(app).store, app.when(since) if since else None)
+        with _log_reader(app) as q:
+            rows = q.export_rows(app.when(since) if since else None)
         if output:
             with open(output, "w", encoding="utf-8", newline="") as fh:
                 n = write_export(rows, fmt, fh)

@@ -81,7 +81,7 @@ def generate(out_path: Path, target: int, seed: int = 7, quiet: bool = False) ->
     store = Flushing(clock, db)
     k = Kaigi(store)
     bootstrap.init(k, demo=True, items=False)
-    d = Dispatcher(k, {"email": Sink(), "outbox": Sink()}, mark_every=500, batch=500)
+    d = Dispatcher(k, {"email": Sink(), "outbox": Sink()}, batch=500)
     rng = random.Random(seed)
     counts: dict[str, int] = {}
     started = time.monotonic()

@@ -10,7 +10,7 @@ tenth reminder is due (`staff_meeting`, rung 0, due a day ago; its rung 1 is six
 the others are due tomorrow. The demo's own pending reminders count towards the total.
 The file is checkpointed and closed, then copied, so every run below starts from the same bytes.
 
-kaigi:  Dispatcher(svc, {"outbox": OutboxSender(file)}, mark_every=500, batch=500).run_once():
+kaigi:  Dispatcher(svc, {"outbox": OutboxSender(file)}, batch=500).run_once():
         claims the due reminders, appends `ReminderDue` events (hash-chained), inserts the
         delivery rows, claims those with a lease, appends each message to the outbox file
         and marks it `sent` with a `ReminderSent` event.
@@ -111,7 +111,7 @@ def kaigi_side(path: Path, outbox: Path, batch: int) -> Callable[[], int]:
     store.check_schema()
     svc = Service(store, clock=FrozenClock(NOW))
     svc.rules()  # the rulebook is parsed once per process; not part of a pass
-    dispatcher = Dispatcher(svc, {"outbox": OutboxSender(outbox)}, mark_every=batch, batch=batch)
+    dispatcher = Dispatcher(svc, {"outbox": OutboxSender(outbox)}, batch=batch)
 
     def run() -> int:
         stats = dispatcher.run_once()
@@ -220,7 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--total", type=int, default=100_000, help="pending reminders (default 100000)")
     ap.add_argument("--due", type=int, default=10_000, help="of which due now (default 10000)")
-    ap.add_argument("--batch", type=int, default=500, help="claim batch and kaigi's mark_every (default 500)")
+    ap.add_argument("--batch", type=int, default=500, help="claim batch (default 500)")
     ap.add_argument("--dir", default=None, help="where the temp databases go (default: the system temp dir)")
     ap.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     ap.add_argument("--profile", type=int, default=0, metavar="N",

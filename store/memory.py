@@ -44,6 +44,7 @@ class MemoryStore:
         self.documents: dict[str, DocumentRecord] = {}
         self.credentials: dict[str, str] = {}
         self.tokens_: dict[int, dict[str, Any]] = {}
+        self.web_sessions: dict[str, dict[str, Any]] = {}
         self.meta: dict[str, str] = {}
 
     @contextmanager
@@ -204,6 +205,9 @@ class MemoryTx:
     def credential(self, login: str) -> str | None:
         return self.s.credentials.get(login)
 
+    def credential_commitments(self) -> dict[str, str]:
+        return {k: hashlib.sha256(v.encode("utf-8")).hexdigest() for k, v in self.s.credentials.items()}
+
     def tokens(self, login: str | None = None) -> list[dict[str, Any]]:
         return [dict(t) for t in self.s.tokens_.values() if login is None or t["login"] == login]
 
@@ -212,6 +216,10 @@ class MemoryTx:
 
     def meta(self, key: str) -> str | None:
         return self.s.meta.get(key)
+
+    def web_session(self, digest: str) -> dict[str, Any] | None:
+        found = self.s.web_sessions.get(digest)
+        return None if found is None else dict(found)
 
     def session_role(self) -> str | None:
         return None
@@ -338,3 +346,15 @@ class MemoryTx:
         t = self.s.tokens_.get(token_id)
         if t is not None:
             self._set(self.s.tokens_, token_id, {**t, "revoked_at": at})
+
+    def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
+                         expires_at: dt.datetime) -> None:
+        if digest in self.s.web_sessions:
+            raise StoreError("a web session with this id exists already")
+        self._set(self.s.web_sessions, digest, {"login": login, "credential": credential, "created_at": created_at,
+                                                "expires_at": expires_at, "ended_at": None})
+
+    def end_web_session(self, digest: str, at: dt.datetime) -> None:
+        found = self.s.web_sessions.get(digest)
+        if found is not None and found["ended_at"] is None:
+            self._set(self.s.web_sessions, digest, {**found, "ended_at": at})

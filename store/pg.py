@@ -176,6 +176,26 @@ BEGIN
                                                           = coalesce(pl->>'db_role', pl->>'login'))) THEN
                 RAISE EXCEPTION 'kaigi: a new member''s database role must be well formed and nobody''s yet'
                       USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type IN ('CredentialSet', 'TokenCreated', 'TokenRevoked', 'MemberBound')
+                  AND p_actor <> p_authority
+                  OR v_type = 'MemberAdded' AND p_actor <> p_authority
+                     AND (pl->>'db_role' IS NOT NULL OR pl->>'os_user' IS NOT NULL) THEN
+                RAISE EXCEPTION 'kaigi: a credential or an identity is its member''s own act; no delegation covers it (R-I5)'
+                      USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type = 'CredentialSet' AND (v_schema < 2 OR pl->>'login' IS DISTINCT FROM p_authority
+                    OR coalesce(pl->>'commitment', '') !~ '^[0-9a-f]{64}$') THEN
+                RAISE EXCEPTION 'kaigi: a member sets only their own password, committing to its hash (R-I5)'
+                      USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type = 'TokenCreated' AND (v_schema < 2 OR pl->>'login' IS DISTINCT FROM p_authority
+                    OR coalesce(pl->>'digest', '') !~ '^[0-9a-f]{64}$'
+                    OR EXISTS (SELECT 1 FROM api_token WHERE id = (pl->>'id')::bigint)) THEN
+                RAISE EXCEPTION 'kaigi: a member makes API tokens for themselves only, with a new id and the token''s sha256 (R-I5)'
+                      USING ERRCODE = 'insufficient_privilege';
+            ELSIF v_type = 'TokenRevoked' AND (v_schema < 2 OR pl->>'by' IS DISTINCT FROM p_authority
+                    OR NOT EXISTS (SELECT 1 FROM api_token WHERE id = (pl->>'id')::bigint
+                                      AND login = pl->>'login' AND revoked_at IS NULL)) THEN
+                RAISE EXCEPTION 'kaigi: a revocation names a live token, its owner, and who revokes it (R-I5)'
+                      USING ERRCODE = 'insufficient_privilege';
             ELSIF v_type = 'RecordingDelegated' AND (
                     p_actor <> p_authority OR (pl->>'valid_from')::timestamptz < v_at
                     OR (pl->>'valid_until')::timestamptz <= (pl->>'valid_from')::timestamptz
@@ -230,6 +250,12 @@ BEGIN
                  WHERE id = (pl->>'id')::bigint;
             WHEN 'BodyAdded' THEN
                 INSERT INTO body (key, kind, ja, en) VALUES (pl->>'key', pl->>'kind', pl->>'ja', pl->>'en');
+            WHEN 'TokenCreated' THEN  -- api_token is the log's: folded here, written by nobody else (R-I5)
+                INSERT INTO api_token (id, login, name, digest, created_at, expires_at)
+                VALUES ((pl->>'id')::bigint, pl->>'login', pl->>'name',
+                        coalesce(pl->>'digest', 'unlogged:' || (pl->>'id')), v_at, (pl->>'expires_at')::timestamptz);
+            WHEN 'TokenRevoked' THEN
+                UPDATE api_token SET revoked_at = v_at WHERE id = (pl->>'id')::bigint AND revoked_at IS NULL;
             WHEN 'RulebookAdopted' THEN
                 INSERT INTO rulebook_adoption (version, effective_from, sha256, text)
                 VALUES (pl->>'version', (pl->>'effective_from')::date, pl->>'sha256', pl->>'text');
@@ -258,23 +284,34 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION kaigi_secret_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION kaigi_set_credential(p_login text, p_hash text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 DECLARE
     last event%ROWTYPE;
 BEGIN
-    IF kaigi_is_owner(kaigi_caller()) THEN
-        RETURN NEW;
-    END IF;
+    -- R-I5: no member's role writes the credential table; a password hash comes in here, only
+    -- right after the CredentialSet its member appended for himself in this transaction,
+    -- and only the hash that event committed to.
     SELECT e.* INTO last FROM event e JOIN log_head h ON e.seq = h.seq
      WHERE h.id = 1 AND h.append_txid = txid_current();
-    IF last.seq IS NULL OR last.type NOT IN ('CredentialSet', 'TokenCreated', 'TokenRevoked')
-       OR (last.payload::jsonb)->>'login' IS DISTINCT FROM NEW.login OR last.authority IS DISTINCT FROM NEW.login THEN
-        RAISE EXCEPTION 'kaigi: a password or token of % is set only with its event, appended in the same transaction',
-              NEW.login USING ERRCODE = 'insufficient_privilege';
+    IF p_login IS NULL OR p_hash IS NULL OR last.seq IS NULL OR last.type <> 'CredentialSet'
+       OR (last.payload::jsonb)->>'login' IS DISTINCT FROM p_login
+       OR last.authority IS DISTINCT FROM p_login OR last.actor IS DISTINCT FROM p_login
+       OR (last.payload::jsonb)->>'commitment' IS DISTINCT FROM encode(sha256(convert_to(p_hash, 'UTF8')), 'hex')
+       OR NOT kaigi_is_owner(kaigi_caller()) AND last.identity IN ('db', 'web')
+          AND NOT EXISTS (SELECT 1 FROM member WHERE login = p_login AND coalesce(db_role, login) = kaigi_caller()) THEN
+        RAISE EXCEPTION 'kaigi: a password is kept only with its member''s own CredentialSet, committing to this hash (R-I5)'
+              USING ERRCODE = 'insufficient_privilege';
     END IF;
-    RETURN NEW;
+    INSERT INTO credential (login, hash, set_at) VALUES (p_login, p_hash, last.at)
+        ON CONFLICT (login) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at;
 END
+$$;
+
+CREATE OR REPLACE FUNCTION kaigi_credential_commitments() RETURNS TABLE (login text, digest text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
+    -- what audit verify compares with the log's commitments, without handing anyone a hash
+    SELECT c.login::text, encode(sha256(convert_to(c.hash, 'UTF8')), 'hex') FROM credential c
 $$;
 
 CREATE OR REPLACE FUNCTION kaigi_document_guard() RETURNS trigger
@@ -290,17 +327,18 @@ $$;
 
 REVOKE ALL ON FUNCTION kaigi_begin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION kaigi_append(text, text, text, text, timestamptz, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kaigi_set_credential(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION kaigi_credential_commitments() FROM PUBLIC;
 """
 
 PROJECTIONS = ("item", "meeting", "investigation_order")  # written by members' roles, under the guard
-KEPT = ("member", "delegation", "assignment", "body", "rulebook_adoption")  # by the append function only
+KEPT = ("member", "delegation", "assignment", "body", "rulebook_adoption", "api_token")  # by the append function only
+# credential: by kaigi_set_credential only, after its member's own CredentialSet (R-I5)
 
 TRIGGERS = "\n".join(
     f"CREATE TRIGGER {t}_guard BEFORE INSERT OR UPDATE OR DELETE ON {t} "
     "FOR EACH STATEMENT EXECUTE FUNCTION kaigi_projection_guard();" for t in PROJECTIONS) + """
 CREATE TRIGGER document_guard BEFORE INSERT OR UPDATE ON document FOR EACH ROW EXECUTE FUNCTION kaigi_document_guard();
-CREATE TRIGGER credential_guard BEFORE INSERT OR UPDATE ON credential FOR EACH ROW EXECUTE FUNCTION kaigi_secret_guard();
-CREATE TRIGGER api_token_guard BEFORE INSERT OR UPDATE ON api_token FOR EACH ROW EXECUTE FUNCTION kaigi_secret_guard();
 """
 
 DROP = """
@@ -309,6 +347,8 @@ DROP TRIGGER IF EXISTS credential_guard ON credential;
 DROP TRIGGER IF EXISTS document_guard ON document;
 """ + "\n".join(f"DROP TRIGGER IF EXISTS {t}_guard ON {t};" for t in PROJECTIONS) + """
 DROP FUNCTION IF EXISTS kaigi_secret_guard();
+DROP FUNCTION IF EXISTS kaigi_set_credential(text, text);
+DROP FUNCTION IF EXISTS kaigi_credential_commitments();
 DROP FUNCTION IF EXISTS kaigi_document_guard();
 DROP FUNCTION IF EXISTS kaigi_projection_guard();
 DROP FUNCTION IF EXISTS kaigi_append(text, text, text, text, timestamptz, jsonb);
@@ -354,15 +394,20 @@ def grants(schema: str, database: str, existing: set[str], member_roles: list[st
         f"GRANT SELECT ON {', '.join(f'{s}.{t}' for t in READABLE)} TO {everyone}",
         f"GRANT INSERT, UPDATE ON {', '.join(f'{s}.{t}' for t in PROJECTIONS)} TO {q['member']}, {q['scheduler']}",
         f"GRANT INSERT ON {s}.document TO {q['member']}",
-        f"GRANT SELECT (login, set_at), INSERT, UPDATE ON {s}.credential TO {q['member']}",
-        f"GRANT SELECT, INSERT, UPDATE ON {s}.api_token TO {q['member']}",
+        # R-I5: nobody but the append function and kaigi_set_credential writes these two
+        f"REVOKE INSERT, UPDATE, DELETE ON {s}.credential, {s}.api_token FROM {everyone}",
+        f"GRANT SELECT (login, set_at) ON {s}.credential TO {q['member']}",
+        f"GRANT SELECT ON {s}.api_token TO {q['member']}, {q['auditor']}",
         f"GRANT SELECT ON {s}.credential, {s}.api_token TO {q['web']}",
+        f"GRANT SELECT, INSERT, UPDATE ON {s}.web_session TO {q['web']}",
         f"GRANT {q['member']} TO {q['web']}",
         f"GRANT INSERT, UPDATE ON {s}.delivery TO {q['scheduler']}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {s} TO {q['scheduler']}",
         f"GRANT EXECUTE ON FUNCTION {s}.kaigi_begin(), "
         f"{s}.kaigi_append(text, text, text, text, timestamptz, jsonb), {s}.kaigi_caller(), {s}.kaigi_group(text), "
         f"{s}.kaigi_in_group(text, text), {s}.kaigi_is_owner(text) TO {q['member']}, {q['scheduler']}",
+        f"GRANT EXECUTE ON FUNCTION {s}.kaigi_set_credential(text, text) TO {q['member']}",
+        f"GRANT EXECUTE ON FUNCTION {s}.kaigi_credential_commitments() TO {everyone}",
         f"GRANT EXECUTE ON FUNCTION {s}.kaigi_caller(), {s}.kaigi_is_owner(text) TO {q['auditor']}",
     ]
     for role in member_roles:

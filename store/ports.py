@@ -56,9 +56,16 @@ class Reads(Protocol):
 
     def credential(self, login: str) -> str | None: ...
 
+    def credential_commitments(self) -> dict[str, str]: ...
+
     def tokens(self, login: str | None = None) -> list[dict[str, Any]]: ...
 
     def token_by_hash(self, digest: str) -> dict[str, Any] | None: ...
+
+    def web_session(self, digest: str) -> dict[str, Any] | None:
+        """A web sign-in by the sha256 of its id: login, credential, created_at, expires_at,
+        ended_at (R-I6)."""
+        ...
 
     def session_role(self) -> str | None:
         """The database role the server authenticated for this connection (after any
@@ -95,6 +102,13 @@ class Act(Reads, Protocol):
                   expires_at: dt.datetime | None, created_at: dt.datetime) -> None: ...
 
     def revoke_token(self, token_id: int, at: dt.datetime) -> None: ...
+
+    def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
+                         expires_at: dt.datetime) -> None:
+        """A new web sign-in (written without the head: signing in is not an act)."""
+
+    def end_web_session(self, digest: str, at: dt.datetime) -> None:
+        """Sign-out: the session is over from `at`, for every server reading this store."""
 
     def put_raw_event(self, record: EventRecord, roster: bool = True) -> None:
         """Import: an event exactly as exported (its hash checked by the caller)."""

@@ -585,10 +585,25 @@ class SqlTx:
         row = self.one("SELECT hash FROM credential WHERE login = :l", {"l": login})
         return None if row is None else row[0]
 
+    def credential_commitments(self) -> dict[str, str]:
+        """login -> sha256 of the stored password hash: what `audit verify` checks against
+        the log (R-I5). On PostgreSQL a function computes it, so the auditor never reads a hash."""
+        if self.pg:
+            rows = self.all("SELECT login, digest FROM kaigi_credential_commitments()")
+            return {r[0]: r[1] for r in rows}
+        return {r[0]: hashlib.sha256(r[1].encode("utf-8")).hexdigest()
+                for r in self.all("SELECT login, hash FROM credential")}
+
     def tokens(self, login: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token"
         rows = self.all(sql + (" WHERE login = :l" if login else "") + " ORDER BY id", {"l": login} if login else {})
         return [_token(r) for r in rows]
+
+    def web_session(self, digest: str) -> dict[str, Any] | None:
+        row = self.one("SELECT login, credential, created_at, expires_at, ended_at FROM web_session "
+                       "WHERE digest = :d", {"d": digest})
+        return None if row is None else {"login": row[0], "credential": row[1], "created_at": t_in(row[2]),
+                                         "expires_at": t_in(row[3]), "ended_at": t_in(row[4])}
 
     def token_by_hash(self, digest: str) -> dict[str, Any] | None:
         row = self.one("SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token "
@@ -755,19 +770,47 @@ class SqlTx:
                + ", ".join(str(int(i)) for i in ids) + ")", {"w": worker})
 
     def set_credential(self, login: str, hashed: str) -> None:
+        """Keep a member's password hash, right after its CredentialSet (R-I5). On PostgreSQL
+        no member's role writes the table: `kaigi_set_credential` takes the hash only if its
+        sha256 is the commitment of the CredentialSet this member just appended for himself."""
+        self._writable()
+        if self.pg:
+            self.x("SELECT kaigi_set_credential(:l, :h)", {"l": login, "h": hashed})
+            return
         self.x("INSERT INTO credential (login, hash, set_at) VALUES (:l, :h, :at) "
                "ON CONFLICT (login) DO UPDATE SET hash = :h, set_at = :at", {"l": login, "h": hashed,
                                                                            "at": self.t(self.now)})
 
     def add_token(self, token_id: int, login: str, name: str, digest: str, expires_at: dt.datetime | None,
                   created_at: dt.datetime) -> None:
+        """The api_token row of a TokenCreated (on PostgreSQL the append function wrote it;
+        an import, appending as the owner without it, writes the row here)."""
+        self._writable()
+        if self.pg and self._appended:
+            return
         self.x("INSERT INTO api_token (id, login, name, digest, created_at, expires_at) VALUES "
                "(:id, :l, :n, :d, :c, :e)", {"id": token_id, "l": login, "n": name, "d": digest,
                                               "c": self.t(created_at), "e": self.t(expires_at)})
 
     def revoke_token(self, token_id: int, at: dt.datetime) -> None:
+        """The row of a TokenRevoked (on PostgreSQL the append function wrote it)."""
+        self._writable()
+        if self.pg and self._appended:
+            return
         self.x("UPDATE api_token SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL",
                {"id": token_id, "at": self.t(at)})
+
+    def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
+                         expires_at: dt.datetime) -> None:
+        self._writable()
+        self.x("INSERT INTO web_session (digest, login, credential, created_at, expires_at) VALUES "
+               "(:d, :l, :c, :at, :until)", {"d": digest, "l": login, "c": credential, "at": self.t(created_at),
+                                              "until": self.t(expires_at)})
+
+    def end_web_session(self, digest: str, at: dt.datetime) -> None:
+        self._writable()
+        self.x("UPDATE web_session SET ended_at = :at WHERE digest = :d AND ended_at IS NULL",
+               {"d": digest, "at": self.t(at)})
 
 
 def _event(r: Any) -> EventRecord:

@@ -267,6 +267,21 @@ class ApiToken(SQLModel, table=True):
     revoked_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
+class WebSession(SQLModel, table=True):
+    """A web sign-in (R-I6): the cookie holds a random id, this row only its sha256. Checked on
+    every request, so ending it (sign-out) takes effect at once on every server process.
+    `credential` is a fingerprint of the member's password hash when they signed in: a
+    changed or removed password no longer matches, and the session is over."""
+
+    __tablename__ = "web_session"
+    digest: str = Field(primary_key=True, max_length=64)
+    login: str = Field(max_length=64, index=True)
+    credential: Optional[str] = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(sa_type=UTCDateTime)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime)
+    ended_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+
+
 class KaigiMeta(SQLModel, table=True):
     """Facts about the database itself: whether it is a training database, what to rebuild."""
 

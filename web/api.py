@@ -6,13 +6,14 @@ is the actor, exactly as a signed-in page's. Errors are `{"error": {"kind", "mes
 """
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from engine.core.errors import DomainError, NotFound
+from engine.app.visibility import MAX_ID
+from engine.core.errors import DomainError
 from web.app import error_json
 
 router = APIRouter(tags=["kaigi"])
@@ -65,7 +66,7 @@ class Advance(BaseModel):
 class Convene(BaseModel):
     kind: str = Field(max_length=64)
     starts_at: dt.datetime
-    items: list[int] = Field(default_factory=list, max_length=500)
+    items: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list, max_length=500)
     attendees: list[str] = Field(default_factory=list, max_length=500)
     invited: list[str] = Field(default_factory=list, max_length=500)
     station: str | None = None
@@ -82,27 +83,24 @@ def _event(out: Any) -> dict[str, Any]:
                                                for r, f in zip(out.records, out.facts, strict=True)]}
 
 
-def _visible(q: Any, who: Any, item_id: int) -> None:
-    rec = q.w.items.get(item_id)
-    if rec is None or not q.may_see(who.login, rec):
-        raise NotFound("item.none", id=item_id)
+def _reader(request: Request, who: Any) -> Any:
+    """A snapshot read as the token's member: only what they may see (R-R1); the rest is 404."""
+    return request.app.state.kaigi.read(viewer=who.login)
 
 
 @router.get("/items")
 def items(request: Request, state: str | None = None, station: str | None = None, overdue: bool = False,
           who: Any = Depends(member)) -> Any:
     def run() -> Any:
-        with request.app.state.kaigi.read() as q:
-            return [v for v in q.items(state=state, station=station, overdue=overdue, lang=_lang(request))
-                    if q.may_see(who.login, q.w.item(v["id"]))]
+        with _reader(request, who) as q:
+            return q.items(state=state, station=station, overdue=overdue, lang=_lang(request))
     return _call(request, run)
 
 
 @router.get("/items/{item_id}")
 def item(request: Request, item_id: int, who: Any = Depends(member)) -> Any:
     def run() -> Any:
-        with request.app.state.kaigi.read() as q:
-            _visible(q, who, item_id)
+        with _reader(request, who) as q:
             return q.item(item_id, _lang(request))
     return _call(request, run)
 
@@ -110,8 +108,7 @@ def item(request: Request, item_id: int, who: Any = Depends(member)) -> Any:
 @router.get("/items/{item_id}/history")
 def history(request: Request, item_id: int, who: Any = Depends(member)) -> Any:
     def run() -> Any:
-        with request.app.state.kaigi.read() as q:
-            _visible(q, who, item_id)
+        with _reader(request, who) as q:
             return q.history(item_id, _lang(request))
     return _call(request, run)
 
@@ -126,8 +123,10 @@ def file_item(request: Request, body: FileItem, who: Any = Depends(member)) -> A
 def advance(request: Request, item_id: int, body: Advance, who: Any = Depends(member)) -> Any:
     def run() -> Any:
         k = request.app.state.kaigi
-        with k.read() as q:
-            _visible(q, who, item_id)
+        with _reader(request, who) as q:
+            q.item_record(item_id)
+            if body.meeting is not None:
+                q.meeting_record(body.meeting)
         return _event(k.advance(who, item_id, body.trigger, meeting=body.meeting, note=body.note))
     return _call(request, run)
 
@@ -136,27 +135,40 @@ def advance(request: Request, item_id: int, body: Advance, who: Any = Depends(me
 def convene(request: Request, body: Convene, who: Any = Depends(member)) -> Any:
     starts = body.starts_at if body.starts_at.tzinfo else body.starts_at.replace(
         tzinfo=dt.timezone(dt.timedelta(hours=9)))
-    return _call(request, lambda: _event(request.app.state.kaigi.convene(
-        who, body.kind, starts, items=body.items, attendees=body.attendees, invited=body.invited,
-        station=body.station)))
+
+    def run() -> Any:
+        with _reader(request, who) as q:
+            for i in body.items:
+                q.item_record(i)
+        return _event(request.app.state.kaigi.convene(
+            who, body.kind, starts, items=body.items, attendees=body.attendees, invited=body.invited,
+            station=body.station))
+    return _call(request, run)
 
 
 @router.post("/meetings/{meeting_id}/hold")
 def hold(request: Request, meeting_id: int, body: Hold, who: Any = Depends(member)) -> Any:
-    return _call(request, lambda: _event(request.app.state.kaigi.hold(who, meeting_id, present=body.present)))
+    def run() -> Any:
+        with _reader(request, who) as q:
+            q.meeting_record(meeting_id)
+        return _event(request.app.state.kaigi.hold(who, meeting_id, present=body.present))
+    return _call(request, run)
 
 
 @router.get("/meetings/{meeting_id}")
 def meeting(request: Request, meeting_id: int, who: Any = Depends(member)) -> Any:
     def run() -> Any:
-        with request.app.state.kaigi.read() as q:
+        with _reader(request, who) as q:
             return q.meeting(meeting_id, _lang(request))
     return _call(request, run)
 
 
 @router.get("/audit/verify")
 def verify(request: Request, who: Any = Depends(member)) -> Any:
-    return _call(request, lambda: request.app.state.kaigi.verify().as_dict(_lang(request)))
+    def run() -> Any:
+        with _reader(request, who) as q:
+            return q.verdict().as_dict(_lang(request))
+    return _call(request, run)
 
 
 @router.get("/whoami")

@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from engine.i18n import lang_of, t, trigger_word, when
 from web import auth
+from web.perimeter import Perimeter, Proxy
 
 HERE = Path(__file__).parent
 STATUS = {"bad_input": 400, "not_permitted": 403, "not_possible": 409, "not_found": 404, "conflict": 409,
@@ -26,16 +27,29 @@ STATUS = {"bad_input": 400, "not_permitted": 403, "not_possible": 409, "not_foun
 
 
 def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | None = None,
-               https_only: bool = False, oidc: dict[str, str] | None = None) -> FastAPI:
+               https_only: bool = False, oidc: dict[str, str] | None = None, proxy_header: str | None = None,
+               proxy_realm: str | None = None, trusted_proxies: str | None = None) -> FastAPI:
     """The app over `kaigi`. `secret` signs the session cookies (share it between the
-    processes behind one proxy: KAIGI_SECRET); `trust_proxy` honours REMOTE_USER
-    (KAIGI_TRUST_PROXY_HEADER=1), which only a proxy that sets it itself may be trusted with.
-    `oidc`: {"issuer", "client_id", "client_secret"} of an intranet identity provider
-    (KAIGI_OIDC_ISSUER, KAIGI_OIDC_CLIENT_ID, KAIGI_OIDC_CLIENT_SECRET); its
+    processes behind one proxy: KAIGI_SECRET); the sessions themselves live in the
+    database, so a sign-out holds on every process. `trust_proxy` honours the header
+    `proxy_header` (KAIGI_TRUST_PROXY_HEADER=1, KAIGI_PROXY_HEADER, default Remote-User),
+    which only a proxy that sets it itself may be trusted with; `proxy_realm`
+    (KAIGI_PROXY_REALM) is the one realm it may append. `trusted_proxies`
+    (KAIGI_TRUSTED_PROXIES, comma-separated peer addresses) are believed about
+    X-Forwarded-For. `oidc`: {"issuer", "client_id", "client_secret"} of an intranet identity
+    provider (KAIGI_OIDC_ISSUER, KAIGI_OIDC_CLIENT_ID, KAIGI_OIDC_CLIENT_SECRET); its
     `preferred_username` claim is the member's login."""
-    app = FastAPI(title="kaigi", docs_url="/api/docs", openapi_url="/api/openapi.json", redoc_url=None)
+    app = FastAPI(title="kaigi", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.kaigi = kaigi
     app.state.trust_proxy = (os.environ.get("KAIGI_TRUST_PROXY_HEADER") == "1") if trust_proxy is None else trust_proxy
+    peers = trusted_proxies if trusted_proxies is not None else os.environ.get("KAIGI_TRUSTED_PROXIES", "")
+    app.state.proxy = Proxy(trusted=app.state.trust_proxy,
+                            header=(proxy_header or os.environ.get("KAIGI_PROXY_HEADER") or "Remote-User").strip(),
+                            realm=(proxy_realm if proxy_realm is not None else os.environ.get("KAIGI_PROXY_REALM"))
+                            or None,
+                            peers=frozenset(p.strip() for p in peers.split(",") if p.strip()))
+    inner = app.build_middleware_stack
+    app.build_middleware_stack = lambda: Perimeter(inner(), app.state.proxy)  # type: ignore[method-assign]
     app.state.limiter = auth.SignInLimiter()
     app.state.training = kaigi.training()
     app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("KAIGI_SECRET") or secrets.token_hex(32),
@@ -71,12 +85,34 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.include_router(pages.router)
     app.include_router(api.router, prefix="/api")
 
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        """Swagger UI from web/static (vendored swagger-ui-dist): no other host, no inline script."""
+        return HTMLResponse(DOCS_PAGE)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:
         """The bare route benchmarks compare pages with."""
         return Response("ok", media_type="text/plain")
 
     return app
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>kaigi — API</title>
+<link rel="stylesheet" href="/static/swagger-ui.css">
+<script src="/static/swagger-ui-bundle.js" defer></script>
+<script src="/static/swagger-init.js" defer></script>
+</head>
+<body>
+<div id="swagger-ui" data-openapi="/api/openapi.json"></div>
+</body>
+</html>
+"""
 
 
 def _oidc_from_env() -> dict[str, str] | None:

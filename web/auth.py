@@ -1,10 +1,17 @@
 """Who is signed in, and that a form came from us.
 
-Sessions are signed cookies (Starlette's SessionMiddleware, itsdangerous): `HttpOnly`,
-`SameSite=Lax`, `Secure` behind TLS. Every form carries the session's CSRF token
-(`csrf_token`); a POST without the right one is refused with 403 before anything runs.
-Sign-in failures are counted per address and login: a few in a row and the door closes
-for a while, with the same generic words whether the login exists or not.
+A sign-in is a session row in the database (engine.app.sessions, R-I6); the browser's
+cookie (Starlette's SessionMiddleware, signed: `HttpOnly`, `SameSite=Lax`, `Secure` behind
+TLS) carries its random id, the CSRF token and the chosen language, never the login. Every
+request asks the database again, and the engine whether the member still holds a post, so
+a sign-out, a new password or a last post ending is seen at once by every server process.
+Every form carries the session's CSRF token (`csrf_token`); a POST without the right one is
+refused with 403 before anything runs.
+
+Sign-in failures are counted per account and, separately, per address (the peer's; the
+forwarded one only from a proxy the operator named): a few in a row and the door closes for
+a while, with the same generic words whether the login exists or not. Rotating
+`X-Forwarded-For` or the address does not reopen an account's door.
 """
 
 import hmac
@@ -12,19 +19,24 @@ import secrets
 import threading
 import time
 from collections import deque
-from typing import Any
 
 from fastapi import Request
 
+from engine.app import sessions
 from engine.app.identity import Actor
+from engine.core.errors import DomainError, NotPermitted
 
 CSRF_FIELD = "csrf_token"
-MAX_FAILURES = 5
+SESSION_ID = "sid"
+MAX_FAILURES = 5  # per account in WINDOW
+MAX_FAILURES_ADDRESS = 20  # per address in WINDOW: several people may sit behind one address
 WINDOW = 300.0
+_KEPT = 10000  # counters kept before the quiet ones are forgotten
 
 
 class SignInLimiter:
-    """At most MAX_FAILURES failed sign-ins per (address, login) in WINDOW seconds."""
+    """At most MAX_FAILURES failed sign-ins per account, and MAX_FAILURES_ADDRESS per
+    address, in WINDOW seconds."""
 
     def __init__(self) -> None:
         self._failures: dict[tuple[str, str], deque[float]] = {}
@@ -38,15 +50,24 @@ class SignInLimiter:
 
     def blocked(self, address: str, login: str) -> bool:
         with self._lock:
-            return len(self._recent((address, login), time.monotonic())) >= MAX_FAILURES
+            now = time.monotonic()
+            return (len(self._recent(("login", login), now)) >= MAX_FAILURES
+                    or len(self._recent(("address", address), now)) >= MAX_FAILURES_ADDRESS)
 
     def failed(self, address: str, login: str) -> None:
         with self._lock:
-            self._recent((address, login), time.monotonic()).append(time.monotonic())
+            now = time.monotonic()
+            if len(self._failures) > _KEPT:
+                for key in [k for k, q in self._failures.items() if not q or now - q[-1] > WINDOW]:
+                    del self._failures[key]
+            self._recent(("login", login), now).append(now)
+            self._recent(("address", address), now).append(now)
 
     def succeeded(self, address: str, login: str) -> None:
+        """The account's count starts again; the address's does not (one right password
+        must not reopen the door to guessing others')."""
         with self._lock:
-            self._failures.pop((address, login), None)
+            self._failures.pop(("login", login), None)
 
 
 def csrf_token(request: Request) -> str:
@@ -62,42 +83,72 @@ def csrf_ok(request: Request, given: str | None) -> bool:
     return bool(want and given and hmac.compare_digest(str(want), str(given)))
 
 
-def signed_in(request: Request) -> str | None:
-    """The member's login, from the session or (only when the operator said so) the
-    trusted proxy's REMOTE_USER header."""
-    state = request.app.state
-    if state.trust_proxy:
-        user = (request.headers.get("remote_user") or request.headers.get("remote-user")
-                or request.headers.get("x-remote-user"))
-        if user:
-            return user.split("@", 1)[0].split("\\")[-1]
-    login = request.session.get("login")
-    return str(login) if login else None
+_UNSET = object()
 
 
 def actor(request: Request) -> Actor | None:
-    login = signed_in(request)
+    """The member this request acts for, asked once per request: the trusted proxy's header
+    (only when the operator said so; checked by web.perimeter), else the session. The
+    engine says whether they are on the roster and hold a post now; a session of one who
+    is not is ended."""
+    cached = getattr(request.state, "kaigi_actor", _UNSET)
+    if cached is not _UNSET:
+        return cached  # type: ignore[return-value]
+    found = _actor(request)
+    request.state.kaigi_actor = found
+    return found
+
+
+def _actor(request: Request) -> Actor | None:
+    k = request.app.state.kaigi
+    login = getattr(request.state, "proxy_user", None) if request.app.state.trust_proxy else None
+    session_id = None
     if login is None:
-        return None
+        session_id = request.session.get(SESSION_ID)
+        login = sessions.login_of(k, session_id) if session_id else None
+        if login is None:
+            request.session.pop(SESSION_ID, None)
+            return None
     try:
-        return request.app.state.kaigi.web_actor(login)  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001 (a member removed from the roster: signed out)
-        request.session.pop("login", None)
+        return k.web_actor(login)  # type: ignore[no-any-return]
+    except NotPermitted:  # off the roster, or no post now (R-I6): the session is over for good
+        if session_id is not None:
+            sessions.end(k, session_id)
+            request.session.pop(SESSION_ID, None)
         return None
+    except DomainError:  # the database unavailable, say: not signed in this time, nothing ended
+        return None
+
+
+def signed_in(request: Request) -> str | None:
+    """The signed-in member's login, or None."""
+    who = actor(request)
+    return who.login if who is not None else None
 
 
 def client_address(request: Request) -> str:
+    """The address sign-in failures are counted against (web.perimeter.peer_address)."""
+    found = getattr(request.state, "peer_address", None)
+    if found:
+        return str(found)
     return request.client.host if request.client else "-"
 
 
 def sign_in(request: Request, login: str) -> None:
+    """A new session for `login` (any earlier one of this browser ends), a new CSRF token."""
+    k = request.app.state.kaigi
+    sessions.end(k, request.session.get(SESSION_ID))
+    lang = request.session.get("lang")
     request.session.clear()
-    request.session["login"] = login
+    request.session[SESSION_ID] = sessions.begin(k, login)
     request.session["csrf"] = secrets.token_urlsafe(32)
+    if lang:
+        request.session["lang"] = lang
+    request.state.kaigi_actor = _UNSET
 
 
 def sign_out(request: Request) -> None:
+    """The session ends in the database (a replayed cookie is refused everywhere)."""
+    sessions.end(request.app.state.kaigi, request.session.get(SESSION_ID))
     request.session.clear()
-
-
-__all__ = ["Any"]
+    request.state.kaigi_actor = None

@@ -26,6 +26,34 @@ def _who(request: Request) -> Any:
     return auth.actor(request)
 
 
+def _reader(request: Request) -> Any:
+    """A snapshot read as the signed-in member: every query answers only what they may see
+    (R-R1), and answers the rest as absent."""
+    who = _who(request)
+    return _kaigi(request).read(viewer=who.login if who is not None else "")
+
+
+def _not_found(request: Request, err: DomainError) -> HTMLResponse:
+    return render(request, "error.html", status=404, message=err.render(lang(request)))
+
+
+def _form_id(value: Any, absent: str) -> int | None:
+    """An id posted in a form: None when left empty; an id no database could hold (past
+    2**63-1) is one that does not exist (404); anything but digits is bad input (400)."""
+    from engine.app.visibility import absent as absent_id, in_range
+    from engine.core.errors import BadInput
+
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise BadInput("input.not_an_id", value=text[:30])
+    n = int(text)
+    if not in_range(n):
+        raise absent_id(absent, text)
+    return n
+
+
 def _gate(request: Request) -> Response | None:
     """Pages need a member: else to the sign-in (or, training, to the member menu)."""
     if auth.signed_in(request) is None or _who(request) is None:
@@ -84,6 +112,7 @@ async def login_post(request: Request) -> Response:
     if ok:
         with k.read() as q:
             ok = login in q.w.members
+        ok = ok and k.holds_post(login)  # R-I6: no post, no session (the same words as a wrong password)
     if not ok:
         limiter.failed(address, login)
         return render(request, "login.html", status=401, error=_t(request, "web.login.wrong"))
@@ -114,7 +143,7 @@ async def login_oidc_callback(request: Request) -> Response:
     login = str(claims.get("preferred_username") or "")
     with _kaigi(request).read() as q:
         known = login in q.w.members
-    if not known:
+    if not known or not _kaigi(request).holds_post(login):  # R-I6
         return render(request, "login.html", status=403, error=_t(request, "web.login.oidc_unknown"))
     auth.sign_in(request, login)
     return redirect("/")
@@ -150,6 +179,8 @@ async def switch_post(request: Request) -> Response:
     with _kaigi(request).read() as q:
         if login not in q.w.members:
             return render(request, "error.html", status=400, message=_t(request, "actor.not_on_roster", login=login))
+    if not _kaigi(request).holds_post(login):  # R-I6: the menu signs in only members holding a post
+        return render(request, "error.html", status=403, message=_t(request, "actor.no_post", login=login))
     auth.sign_in(request, login)
     return redirect("/")
 
@@ -167,11 +198,11 @@ def my_work(request: Request) -> Response:
     if (gate := _gate(request)) is not None:
         return gate
     who, language = _who(request), lang(request)
-    with _kaigi(request).read() as q:
+    with _reader(request) as q:
         work = q.my_work(who.login, language, limit=WORK_SHOWN)
         more = sum(w["n"] for w in work if w["kind"] == "more")
         shown = [w for w in work if w["kind"] != "more"]
-        meetings = {w["item"]["id"]: _titled(q, q.open_sittings(q.w.item(w["item"]["id"])), language)
+        meetings = {w["item"]["id"]: _titled(q, q.open_sittings(q.item_record(w["item"]["id"])), language)
                     for w in shown if w["kind"] == "item"}
     return render(request, "work.html", work=shown, more=more, meetings=meetings)
 
@@ -191,13 +222,13 @@ def _titled(q: Any, sittings: list[dict[str, Any]], language: str) -> list[dict[
 def board(request: Request, station: str | None = None, team: str | None = None) -> Response:
     if (gate := _gate(request)) is not None:
         return gate
-    who, language = _who(request), lang(request)
+    language = lang(request)
     station = station or None
     team = team or None
-    with _kaigi(request).read() as q:
+    with _reader(request) as q:
         book = q.book()
         try:
-            visible = q.cards(who.login, station=station, team=team, lang=language)
+            visible = q.cards(station=station, team=team, lang=language)
         except DomainError as err:
             return render(request, "error.html", status=refusal_status(err), message=err.render(language))
         columns = []
@@ -213,14 +244,13 @@ def board(request: Request, station: str | None = None, team: str | None = None)
 
 # ---------------------------------------------------------------- an item
 def _item_page(request: Request, item_id: int, status: int = 200, refusal: str | None = None) -> Response:
-    who, language = _who(request), lang(request)
-    k = _kaigi(request)
-    with k.read() as q:
-        rec = q.w.items.get(item_id)
-        if rec is None or not q.may_see(who.login, rec):
-            return render(request, "error.html", status=404,
-                          message=NotFound("item.none", id=item_id).render(language))
-        view = q.item(item_id, language)
+    language = lang(request)
+    with _reader(request) as q:
+        try:
+            rec = q.item_record(item_id)
+        except NotFound as err:
+            return _not_found(request, err)
+        view = q.item_view(rec, language)
         history = q.history(item_id, language)
         meetings = _titled(q, q.open_sittings(rec), language)
         book = q.book()
@@ -245,15 +275,14 @@ async def item_advance(request: Request, item_id: int) -> Response:
     if isinstance(form, Response):
         return form
     k, language = _kaigi(request), lang(request)
-    meeting = str(form.get("meeting") or "").strip()
     try:
-        with k.read() as q:
-            rec = q.w.items.get(item_id)
-            if rec is None or not q.may_see(_who(request).login, rec):
-                raise NotFound("item.none", id=item_id)
+        with _reader(request) as q:
+            q.item_record(item_id)
+            meeting = _form_id(form.get("meeting"), "meeting.none")
+            if meeting is not None:
+                q.meeting_record(meeting)
         k.advance(_who(request), item_id, str(form.get("trigger") or ""),
-                  meeting=int(meeting) if meeting.isascii() and meeting.isdigit() else None,  # "²" is a digit
-                  note=str(form.get("note") or ""))
+                  meeting=meeting, note=str(form.get("note") or ""))
     except DomainError as err:
         return _item_page(request, item_id, status=refusal_status(err), refusal=err.render(language))
     return redirect(f"/items/{item_id}")
@@ -280,18 +309,12 @@ def meetings_page(request: Request, month: str | None = None) -> Response:
         return gate
     language = lang(request)
     k = _kaigi(request)
-    today = k.now().astimezone(JST).date()
-    try:
-        first = dt.date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
-    except ValueError:
-        first = today.replace(day=1)
-    if not dt.date(1, 2, 1) <= first <= dt.date(9999, 11, 1):  # its neighbours must be dates (9999-12: a 500)
-        first = today.replace(day=1)
+    first = _month_start(month, k.now().astimezone(JST).date())
     nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     prev = (first - dt.timedelta(days=1)).replace(day=1)
     start = dt.datetime.combine(first, dt.time(), JST)
     end = dt.datetime.combine(nxt, dt.time(), JST)
-    with k.read() as q:
+    with _reader(request) as q:
         rows = q.meetings(since=start.astimezone(dt.timezone.utc), until=end.astimezone(dt.timezone.utc), lang=language)
         book = q.book()
         kinds = [{"key": key, "title": mk.title.in_(language)} for key, mk in book.meetings.items()]
@@ -311,6 +334,18 @@ def meetings_page(request: Request, month: str | None = None) -> Response:
                   next=nxt.strftime("%Y-%m"), kinds=kinds, members=members)
 
 
+def _month_start(month: str | None, today: dt.date) -> dt.date:
+    """The first day of `YYYY-MM`, or of this month for anything else: a month whose
+    neighbours or Japan-time bounds fall outside the calendar (0001-01, 9999-12) too."""
+    import re
+
+    if month and re.fullmatch(r"[0-9]{4}-[0-9]{2}", month):
+        year, mon = int(month[:4]), int(month[5:])
+        if 1 < year < 9999 and 1 <= mon <= 12:
+            return dt.date(year, mon, 1)
+    return today.replace(day=1)
+
+
 @router.post("/meetings", response_class=HTMLResponse)
 async def meeting_convene(request: Request) -> Response:
     form = await _checked(request)
@@ -319,7 +354,10 @@ async def meeting_convene(request: Request) -> Response:
     k, language = _kaigi(request), lang(request)
     try:
         starts = parse_when(str(form.get("starts_at") or ""), k.now())
-        items = [int(x) for x in form.getlist("item") if str(x).strip().isascii() and str(x).strip().isdigit()]
+        items = [n for x in form.getlist("item") if (n := _form_id(x, "item.none")) is not None]
+        with _reader(request) as q:
+            for n in items:
+                q.item_record(n)
         out = k.convene(_who(request), str(form.get("kind") or ""), starts, items=items,
                         attendees=[str(x) for x in form.getlist("attendee") if x],
                         invited=[str(x) for x in form.getlist("invite") if x],
@@ -335,26 +373,22 @@ async def meeting_convene(request: Request) -> Response:
 def meeting_ics(request: Request, meeting_id: int) -> Response:
     if (gate := _gate(request)) is not None:
         return gate
-    from engine.reminders.ics import meeting_calendar
-
-    k = _kaigi(request)
-    with k.read() as q:
-        m = q.w.meetings.get(meeting_id)
-        if m is None:
-            return PlainTextResponse("not found", status_code=404)
-        text = meeting_calendar(q.book(), m, dict(q.w.members), k.now(), k.mail_domain)
+    with _reader(request) as q:
+        try:
+            text = q.ics(meeting_id, _kaigi(request).now())
+        except NotFound as err:
+            return _not_found(request, err)
     return Response(text, media_type="text/calendar; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="kaigi-meeting-{meeting_id}.ics"'})
 
 
 def _meeting_page(request: Request, meeting_id: int, status: int = 200, refusal: str | None = None) -> Response:
     language = lang(request)
-    with _kaigi(request).read() as q:
-        m = q.w.meetings.get(meeting_id)
-        if m is None:
-            return render(request, "error.html", status=404,
-                          message=NotFound("meeting.none", id=meeting_id).render(language))
-        view = q.meeting(meeting_id, language)
+    with _reader(request) as q:
+        try:
+            view = q.meeting(meeting_id, language)
+        except NotFound as err:
+            return _not_found(request, err)
     return render(request, "meeting.html", status=status, meeting=view, refusal=refusal)
 
 
@@ -371,6 +405,8 @@ async def meeting_hold(request: Request, meeting_id: int) -> Response:
     if isinstance(form, Response):
         return form
     try:
+        with _reader(request) as q:
+            q.meeting_record(meeting_id)
         _kaigi(request).hold(_who(request), meeting_id, present=[str(x) for x in form.getlist("present") if x])
     except DomainError as err:
         return _meeting_page(request, meeting_id, status=refusal_status(err), refusal=err.render(lang(request)))
@@ -382,18 +418,18 @@ async def meeting_hold(request: Request, meeting_id: int) -> Response:
 def audit_page(request: Request, item: int | None = None) -> Response:
     if (gate := _gate(request)) is not None:
         return gate
-    from engine.app.audit import replay_item
-
-    k, language = _kaigi(request), lang(request)
-    verdict = k.verify()
-    steps, error = [], None
-    if item is not None:
-        try:
-            found, _ = replay_item(k.store, item)
-            steps = [s.as_dict(language) for s in found]
-        except DomainError as err:
-            error = err.render(language)
-    return render(request, "audit.html", verdict=verdict.as_dict(language), steps=steps, item=item, error=error)
+    language = lang(request)
+    steps, error, status, verdict = [], None, 200, None
+    with _reader(request) as q:
+        if q.sees_everything:  # the log's verdict speaks of all of it (R-R1)
+            verdict = q.verdict().as_dict(language)
+        if item is not None:
+            try:
+                found, _ = q.replay(item)
+                steps = [s.as_dict(language) for s in found]
+            except DomainError as err:
+                error, status = err.render(language), refusal_status(err)
+    return render(request, "audit.html", status=status, verdict=verdict, steps=steps, item=item, error=error)
 
 
 @router.get("/audit/export.{fmt}")
@@ -402,12 +438,16 @@ def audit_export(request: Request, fmt: str) -> Response:
         return gate
     import io
 
-    from engine.app.audit import export_rows, write_export
+    from engine.app.audit import write_export
 
     if fmt not in ("jsonl", "csv"):
         return PlainTextResponse("jsonl or csv", status_code=404)
     buf = io.StringIO()
-    write_export(export_rows(_kaigi(request).store), fmt, buf)
+    with _reader(request) as q:
+        try:
+            write_export(q.export_rows(), fmt, buf)  # the whole log, or none (R-R1)
+        except NotFound as err:
+            return _not_found(request, err)
     media = "application/x-ndjson" if fmt == "jsonl" else "text/csv"
     return StreamingResponse(iter([buf.getvalue()]), media_type=f"{media}; charset=utf-8",
                              headers={"Content-Disposition": f'attachment; filename="kaigi-log.{fmt}"'})
@@ -421,9 +461,12 @@ def diagram(request: Request, item: int | None = None) -> Response:
     from engine.app.diagrams import svg
 
     language = lang(request)
-    with _kaigi(request).read() as q:
+    with _reader(request) as q:
         book = q.book()
-        rec = q.w.items.get(item) if item is not None else None
-        kind = q.w.body_kinds().get(rec.body) if rec is not None else "hq"
-    picture = svg(book, language, current=rec.state if rec else None, kind="hq" if kind == "hq" else "station")
+        try:
+            rec = q.item_record(item) if item is not None else None
+            kind = q.w.body_kinds().get(rec.body if rec is not None else q.w.hq())
+        except NotFound as err:
+            return _not_found(request, err)
+    picture = svg(book, language, current=rec.state if rec else None, kind=kind)
     return render(request, "diagram.html", svg=picture, item=rec)

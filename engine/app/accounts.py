@@ -1,10 +1,12 @@
 """Web sign-in for members: passwords (argon2) and API tokens.
 
-Setting a password or creating a token is an act: its event (`CredentialSet`,
-`TokenCreated`, `TokenRevoked`) says who did it and for whom; the secret itself (the
-argon2 hash, the token's sha256) is kept beside the log, never in it. A member sets their
-own password; the HQ chief anyone's (R-P1's organiser). Tokens belong to the member who
-creates them and show once.
+Credentials are acts (R-I5): each event (`CredentialSet`, `TokenCreated`, `TokenRevoked`)
+is decided by `engine.core.people`, says who did it and for whom, and carries only a hash:
+a token's sha256, and for a password the sha256 of its argon2 hash string (the argon2 hash
+itself stays beside the log: members read the log, and it could be attacked offline).
+`audit verify` replays the api_token table and checks each stored password hash against
+its commitment. A member sets their own password and makes their own tokens; no
+delegation covers either; the chief may revoke anyone's token. Tokens show once.
 """
 
 import datetime as dt
@@ -15,7 +17,7 @@ from typing import Any
 from engine.app.identity import Actor
 from engine.core import people
 from engine.core.decide import Ctx
-from engine.core.errors import BadInput, NotFound
+from engine.core.errors import BadInput, NotPermitted
 from engine.core.events import Event
 from engine.infra import passwords
 
@@ -23,6 +25,7 @@ TOKEN_PREFIX = "kaigi_"
 
 
 def set_password(kaigi: Any, actor: Actor | str, login: str, password: str) -> Any:
+    """R-I5: a member sets their own password (the log keeps sha256 of its argon2 hash)."""
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         raise BadInput("password.length", min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH)
     if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in password):
@@ -30,8 +33,14 @@ def set_password(kaigi: Any, actor: Actor | str, login: str, password: str) -> A
     hashed = passwords.hash_password(password)
 
     def build(ctx: Ctx, tx: Any) -> list[Event]:
-        return people.set_password(ctx, login)
+        return people.set_password(ctx, login, commitment(hashed))
     return kaigi.act(actor, "set_password", build, after=lambda tx: tx.set_credential(login, hashed))
+
+
+def commitment(hashed: str) -> str:
+    """What the log keeps of a stored password hash: its sha256, enough to check the stored
+    row and useless for guessing the password."""
+    return hashlib.sha256(hashed.encode("utf-8")).hexdigest()
 
 
 def check_password(kaigi: Any, login: str, password: str) -> bool:
@@ -46,36 +55,46 @@ def _digest(token: str) -> str:
 
 
 def create_token(kaigi: Any, actor: Actor | str, name: str = "", expires_at: dt.datetime | None = None) -> tuple[int, str]:
-    """A new API token of the acting member: (its id, the token, shown this once)."""
+    """A new API token of the acting member: (its id, the token, shown this once). Its sha256
+    goes in the event; the api_token row is folded from it (on PostgreSQL by the append
+    function itself)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    digest = _digest(token)
     name = name.strip()[:100]
     out: dict[str, Any] = {}
 
     def build(ctx: Ctx, tx: Any) -> list[Event]:
         n = tx.max_id("token") + 1
         out.update(id=n, login=ctx.authority, now=ctx.now)  # type: ignore[arg-type]
-        return people.create_token(ctx, n, name, expires_at)
+        return people.create_token(ctx, n, name, expires_at, digest)
 
     def keep(tx: Any) -> None:
-        tx.add_token(out["id"], out["login"], name, _digest(token), expires_at, out["now"])
+        tx.add_token(out["id"], out["login"], name, digest, expires_at, out["now"])
     kaigi.act(actor, "create_token", build, after=keep)
     return out["id"], token
 
 
 def revoke_token(kaigi: Any, actor: Actor | str, token_id: int) -> Any:
+    """Its owner revokes a token, or the chief anyone's (R-I5)."""
     def build(ctx: Ctx, tx: Any) -> list[Event]:
-        t = {t["id"]: t for t in tx.tokens(ctx.authority)}.get(token_id)
-        if t is None:
-            raise NotFound("token.none", id=token_id)
-        if t["revoked_at"] is not None:
-            raise BadInput("token.revoked_already", id=token_id)
-        return people.revoke_token(ctx, token_id, t["login"])
+        t = {t["id"]: t for t in tx.tokens()}.get(token_id)
+        return people.revoke_token(ctx, token_id, t["login"] if t else None,
+                                   t is not None and t["revoked_at"] is not None)
     return kaigi.act(actor, "revoke_token", build, after=lambda tx: tx.revoke_token(token_id, tx.now))
 
 
-def tokens(kaigi: Any, login: str) -> list[dict[str, Any]]:
+def tokens(kaigi: Any, login: str, *, everyone: bool = False) -> list[dict[str, Any]]:
+    """A member's own tokens; with `everyone`, all members' (the chief's to list, R-I5)."""
     with kaigi.store.read() as tx:
-        return [{k: v for k, v in t.items() if k != "digest"} for t in tx.tokens(login)]
+        if everyone:
+            w = kaigi.snapshot(tx)
+            if login not in w.members:
+                raise NotPermitted("actor.not_on_roster", login=login)
+            ctx = Ctx(w.book(tx.now), tx.now, login, login, w)
+            if not people.is_chief(ctx):
+                raise NotPermitted("token.list_all", rule="R-I5")
+        rows = tx.tokens(None if everyone else login)
+    return [{k: v for k, v in t.items() if k != "digest"} for t in rows]
 
 
 def token_login(kaigi: Any, token: str, now: dt.datetime | None = None) -> str | None:
@@ -90,4 +109,4 @@ def token_login(kaigi: Any, token: str, now: dt.datetime | None = None) -> str |
     return str(t["login"])
 
 
-__all__ = ["check_password", "create_token", "revoke_token", "set_password", "token_login", "tokens"]
+__all__ = ["check_password", "commitment", "create_token", "revoke_token", "set_password", "token_login", "tokens"]

@@ -187,11 +187,48 @@ def _compare(tx: Any, v: Verdict) -> None:
                 v.fail(_last_touch(tx, kind, key, rows.get(key) or mine.get(key)),
                        Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
                 return
+    if not _credentials(tx, v):
+        return
     for sha, seq in v.replayer.documents.items():  # documents an act carried must be there, unaltered
         doc = tx.document(sha)
         if doc is None or hashlib.sha256(doc.content).hexdigest() != sha:
             v.fail(seq, Msg("verify.document", seq=seq, sha=sha[:12]))
             return
+
+
+_TOKEN_FIELDS = ("login", "name", "digest", "created_at", "expires_at", "revoked_at")
+
+
+def _credentials(tx: Any, v: Verdict) -> bool:
+    """R-I5: the api_token table is what TokenCreated/TokenRevoked fold to, row for row
+    (an owner changed, a revocation cleared, a digest swapped is named); each stored password
+    hash is the one its member's latest CredentialSet committed to. A token or password
+    from before R-I5 carried no hash in the log: its digest, or its password, is not checked."""
+    mine = v.replayer.tokens
+    rows = {t["id"]: t for t in tx.tokens()}
+    for tid in sorted(set(mine) | set(rows)):
+        want, got = mine.get(tid), rows.get(tid)
+        if got is None and want is not None and want["digest"] is None:
+            continue  # a token from before R-I5, not carried by an import: it signs nobody in
+        if want is None or got is None:
+            v.fail(want["seq"] if want else None, Msg("verify.stored_log" if want is None else "verify.stored_db",
+                                                      kind="api_token", key=str(tid)))
+            return False
+        for f in _TOKEN_FIELDS:
+            if f == "digest" and want[f] is None:
+                continue
+            if want[f] != got[f]:
+                v.fail(want["seq"], Msg("verify.token", id=tid, field=f))
+                return False
+    commitments = v.replayer.credentials
+    for login, digest in sorted(tx.credential_commitments().items()):
+        if login not in commitments:
+            v.fail(None, Msg("verify.credential", login=login))
+            return False
+        if commitments[login] is not None and commitments[login] != digest:
+            v.fail(None, Msg("verify.credential", login=login))
+            return False
+    return True
 
 
 def _deliveries(tx: Any, v: Verdict) -> None:
@@ -410,6 +447,13 @@ def import_log(store: Any, rows: Iterable[dict[str, Any]]) -> Verdict:
             v.fail(v.events, cut)
         if v.ok:
             tx.save(world_rows(v.replayer.world))
+            for t in v.replayer.tokens.values():  # the api_token table is the log's too (R-I5)
+                # a token from before R-I5 has no digest in the log: its row keeps its id
+                # and signs nobody in (as on PostgreSQL's append function)
+                digest = t["digest"] or f"unlogged:{t['id']}"
+                tx.add_token(t["id"], t["login"], t["name"], digest, t["expires_at"], t["created_at"])
+                if t["revoked_at"] is not None:
+                    tx.revoke_token(t["id"], t["revoked_at"])
             v.head = (v.events, prev)
         else:
             raise _Abort(v)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.app.identity import SCHEDULER, SYSTEM, Actor
-from engine.core import decide, people, sittings, text
+from engine.core import authority as au, decide, people, sittings, text
 from engine.core.decide import Ctx
 from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
 from engine.core.events import ActRefused, Event
@@ -169,12 +169,29 @@ class Kaigi:
         """The member a web sign-in vouched for (a password, a token, a trusted proxy, or the
         training menu); on PostgreSQL the server then acts as their database role."""
         with self.store.read() as tx:
-            m = self.snapshot(tx).members.get(login)
+            w = self.snapshot(tx)
+            m = w.members.get(login)
             if m is None:
                 raise NotPermitted("actor.not_on_roster", login=login)
+            if not self.holds_post(login, tx):
+                raise NotPermitted("actor.no_post", rule="R-I6", login=login)
             if self.training(tx):
                 return Actor(login, "training")
         return Actor(login, "web", via=m.db_role or m.login)
+
+    def holds_post(self, login: str, tx: Any = None) -> bool:
+        """Whether `login` holds a post now. A member whose posts have all ended keeps no web
+        session and no API token (R-I6): the faces ask this on every request."""
+        if tx is None:
+            with self.store.read() as tx_:
+                return self.holds_post(login, tx_)
+        w = self.snapshot(tx)
+        now = self.now()
+        try:
+            book = w.book(now)
+        except DomainError:
+            return False
+        return bool(au.holdings(w, book, login, now))
 
     # ------------------------------------------------------------ the auditor's anchors
     def checkpoint(self, sign_with: str | None = None) -> dict[str, Any]:
@@ -528,11 +545,13 @@ class Kaigi:
         return out
 
     # ------------------------------------------------------------ queries
-    def read(self) -> Any:
-        """One consistent snapshot for queries: `with kaigi.read() as q: q.item(1)`."""
+    def read(self, viewer: str | None = None) -> Any:
+        """One consistent snapshot for queries: `with kaigi.read(viewer=login) as q: q.item(1)`.
+        The reader answers only what `viewer` may see (R-R1); without one it is the engine's
+        own read, or a database reader's without a member, and sees everything."""
         from engine.app.queries import Reader
 
-        return Reader(self)
+        return Reader(self, viewer)
 
 
 MAX_DOCUMENT = 20_000_000

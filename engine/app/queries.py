@@ -1,14 +1,18 @@
 """What faces show: plain values in the JSON shapes of CLI.md, words in the reader's language.
 
-A `Reader` is one consistent snapshot (`with kaigi.read() as q:`); every query reads the
-same moment, so a page never mixes two states. Nothing here writes or prints.
+A `Reader` is one consistent snapshot (`with kaigi.read(viewer=login) as q:`); every query
+reads the same moment, so a page never mixes two states. A reader carries its viewer, and
+every query answers only what that viewer may see (R-R1, `engine.app.visibility`): lists
+leave the rest out, lookups answer it as absent. Nothing here writes or prints.
 """
 
 import datetime as dt
 from typing import Any
 
+from engine.app import visibility as vis
 from engine.core import authority as au
 from engine.core.decide import chair_was_present, describe
+from engine.core.errors import NotFound
 from engine.core.text import usable
 from engine.core.world import Lazy, World
 from engine.i18n import A, Msg, Person, When, render
@@ -20,10 +24,14 @@ from workflows import Rulebook, Title
 
 
 class Reader:
-    """Queries over one snapshot of a kaigi database."""
+    """Queries over one snapshot of a kaigi database, as `viewer` may see it (None: the
+    engine itself or a database reader without a member, who sees everything)."""
 
-    def __init__(self, kaigi: Any) -> None:
+    def __init__(self, kaigi: Any, viewer: str | None = None) -> None:
         self.kaigi = kaigi
+        self.viewer = viewer
+        self.sight: vis.Sight = vis.sight(World(), viewer, dt.datetime.now(dt.timezone.utc))
+        self._seen: dict[int, bool] = {}  # item id -> visible, this snapshot
         self._cm: Any = None
         self.tx: Any = None
         self.w: World = World()
@@ -39,6 +47,7 @@ class Reader:
         self.w.orders = Lazy(lambda i: next(iter(self.tx.orders(ids=[i])), None))
         clock = getattr(self.kaigi.store, "clock", None)
         self.now = (clock() if clock else dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        self.sight = vis.sight(self.w, self.viewer, self.now)
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -88,24 +97,94 @@ class Reader:
                  "valid_from": iso(a.valid_from), "valid_until": iso(a.valid_until)}
                 for a in sorted(self.w.assignments.values(), key=lambda x: x.id)]
 
+    # ------------------------------------------------------------ what the viewer may see (R-R1)
+    @property
+    def sees_everything(self) -> bool:
+        """The whole log is theirs to read: an HQ member, or a reader without a member."""
+        return self.sight.everything
+
+    def sees_item(self, item: Any) -> bool:
+        """`item` (a record or a board card) is one the viewer may see."""
+        if self.sight.everything:
+            return True
+        hit = self._seen.get(item.id)
+        if hit is None:
+            hit = self._seen[item.id] = self.sight.item(item, self._parent)
+        return hit
+
+    def _parent(self, item_id: int) -> ItemRecord | None:
+        return self.w.items.get(item_id) if vis.in_range(item_id) else None
+
+    def sees_meeting(self, meeting: MeetingRecord) -> bool:
+        return self.sight.meeting(meeting)
+
+    def item_record(self, item_id: int) -> ItemRecord:
+        """The item, or `NotFound` alike for an id never used, out of range, or hidden."""
+        rec = self.w.items.get(item_id) if vis.in_range(item_id) else None
+        if rec is None or not self.sees_item(rec):
+            raise vis.absent("item.none", item_id)
+        return rec
+
+    def meeting_record(self, meeting_id: int) -> MeetingRecord:
+        rec = self.w.meetings.get(meeting_id) if vis.in_range(meeting_id) else None
+        if rec is None or not self.sees_meeting(rec):
+            raise vis.absent("meeting.none", meeting_id)
+        return rec
+
+    def order_record(self, order_id: int) -> Any:
+        rec = self.w.orders.get(order_id) if vis.in_range(order_id) else None
+        if rec is None or not self.sees_item_id(rec.item):
+            raise vis.absent("order.none", order_id)
+        return rec
+
+    def sees_item_id(self, item_id: int | None) -> bool:
+        if item_id is None:
+            return self.sight.everything
+        if self.sight.everything:
+            return True
+        rec = self._parent(item_id)
+        return rec is not None and self.sees_item(rec)
+
+    def sees_meeting_id(self, meeting_id: int | None) -> bool:
+        if meeting_id is None:
+            return self.sight.everything
+        if self.sight.everything:
+            return True
+        rec = self.w.meetings.get(meeting_id) if vis.in_range(meeting_id) else None
+        return rec is not None and self.sees_meeting(rec)
+
+    def _sees_subject(self, item: int | None, meeting: int | None) -> bool:
+        """A reminder's or a delivery's subject: its item, else its meeting; one with
+        neither is for those who see everything."""
+        if item is not None:
+            return self.sees_item_id(item)
+        return self.sees_meeting_id(meeting)
+
+    def whole_log(self) -> None:
+        """The log as a whole (its export, its verdict) is for those who see everything:
+        a station's member is answered as if there were none (R-R1)."""
+        if not self.sight.everything:
+            raise NotFound("log.none")
+
     # ------------------------------------------------------------ items
     def item(self, item_id: int, lang: str = "en") -> dict[str, Any]:
-        return self.item_view(self.w.item(item_id), lang)
+        return self.item_view(self.item_record(item_id), lang)
 
-    def cards(self, login: str, *, station: str | None = None, team: str | None = None,
+    def cards(self, login: str | None = None, *, station: str | None = None, team: str | None = None,
               lang: str = "en") -> list[dict[str, Any]]:
-        """The board's view of the items `login` may see: enough for a card (no deadlines or
-        next acts, which `item_view` works out per item)."""
+        """The board's view of the items the viewer may see: enough for a card (no deadlines
+        or next acts, which `item_view` works out per item). `login` is for a reader without
+        a viewer (the engine asking on a member's behalf); a viewer's own sight wins."""
         _filters(station=station, team=team)
         body = self.w.body(station).key if station else None
         book = self.book()
-        everything = self.w.hq() in {h.body for h in self.holdings(login)}
+        sight = self.sight if self.viewer is not None or login is None else vis.sight(self.w, login, self.now)
         names: dict[str, str] = {}
         out = []
         for c in self.tx.item_cards(body=body):
             if team is not None and c.team != team:
                 continue
-            if not everything and not self.may_see(login, self.w.item(c.id)):
+            if not (self.sees_item(c) if sight is self.sight else sight.item(c, self._parent)):
                 continue
             if c.body not in names:
                 names[c.body] = self.body_name(c.body, lang)
@@ -126,7 +205,7 @@ class Reader:
         _filters(state=state, station=station, team=team)
         body = self.w.body(station).key if station else None
         views = [self.item_view(i, lang) for i in self.tx.items(state=state, body=body)
-                 if team is None or i.team == team]
+                 if (team is None or i.team == team) and self.sees_item(i)]
         return [v for v in views if v["overdue"]] if overdue else views
 
     def waiting_for(self, book: Rulebook, item: ItemRecord, lang: str) -> str | None:
@@ -209,22 +288,6 @@ class Reader:
                               "title": book.meetings[s.kind].title.in_(lang) if s.kind in book.meetings else s.kind}
                              for s in item.sittings]}
 
-    def may_see(self, login: str, item: ItemRecord) -> bool:
-        """A member sees an item if they hold a role at the HQ, or at the item's own body, or
-        at the body of an item it was taken from (a station's escalated item): a station's
-        members do not see another station's items."""
-        bodies = {h.body for h in self.holdings(login)}
-        if self.w.hq() in bodies:
-            return True
-        seen: set[int] = set()
-        current: ItemRecord | None = item
-        while current is not None and current.id not in seen:
-            if current.body in bodies:
-                return True
-            seen.add(current.id)
-            current = self.w.items.get(current.origin) if current.origin is not None else None
-        return False
-
     def descendants(self, item_id: int) -> list[ItemRecord]:
         out, frontier = [], [item_id]
         while frontier:
@@ -239,26 +302,51 @@ class Reader:
                 "finding": o.finding, "reason": o.reason, "settled_at": iso(o.settled_at)}
 
     def orders(self, item: int | None = None, lang: str = "en") -> list[dict[str, Any]]:
-        return [self.order_view(o, lang) for o in self.tx.orders(item=item)]
+        if item is not None:
+            self.item_record(item)
+        return [self.order_view(o, lang) for o in self.tx.orders(item=item) if self.sees_item_id(o.item)]
 
     def order(self, order_id: int, lang: str = "en") -> dict[str, Any]:
-        return self.order_view(self.w.order(order_id), lang)
+        return self.order_view(self.order_record(order_id), lang)
 
     # ------------------------------------------------------------ history
     def history(self, item_id: int, lang: str = "en") -> list[dict[str, Any]]:
         """Every event of the item and of the items taken from it, oldest first; with the
         sittings that dealt with it (who convened, chaired, was present) and the reminders
-        that went out about it (to whom, by which channel)."""
-        self.w.item(item_id)
+        that went out about it (to whom, by which channel). A sitting the viewer may not see
+        shows only its acts on the item, never who sat or its minutes (R-R1)."""
+        self.item_record(item_id)
         ids = [item_id] + [c.id for c in self.descendants(item_id)]
         events = self.tx.events(items=ids)
-        meetings = {e.meeting for e in events if e.meeting is not None}
+        meetings = {e.meeting for e in events if e.meeting is not None and self.sees_meeting_id(e.meeting)}
         seen = {e.seq for e in events}
         for m in sorted(meetings):
             events += [e for e in self.tx.events(meeting=m) if e.seq not in seen and e.type in
                        ("MeetingConvened", "MeetingHeld", "MeetingCancelled", "MinutesRecorded", "MinutesApproved")]
             seen |= {e.seq for e in events}
         return [self.event_view(e, lang) for e in sorted(events, key=lambda e: e.seq)]
+
+    def replay(self, item_id: int, at: dt.datetime | None = None) -> tuple[list[Any], Any]:
+        """`audit replay`: the item's acts (and those of the items taken from it) re-decided
+        under the rules in force at each (engine.app.audit), for a viewer who may see it."""
+        from engine.app.audit import replay_item
+
+        self.item_record(item_id)
+        return replay_item(self.kaigi.store, item_id, at)
+
+    def export_rows(self, since: dt.datetime | None = None) -> Any:
+        """`audit export`: the whole log, one hash chain, for those who see everything. A
+        station's member gets none, rather than a chain with holes that verifies nothing."""
+        from engine.app.audit import export_rows
+
+        self.whole_log()
+        return export_rows(self.kaigi.store, since)
+
+    def verdict(self, **kw: Any) -> Any:
+        """`audit verify` (Kaigi.verify) for those who see everything: its counts and its
+        first bad event speak of the whole log."""
+        self.whole_log()
+        return self.kaigi.verify(**kw)
 
     def event_view(self, e: EventRecord, lang: str = "en") -> dict[str, Any]:
         d = e.data
@@ -316,29 +404,45 @@ class Reader:
 
     # ------------------------------------------------------------ meetings
     def meeting(self, meeting_id: int, lang: str = "en") -> dict[str, Any]:
-        return self.meeting_view(self.w.meeting(meeting_id), lang)
+        return self.meeting_view(self.meeting_record(meeting_id), lang)
 
     def meetings(self, *, status: str | None = None, since: dt.datetime | None = None,
                  until: dt.datetime | None = None, lang: str = "en") -> list[dict[str, Any]]:
         _filters(status=status)
-        return [self.meeting_view(m, lang) for m in self.tx.meetings(status=status, since=since, until=until)]
+        return [self.meeting_view(m, lang) for m in self.tx.meetings(status=status, since=since, until=until)
+                if self.sees_meeting(m)]
+
+    def agenda_of(self, m: MeetingRecord) -> list[int]:
+        """The meeting's agenda as the viewer may see it: an item they may not see is left
+        out, its id and title with it (an invited station chief at the HQ council)."""
+        return [i for i in m.items if self.sees_item_id(i)]
+
+    def ics(self, meeting_id: int, now: dt.datetime) -> str:
+        """The meeting as an iCalendar invitation, its agenda as the viewer may see it."""
+        from engine.reminders.ics import meeting_calendar
+
+        m = self.meeting_record(meeting_id)
+        return meeting_calendar(self.book(), m, dict(self.w.members), now, self.kaigi.mail_domain,
+                                agenda=self.agenda_of(m))
 
     def meeting_view(self, m: MeetingRecord, lang: str = "en") -> dict[str, Any]:
         book = self.book()
         kind = book.meetings.get(m.kind)
+        shown = self.agenda_of(m)
         items = []
-        for i in m.items:
+        for i in shown:
             it = self.w.items.get(i)
             items.append({"id": i, "title": it.title if it else "", "state": it.state if it else "",
                           "outcome": m.outcomes.get(i)})
         return {"id": m.id, "kind": m.kind, "title": kind.title.in_(lang) if kind else m.kind, "body": m.body,
                 "body_name": self.body_name(m.body, lang), "status": m.status, "starts_at": iso(m.starts_at),
                 "convener": m.convener, "chair": m.chair, "chair_name": self.name(m.chair, lang),
-                "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None, "items": list(m.items), "agenda": items,
+                "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None,
+                "items": shown, "agenda": items,
                 "attendees": list(m.attendees), "invited": list(m.invited), "present": list(m.present),
                 "people": [{"login": x, "name": self.name(x, lang), "invited": x in m.invited,
                             "present": x in m.present} for x in (*m.attendees, *m.invited)],
-                "outcomes": {str(k): v for k, v in m.outcomes.items()}, "held_at": iso(m.held_at),
+                "outcomes": {str(k): v for k, v in m.outcomes.items() if k in shown}, "held_at": iso(m.held_at),
                 "sat_at": iso(m.sat_at or m.held_at), "convened_at": iso(m.convened_at), "version": m.version,
                 "minutes": [{"n": x.n, "sha256": x.sha256, "text": x.text, "recorded_by": x.recorded_by,
                              "recorded_at": iso(x.recorded_at), "approved_by": x.approved_by,
@@ -350,15 +454,19 @@ class Reader:
         """Planned reminders (the next rung of each), and messages not yet delivered or failed."""
         book = self.book()
         rows = []
-        for i in self.tx.items(ids=[item] if item is not None else None):
-            rows += self.deadlines(book, i.reminders, i.id, None, lang)
+        for i in [self.item_record(item)] if item is not None else self.tx.items():
+            if self.sees_item(i):
+                rows += self.deadlines(book, i.reminders, i.id, None, lang)
         if item is None:
             for m in self.tx.meetings(status="convened"):
-                rows += self.deadlines(book, m.reminders, None, m.id, lang)
+                if self.sees_meeting(m):
+                    rows += self.deadlines(book, m.reminders, None, m.id, lang)
         rows = [r for r in rows if r["status"] != "done" and (not due_only or r["status"] == "due")]
         if item is None:
             for d in self.tx.deliveries():
                 if d.status == "sent" or (due_only and d.status == "failed"):
+                    continue
+                if not self._sees_subject(d.item, d.meeting):
                     continue
                 key = d.reminder.split("/")[0]
                 rule = plan.rule_of(book, key)
@@ -374,8 +482,8 @@ class Reader:
         the roster will stand then (assignments with future dates count)."""
         rows = []
         subjects: list[tuple[tuple[Planned, ...], int | None, int | None]] = [
-            (i.reminders, i.id, None) for i in self.tx.items()]
-        subjects += [(m.reminders, None, m.id) for m in self.tx.meetings(status="convened")]
+            (i.reminders, i.id, None) for i in self.tx.items() if self.sees_item(i)]
+        subjects += [(m.reminders, None, m.id) for m in self.tx.meetings(status="convened") if self.sees_meeting(m)]
         for planned, item, meeting in subjects:
             for p in planned:
                 book = self.w.version(p.book) if p.book in self.w.adoptions else self.book()
@@ -405,7 +513,7 @@ class Reader:
         out = []
         more = 0
         for item in sorted(self.tx.items(), key=lambda i: i.updated_at):
-            if not book.is_open(item.state):
+            if not book.is_open(item.state) or not self.sees_item(item):
                 continue
             acts = [n for n in self.next_acts(book, item, lang) if login in n["who"] and not n["by_convening"]]
             if acts:
@@ -417,12 +525,12 @@ class Reader:
             out.append({"kind": "more", "n": more})
         for m in self.tx.meetings(status="convened"):
             kind = book.meetings.get(m.kind)
-            if kind is None:
+            if kind is None or not self.sees_meeting(m):
                 continue
             if m.convener == login or au.holds(self.w, held, book, kind.recorder_roles, m.body) or login in m.attendees:
                 out.append({"kind": "meeting", "meeting": self.meeting_view(m, lang)})
         for o in self.tx.orders(status="open"):
-            if o.to == login:
+            if o.to == login and self.sees_item_id(o.item):
                 out.append({"kind": "order", "order": self.order_view(o, lang)})
         return out
 

@@ -43,16 +43,18 @@ def _shown(c: str) -> str:
     return c
 
 
-def item_report(kaigi: Any, item_id: int, lang: str = "ja") -> str:
+def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None = None) -> str:
+    """The report as `viewer` may see it (R-R1): a sitting they may not see is left out."""
     import datetime as dt
 
     def at(text: str | None) -> str:
         return when(dt.datetime.fromisoformat(text), lang) if text else "-"
 
-    with kaigi.read() as q:
+    with kaigi.read(viewer=viewer) as q:
         view = q.item(item_id, lang)
         history = q.history(item_id, lang)
-        meetings = sorted({e["meeting"] for e in history if e["meeting"] is not None})
+        meetings = sorted({e["meeting"] for e in history
+                           if e["meeting"] is not None and q.sees_meeting_id(e["meeting"])})
         sittings = [q.meeting(m, lang) for m in meetings]
         head = q.tx.head()
     steps, _ = replay_item(kaigi.store, item_id)

@@ -427,26 +427,55 @@ class ActRefused(Event):
     reason_ja: str = ""
 
 
-# ---------------------------------------------------------------- web sign-in (no secret in the log)
-@event("CredentialSet")
+# ---------------------------------------------------------------- web sign-in (hashes only in the log, R-I5)
+@event("CredentialSet", 2, optional=("commitment",))
 class CredentialSet(Event):
-    """A member's web password was set (by whom is the actor); the hash is not in the log."""
+    """A member set their own web password (R-I5). `commitment` is the sha256 of the stored
+    argon2 hash string: verify checks the credential table against it, while the log, which
+    members read, never holds the argon2 hash itself."""
 
     login: str
+    commitment: str | None = None
 
 
-@event("TokenCreated")
+@upcaster("CredentialSet", 1)
+def _credential_v1(p: dict[str, Any]) -> dict[str, Any]:
+    """Before R-I5 no commitment was kept: that password cannot be checked against the log."""
+    return {"login": p["login"]}
+
+
+@event("TokenCreated", 2, optional=("digest",))
 class TokenCreated(Event):
+    """A member made an API token for themselves; `digest` is the token's sha256 (the token
+    itself is shown once and kept nowhere): the api_token table is folded from these."""
+
     id: int
     login: str
     name: str
     expires_at: dt.datetime | None
+    digest: str | None = None
 
 
-@event("TokenRevoked")
+@upcaster("TokenCreated", 1)
+def _token_v1(p: dict[str, Any]) -> dict[str, Any]:
+    """Before R-I5 the digest was not logged: such a token's stored digest cannot be checked."""
+    return {**p}
+
+
+@event("TokenRevoked", 2, optional=("by",))
 class TokenRevoked(Event):
+    """A token revoked: `login` is its owner (for whom), `by` who revoked it, the owner or
+    the chief (R-I5)."""
+
     id: int
     login: str
+    by: str | None = None
+
+
+@upcaster("TokenRevoked", 1)
+def _untoken_v1(p: dict[str, Any]) -> dict[str, Any]:
+    """Before R-I5 only a token's owner could revoke it."""
+    return {"id": p["id"], "login": p["login"], "by": p["login"]}
 
 
 # ---------------------------------------------------------------- kaigi 0.1 bookkeeping, read as no-ops

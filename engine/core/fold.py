@@ -372,6 +372,23 @@ def _nothing(f: Fold, s: Stamp, e: ev.Event) -> None:
     """Facts for the auditor that change no state: a message sent or failed, a refusal."""
 
 
+def fold_credential(tokens: dict[int, dict[str, Any]], commitments: dict[str, str | None], seq: int,
+                    at: dt.datetime, e: ev.Event) -> None:
+    """R-I5: the api_token table as TokenCreated and TokenRevoked fold to (the row the
+    append function writes on PostgreSQL, and `after` on the other stores), and each
+    member's latest password commitment. Kept beside the World: no decision reads a token,
+    only `audit verify` (and an import) does; `seq` is the last event that touched a row."""
+    if isinstance(e, ev.TokenCreated):
+        tokens[e.id] = {"id": e.id, "login": e.login, "name": e.name, "digest": e.digest, "created_at": at,
+                        "expires_at": e.expires_at, "revoked_at": None, "seq": seq}
+    elif isinstance(e, ev.TokenRevoked):
+        t = tokens.get(e.id)
+        if t is not None and t["revoked_at"] is None:
+            t.update(revoked_at=at, seq=seq)
+    elif isinstance(e, ev.CredentialSet):
+        commitments[e.login] = e.commitment
+
+
 _HANDLERS: dict[type, Any] = {
     ev.RulebookAdopted: _adopted, ev.BodyAdded: _body, ev.MemberAdded: _member, ev.MemberBound: _bound,
     ev.RoleAssigned: _assigned, ev.AssignmentEnded: _ended, ev.RecordingDelegated: _delegated,

@@ -59,31 +59,38 @@ def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None,
     if lang not in ("ja", "en") or channel not in ("email", "outbox"):
         raise BadInput("member.bad_lang")
     identity_fields(os_user, db_role)
-    _unique_identity(ctx, login, os_user, db_role)
+    if os_user is not None or db_role is not None:
+        own_act(ctx, "binding")
     pw = ctx.book.powers
     if not (ctx.holds(pw.organise_hq, ctx.world.hq()) or any(h.role in pw.organise_station for h in ctx.held)):
         raise ctx.refuse(Msg("act.add_members"), pw.organise_hq + pw.organise_station, ctx.world.hq(), "R-P1")
+    _unique_identity(ctx, login, os_user, db_role)
     return [MemberAdded(login=login, name=name, name_en=name_en, email=email, lang=lang, channel=channel,
                         os_user=os_user, db_role=db_role)]
 
 
 def _unique_identity(ctx: Ctx, login: str, os_user: str | None, db_role: str | None) -> None:
+    """R-I5: a binding held by another member is refused. A member bound to nothing is
+    authenticated by their login (`kaigi.authenticate`: `os_user or login`), so that is
+    what they hold: binding a newcomer to `sato` takes HQ member sato's account even when
+    sato's own os_user is empty (the check compared only explicit bindings before)."""
     for m in ctx.world.members.values():
         if m.login == login:
             continue
-        if os_user is not None and m.os_user == os_user:
-            raise BadInput("member.identity_taken", what="os_user", value=os_user, login=m.login)
-        if db_role is not None and m.db_role == db_role:
-            raise BadInput("member.identity_taken", what="db_role", value=db_role, login=m.login)
+        for value, what in ((os_user or login, "os_user"), (db_role or login, "db_role")):
+            if value == (getattr(m, what) or m.login):
+                raise NotPermitted("member.identity_taken", rule="R-I5", what=what, value=value, login=m.login)
 
 
 def bind_member(ctx: Ctx, member: MemberRecord, os_user: str | None, db_role: str | None) -> list[Event]:
-    """Bind a member to the OS account or database role that authenticates them (the chief's)."""
+    """Bind a member to the OS account or database role that authenticates them (the chief's;
+    never under a delegation, R-I5)."""
     identity_fields(os_user, db_role)
-    _unique_identity(ctx, member.login, os_user, db_role)
+    own_act(ctx, "binding")
     pw = ctx.book.powers
     if not ctx.holds(pw.organise_hq, ctx.world.hq()):
         raise ctx.refuse(Msg("act.bind"), pw.organise_hq, ctx.world.hq(), "R-I1")
+    _unique_identity(ctx, member.login, os_user, db_role)
     return [MemberBound(login=member.login, os_user=os_user, db_role=db_role)]
 
 
@@ -211,30 +218,67 @@ def adopt_rulebook(ctx: Ctx, book: Rulebook) -> list[Event]:
                             sha256=book.sha256, text=book.text)]
 
 
-# ---------------------------------------------------------------- web sign-in (R-P1)
-def set_password(ctx: Ctx, login: str) -> list[Event]:
-    """A member sets their own web password; the HQ's organiser (the chief) anyone's."""
+# ---------------------------------------------------------------- credentials and identity (R-I5)
+def own_act(ctx: Ctx, what: str) -> None:
+    """R-I5: a credential or identity act is the member's own; a delegation (R-A1) to record
+    another's acts never covers it, so a clerk cannot mint a way in for the delegator."""
+    if ctx.actor != ctx.authority:
+        raise NotPermitted("credential.no_delegation", rule="R-I5", what=Msg(f"what.{what}"),
+                           holder=ctx.person(ctx.authority))
+
+
+def is_chief(ctx: Ctx) -> bool:
+    """The chief: who organises the HQ (R-P1's `organise_hq` at the top body)."""
+    return ctx.holds(ctx.book.powers.organise_hq, ctx.world.hq()) is not None
+
+
+def set_password(ctx: Ctx, login: str, commitment: str | None, *, legacy: bool = False) -> list[Event]:
+    """R-I5: a member sets their own web password, nobody another's (the chief included:
+    else the chief could sign in as anyone). `legacy`: an event logged before R-I5, judged
+    by the rule then (own, or the chief's for anyone)."""
     from engine.core.events import CredentialSet
 
     ctx.world.member(login)
-    if login != ctx.authority and not ctx.holds(ctx.book.powers.organise_hq, ctx.world.hq()):
-        raise NotPermitted("password.not_yours", rule="R-P1", login=login)
-    return [CredentialSet(login=login)]
+    if legacy:
+        if login != ctx.authority and not is_chief(ctx):
+            raise NotPermitted("password.not_yours", rule="R-I5", login=login)
+        return [CredentialSet(login=login)]
+    own_act(ctx, "password")
+    if login != ctx.authority:
+        raise NotPermitted("password.not_yours", rule="R-I5", login=login)
+    if commitment is None or not _HEX64.fullmatch(commitment):
+        raise BadInput("credential.bad_digest")
+    return [CredentialSet(login=login, commitment=commitment)]
 
 
-def create_token(ctx: Ctx, token_id: int, name: str, expires_at: Any) -> list[Event]:
-    """An API token is its member's own: created by them, for them."""
+def create_token(ctx: Ctx, token_id: int, name: str, expires_at: Any, digest: str | None,
+                 *, legacy: bool = False) -> list[Event]:
+    """R-I5: an API token is its member's own: created by them, for them, never by a clerk."""
     from engine.core.events import TokenCreated
 
     ctx.world.member(ctx.authority)
+    if not legacy:
+        own_act(ctx, "token")
+        if digest is None or not _HEX64.fullmatch(digest):
+            raise BadInput("credential.bad_digest")
     if expires_at is not None and expires_at <= ctx.now:
         raise BadInput("token.expired_already")
-    return [TokenCreated(id=token_id, login=ctx.authority, name=name, expires_at=expires_at)]
+    return [TokenCreated(id=token_id, login=ctx.authority, name=name, expires_at=expires_at, digest=digest)]
 
 
-def revoke_token(ctx: Ctx, token_id: int, owner: str) -> list[Event]:
+def revoke_token(ctx: Ctx, token_id: int, owner: str | None, revoked: bool = False, *,
+                 legacy: bool = False) -> list[Event]:
+    """R-I5: a token's owner revokes it, or the chief anyone's; never under a delegation.
+    To anyone else another's token is as absent as one that never was."""
     from engine.core.events import TokenRevoked
 
-    if owner != ctx.authority:
+    if owner is None or (owner != ctx.authority and not is_chief(ctx)):
         raise NotFound("token.none", id=token_id)
-    return [TokenRevoked(id=token_id, login=ctx.authority)]
+    if not legacy:
+        own_act(ctx, "token")
+    if revoked:
+        raise BadInput("token.revoked_already", id=token_id)
+    return [TokenRevoked(id=token_id, login=owner, by=ctx.authority)]
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -20,7 +20,7 @@ from engine.core import decide, people, sittings
 from engine.core import events as ev
 from engine.core.decide import Ctx
 from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
-from engine.core.fold import Changes, Stamp, apply, settle
+from engine.core.fold import Changes, Stamp, apply, fold_credential, settle
 from engine.core.world import World
 from engine.i18n import Msg
 from engine.reminders import recipients as rcp
@@ -77,7 +77,9 @@ class Replayer:
     sent: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
     due: dict[tuple[str, int], ev.ReminderDue] = field(default_factory=dict)
     documents: dict[str, int] = field(default_factory=dict)  # sha256 -> the event that carried it
-    tokens: dict[int, str] = field(default_factory=dict)  # API token id -> its member
+    tokens: dict[int, dict[str, Any]] = field(default_factory=dict)  # API token id -> its row, as replayed
+    credentials: dict[str, str | None] = field(default_factory=dict)  # login -> commitment of the latest password
+    _schema: int = 1  # the schema the act's event was written at (pre-R-I5 credential events)
     _pending: list[ev.Event] = field(default_factory=list)
     _act: EventRecord | None = None
     _nothing: Changes = field(default_factory=_NoChanges)
@@ -111,7 +113,14 @@ class Replayer:
             self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"  # type: ignore
         elif t is ev.ReminderFailed:
             self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"  # type: ignore
+        elif t is ev.TokenCreated or t is ev.TokenRevoked or t is ev.CredentialSet:
+            self._credential(rec, event)
         return event, t is not ev.ActRefused, reason
+
+    def _credential(self, rec: EventRecord, e: Any) -> None:
+        """The api_token rows and password commitments as the log has them (R-I5): what
+        verify compares the stored tables with."""
+        fold_credential(self.tokens, self.credentials, rec.seq, rec.at, e)
 
     def finish(self) -> Msg | None:
         """At the end of the log: every plan made, and an act whose events stop short is a broken act."""
@@ -157,6 +166,7 @@ class Replayer:
             raise ReplayMismatch("replay.not_an_act", seq=rec.seq, type=rec.type)
         self.acted = True
         ctx = self._ctx(rec, book)
+        self._schema = rec.schema
         decided = decider(self, ctx, e)
         if not decided or decided[0] != e:
             got = decided[0] if decided else None
@@ -356,16 +366,19 @@ def _nothing(r: Replayer, ctx: Ctx, e: ev.Event) -> list[ev.Event]:
 
 
 def _password(r: Replayer, ctx: Ctx, e: ev.CredentialSet) -> list[ev.Event]:
-    return people.set_password(ctx, e.login)
+    return people.set_password(ctx, e.login, e.commitment, legacy=r._schema < 2)
 
 
 def _token(r: Replayer, ctx: Ctx, e: ev.TokenCreated) -> list[ev.Event]:
-    r.tokens[e.id] = e.login
-    return people.create_token(ctx, e.id, e.name, e.expires_at)
+    if e.id in r.tokens:
+        raise ReplayMismatch("replay.token_exists", id=e.id)
+    return people.create_token(ctx, e.id, e.name, e.expires_at, e.digest, legacy=r._schema < 2)
 
 
 def _untoken(r: Replayer, ctx: Ctx, e: ev.TokenRevoked) -> list[ev.Event]:
-    return people.revoke_token(ctx, e.id, r.tokens.get(e.id, ""))
+    t = r.tokens.get(e.id)
+    return people.revoke_token(ctx, e.id, t["login"] if t else None, t is not None and t["revoked_at"] is not None,
+                               legacy=r._schema < 2)
 
 
 _DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {

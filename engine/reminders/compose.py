@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from engine.core import authority as au
 from engine.i18n import A, Msg, Person, When
+from engine.reminders.headers import header_text
 from engine.reminders.recipients import subject_order
 from store.records import ItemRecord, MeetingRecord, MemberRecord, Planned
 from workflows import Rulebook
@@ -97,7 +98,10 @@ def who_can(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) ->
 def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
             item: ItemRecord | None, meeting: MeetingRecord | None, at: dt.datetime, training: bool,
             open_meetings: tuple[MeetingRecord, ...] = ()) -> Text:
-    """One message: subject, body, and the commands it offers (each one `to` may run)."""
+    """One message: subject, body, and the commands it offers (each one `to` may run).
+
+    The subject is a mail header: a title's line breaks, controls and bidi or zero-width
+    characters are folded out of it (`headers.header_text`); the body keeps the title as typed."""
     lang = to.lang
     prefix = f"--as {to.login} " if training else ""
     members = getattr(world, "members")
@@ -119,7 +123,8 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
                    chair=person(meeting.chair), agenda=_agenda(world, meeting),
                    actions=_render_actions(actions), look=look)
         subject = Msg("mail.subject_notice", about=about)
-        return Text(subject.render(lang), body.render(lang) + "\n", tuple(a.command for a in actions) + (look,))
+        return Text(header_text(subject.render(lang)), body.render(lang) + "\n",
+                    tuple(a.command for a in actions) + (look,))
     order = subject_order(p.ident)
     if order is not None and item is not None:
         o = world.orders.get(order) if order in world.orders else None  # type: ignore[attr-defined]
@@ -148,7 +153,7 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
                press=Msg("mail.press", who=tuple(press)) if press else "",
                look=look, escalation=Msg("mail.escalation") if late else "")
     subject = Msg("mail.subject", head=head, about=about, what=what, deadline=deadline)
-    return Text(subject.render(lang), _tidy(body.render(lang)), tuple(a.command for a in actions) + ((look,) if look else ()))
+    return Text(header_text(subject.render(lang)), _tidy(body.render(lang)), tuple(a.command for a in actions) + ((look,) if look else ()))
 
 
 def _tidy(text: str) -> str:

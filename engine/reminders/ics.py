@@ -11,8 +11,10 @@ NO_ADDRESS = "invalid:nomail"
 
 
 def meeting_calendar(book: Any, meeting: Any, members: dict[str, Any], now: dt.datetime,
-                     domain: str = "kaigi.local", duration: dt.timedelta = dt.timedelta(hours=1)) -> str:
-    """The meeting as a VCALENDAR with one VEVENT; a cancelled one as METHOD:CANCEL."""
+                     domain: str = "kaigi.local", duration: dt.timedelta = dt.timedelta(hours=1),
+                     agenda: Any = None) -> str:
+    """The meeting as a VCALENDAR with one VEVENT; a cancelled one as METHOD:CANCEL.
+    `agenda`: the item ids to list (the reader's view of it, R-R1); default all of them."""
     import icalendar
 
     kind = book.meetings.get(meeting.kind)
@@ -31,8 +33,8 @@ def meeting_calendar(book: Any, meeting: Any, members: dict[str, Any], now: dt.d
     event.add("sequence", max(meeting.version - 1, 0))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("summary", title)
-    agenda = ", ".join(str(i) for i in meeting.items) or "-"
-    event.add("description", f"kaigi meeting {meeting.id} / 会議{meeting.id}; agenda (付議案件): items {agenda}")
+    listed = ", ".join(str(i) for i in (meeting.items if agenda is None else agenda)) or "-"
+    event.add("description", f"kaigi meeting {meeting.id} / 会議{meeting.id}; agenda (付議案件): items {listed}")
     event.add("organizer", _address(members, meeting.chair), parameters={"CN": _name(members, meeting.chair)})
     for login in (*meeting.attendees, *meeting.invited):
         event.add("attendee", _address(members, login),

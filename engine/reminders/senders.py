@@ -8,6 +8,7 @@ never lets an SMTP password reach a repr, a log line or an exception message.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import re
 import smtplib
@@ -16,14 +17,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from engine.infra.secrets import MASK, redact_url  # noqa: F401 (redact_url is re-exported)
+from engine.reminders.headers import has_line_break_or_control, header_text, header_token, is_header_safe
 
 try:  # POSIX only; on other systems appends rely on O_APPEND alone.
     import fcntl
@@ -50,6 +53,8 @@ class Message:
 
     ``message_id`` is used verbatim as the Message-ID header. It is stable
     (e.g. ``<reminder-12-3-0-abcd@kaigi>``), so a resend of the same reminder is recognisable.
+    ``resend``: this message may have been handed over already (a scheduler that claimed it
+    died before settling it); a sender that can tell (the outbox) does not hand it over twice.
     """
 
     message_id: str
@@ -59,6 +64,7 @@ class Message:
     ics: str | None = None
     ics_method: str = "REQUEST"
     headers: tuple[tuple[str, str], ...] = ()
+    resend: bool = False
 
 
 class DeliveryError(Exception):
@@ -188,25 +194,50 @@ def _extra_headers(em: EmailMessage, headers: tuple[tuple[str, str], ...]) -> No
     for name, value in headers:
         if name.lower() in RESERVED_HEADERS:
             raise ValueError(f"header {name!r} is set by kaigi and may not be overridden")
-        em[name] = value
+        em[name] = header_text(value)
     if "Auto-Submitted" not in em:  # RFC 3834: keeps auto-responders from replying to reminders
         em["Auto-Submitted"] = "auto-generated"
+
+
+def _mailbox(value: str) -> Address:
+    """The From mailbox (KAIGI_MAIL_FROM): bidi and zero-width characters leave its display
+    name; a line break or another control in it is a setting to correct, not to guess at."""
+    folded = header_text(value)
+    name, addr = parseaddr(folded)
+    if has_line_break_or_control(value) or not addr or " " in addr or addr not in folded:
+        raise ValueError(f"the sender {folded!r} is not one mailbox on one line")
+    return Address(display_name=header_text(name), addr_spec=addr)
+
+
+def _recipients(to: tuple[str, ...]) -> str:
+    for addr in to:
+        if not is_header_safe(addr) or " " in addr or "," in addr:
+            raise ValueError(f"recipient address {header_text(addr)!r} cannot go in a mail header")
+    return ", ".join(to)
 
 
 def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage:
     """The MIME message for ``msg``: UTF-8 text body, plus ``invite.ics`` when ``msg.ics`` is set.
 
+    Header-unsafe text never reaches a header: the subject and display names are folded to one
+    line without controls or bidi and zero-width characters (``headers.header_text``), the
+    Message-ID keeps visible ASCII only. An address that is not header-safe cannot be
+    delivered as written, so it is refused rather than changed.
+
     Raises:
-        ValueError: no recipients, or a header that is reserved or contains a line break.
+        ValueError: no recipients, an address that cannot go in a header, a reserved header.
     """
     if not msg.to:
         raise ValueError(f"message {msg.message_id} has no recipients")
+    message_id = header_token(msg.message_id)
+    if not message_id:
+        raise ValueError("a message without a Message-ID")
     em = EmailMessage(policy=policy.SMTP)
-    em["From"] = mail_from
-    em["To"] = ", ".join(msg.to)
-    em["Subject"] = msg.subject
+    em["From"] = _mailbox(mail_from)
+    em["To"] = _recipients(msg.to)
+    em["Subject"] = header_text(msg.subject)
     em["Date"] = format_datetime(sent_at)
-    em["Message-ID"] = msg.message_id
+    em["Message-ID"] = message_id
     _extra_headers(em, msg.headers)
     em.set_content(msg.body, charset="utf-8", cte=_cte(msg.body))
     if msg.ics is not None:
@@ -285,6 +316,8 @@ class SmtpSender:
     """Sends over SMTP. One connection per ``send``, or one for a batch inside ``with sender:``."""
 
     def __init__(self, config: SmtpConfig, mail_from: str, *, now: Callable[[], datetime] = _utc_now) -> None:
+        """Raises ValueError if ``mail_from`` cannot be a From header (refused before anything is claimed)."""
+        _mailbox(mail_from)
         self._config = config
         self._mail_from = mail_from
         self._now = now
@@ -402,28 +435,36 @@ class OutboxSender:
             raise ValueError(f"outbox {self._path}: {exc.strerror or exc}") from None
 
     def send(self, msg: Message) -> None:
-        """Append ``msg`` to the outbox file, creating it (and its folder) if needed."""
+        """Append ``msg`` to the outbox file, creating it (and its folder) if needed.
+
+        A ``resend`` first looks for its Message-ID in the file, under the same lock as the
+        append: a scheduler killed after its line was written and before it was marked sent
+        left the line there, and the message is then not written again (exactly once).
+        """
         record = {
             "message_id": msg.message_id,
             "to": list(msg.to),
-            "subject": msg.subject,
+            "subject": header_text(msg.subject),
             "body": msg.body,
             "ics": msg.ics,
-            "headers": dict(msg.headers),
+            "headers": {name: header_text(value) for name, value in msg.headers},
         }
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            self._append(line)
+            self._append(line, msg.message_id if msg.resend else None)
         except OSError as exc:
             raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
 
-    def _append(self, line: bytes) -> None:
+    def _append(self, line: bytes, look_for: str | None = None) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         created = not self._path.exists()
-        fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
         try:
             if fcntl is not None:  # keeps lines whole when several processes append at once
                 fcntl.flock(fd, fcntl.LOCK_EX)
+            size = _drop_torn_tail(fd)
+            if look_for is not None and _holds(fd, size, look_for):
+                return
             view = memoryview(line)
             while view:
                 view = view[os.write(fd, view) :]
@@ -432,6 +473,47 @@ class OutboxSender:
             os.close(fd)
         if created:
             _fsync_dir(self._path.parent)
+
+
+def _drop_torn_tail(fd: int) -> int:
+    """Cut a last line left without its newline; returns the file's size after.
+
+    Only a writer killed in the middle of its line leaves one (a live writer holds the lock
+    until its line is whole): that message was not handed over, its delivery is still
+    unsettled and will be written again whole. Left in place, the next line would be glued
+    onto it and both would be lost to a reader."""
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    end = size
+    while end > 0:
+        start = max(0, end - 65536)
+        chunk = os.pread(fd, end - start, start)
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            end = start + cut + 1
+            break
+        end = start
+    os.ftruncate(fd, end)
+    os.fsync(fd)
+    return end
+
+
+def _holds(fd: int, size: int, message_id: str) -> bool:
+    """Whether a whole line of the outbox carries ``message_id`` (each line starts with it).
+
+    One pass over the file through mmap (tens of milliseconds for 100 MB), done only for a
+    resend, i.e. after a scheduler died or a transient failure."""
+    if size == 0:
+        return False
+    needle = ('{"message_id": ' + json.dumps(message_id, ensure_ascii=False) + ",").encode("utf-8")
+    with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as view:
+        at = view.find(needle)
+        while at >= 0:
+            if at == 0 or view[at - 1] == 0x0A:
+                return True
+            at = view.find(needle, at + 1)
+    return False
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -318,7 +318,7 @@ def test_a_password_is_set_only_for_oneself(world):
     payload = {"login": "sato"}
     refused(world, "tanaka", append_call("tanaka", type_="CredentialSet", item=None, payload=payload),
             "INSERT INTO credential (login, hash, set_at) VALUES ('sato', 'x', now())",
-            match="only with its event|permission denied")
+            match="only with its event|permission denied|only their own password")
 
 
 def test_the_groups_are_this_installations(world):
@@ -390,3 +390,13 @@ def test_the_web_face_as_a_service_role_acts_as_the_signed_in_member(world):
         k.store.close()
     finally:
         passwords._HASHER = None
+
+
+def test_r_i6_no_member_writes_or_reads_web_sessions(world):
+    """Web sessions are the web service's (it signs members in); a member's own database role
+    can neither plant a session for the chief nor revive or read one."""
+    digest = "ab" * 32
+    refused(world, "sato", "INSERT INTO web_session (digest, login, created_at, expires_at) "
+            f"VALUES ('{digest}', 'tanaka', now(), now() + interval '1 hour')", match="permission denied")
+    refused(world, "sato", "UPDATE web_session SET ended_at = NULL", match="permission denied")
+    refused(world, "sato", "SELECT digest FROM web_session", match="permission denied")

@@ -293,10 +293,12 @@ class TestBuildEmail:
         assert "base64" == japanese_mail["Content-Transfer-Encoding"]
         assert japanese_mail.as_bytes().isascii()
 
-    def test_header_injection_refused(self) -> None:
-        """A line break in a header value cannot add headers."""
-        with pytest.raises(ValueError):
-            build_email(message(subject="x\r\nBcc: evil@example.com"), "kaigi@example.jp", SENT_AT)
+    def test_header_injection_folded(self) -> None:
+        """A line break in a subject cannot add headers: it folds to a space and the mail goes
+        (before, the message was refused and its reminder failed for good)."""
+        em = build_email(message(subject="x\r\nBcc: evil@example.com"), "kaigi@example.jp", SENT_AT)
+        parsed = message_from_bytes(em.as_bytes(), policy=policy.default)
+        assert parsed["Bcc"] is None and "x Bcc: evil@example.com" == parsed["Subject"]
 
 
 class TestParseSmtpUrl:

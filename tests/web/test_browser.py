@@ -70,8 +70,19 @@ def chromium(server: Any) -> Any:
         browser.close()
 
 
+VIOLATIONS: list[str] = []  # what Chromium said the Content-Security-Policy refused, on any page of the run
+
+
+def watched(page: Any) -> Any:
+    """A page whose console is read for Content-Security-Policy refusals (the last test
+    asserts there were none: the pages work with the policy on)."""
+    page.on("console", lambda m: VIOLATIONS.append(f"{page.url}: {m.text}")
+            if "Content Security Policy" in m.text or "Content-Security-Policy" in m.text else None)
+    return page
+
+
 def signed_in(chromium: Any, server: Any, login: str) -> Any:
-    page = chromium.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page()
+    page = watched(chromium.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page())
     page.goto(server["base"] + "/login")
     page.fill("input[name=login]", login)
     page.fill("input[name=password]", PASSWORDS[login])
@@ -122,7 +133,7 @@ def advance(page: Any, server: Any, trigger: str, meeting: str) -> str:
 
 
 def test_wrong_password_is_refused(chromium, server):
-    page = chromium.new_page()
+    page = watched(chromium.new_page())
     page.goto(server["base"] + "/login")
     page.fill("input[name=login]", "sato")
     page.fill("input[name=password]", "not the password")
@@ -191,3 +202,87 @@ def test_a_station_member_sees_only_their_station(chromium, server):
     assert matsumoto.locator('a[href="/items/1"]').count() == 0
     response = matsumoto.goto(server["base"] + "/items/2")
     assert response.status == 404
+
+
+def test_htmx_swaps_under_the_policy(chromium, server):
+    """htmx 2 with its config in <meta name="htmx-config"> (no eval, no injected styles):
+    the board's filter swaps the board in place, the page is not reloaded."""
+    sato = signed_in(chromium, server, "sato")
+    sato.goto(server["base"] + "/board")
+    sato.evaluate("window.kaigiMarker = 'still here'")
+    team = sato.locator("form.filters select[name=team] option").nth(1).get_attribute("value")
+    sato.select_option("form.filters select[name=team]", team)
+    sato.click("form.filters button")
+    sato.wait_for_url(f"**/board?*team={team}*")
+    assert sato.evaluate("window.kaigiMarker") == "still here"
+    assert sato.locator(".board .column").count() >= 5
+
+
+def test_an_error_page_goes_back_without_inline_script(chromium, server):
+    page = signed_in(chromium, server, "yamamoto")
+    page.goto(server["base"] + "/board")
+    page.goto(server["base"] + "/items/99999")
+    page.click("a[data-back]")
+    page.wait_for_url(server["base"] + "/board")
+
+
+def test_the_api_docs_run_from_vendored_assets(chromium, server):
+    page = watched(chromium.new_page())
+    hosts: set[str] = set()
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.goto(server["base"] + "/api/docs")
+    page.wait_for_selector(".opblock", timeout=20000)
+    assert page.locator(".opblock").count() >= 5
+    assert hosts == {server["base"].split("/")[2]}, hosts
+
+
+def _serve_once(html: str) -> Any:
+    """Another origin on the same host (another port): a page that frames ours."""
+    import http.server
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            body = html.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def test_a_page_framed_from_another_origin_is_refused(chromium, server):
+    """A signed-in item page with live act buttons, framed by a page on another port of the
+    same host (same site: the session cookie goes along): the browser shows nothing of it."""
+    page = signed_in(chromium, server, "yamamoto")
+    with server["kaigi"].store.read() as tx:
+        victim = min(i.id for i in tx.items(state="filed", body="hq"))
+    framing = f'<!doctype html><title>other</title><iframe id="victim" src="{server["base"]}/items/{victim}"></iframe>'
+    other = _serve_once(framing)
+    page.goto(f"http://127.0.0.1:{other.server_address[1]}/frame.html")
+    page.wait_for_timeout(1500)
+    frames = [f for f in page.frames if f != page.main_frame]
+    assert frames, "the iframe was not created"
+    for frame in frames:
+        try:
+            buttons = frame.locator("form[data-trigger] button").count()
+            login = frame.locator("[data-login]").count()
+        except Exception:  # noqa: BLE001 (a refused frame may have no document to ask)
+            buttons = login = 0
+        assert buttons == 0 and login == 0, frame.url
+    other.shutdown()
+    other.server_close()
+    VIOLATIONS[:] = [v for v in VIOLATIONS if "frame-ancestors" not in v]  # that refusal was the point
+    page.goto(f"{server['base']}/items/{victim}")  # the same page, not framed, has its buttons
+    assert page.locator("form[data-trigger] button").count() >= 1 and page.locator("[data-login]").count() == 1
+
+
+def test_no_page_broke_the_content_security_policy():
+    """Run last: every page the walk above opened worked without a CSP refusal."""
+    assert VIOLATIONS == []

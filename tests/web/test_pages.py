@@ -60,8 +60,8 @@ class TestSigningIn:
         assert 'id="training"' in r.text and 'data-login="watanabe"' in r.text
 
     def test_remote_user_only_when_trusted(self, real, browser):
-        assert browser(real).get("/", headers={"REMOTE_USER": "sato"}).url.path == "/login"
-        r = browser(real, trust_proxy=True).get("/", headers={"REMOTE_USER": "sato"})
+        assert browser(real).get("/", headers={"Remote-User": "sato"}).url.path == "/login"
+        r = browser(real, trust_proxy=True).get("/", headers={"Remote-User": "sato"})
         assert 'data-login="sato"' in r.text
 
 
@@ -87,8 +87,8 @@ class TestCsrf:
 class TestPages:
     def test_board_has_a_column_per_state_and_marks_overdue(self, real, browser):
         b = browser(real)
-        b.login("sato")
         real.clock.advance(days=30)  # the staff-meeting wait of the filed items has passed
+        b.login("sato")  # (a session begun before would have run out: 12 h, R-I6)
         html = b.get("/board").text
         book_states = set(re.findall(r'class="column" data-state="([^"]+)"', html))
         assert {"filed", "pre_review", "council", "in_progress", "closed"} <= book_states

@@ -1,0 +1,63 @@
+"""Web sessions that end (R-I6): a sign-in is a row in the database, not a signed cookie.
+
+The browser holds a random id; the store keeps only its sha256, the member, when the
+session began and when it runs out, and when it was ended. Every request asks this module
+again, so a sign-out, a changed or removed password, or the member's last post ending
+(`Kaigi.web_actor`) is seen at once by every server process over the same database.
+
+Signing in and out are not events in the log: they change no item, meeting or roster and
+decide nothing, and the log's head would otherwise be taken for every page view's session.
+The acts a session makes are in the log, each with its actor and identity (`web`).
+"""
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+LIFETIME = dt.timedelta(hours=12)  # a working day and some: then sign in again
+ID_BYTES = 32
+
+
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def _fingerprint(credential: str | None) -> str | None:
+    """What a session remembers of the password it began under: a digest of its stored hash
+    (which changes with every new password, its salt being new), never the hash itself."""
+    return None if credential is None else hashlib.sha256(credential.encode("utf-8")).hexdigest()
+
+
+def begin(kaigi: Any, login: str) -> str:
+    """A new session of `login`: its id, for the cookie, shown this once."""
+    session_id = secrets.token_urlsafe(ID_BYTES)
+    with kaigi.store.act(head=False) as tx:
+        now = kaigi.now()
+        tx.open_web_session(_digest(session_id), login, _fingerprint(tx.credential(login)), now, now + LIFETIME)
+    return session_id
+
+
+def login_of(kaigi: Any, session_id: str | None) -> str | None:
+    """The member of a session still running: not ended, not expired, and begun under the
+    password the member has now (none, if they had none). Else None."""
+    if not session_id or len(session_id) > 100:
+        return None
+    with kaigi.store.read() as tx:
+        found = tx.web_session(_digest(session_id))
+        if found is None or found["ended_at"] is not None or found["expires_at"] <= kaigi.now():
+            return None
+        if _fingerprint(tx.credential(found["login"])) != found["credential"]:
+            return None
+    return str(found["login"])
+
+
+def end(kaigi: Any, session_id: str | None) -> None:
+    """Sign-out: the session is over, here and on every other server."""
+    if not session_id or len(session_id) > 100:
+        return
+    with kaigi.store.act(head=False) as tx:
+        tx.end_web_session(_digest(session_id), kaigi.now())
+
+
+__all__ = ["LIFETIME", "begin", "end", "login_of"]
