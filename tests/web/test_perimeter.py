@@ -115,7 +115,7 @@ class TestSessionsEnd:
         b, other = browser(real), browser(real)
         b.login("nakamura")
         other.login("nakamura")
-        accounts.set_password(real, CHIEF, "nakamura", "a-new-password-2026")
+        accounts.set_password(real, Actor("nakamura", "web"), "nakamura", "a-new-password-2026")  # R-I5: their own
         assert b.get("/").url.path == "/login" and other.get("/").url.path == "/login"
         assert 'data-login="nakamura"' in b.login("nakamura", "a-new-password-2026").text
 
