@@ -34,6 +34,9 @@ class Ctx:
     authority: str
     world: World
     _held: list[au.Holding] | None = field(default=None, repr=False)
+    # replay of an act recorded before this release's text rules (engine.core.text): judged by
+    # the rule of its day, so an honest old log still verifies; every new act is judged strictly
+    legacy_text: bool = False
 
     @property
     def held(self) -> list[au.Holding]:
@@ -103,8 +106,8 @@ def text_field(value: str, what: str, limit: int, required: bool = False, strip:
 def file_item(ctx: Ctx, item_id: int, title: str, body: str, team: str | None, note: str,
               origin: int | None = None) -> list[Event]:
     """File a new item in a body; any role holder of that body may (not a clerk in their own name)."""
-    title = text.line(title, "title", MAX_TITLE, required=True)
-    note = text.prose(note, "note", MAX_NOTE)
+    title = text.line(title, "title", MAX_TITLE, required=True, old=ctx.legacy_text)
+    note = text.prose(note, "note", MAX_NOTE, old=ctx.legacy_text)
     if team is not None and team not in ctx.book.teams:
         raise BadInput("team.none", team=team, known=", ".join(ctx.book.teams))
     b = ctx.world.bodies[body]
@@ -125,7 +128,7 @@ def advance(ctx: Ctx, item: ItemRecord, trigger: str, meeting: MeetingRecord | N
     by hand. `spawn_id`: the id an edge like `escalate` gives the item it opens.
     """
     book = ctx.book
-    note = text.prose(note, "note", MAX_NOTE)
+    note = text.prose(note, "note", MAX_NOTE, old=ctx.legacy_text)
     if trigger not in book.triggers:
         raise BadInput("step.no_trigger", trigger=trigger, known=", ".join(sorted(book.triggers)))
     if not book.is_open(item.state):

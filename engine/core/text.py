@@ -72,8 +72,22 @@ def _measured(value: str, what: str, limit: int, required: bool, strip: bool) ->
     return value
 
 
-def line(value: str, what: str, limit: int, *, required: bool = False) -> str:
-    """A title or a name: one line, nothing that reorders or hides text (see the module)."""
+def legacy(value: str, what: str, limit: int, required: bool = False, strip: bool = False) -> str:
+    """The rule kaigi 0.2 applied to every text (no surrogate, no control character but a line
+    break or a tab): how an act recorded before this release is judged again by replay, so a
+    log that was honest then does not fail `audit verify` now (see `Ctx.legacy_text`)."""
+    value = _measured(value, what, limit, required, strip)
+    for ch in value:
+        if 0xD800 <= ord(ch) <= 0xDFFF or (ord(ch) < 32 and ch not in "\n\t\r"):
+            raise BadInput("input.bad_chars", what=field(what), char=char_name(ch))
+    return value
+
+
+def line(value: str, what: str, limit: int, *, required: bool = False, old: bool = False) -> str:
+    """A title or a name: one line, nothing that reorders or hides text (see the module).
+    `old`: an act recorded before these rules, judged by the rule of its day (`legacy`)."""
+    if old:
+        return legacy(value, what, limit, required, strip=required)
     value = _measured(value, what, limit, required, strip=required)
     for ch in value:
         if ch in LINE_BREAKS:
@@ -86,10 +100,13 @@ def line(value: str, what: str, limit: int, *, required: bool = False) -> str:
     return value
 
 
-def prose(value: str, what: str, limit: int, *, required: bool = False, strip: bool = False) -> str:
+def prose(value: str, what: str, limit: int, *, required: bool = False, strip: bool = False,
+          old: bool = False) -> str:
     """A note, minutes, a finding, a reason: line breaks and tabs kept as typed; no other
     control character, no bidi control (see the module). Not stripped unless asked: a note's
-    spacing is the author's."""
+    spacing is the author's. `old`: as in `line`."""
+    if old:
+        return legacy(value, what, limit, required, strip)
     value = _measured(value, what, limit, required, strip)
     for ch in value:
         if ch in BIDI:
