@@ -13,7 +13,7 @@ from engine.core.decide import Ctx, advance, chairs, meeting_kind
 from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AgendaChanged, Event, MeetingCancelled, MeetingConvened, MeetingHeld,
                                 MinutesApproved, MinutesRecorded)
-from engine.core.text import prose  # `text` is the minutes' own name below
+from engine.core.text import line, prose  # `text` is the minutes' own name below
 from engine.i18n import A, Msg, When
 from store.records import BodyRecord, ItemRecord, MeetingRecord
 from workflows import MeetingKind
@@ -21,19 +21,12 @@ from workflows import MeetingKind
 MAX_ATTENDEES = 500
 MAX_MINUTES = 200_000
 MAX_PLACE = 200
-# a place is read like a title (on the calendar, in the invitation): one line, and nothing
-# that reorders or hides what is written (bidi controls, zero-width characters)
-UNSEEN = frozenset("\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                   "\u2060\u2066\u2067\u2068\u2069\ufeff\u2028\u2029\x85")
 
 
 def place_text(value: str) -> str:
-    """Where a meeting sits (場所): one line of at most MAX_PLACE characters, trimmed."""
-    value = text_field(value, "place", MAX_PLACE, strip=True)
-    for ch in value:
-        if ch in UNSEEN or ord(ch) < 32 or ord(ch) == 127:
-            raise BadInput("meeting.place_char", char=f"U+{ord(ch):04X}")
-    return value
+    """Where a meeting sits (場所), read like a title (on the calendar, in the invitation):
+    one line, trimmed, nothing that reorders or hides what is written (engine.core.text)."""
+    return line(value.strip(), "place", MAX_PLACE)
 
 
 def convene(ctx: Ctx, meeting_id: int, kind_key: str, body: BodyRecord, starts_at: dt.datetime,
