@@ -307,7 +307,10 @@ async def meeting_hold(request: Request, meeting_id: int) -> Response:
         k = _kaigi(request)
         raw = str(form.get("sat_at") or "").strip()
         sat = parse_when(raw, k.now()) if raw else None
-        k.hold(_who(request), meeting_id, present=[str(x) for x in form.getlist("present") if x], sat_at=sat)
+        present = [str(x) for x in form.getlist("present") if x]
+        if not present and form.get("listed"):  # every box unticked: no one sat (the engine reads none as all)
+            raise BadInput("sitting.nobody_present", id=meeting_id)
+        k.hold(_who(request), meeting_id, present=present, sat_at=sat)
     return await _meeting_act(request, meeting_id, run)
 
 

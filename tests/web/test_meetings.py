@@ -383,6 +383,8 @@ def test_holding_refuses_a_future_sat_at_and_strangers_r_m5_r_s2(training, as_):
     assert r.status_code == 409 and 'id="refusal"' in r.text
     r = post(b, f"/meetings/{m}/hold", {"present": ["yamamoto", "sato"]}, f"/meetings/{m}")
     assert r.status_code == 403
+    r = post(b, f"/meetings/{m}/hold", {"listed": "1"}, f"/meetings/{m}")  # every box unticked
+    assert r.status_code == 400 and 'id="refusal"' in r.text
     r = post(as_("nakamura"), f"/meetings/{m}/hold", {}, f"/meetings/{m}")
     assert r.status_code == 403
     assert fingerprint(training.store) == before
