@@ -80,8 +80,9 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
             return JSONResponse({"error": {"kind": "bad_input", "message": message, "rule": None}}, status_code=400)
         return HTMLResponse(message, status_code=400)
 
-    from web import api, pages
+    from web import api, pages, routes_work
 
+    app.include_router(routes_work.router)
     app.include_router(pages.router)
     app.include_router(api.router, prefix="/api")
 

@@ -500,35 +500,12 @@ class Reader:
         return sorted(rows, key=lambda x: (x["due_at"], x["id"], x["rung"]))
 
     # ------------------------------------------------------------ what waits on a member
-    def my_work(self, login: str, lang: str = "en", limit: int | None = None) -> list[dict[str, Any]]:
-        """What waits on `login` now: the next acts they may do on open items, meetings they
-        convene, chair or record, orders to them. With `limit`, only that many items come with
-        their full view (the oldest first); the others are counted, as `{"kind": "more"}`."""
-        book = self.book()
-        held = self.holdings(login)
-        out = []
-        more = 0
-        for item in sorted(self.tx.items(), key=lambda i: i.updated_at):
-            if not book.is_open(item.state) or not self.sees_item(item):
-                continue
-            acts = [n for n in self.next_acts(book, item, lang) if login in n["who"] and not n["by_convening"]]
-            if acts:
-                if limit is not None and len(out) >= limit:
-                    more += 1
-                    continue
-                out.append({"kind": "item", "item": self.item_view(item, lang), "acts": acts})
-        if more:
-            out.append({"kind": "more", "n": more})
-        for m in self.tx.meetings(status="convened"):
-            kind = book.meetings.get(m.kind)
-            if kind is None or not self.sees_meeting(m):
-                continue
-            if m.convener == login or au.holds(self.w, held, book, kind.recorder_roles, m.body) or login in m.attendees:
-                out.append({"kind": "meeting", "meeting": self.meeting_view(m, lang)})
-        for o in self.tx.orders(status="open"):
-            if o.to == login and self.sees_item_id(o.item):
-                out.append({"kind": "order", "order": self.order_view(o, lang)})
-        return out
+    def my_work(self, login: str, lang: str = "en") -> list[dict[str, Any]]:
+        """What is asked of `login` now, earliest deadline first, each entry with the one form
+        that does it (`engine.app.work`): only acts the rules accept, never a withdrawal."""
+        from engine.app.work import work_of
+
+        return work_of(self, login, lang)
 
     def describe_held(self, login: str, lang: str = "en") -> str:
         return describe(self.w, self.book(), self.holdings(login)).render(lang)
