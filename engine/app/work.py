@@ -209,7 +209,9 @@ def _convened_work(q: Any, login: str, lang: str, m: MeetingRecord) -> list[dict
                                           "label": Msg("work.field.present").render(lang),
                                           "options": [{"value": x, "label": q.name(x, lang), "checked": True}
                                                       for x in called]}],
-                             "text": None, "button": Msg("work.button.hold").render(lang)}})
+                             "text": None, "button": Msg("work.button.hold").render(lang),
+                             # R-M5: a sitting recorded afterwards says when it sat (optional)
+                             "when": {"name": "sat_at", "label": Msg("work.field.sat_at").render(lang)}}})
     return out
 
 

@@ -14,6 +14,7 @@ from engine.core.errors import DomainError
 from engine.infra.clock import FrozenClock
 from tests import work_world as ww
 from tests.conftest import T0, make_svc
+from tests.web.conftest import csrf
 
 
 class WorkPage(HTMLParser):
@@ -199,3 +200,19 @@ def test_a_step_form_works_without_javascript(world, browser):
     assert r.status_code == 200
     assert k.item(1).state == "pre_review"
     assert "refer" not in {it["act"] for it in WorkPage(b.get("/").text).items}
+
+
+def test_holding_from_my_work_records_the_sitting(world, browser):
+    """The hold form posts to the meeting's hold route with those called ticked: the
+    team-lead meeting that has started is recorded as held (R-M1, R-M5), and leaves the list."""
+    k, w = world
+    b = browser(k)
+    b.switch("watanabe")
+    hold = next(it for it in WorkPage(b.get("/").text).items if it["act"] == "hold")
+    f = hold["form"]
+    assert f["action"] == f"/meetings/{w.team_lead_now}/hold"
+    assert all(on for _, on in f["checks"]["present"])
+    r = b.c.post(f["action"], data={"present": [v for v, _ in f["checks"]["present"]], "csrf_token": csrf(b.get("/").text)})
+    assert r.status_code == 200
+    assert k.meeting(w.team_lead_now).status == "held"
+    assert "hold" not in {it["act"] for it in WorkPage(b.get("/").text).items}
