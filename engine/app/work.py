@@ -28,7 +28,8 @@ _LAST = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     """The work `q`'s snapshot asks of `login` now, sorted by deadline (none last), each
-    entry `{act, deadline, overdue, item, meeting, order, form, ...}`. Only what the
+    entry `{act, deadline, overdue, item, meeting, order, form, command, ...}` (`command`: the
+    CLI's way to do it, as the reminders' `command` says). Only what the
     reader's viewer may see is considered (R-R1)."""
     book = q.book()
     out: list[dict[str, Any]] = []
@@ -53,12 +54,12 @@ def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
         due = e.pop("_due")
         e["deadline"] = iso(due)
         e["overdue"] = due is not None and due <= q.now  # R-N3
-    out.sort(key=lambda e: (e["deadline"] is None, e["deadline"] or "", _ORDER.index(e["kind"]),
-                            e.get("item") or 0, e.get("meeting") or 0, e.get("order") or 0))
+    out.sort(key=lambda e: (e["deadline"] is None, e["deadline"] or "", e.get("item") or 0,
+                            _ORDER.index(e["kind"]), e.get("meeting") or 0, e.get("order") or 0))
     return out
 
 
-_ORDER = ("order", "meeting", "step", "convene")
+_ORDER = ("order", "meeting", "convene", "step")  # of one item at one deadline: the usual path first
 
 
 # ---------------------------------------------------------------- items
@@ -105,10 +106,12 @@ def _item_work(q: Any, login: str, lang: str, item: ItemRecord, upcoming: dict[t
     for mid, group in sorted(by_meeting.items()):
         m = sat[mid]
         out.append({**_item_base(q, lang, item), "kind": "step", "act": group[0]["trigger"], "meeting": mid,
+                    "command": f"kaigi item advance {item.id} {group[0]['trigger']} --meeting {mid}",
                     "meeting_title": _kind_title(book, m["kind"], lang), "starts_at": iso(m["starts_at"]),
                     "sat_at": iso(m["sat_at"]), "form": _step_form(q, lang, item, group, mid)})
     if outside and not by_meeting:  # a sitting that dealt with it records its outcome there
         out.append({**_item_base(q, lang, item), "kind": "step", "act": outside[0]["trigger"],
+                    "command": f"kaigi item advance {item.id} {outside[0]['trigger']}",
                     "form": _step_form(q, lang, item, outside, None)})
     out += _convene_work(q, login, lang, item, kind, upcoming)
     return out
@@ -163,6 +166,7 @@ def _convene_work(q: Any, login: str, lang: str, item: ItemRecord, kind: str | N
         if not offers._passes(lambda mk=mk: sittings._fits(ctx, mk, body, item)):
             continue
         out.append({**_item_base(q, lang, item), "kind": "convene", "act": "convene", "meeting_kind": t.meeting,
+                    "command": f"kaigi meeting convene {t.meeting} --at WHEN --item {item.id}",
                     "meeting_title": mk.title.in_(lang),
                     "form": {"method": "get", "action": "/meetings/new", "hidden": {"kind": t.meeting, "item": item.id},
                              "choices": [], "text": None,
@@ -197,13 +201,14 @@ def _convened_work(q: Any, login: str, lang: str, m: MeetingRecord) -> list[dict
                 it = q.w.items.get(i)
                 opts.append({"value": i, "label": f"{i}: {it.title if it else ''}", "checked": False})
             out.append({**_meeting_base(q, lang, m, _meeting_due(m.reminders)), "act": "agenda",
+                        "command": f"kaigi meeting agenda {m.id} add ITEM",
                         "form": {"method": "post", "action": f"/meetings/{m.id}/agenda", "hidden": {"action": "add"},
                                  "choices": [{"name": "item", "type": "select",
                                               "label": Msg("work.field.agenda_item").render(lang), "options": opts}],
                                  "text": None, "button": Msg("work.button.agenda").render(lang)}})
     elif offers._passes(lambda: sittings.hold(ctx, m, [])):
         called = list(dict.fromkeys([*m.attendees, *m.invited]))
-        out.append({**_meeting_base(q, lang, m, None), "act": "hold",
+        out.append({**_meeting_base(q, lang, m, None), "act": "hold", "command": f"kaigi meeting hold {m.id}",
                     "form": {"method": "post", "action": f"/meetings/{m.id}/hold", "hidden": {},
                              "choices": [{"name": "present", "type": "checkbox",
                                           "label": Msg("work.field.present").render(lang),
@@ -222,6 +227,7 @@ def _held_work(q: Any, login: str, lang: str, m: MeetingRecord) -> list[dict[str
         if not offers._passes(lambda: sittings.record_minutes(ctx, m, "-")):
             return []
         return [{**_meeting_base(q, lang, m, None), "act": "record_minutes",
+                 "command": f"kaigi meeting minutes {m.id} --file FILE",
                  "form": {"method": "post", "action": f"/meetings/{m.id}/minutes", "hidden": {}, "choices": [],
                           "text": {"name": "text", "label": Msg("work.field.minutes").render(lang), "required": True,
                                    "multiline": True},
@@ -230,6 +236,7 @@ def _held_work(q: Any, login: str, lang: str, m: MeetingRecord) -> list[dict[str
     if latest.approved_by is not None or not offers._passes(lambda: sittings.approve_minutes(ctx, m, None)):
         return []
     return [{**_meeting_base(q, lang, m, None), "act": "approve_minutes", "n": latest.n,
+             "command": f"kaigi meeting minutes {m.id} --approve --entry {latest.n}",
              "minutes_text": latest.text, "recorded_by_name": q.name(latest.recorded_by, lang),
              "recorded_at": iso(latest.recorded_at),
              "form": {"method": "post", "action": f"/meetings/{m.id}/minutes/approve", "hidden": {}, "choices": [],
@@ -244,6 +251,7 @@ def _order_work(q: Any, login: str, lang: str, o: Any) -> list[dict[str, Any]]:
     planned = [p.due_at for p in (item.reminders if item else ()) if p.order == o.id]
     due = min(planned) if planned else o.due_at
     return [{"kind": "order", "act": "complete_order", "item": o.item, "meeting": None, "order": o.id,
+             "command": f"kaigi order complete {o.id} --finding TEXT",
              "title": item.title if item else "", "note": o.note, "issued_by_name": q.name(o.issued_by, lang),
              "_due": due,
              "form": {"method": "post", "action": f"/orders/{o.id}/complete", "hidden": {}, "choices": [],
