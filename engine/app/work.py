@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 from engine.app import offers
+from engine.core import authority as au
 from engine.core import sittings
 from engine.i18n import Msg, trigger_word
 from engine.infra.timeutil import iso
@@ -32,19 +33,27 @@ def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     CLI's way to do it, as the reminders' `command` says). Only what the
     reader's viewer may see is considered (R-R1)."""
     book = q.book()
+    mine = _Roles(q, login)
     out: list[dict[str, Any]] = []
     upcoming: dict[tuple[str, str], bool] = {}  # (kind, body) -> a convened sitting still takes items
     convened = [m for m in q.tx.meetings(status="convened") if q.sees_meeting(m)]
     for m in convened:
         if m.starts_at > q.now:
             upcoming[(m.kind, m.body)] = True
-    for item in sorted(q.tx.items(), key=lambda i: i.id):
-        if not book.is_open(item.state) or not q.sees_item(item):
-            continue
-        out += _item_work(q, login, lang, item, upcoming)
+    # the board's light cards say which items may concern them; only those are read whole
+    wanted = [c.id for c in q.tx.item_cards() if book.is_open(c.state) and mine.concerned_by(c)]
+    for start in range(0, len(wanted), 500):
+        for item in q.tx.items(ids=wanted[start:start + 500]):
+            if q.sees_item(item):
+                out += _item_work(q, login, lang, item, upcoming)
     for m in convened:
-        out += _convened_work(q, login, lang, m)
+        mk = book.meetings.get(m.kind)
+        if mk is not None and (mine(mk.agenda_roles, m.body) or mine(mk.recorder_roles, m.body)):
+            out += _convened_work(q, login, lang, m)
     for m in q.tx.meetings(status="held"):
+        mk = book.meetings.get(m.kind)
+        if mk is None or (m.chair != login if m.minutes else not mine(mk.minutes_roles, m.body)):
+            continue
         if q.sees_meeting(m):
             out += _held_work(q, login, lang, m)
     for o in q.tx.orders(status="open"):
@@ -57,6 +66,51 @@ def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     out.sort(key=lambda e: (e["deadline"] is None, e["deadline"] or "", e.get("item") or 0,
                             _ORDER.index(e["kind"]), e.get("meeting") or 0, e.get("order") or 0))
     return out
+
+
+class _Roles:
+    """Whether `login` holds any of some roles for a body now: the very test the decisions
+    make (`Ctx.holds`), asked first so that the decisions run only where they may pass (a
+    page over thousands of items must not decide every step of every one)."""
+
+    def __init__(self, q: Any, login: str) -> None:
+        self.q, self.login = q, login
+        self.book = q.book()
+        self.held = q.holdings(login)
+        self.memo: dict[tuple[tuple[str, ...], str], bool] = {}
+        self.kinds = q.w.body_kinds()
+        self.states: dict[tuple[str, str], bool] = {}  # (state, body) -> some step may be theirs
+
+    def __call__(self, roles: tuple[str, ...] | list[str], body: str) -> bool:
+        key = (tuple(roles), body)
+        if key not in self.memo:
+            self.memo[key] = au.holds(self.q.w, self.held, self.book, key[0], body) is not None
+        return self.memo[key]
+
+    def concerned_by(self, item: Any) -> bool:
+        """Some step of the item's state (an item or its board card) may be theirs: they
+        record the meeting it needs or convene it, or hold a role the step names, or the step
+        is its filer's and leads on. A step only its filer may take and that ends it outside
+        a meeting (a withdrawal) is not work, and does not count."""
+        book = self.book
+        key = (item.state, item.body)
+        if key in self.states:
+            return self.states[key]
+        self.states[key] = False
+        for t in book.transitions_from(item.state, self.kinds.get(item.body)):
+            if t.meeting:
+                mk = book.meetings.get(t.meeting)
+                if not (mk is not None and (self(mk.recorder_roles, item.body) or self((mk.convener,), item.body))):
+                    continue
+            elif self(t.roles, item.body):
+                pass
+            elif t.filer and not ((dest := book.states.get(t.dest)) and dest.final):
+                pass  # a filer's step that leads on: whose it is, the decision says
+            else:
+                continue
+            self.states[key] = True
+            return True
+        return False
 
 
 _ORDER = ("order", "meeting", "convene", "step")  # of one item at one deadline: the usual path first
