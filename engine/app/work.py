@@ -29,9 +29,9 @@ _LAST = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
 
 def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     """The work `q`'s snapshot asks of `login` now, sorted by deadline (none last), each
-    entry `{act, deadline, overdue, item, meeting, order, form, command, ...}` (`command`: the
-    CLI's way to do it, as the reminders' `command` says). Only what the
-    reader's viewer may see is considered (R-R1)."""
+    entry `{act, deadline, overdue, item, meeting, order, form, command, ...}` (`command`:
+    the CLI's way to do it, as the reminders' `command` says). Only what the reader's
+    viewer may see is considered (R-R1)."""
     book = q.book()
     mine = _Roles(q, login)
     out: list[dict[str, Any]] = []
@@ -59,12 +59,12 @@ def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     for o in q.tx.orders(status="open"):
         if o.to == login and q.sees_item_id(o.item):
             out += _order_work(q, login, lang, o)
+    out.sort(key=lambda e: (e["_due"] or _LAST, e.get("item") or 0, _ORDER.index(e["kind"]),
+                            e.get("meeting") or 0, e.get("order") or 0))
     for e in out:
         due = e.pop("_due")
         e["deadline"] = iso(due)
         e["overdue"] = due is not None and due <= q.now  # R-N3
-    out.sort(key=lambda e: (e["deadline"] is None, e["deadline"] or "", e.get("item") or 0,
-                            _ORDER.index(e["kind"]), e.get("meeting") or 0, e.get("order") or 0))
     return out
 
 
