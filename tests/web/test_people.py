@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.app import accounts
 from engine.app.identity import Actor
+from engine.core.errors import NotFound
 from engine.infra.timeutil import JST
 from tests.conftest import fingerprint
 from tests.web.conftest import PASSWORDS
@@ -130,6 +131,7 @@ class TestRoster:
         before = fingerprint(real.store)
         r = b.post(f"/roster/assignments/{post.id}/end", {"confirm": "yes"}, page="/roster")
         assert r.status_code == 404 and fingerprint(real.store) == before
+        assert _refusal(r.text) == NotFound("assignment.none", id=post.id).render("ja")  # as if never made
 
     def test_a_station_member_sees_their_station_only(self, real, browser):
         """R-R1: mito's chief sees mito's members; neither joso's nor the HQ's. The chief sees all."""
