@@ -126,7 +126,7 @@ def assignable(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     if me is None:
         return []
     out = []
-    for body in q.w.bodies.values():
+    for body in sorted(q.w.bodies.values(), key=lambda b: b.kind != "hq"):  # the HQ first
         positions = [{"key": key, "title": pos.title.in_(lang)} for key, pos in book.positions.items()
                      if book.roles[pos.role].body == body.kind
                      and _passes(lambda key=key: people.assign(ctx, PLACEHOLDER_ID, me, key, body, None, q.now, None))]
