@@ -57,9 +57,8 @@ def _roster_page(request: Request, at_text: str | None = None, status: int = 200
             for r in rows:
                 for p in r["posts"]:
                     p["may_end"] = organising.may_end(q, who.login, q.w.assignments[p["id"]])
-        today = q.now
     return render(request, "roster.html", status=status, rows=rows, at=at_text if at is not None else None,
-                  may_add=may_add, bodies=bodies, choices=choices, refusal=refusal, typed=typed or {}, today=today)
+                  may_add=may_add, bodies=bodies, choices=choices, refusal=refusal, typed=typed or {})
 
 
 @router.get("/roster", response_class=HTMLResponse)
@@ -186,9 +185,7 @@ def _account_page(request: Request, status: int = 200, refusal: str | None = Non
     with _reader(request) as q:
         roles = q.roles(who.login, language)
         names = {m: q.name(m, language) for m in q.w.members}
-        from engine.core.people import is_chief
-
-        chief = is_chief(organising._ctx(q, who.login))
+        chief = organising.is_chief(q, who.login)
     rows = accounts.tokens(k, who.login, everyone=everyone)
     tokens = [{"id": r["id"], "login": r["login"], "owner": names.get(r["login"], r["login"]), "name": r["name"],
                "created_at": r["created_at"], "expires_at": r["expires_at"], "revoked_at": r["revoked_at"],

@@ -18,7 +18,7 @@ from typing import Any
 from engine.app import visibility as vis
 from engine.core import people
 from engine.core.decide import Ctx
-from engine.core.errors import DomainError, NotFound
+from engine.core.errors import DomainError
 from engine.infra.timeutil import iso
 from store.records import AssignmentRecord, DelegationRecord
 
@@ -158,6 +158,11 @@ def clerks(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: c["name"])
 
 
+def is_chief(q: Any, login: str) -> bool:
+    """The chief (R-P1's organiser of the HQ): lists and revokes every member's token (R-I5)."""
+    return people.is_chief(_ctx(q, login))
+
+
 def assign_choices(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     """The members an organiser may pick for a post: those on the roster they see, and those
     who hold no post now (a newcomer just added), by name."""
@@ -165,5 +170,3 @@ def assign_choices(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]
     idle = {m for m in q.w.members if not any(a.valid_at(q.now) for a in q.w.assignments_of(m))}
     return sorted(({"login": x, "name": q.name(x, lang)} for x in seen | idle), key=lambda c: c["name"])
 
-
-NotFound  # noqa: B018 (what the lookups raise)
