@@ -317,3 +317,21 @@ class TestAccount:
             html = b.get(page).text
             assert not re.search(r"[\u3040-\u30ff]", html.split("<main>")[1].split("</main>")[0]
                                  .replace("日本語", "")), page
+
+
+# ---------------------------------------------------------------- only what is possible is offered
+def test_every_offered_post_and_clerk_passes_a_dry_run(real, browser):
+    """R-P1, R-P4, R-A1: each (body, post) an organiser's form offers, and each clerk a holder's
+    select offers, is accepted by the engine's own call with `dry_run` (nothing written)."""
+    before = fingerprint(real.store)
+    for login in ("sato", "matsumoto", "watanabe"):
+        b = _as(browser, real, login)
+        html = b.get("/roster").text
+        for body, form in re.findall(r'data-act="assign" data-body="([^"]+)">(.*?)</form>', html, re.S):
+            for position in re.findall(r'<option value="([a-z_0-9]+)"', form.split('name="position"')[1]
+                                       .split("</select>")[0]):
+                real.assign(Actor(login, "web"), "yoshida", position, station=body, dry_run=True)
+        for clerk in re.findall(r'<option value="([^"]+)"', b.get("/delegations").text.split('name="clerk"')[-1]
+                                .split("</select>")[0]) if login == "watanabe" else []:
+            real.delegate(Actor(login, "web"), clerk, valid_until=real.now() + dt.timedelta(days=1), dry_run=True)
+    assert fingerprint(real.store) == before
