@@ -80,7 +80,7 @@ async def roster_add(request: Request) -> Response:
                                    lang=str(form.get("lang") or "ja"))
     except DomainError as err:
         return _roster_page(request, status=refusal_status(err), refusal=err.render(lang(request)),
-                            typed=_typed(form))
+                            typed={**_typed(form), "form": "add_member"})
     return redirect("/roster")
 
 
