@@ -97,6 +97,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
 
     app.include_router(routes_work.router)
     app.include_router(pages.router)
+    from web import routes_people  # the roster, delegations, a member's account (issue 16)
+    app.include_router(routes_people.router)
     app.include_router(api.router, prefix="/api")
     health = DatabaseHealth(kaigi)
 
