@@ -83,6 +83,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     from web import api, pages
 
     app.include_router(pages.router)
+    from web import routes_item
+    app.include_router(routes_item.router)
     app.include_router(api.router, prefix="/api")
 
     @app.get("/api/docs", include_in_schema=False)
