@@ -338,7 +338,7 @@ def check_document(w: W, method: str, path: str) -> list[str]:
     bad = []
     p = path.replace("{sha256:sha256}", w.s.hq_doc)
     r = _get(w, vw.STATION_A, p)
-    if (why := _absent_like(w, r, p, "document.none", w.s.hq_doc)) or _leaks(r, w.s.hidden_from_a):
+    if (why := _absent_like(w, r, p, "document.none", w.s.hq_doc[:30])) or _leaks(r, w.s.hidden_from_a):
         bad.append(f"A reads the HQ's document: {why or _leaks(r, w.s.hidden_from_a)}")
     own = _get(w, vw.STATION_A, path.replace("{sha256:sha256}", w.s.mito_doc))
     if own.status_code != 200 or (path.endswith("/file") and vw.MITO_DOC not in own.text):
