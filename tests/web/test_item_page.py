@@ -22,10 +22,14 @@ def act(login: str) -> Actor:
     return Actor(login, "web")
 
 
-def signed_in(browser: Any, k: Any, login: str) -> Any:
+def signed_in(browser: Any, k: Any, login: str, b: Any = None) -> Any:
+    """A browser signed in as `login` (`b`: the same browser, signed in anew)."""
     if login not in PASSWORDS:
         accounts.set_password(k, act(login), login, f"pw-{login}-2026")
-    b = browser(k)
+    if b is None:
+        b = browser(k)
+    else:
+        b.c.cookies.clear()
     r = b.login(login, PASSWORDS.get(login, f"pw-{login}-2026"))
     assert r.url.path == "/", r.text[:500]
     return b
@@ -74,8 +78,10 @@ def test_every_offered_step_and_meeting_is_accepted_and_nothing_else_is_offered(
         logins = sorted(q.w.members)
         book = q.book()
     failures = []
+    b = browser(real)
+    b.c.__enter__()  # one event loop for every request: its worker threads reuse their connections
     for login in logins:
-        b = signed_in(browser, real, login)
+        signed_in(browser, real, login, b)
         with real.read(viewer=login) as q:
             items = [i for i in q.tx.items() if q.sees_item(i)]
         for item in items:
@@ -94,6 +100,7 @@ def test_every_offered_step_and_meeting_is_accepted_and_nothing_else_is_offered(
                 if sorted(ok, key=str) != sorted(shown.get(t.trigger, []), key=str):
                     failures.append(f"{login} on item {item.id} ({item.state}) {t.trigger}: "
                                     f"accepted in {ok}, offered {shown.get(t.trigger)}")
+    b.c.__exit__(None, None, None)
     assert failures == [], "\n".join(failures)
 
 
