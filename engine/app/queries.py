@@ -272,7 +272,8 @@ class Reader:
         st = book.states.get(item.state)
         deadlines = self.deadlines(book, item.reminders, item.id, None, lang)
         orders = [self.order_view(o, lang) for o in self.tx.orders(item=item.id)]
-        taken = [{"id": c.id, "state": c.state, "body": c.body} for c in self.descendants(item.id)]
+        taken = [self.link_view(book, c, lang) for c in self.descendants(item.id) if self.sees_item(c)]
+        origin = self._parent(item.origin) if item.origin is not None else None
         return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
                 "station": item.body if kinds.get(item.body) != "hq" else None, "team": item.team,
                 "team_title": book.teams[item.team].title.in_(lang) if item.team in book.teams else None,
@@ -282,11 +283,58 @@ class Reader:
                 "note": item.note, "filed_by": item.filed_by, "filed_by_name": self.name(item.filed_by, lang),
                 "filed_at": iso(item.filed_at), "updated_at": iso(item.updated_at), "origin": item.origin,
                 "taken_into": taken, "orders": orders, "deadlines": deadlines,
+                "origin_item": self.link_view(book, origin, lang) if origin and self.sees_item(origin) else None,
+                "report": self.report_fate(book, item, taken, lang),
                 "overdue": plan.overdue(item.reminders, self.now),
                 "sittings": [{"meeting": s.meeting, "kind": s.kind, "status": s.status, "starts_at": iso(s.starts_at),
                               "held_at": iso(s.held_at), "outcome": s.outcome,
                               "title": book.meetings[s.kind].title.in_(lang) if s.kind in book.meetings else s.kind}
                              for s in item.sittings]}
+
+    def link_view(self, book: Rulebook, other: ItemRecord, lang: str) -> dict[str, Any]:
+        """Another item this one is linked to (the HQ item a report became, or the station's
+        item it came from): enough to name it and say where it stands."""
+        st = book.states.get(other.state)
+        return {"id": other.id, "state": other.state, "body": other.body, "title": other.title,
+                "body_name": self.body_name(other.body, lang),
+                "state_title": st.title.in_(lang) if st else other.state, "final": bool(st and st.final)}
+
+    def report_fate(self, book: Rulebook, item: ItemRecord, taken: list[dict[str, Any]],
+                    lang: str) -> dict[str, Any] | None:
+        """What became of a station's report (R-P3; R-R1 lets the station see it): the report,
+        the steps the HQ took on it since (relayed, received, closed or escalated), and the
+        HQ items it became with their state. None for an HQ item or one not reported yet.
+        The report is the item's last step recorded in a sitting that is not a tabling."""
+        if self.w.body_kinds().get(item.body) == "hq":
+            return None
+        steps = [e for e in self.tx.events(item=item.id) if e.type == "ItemAdvanced"]
+        at = max((i for i, e in enumerate(steps) if e.meeting is not None and not e.data.get("tabled")), default=None)
+        if at is None:
+            return None
+        since = [self.event_view(e, lang) for e in steps[at:]]
+        return {"reported_at": since[0]["at"], "document": since[0]["document"], "steps": since,
+                "taken_into": taken}
+
+    def document(self, sha256: str, lang: str = "en") -> dict[str, Any]:
+        """A document a step carries (a station's council result): its name, size, media
+        type and the steps that carry it, for a viewer who may see one of their items
+        (R-R1); else absent, as a hash nobody stored."""
+        doc, carriers = self._document(sha256)
+        return {"sha256": doc.sha256, "name": doc.name, "media_type": doc.media_type, "size": len(doc.content),
+                "events": [{**self.event_view(e, lang),
+                            "item_title": self.item_record(e.item).title} for e in carriers]}
+
+    def document_file(self, sha256: str) -> Any:
+        """The document itself (`DocumentRecord`), under the same sight as `document`."""
+        return self._document(sha256)[0]
+
+    def _document(self, sha256: str) -> tuple[Any, list[EventRecord]]:
+        key = str(sha256).strip().lower()
+        doc = self.tx.document(key) if len(key) == 64 else None
+        carriers = [e for e in self.tx.document_events(key) if self.sees_item_id(e.item)] if doc else []
+        if doc is None or not carriers:
+            raise vis.absent("document.none", key)
+        return doc, carriers
 
     def descendants(self, item_id: int) -> list[ItemRecord]:
         out, frontier = [], [item_id]
@@ -354,7 +402,8 @@ class Reader:
                "actor_name": self.name(e.actor, lang), "authority_name": self.name(e.authority, lang),
                "identity": e.identity, "trigger": d.get("trigger"), "from": d.get("from"), "to": d.get("to"),
                "meeting": e.meeting, "item": e.item, "rulebook": e.rulebook, "hash": e.hash,
-               "note": d.get("note") or d.get("reason") or d.get("finding") or None}
+               "note": d.get("note") or d.get("reason") or d.get("finding") or None,
+               "document": d.get("document"), "spawned": d.get("spawned"), "origin": d.get("origin")}
         out["summary"] = self.summary(e, d, lang)
         return out
 
