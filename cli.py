@@ -56,6 +56,11 @@ def _lang_now() -> str:
     app = ctx.find_object(App) if ctx else None
     if app is not None:
         return app.lang
+    from engine.i18n.click_ja import current
+
+    asked = current()  # `--help` is answered while parsing, before the App exists: the root's `--lang`
+    if asked is not None:
+        return asked
     env = os.environ.get("KAIGI_LANG")
     return env if env in ("ja", "en") else "ja"
 
@@ -72,6 +77,11 @@ class TCommand(click.Command):
     def get_short_help_str(self, limit: int = 45) -> str:
         return _t(self.help, _lang_now()).split("\n")[0] if self.help else ""
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        from engine.i18n.click_ja import usage
+
+        return usage(super().collect_usage_pieces(ctx))
+
 
 class TGroup(click.Group):
     command_class = TCommand
@@ -82,8 +92,24 @@ class TGroup(click.Group):
     def get_short_help_str(self, limit: int = 45) -> str:
         return TCommand.get_short_help_str(self, limit)  # type: ignore[arg-type]
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        from engine.i18n.click_ja import usage
+
+        return usage(super().collect_usage_pieces(ctx))
+
 
 TGroup.group_class = TGroup
+
+
+class Root(TGroup):
+    """`kaigi` itself: before parsing, click's own words (`Usage:`, its errors) are set to the
+    language asked for (`--lang`, KAIGI_LANG, else Japanese as the App's default)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from engine.i18n import click_ja
+
+        click_ja.use(click_ja.language(list(args), os.environ.get("KAIGI_LANG")))
+        return super().parse_args(ctx, args)
 
 
 class TOption(click.Option):
@@ -221,7 +247,7 @@ def _bug(app: App | None, err: BaseException) -> None:
 
 
 # ---------------------------------------------------------------- the group
-@click.group(cls=TGroup, context_settings={"help_option_names": ["-h", "--help"]}, help="help.kaigi")
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]}, help="help.kaigi")
 @option("--db", envvar="KAIGI_DB", metavar="URL", help="opt.db")
 @option("--as", "as_", metavar="LOGIN", help="opt.as")
 @option("--json", "json_out", is_flag=True, help="opt.json")

@@ -492,6 +492,7 @@ def step_words(q: Any, step: Step, rec: EventRecord | None, lang: str) -> dict[s
     if step.type == "ActRefused" and isinstance(step.event, ev.ActRefused):
         from engine.i18n import Said
 
+        out["what"] = Msg("audit.step.attempt", act=act_title(step.event.act, lang)).render(lang)  # why: the verdict
         out["verdict"] = Msg("audit.step.refused_then", act=act_title(step.event.act, lang), version=step.rulebook,
                              reason=Said(step.event.reason, step.event.reason_ja)).render(lang)
     elif not step.allowed:
