@@ -82,6 +82,16 @@ class TCommand(click.Command):
 
         return usage(super().collect_usage_pieces(ctx))
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        """click keeps one help option per command: its words are set each time, in the
+        language of this command line (a process may run several)."""
+        from engine.i18n.click_ja import words
+
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = words("Show this message and exit.")
+        return opt
+
 
 class TGroup(click.Group):
     command_class = TCommand
@@ -96,6 +106,16 @@ class TGroup(click.Group):
         from engine.i18n.click_ja import usage
 
         return usage(super().collect_usage_pieces(ctx))
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        """click keeps one help option per command: its words are set each time, in the
+        language of this command line (a process may run several)."""
+        from engine.i18n.click_ja import words
+
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = words("Show this message and exit.")
+        return opt
 
 
 TGroup.group_class = TGroup
@@ -364,6 +384,9 @@ def _act_done(app: App, out: Any, done: str, would: str, data: Any, **params: An
 
     last = out.records[-1]
     params = {"seq": last.seq, **params}
+    base = done.split(".", 1)[1]
+    if app.lang == "ja" and f"said.{base}" in _catalog():  # the sentence in words (English keeps its keys)
+        done, would = f"said.{base}", f"said_would.{base}"
     if out.dry_run:
         app.out({"dry_run": True, "events": [{"type": f.type, **f.payload()} for f in out.facts],
                  "event": {"type": out.fact.type, **({"from": out.fact.src, "to": out.fact.dest}
@@ -591,7 +614,9 @@ def _roster_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
     facts = [{"type": f.type, **f.payload()} for f in out.facts]
     d = {"dry_run": out.dry_run, "event": {**facts[0], "seq": out.records[0].seq}, "events": facts}
     text = ", ".join(f"{k}={v}" for k, v in facts[0].items() if v not in (None, "") and k != "type")
-    app.out(d, app.t("roster.would" if out.dry_run else "roster.done", type=out.fact.type, what=text,
+    said = app.lang == "ja"  # in words; the English line keeps the event's fields
+    app.out(d, app.t(("said_would.roster" if said else "roster.would") if out.dry_run else
+                     ("said.roster" if said else "roster.done"), type=out.fact.type, what=text,
                      seq=out.records[0].seq, words=_roster_words(app, out.fact)))
 
 

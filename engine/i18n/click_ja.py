@@ -96,6 +96,11 @@ def _gettext(message: str) -> str:
     return JA.get(message, message) if _LANG[0] == "ja" else message
 
 
+def words(message: str) -> str:
+    """One of click's messages in the language in use."""
+    return _gettext(message)
+
+
 def _ngettext(singular: str, plural: str, n: int) -> str:
     if _LANG[0] == "ja":
         said = JA_PLURAL.get(singular) if n == 1 else (_PLURAL_OF.get(plural) or JA_PLURAL.get(singular))

@@ -9,7 +9,6 @@ import re
 from typing import Any
 
 from engine.core import events as ev
-from engine.i18n import catalog
 
 CLICK_ENGLISH = ("Usage:", "Options:", "Commands:", "Show this message and exit.", "Error:", "No such option",
                  "No such command", "Missing argument", "Try '", "for help", "Invalid value", "is not a valid",
@@ -112,8 +111,3 @@ def test_history_replay_diff_and_cutover_in_words(demo_cli):
         assert " から " in x and x.endswith(" へ") and "->" not in x and "nobody" not in x, x
         assert not keys_shown(x), (keys_shown(x), x)
 
-
-def test_every_new_word_is_in_both_languages():
-    """Every message id in the catalog says itself in Japanese and in English."""
-    missing = [k for k, e in catalog().items() if not e.get("ja") or not e.get("en")]
-    assert not missing, missing
