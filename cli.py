@@ -933,7 +933,8 @@ def item_list(app: App, state: str | None, station: str | None, overdue: bool) -
             views = q.items(state=state, station=station, overdue=overdue, lang=app.lang)
     app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
                           app.t("col.title"), app.t("col.waiting")], [
-        [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body"], v["team"], v["title"],
+        [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body_name"] if app.lang == "ja" else v["body"],
+         (v["team_title"] or v["team"]) if app.lang == "ja" else v["team"], v["title"],
          v["waiting_for"]] for v in views]))
 
 
