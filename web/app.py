@@ -96,6 +96,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     from web import api, pages
 
     app.include_router(pages.router)
+    from web import routes_people  # the roster, delegations, a member's account (issue 16)
+    app.include_router(routes_people.router)
     app.include_router(api.router, prefix="/api")
     health = DatabaseHealth(kaigi)
 
