@@ -355,8 +355,7 @@ def audit_page(request: Request, item: int | None = None) -> Response:
             verdict = q.verdict().as_dict(language)
         if item is not None:
             try:
-                found, _ = q.replay(item)
-                steps = [s.as_dict(language) for s in found]
+                steps = q.replay_view(item, language)  # each step in words (issue 16)
             except DomainError as err:
                 error, status = err.render(language), refusal_status(err)
     return render(request, "audit.html", status=status, verdict=verdict, steps=steps, item=item, error=error)
