@@ -93,8 +93,10 @@ def _convene_page(request: Request, kind: str | None, typed: dict[str, Any], sta
         choices = [{"key": o.kind.key, "station": o.station, "value": _kind_value(o),
                     "title": _kind_title(q, o, language)} for o in offers]
         chosen = next((o for o in offers if _kind_value(o) == kind), None)
-        if chosen is None and kind is None and len(offers) == 1:
-            chosen = offers[0]
+        if chosen is None:  # `kind=station_council` (with `station=` or one station of theirs), or none asked
+            station = typed.get("station")
+            fits = [o for o in offers if kind is None or (o.kind.key == kind and station in (None, o.station))]
+            chosen = fits[0] if len(fits) == 1 else None
         form: dict[str, Any] = {}
         if chosen is not None:
             book = q.book()
@@ -150,7 +152,8 @@ def meeting_new(request: Request, kind: str | None = None) -> Response:
     "my work" helper links here with the kind and items)."""
     if (gate := _gate(request)) is not None:
         return gate
-    typed = {"item": [str(x) for x in request.query_params.getlist("item")]}
+    typed = {"item": [str(x) for x in request.query_params.getlist("item")],
+             "station": request.query_params.get("station") or None}
     return _convene_page(request, kind or None, typed)
 
 

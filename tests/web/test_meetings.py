@@ -245,6 +245,9 @@ def test_the_station_council_posts_its_station_r_p2(training, as_):
     b = as_("matsumoto")
     form = Forms(b.get("/meetings/new").text).one(id="convene")  # his one kind, chosen for him
     assert (hidden(form, "kind"), hidden(form, "station")) == ("station_council", "mito")
+    for asked in ("station_council", "station_council&station=mito", "station_council:mito"):  # as "my work" links
+        form = Forms(b.get(f"/meetings/new?kind={asked}").text).one(id="convene")
+        assert (hidden(form, "kind"), hidden(form, "station")) == ("station_council", "mito")
     r = post(b, "/meetings", {"kind": "station_council", "station": "mito", "starts_at": "2026-12-03T10:00",
                               "place": "水戸警察署 3階講堂"}, "/meetings/new")
     assert r.status_code == 200 and "水戸警察署 3階講堂" in r.text
