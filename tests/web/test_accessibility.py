@@ -2,8 +2,8 @@
 
 axe-core (vendored in tests/web/vendor/axe-core, never served by the app) runs in headless
 Chromium on every page the app serves, in Japanese and in English, signed in as the HQ
-chief, the general manager, a team leader and a station chief, over a world with data on
-every page (tests/visibility_world.py: held meetings with minutes, an order, a station
+chief, the general manager, a team leader and a station chief, over a month of the HQ's
+work with something on every page (`_world`: meetings held with minutes, orders, a station's
 report escalated, a council convened). The pages are found from the app's own GET routes,
 the ids in their paths filled from that world, so a page added later is scanned too.
 0 critical and 0 serious violations; the moderate and minor ones are counted and printed.
@@ -81,7 +81,7 @@ def _serve(app: Any) -> tuple[str, Any, threading.Thread]:
     return f"http://127.0.0.1:{port}", srv, thread
 
 
-def _world(k: Any, clock: Any) -> dict[str, list[int]]:
+def _world(k: Any, clock: Any) -> dict[str, list[Any]]:
     """A month of the HQ's work with something on every page, in the words its people would
     use (the screenshots show it): the demo's four HQ items referred by a staff meeting,
     an order done and one open, a team-lead meeting, a council that decided one item and
@@ -139,7 +139,8 @@ def _world(k: Any, clock: Any) -> dict[str, list[int]]:
     k.cancel(act("watanabe"), soon[-1], reason="日程変更")
     return {"item_id": [2, 1, 3, escalated, mito, joso],
             "meeting_id": [next_council, tl, council, staff, sc, soon[-1]],
-            "order_id": [open_order, done]}
+            "order_id": [open_order, done], "login": ["watanabe", "matsumoto"], "station": ["mito"],
+            "body": ["mito"], "n": [1]}
 
 
 @pytest.fixture(scope="module")
@@ -236,17 +237,17 @@ def _query_names(route: Any) -> list[str]:
     return [f.alias for f in (dependant.query_params if dependant else [])]
 
 
-QUERY_VALUES = {"item": "item_id", "q": "案件"}  # a query parameter worth a scan of its own
+QUERY_VALUES = {"item": "item_id", "q": "防犯"}  # a query parameter worth a scan of its own
 
 
-def candidates(path: str, route: Any, ids: dict[str, list[int]]) -> list[str] | None:
+def candidates(path: str, route: Any, ids: dict[str, list[Any]]) -> list[str] | None:
     """The URLs to try for one route, the richest first; None when a path parameter is
     one the world has no values for."""
     names = _params(path)
-    if any(n not in ids for n in names) and not re.search(r"\.{\w+}$", path):
-        return None
     if re.search(r"\.{\w+}$", path):  # /x.{fmt}: a file, never a page
         return []
+    if any(n not in ids for n in names):
+        return None
     urls = [path]
     for n in names:
         urls = [u.replace("{" + n + "}", str(v)) for u in urls for v in ids[n]]
@@ -300,7 +301,8 @@ def sign_in(chromium: Any, base: str, login: str, viewport: dict[str, int]) -> A
 def visit(page: Any, base: str, urls: list[str], keep: int) -> Iterator[tuple[str, int]]:
     """Opens the first `keep` URLs that answer 200 with HTML (asked first with the page's
     own cookies: a calendar file or a spreadsheet is a download, not a page); if none
-    does, the first that answers HTML (its not-found page). Yields (url, status) after each load."""
+    does, the first that answers 404 (the not-found page this member gets). Yields
+    (url, status) after each load."""
     answers = []
     for u in urls:
         r = page.request.get(base + u, max_redirects=0)
@@ -310,7 +312,7 @@ def visit(page: Any, base: str, urls: list[str], keep: int) -> Iterator[tuple[st
             break
     chosen = [(u, st) for u, st, html in answers if st == 200 and html][:keep]
     if not any(st == 200 for _u, st, _html in answers):  # nothing this member may see there
-        chosen = [(u, st) for u, st, html in answers if html][:1]
+        chosen = [(u, st) for u, st, html in answers if html and st == 404][:1]
     for u, st in chosen:
         page.goto(base + u)
         yield u, st
@@ -418,20 +420,24 @@ PHONE_SHOTS = {"my-work", "meetings", "item", "audit", "board"}
 @pytest.mark.parametrize("login", list(MEMBERS))
 def test_no_page_is_wider_than_a_phone(chromium, site, login):
     """At 390×844 every page fits the screen's width (no sideways scrolling of the page;
-    a wide table scrolls in its own box), and the header is a strip, not 40 % of it."""
+    a wide table scrolls in its own box), and the header is a strip, not 40 % of it; in
+    Japanese and in English (longer words, the same screen)."""
     page = sign_in(chromium, site["base"], login, PHONE)
     wide, tall = [], []
-    for path, route in page_routes(site["app"]):
-        for url, status in visit(page, site["base"], candidates(path, route, site["ids"]) or [], keep=1):
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > PHONE["width"]:
-                wide.append(f"{url}: {width} px")
-            header = page.evaluate("(document.querySelector('body > header') || {offsetHeight: 0}).offsetHeight")
-            if header > 0.15 * PHONE["height"]:
-                tall.append(f"{url}: header {header} px")
-            name = shot_name(path)
-            if login == "sato" and status == 200 and name in PHONE_SHOTS:
-                _shoot(page, f"phone-{name}")
+    for lang in ("ja", "en"):
+        if lang == "en":
+            page.goto(site["base"] + "/lang/en")
+        for path, route in page_routes(site["app"]):
+            for url, status in visit(page, site["base"], candidates(path, route, site["ids"]) or [], keep=1):
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > PHONE["width"]:
+                    wide.append(f"{lang} {url}: {width} px")
+                header = page.evaluate("(document.querySelector('body > header') || {offsetHeight: 0}).offsetHeight")
+                if header > 0.15 * PHONE["height"]:
+                    tall.append(f"{lang} {url}: header {header} px")
+                name = shot_name(path)
+                if (login, lang, status) == ("sato", "ja", 200) and name in PHONE_SHOTS:
+                    _shoot(page, f"phone-{name}")
     page.context.close()
     assert wide == [] and tall == [], wide + tall
 
@@ -454,4 +460,20 @@ def test_the_month_calendar_is_a_list_of_days_on_a_phone(chromium, site):
     page.goto(site["base"] + "/meetings?month=2026-12")
     assert page.evaluate("[...document.querySelectorAll('.calendar td')].every(td => td.getClientRects().length)")
     assert page.evaluate("document.querySelectorAll('.calendar tr:first-child th').length") == 7
+    page.context.close()
+
+
+def test_the_first_tab_is_the_skip_link_to_the_page_itself(chromium, site):
+    """A keyboard's first Tab shows the skip link; Enter puts the reader in the page's main
+    part, past the header and its navigation."""
+    page = sign_in(chromium, site["base"], "watanabe", DESKTOP)
+    page.goto(site["base"] + "/board")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    box = page.locator("a.skip").bounding_box()
+    assert box is not None and box["y"] >= 0 and box["height"] > 0  # on the screen once focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.tagName") == "MAIN"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
     page.context.close()
