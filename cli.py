@@ -702,6 +702,23 @@ def whoami(app: App) -> None:
     app.out(me, f"{me['login']} ({me['name']}): {roles}")
 
 
+@cli.command("work", help="help.work")
+@pass_app
+def work(app: App) -> None:
+    """What waits on me now (engine.app.work): the same list as the web's my work."""
+    from engine.i18n import trigger_word
+
+    with refusals(app):
+        with _reading(app) as q:
+            rows = q.my_work(q.viewer, app.lang)
+    app.out(rows, table([app.t("col.due"), app.t("col.what"), app.t("col.item"), app.t("col.meeting"),
+                         app.t("col.command")], [
+        [(_when(_parse(r["deadline"]), app.lang) if r["deadline"] else "-") + (" !" if r["overdue"] else ""),
+         trigger_word(r["act"], app.lang) if r["kind"] == "step" else app.t(f"work.act.{r['act']}"),
+         r["item"] or "", r["meeting"] or r.get("meeting_title") or "", r["command"]] for r in rows])
+            if rows else app.t("web.work.none"))
+
+
 def _member(app: App, q: Any) -> str:
     """The acting member, who must be on the roster to read (CLI.md, Identity)."""
     from engine.core.errors import NotPermitted

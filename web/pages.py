@@ -192,22 +192,9 @@ def switch_lang(request: Request, code: str) -> Response:
     return redirect(back if back.startswith(str(request.base_url)) else "/")
 
 
-# ---------------------------------------------------------------- my work
-@router.get("/", response_class=HTMLResponse)
-def my_work(request: Request) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    who, language = _who(request), lang(request)
-    with _reader(request) as q:
-        work = q.my_work(who.login, language, limit=WORK_SHOWN)
-        more = sum(w["n"] for w in work if w["kind"] == "more")
-        shown = [w for w in work if w["kind"] != "more"]
-        meetings = {w["item"]["id"]: _titled(q, q.open_sittings(q.item_record(w["item"]["id"])), language)
-                    for w in shown if w["kind"] == "item"}
-    return render(request, "work.html", work=shown, more=more, meetings=meetings)
+# my work (`GET /`) lives in web/routes_work.py
 
 
-WORK_SHOWN = 100  # a page a person reads; the board has the rest
 BOARD_SHOWN = 60  # cards per column: the overdue first, then the latest
 
 

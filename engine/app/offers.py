@@ -49,7 +49,9 @@ def item_steps(q: Any, login: str, item: ItemRecord) -> list[dict[str, Any]]:
         if t.meeting:
             cited = []
             for s in item.sittings:
-                if s.kind != t.meeting:
+                # a sitting that has its outcome for the item, or did not sit, is cited by no
+                # step (the decision refuses it): not decided again, on a list over many items
+                if s.kind != t.meeting or s.outcome is not None or s.status not in ("convened", "held"):
                     continue
                 m = q.w.meetings.get(s.meeting)
                 if m is not None and _passes(lambda m=m: decide.advance(ctx, item, t.trigger, m, "",
