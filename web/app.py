@@ -99,6 +99,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.include_router(pages.router)
     from web import routes_people  # the roster, delegations, a member's account (issue 16)
     app.include_router(routes_people.router)
+    from web import routes_item
+    app.include_router(routes_item.router)
     app.include_router(api.router, prefix="/api")
     health = DatabaseHealth(kaigi)
 

@@ -70,6 +70,12 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/items/{item_id}"): ("item", "an item: 404 when hidden"),
     ("POST", "/items/{item_id}/advance"): ("act_item", "404 before any act on a hidden item"),
     ("POST", "/items"): ("act_file", "files in the member's own body; refused elsewhere, naming no object"),
+    ("POST", "/items/{item_id}/orders"): ("act_item", "404 before an order on a hidden item (R-T5)"),
+    ("POST", "/orders/{order_id}/complete"): ("act_order", "404 before completing an order on a hidden item"),
+    ("POST", "/orders/{order_id}/waive"): ("act_order", "404 before waiving an order on a hidden item"),
+    ("GET", "/documents/{sha256:sha256}"): ("document", "a document: 404 unless a step carrying it is on a "
+                                                         "visible item"),
+    ("GET", "/documents/{sha256:sha256}/file"): ("document", "its bytes: the same sight as its page"),
     ("GET", "/meetings"): ("calendar", "the calendar lists visible meetings only"),
     ("POST", "/meetings"): ("convene", "404 for a hidden item on the agenda"),
     ("GET", "/meetings/{meeting_id}"): ("meeting", "a meeting with agenda and minutes: 404 when hidden"),
@@ -328,6 +334,42 @@ def check_act_item(w: W, method: str, path: str) -> list[str]:
     return bad
 
 
+def check_act_order(w: W, method: str, path: str) -> list[str]:
+    bad = []
+    for who in (vw.STATION_A, vw.ENDED):
+        before = fingerprint(w.k.store)
+        r = _post(w, who, path.replace("{order_id}", str(w.s.hq_order)), {"finding": "x", "note": "x"})
+        if not (r.status_code == 404 or who == vw.ENDED and _gone(r)) or _leaks(r, w.s.hidden_from_a):
+            bad.append(f"{who} settles order {w.s.hq_order}: {r.status_code}")
+        elif who == vw.STATION_A and (why := _absent_like(w, r, path, "order.none", w.s.hq_order)):
+            bad.append(f"A settles order {w.s.hq_order}: {why}")
+        if fingerprint(w.k.store) != before:
+            bad.append(f"{who}'s act on a hidden order changed state")
+    return bad
+
+
+def check_document(w: W, method: str, path: str) -> list[str]:
+    """R-R1: a document is seen by who sees an item whose step carries it."""
+    bad = []
+    p = path.replace("{sha256:sha256}", w.s.hq_doc)
+    r = _get(w, vw.STATION_A, p)
+    if (why := _absent_like(w, r, p, "document.none", w.s.hq_doc[:30])) or _leaks(r, w.s.hidden_from_a):
+        bad.append(f"A reads the HQ's document: {why or _leaks(r, w.s.hidden_from_a)}")
+    own = _get(w, vw.STATION_A, path.replace("{sha256:sha256}", w.s.mito_doc))
+    if own.status_code != 200 or (path.endswith("/file") and vw.MITO_DOC not in own.text):
+        bad.append(f"A cannot read their own report's document: {own.status_code}")
+    for sha in (w.s.mito_doc, w.s.hq_doc):
+        r = _get(w, vw.ENDED, path.replace("{sha256:sha256}", sha))
+        if not _gone(r) or _leaks(r, w.s.hidden_from_ended):
+            bad.append(f"ended reads document {sha[:8]}: {r.status_code}")
+        if _get(w, vw.HQ_MEMBER, path.replace("{sha256:sha256}", sha)).status_code != 200:
+            bad.append(f"the HQ cannot read document {sha[:8]}")
+    never = _get(w, vw.HQ_MEMBER, path.replace("{sha256:sha256}", "0" * 64))
+    if never.status_code != 404:
+        bad.append(f"a hash nobody stored: {never.status_code}")
+    return bad
+
+
 def check_act_meeting(w: W, method: str, path: str) -> list[str]:
     bad = []
     for who in (vw.STATION_A, vw.ENDED):
@@ -452,8 +494,9 @@ def check_signin(w: W, method: str, path: str) -> list[str]:
 CHECKS: dict[str, Callable[[W, str, str], list[str]]] = {
     "item": check_item, "meeting": check_meeting, "list": check_list, "calendar": check_calendar,
     "audit": check_audit, "diagram": check_diagram, "export": check_export, "act_item": check_act_item,
-    "act_meeting": check_act_meeting, "convene": check_convene, "act_file": check_act_file,
-    "public": check_public, "signin": check_signin, "people": check_people,
+    "act_meeting": check_act_meeting, "act_order": check_act_order, "document": check_document,
+    "convene": check_convene, "act_file": check_act_file, "public": check_public, "signin": check_signin,
+    "people": check_people,
 }
 
 
