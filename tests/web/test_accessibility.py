@@ -19,6 +19,7 @@ runs through the DevTools protocol, which the policy does not govern.
 
 import collections
 import datetime as dt
+import hashlib
 import re
 import shutil
 import socket
@@ -120,7 +121,9 @@ def _world(k: Any, clock: Any) -> dict[str, list[Any]]:
                            note="管内の製造業3社から要望あり").fact.item)
     later(hours=2)
     sc = held("matsumoto", "station_council", [mito], "防犯指導の実施を本部に報告することとした。")
-    k.advance(act("matsumoto"), mito, "report", meeting=sc, note="署対策会議で了承")
+    report = "水戸警察署 四半期報告\n管内の製造業3社で防犯指導を実施する。\n".encode()
+    k.advance(act("matsumoto"), mito, "report", meeting=sc, note="署対策会議で了承",
+              document=("水戸署_四半期報告.txt", report))
     later(days=1)
     k.advance(act("watanabe"), mito, "relay")
     k.advance(act("sato"), mito, "receive")
@@ -143,7 +146,7 @@ def _world(k: Any, clock: Any) -> dict[str, list[Any]]:
     return {"item_id": [2, 1, 3, escalated, mito, joso],
             "meeting_id": [next_council, tl, council, staff, sc, soon[-1]],
             "order_id": [open_order, done], "login": ["watanabe", "matsumoto"], "station": ["mito"],
-            "body": ["mito"], "n": [1]}
+            "body": ["mito"], "n": [1], "sha256": [hashlib.sha256(report).hexdigest()]}
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +256,7 @@ def candidates(path: str, route: Any, ids: dict[str, list[Any]]) -> list[str] | 
         return None
     urls = [path]
     for n in names:
-        urls = [u.replace("{" + n + "}", str(v)) for u in urls for v in ids[n]]
+        urls = [re.sub(r"{%s(?::\w+)?}" % n, str(v), u) for u in urls for v in ids[n]]
     extra = []
     for q in _query_names(route):
         value = QUERY_VALUES.get(q)
