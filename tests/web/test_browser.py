@@ -2,7 +2,8 @@
 `kaigi serve`'s app on a loopback port. An item is walked from filed to closed by its
 members, each signed in as themselves; a wrong member's refusal is shown; a forged form and
 a wrong password are refused; a station's member does not see the HQ's items. The run
-takes the screenshots in docs/screenshots/ that the README shows."""
+takes the screenshots of what only the walk shows (a refused sign-in, a refused act);
+test_accessibility.py takes those of every page, on a desktop and on a phone."""
 
 import datetime as dt
 import shutil
@@ -156,7 +157,6 @@ def test_a_forged_form_without_csrf_token_is_rejected(chromium, server):
 def test_the_walk_in_the_browser(chromium, server):
     """The demo walk by its members, each signed in as themselves; a wrong member refused."""
     yamamoto = signed_in(chromium, server, "yamamoto")
-    shot(yamamoto, "my-work")
     m = convene_and_hold(yamamoto, server, "staff", ("nakamura", "yoshida"))
     assert advance(yamamoto, server, "refer", m) == "pre_review"
 
@@ -176,23 +176,17 @@ def test_the_walk_in_the_browser(chromium, server):
 
     sato = signed_in(chromium, server, "sato")
     m = convene_and_hold(sato, server, "council")
-    shot(sato, "meeting")
     assert advance(watanabe, server, "decide", m) == "in_progress"
-    shot(watanabe, "item")
     m = convene_and_hold(sato, server, "council")
     assert advance(watanabe, server, "close", m) == "closed"
 
     sato.goto(server["base"] + "/board")
     assert sato.locator('[data-state="closed"] a[href="/items/1"]').count() == 1
-    shot(sato, "board")
     sato.goto(server["base"] + "/meetings")
-    shot(sato, "meetings")
     sato.goto(server["base"] + "/audit?item=1")
     assert sato.locator('#verify[data-ok="true"]').count() == 1
     assert sato.locator('.replay-step[data-allowed="true"]').count() >= 5
-    shot(sato, "audit")
     sato.goto(server["base"] + "/diagram?item=1")
-    shot(sato, "diagram")
     with server["kaigi"].store.read() as tx:
         acts = {(e.actor, e.type) for e in tx.events(item=1) if e.identity == "web"}
     assert {("yamamoto", "ItemAdvanced"), ("watanabe", "ItemAdvanced")} <= acts
