@@ -83,6 +83,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     from web import api, pages
 
     app.include_router(pages.router)
+    app.include_router(__import__("web.routes_find", fromlist=["router"]).router)  # /items, /overdue, exports
     app.include_router(api.router, prefix="/api")
 
     @app.get("/api/docs", include_in_schema=False)
