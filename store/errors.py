@@ -9,6 +9,29 @@ class ConcurrencyConflict(StoreError):
     """Someone else changed the row first, or the database was busy; nothing was written."""
 
 
+class Busy(ConcurrencyConflict):
+    """Another transaction held the log's head (or the SQLite file's write lock) longer than
+    this store waits for it (`head_wait` seconds); the act gave up before writing anything."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(f"another act held the log for over {waited:g} s; nothing was written, try again")
+        self.waited = waited
+
+
+class Unreachable(StoreError):
+    """The database server cannot be reached (down, restarting, or the connection refused)."""
+
+
+class Lost(StoreError):
+    """The connection to the database broke in the middle of a transaction, before its
+    COMMIT was sent: the server rolls such a transaction back, so nothing was written."""
+
+
+class OutcomeUnknown(StoreError):
+    """The connection broke while the COMMIT was under way: the act may or may not have been
+    recorded. It must not be re-run blindly; look at the log first."""
+
+
 class NotInitialised(StoreError):
     """The database has no kaigi schema, or an older one: run `kaigi init`."""
 

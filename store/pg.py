@@ -46,6 +46,11 @@ CREATE OR REPLACE FUNCTION kaigi_begin()
 RETURNS TABLE (h_seq bigint, h_hash text, h_at timestamptz, h_roster integer, h_now timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 BEGIN
+    -- The lock first, then the clock (TRUST.md): an UPDATE computes its new row, clock
+    -- included, before it waits for the row, so a wait behind another holder would be
+    -- stamped with the time it began (and an honest act refused as 'held too long').
+    -- The wait itself is bounded by the caller's lock_timeout.
+    PERFORM 1 FROM log_head WHERE id = 1 FOR UPDATE;
     RETURN QUERY
     UPDATE log_head SET lock_txid = txid_current(), lock_at = clock_timestamp()
      WHERE id = 1

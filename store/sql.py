@@ -9,7 +9,11 @@ this store against the schema those create, on both engines.
 
 Every act is one transaction that starts by reading (SQLite: under BEGIN IMMEDIATE) or
 locking (PostgreSQL: FOR UPDATE) the log's head row, so appends are serialised and the
-chain cannot fork. Driver errors are translated here into `store.errors`.
+chain cannot fork. It waits for the head at most `head_wait` seconds (KAIGI_HEAD_WAIT, 5),
+then fails as busy having written nothing. A connection the server dropped (a restart) is
+replaced when the next BEGIN finds it dead, and that BEGIN alone is sent again; an act whose
+connection broke later is never re-run (`act`). Driver errors are translated here into
+`store.errors`.
 """
 
 import datetime as dt
@@ -27,7 +31,8 @@ import orjson
 
 from store import codec
 from store.chain import GENESIS, instant, seal
-from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, Refused, StoreError
+from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, ReadOnly,
+                          Refused, StoreError, Unreachable)
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
@@ -38,6 +43,22 @@ DELIVERY_COLS = ("id, dedupe_key, reminder, rung, recipient, channel, address, m
                  "status, attempts, next_attempt_at, last_error, sent_at, item_id, meeting_id")
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
+HEAD_WAIT = 5.0  # seconds an act waits for the log's head before giving up as busy (KAIGI_HEAD_WAIT)
+
+
+def head_wait() -> float:
+    """How long an act waits for the head: `KAIGI_HEAD_WAIT` seconds (0.1 to 600), else 5.
+
+    Why a bound at all: whoever holds the head (a long act, or a member who took it with
+    psql and sat there) would otherwise stop every writer, and every web thread with them;
+    an honest act that waits its bound fails as "busy, try again" having written nothing.
+    A value out of range is ignored rather than fatal: it tunes a wait, it decides nothing."""
+    raw = os.environ.get("KAIGI_HEAD_WAIT", "")
+    try:
+        value = float(raw) if raw else HEAD_WAIT
+    except ValueError:
+        return HEAD_WAIT
+    return value if 0.1 <= value <= 600 else HEAD_WAIT  # nan fails both comparisons
 
 
 def sqlite_path(url: str) -> str | None:
@@ -65,11 +86,17 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:///FILE or postgresql+psycopg://…")
 
 
-def translate(err: Exception) -> StoreError:
+def translate(err: Exception, waited: float | None = None) -> StoreError:
+    """A driver's error as a store error. `waited`: the bound an act waited for the head, when
+    the error may be that wait running out (PostgreSQL's lock_timeout, SQLite's busy timeout)."""
     code = getattr(err, "sqlstate", None)
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     if "append-only" in text:
         return StoreError("the event table is append-only: events are never changed or removed")
+    if waited is not None and (code == "55P03" or "database is locked" in text or "database is busy" in text):
+        return Busy(waited)
+    if (code or "").startswith(("08", "57P")) or "connection is closed" in text or "server closed" in text:
+        return Unreachable(f"the database cannot be reached: {_hide_secrets(text)}")
     if code in _CONFLICT_CODES or "database is locked" in text or "database is busy" in text:
         return ConcurrencyConflict("the database was busy with another change; nothing was written")
     if "no such table" in text or code == "42P01" or "no such column" in text or code == "42703":
@@ -133,10 +160,17 @@ class SqlStore:
         self._lock = threading.Lock()
         self.pg = self.dialect == "postgresql"
         self._sql: dict[str, str] = {}
+        self.head_wait = head_wait()
 
     # ------------------------------------------------------------ connections
     def connection(self) -> Any:
+        """This thread's connection; one the server dropped (a restart, a killed backend) is
+        replaced by a new one rather than failing every call after (psycopg marks it closed
+        once a call has found it broken)."""
         conn = getattr(self._local, "conn", None)
+        if conn is not None and self.pg and conn.closed:
+            self._forget(conn)
+            conn = None
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
@@ -151,14 +185,16 @@ class SqlStore:
             try:
                 return psycopg.connect(pg_conninfo(self.url), autocommit=True, connect_timeout=10)
             except psycopg.Error as err:
-                raise StoreError(f"cannot connect to PostgreSQL: {_hide_secrets(_first_line(err))}") from None
+                raise Unreachable(f"cannot connect to PostgreSQL: {_hide_secrets(_first_line(err))}") from None
         path = sqlite_path(self.url) or ":memory:"
         try:
             if self.readonly:
                 conn = _read_only(path)
             else:
-                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-            conn.execute("PRAGMA busy_timeout=10000")
+                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=self.head_wait)
+            # The wait for the write lock (BEGIN IMMEDIATE: the head) is the act's bound; WAL
+            # readers never take that lock, so reads do not wait on it.
+            conn.execute(f"PRAGMA busy_timeout={int(self.head_wait * 1000)}")
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")  # an acknowledged act survives a power cut
@@ -220,6 +256,47 @@ class SqlStore:
             return None
         return None if row is None else str(row[0])
 
+    def _forget(self, conn: Any) -> None:
+        """Drop a connection the server no longer serves; this thread's next call opens another."""
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+        with self._lock:
+            if conn in self._all:
+                self._all.remove(conn)
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 (it is dead already)
+            pass
+
+    def _dead(self, conn: Any, err: BaseException) -> bool:
+        """Whether `err` means the connection itself is gone (not a refusal or a conflict)."""
+        if not self.pg or not isinstance(err, Exception) or not type(err).__module__.startswith("psycopg"):
+            return False
+        code = getattr(err, "sqlstate", None) or ""
+        return bool(conn.closed) or code.startswith(("08", "57P"))
+
+    def _begin(self, statement: str) -> Any:
+        """Open a transaction on this thread's connection. A connection found dead here is
+        replaced and the BEGIN sent once more: nothing of the transaction has reached the
+        server yet, so that retry can repeat nothing (a connection the server dropped on a
+        restart is found this way, by the first statement that uses it)."""
+        conn = self.connection()
+        try:
+            conn.execute(statement)
+            return conn
+        except Exception as err:
+            if not self._dead(conn, err):
+                raise translate(err, self.head_wait) from None
+            self._forget(conn)
+        conn = self.connection()
+        try:
+            conn.execute(statement)
+        except Exception as err:
+            if self._dead(conn, err):
+                self._forget(conn)
+            raise translate(err, self.head_wait) from None
+        return conn
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -250,61 +327,98 @@ class SqlStore:
         web face acting for the member it signed in, so the database still witnesses who)."""
         if self.readonly:
             raise ReadOnly("the database is opened read-only: nothing can be written")
-        conn = self.connection()
-        try:
-            if self.pg:
-                conn.execute("BEGIN")
-            else:
-                conn.execute("BEGIN IMMEDIATE")
-        except Exception as err:
-            raise translate(err) from None
+        # PostgreSQL: the wait for any lock in the act, the head's first, is bounded (in the
+        # same round trip as BEGIN); SQLite: the busy timeout bounds BEGIN IMMEDIATE's wait.
+        conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'" if self.pg
+                           else "BEGIN IMMEDIATE")
         tx = SqlTx(self, conn, write=True)
+        ending = False
         try:
             if role is not None and self.pg:
                 conn.execute('SET LOCAL ROLE "' + role.replace('"', '""') + '"')
             if head:
                 tx.lock_head(item)
             yield tx
+            ending = True
             if rollback:
                 conn.execute("ROLLBACK")
             else:
                 conn.execute("COMMIT")
         except BaseException as err:
+            driver = isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg")
+            if self._dead(conn, err):
+                # Never re-run: the act's statements reached the server. Before its COMMIT
+                # the server rolls it back; during it, only the log can say (`_settled`).
+                self._forget(conn)
+                if ending and not rollback:
+                    settled = self._settled(tx)
+                    if settled:
+                        return  # the COMMIT went through; only its answer was lost
+                    if settled is None:
+                        raise OutcomeUnknown("the connection to the database broke while the act was being "
+                                             "committed; it may or may not be recorded: look at the log before "
+                                             "acting again") from None
+                raise Lost("the connection to the database broke during the act; nothing was written") from None
             try:
                 conn.execute("ROLLBACK")
             except Exception:  # noqa: BLE001 (the connection may be gone; the error below matters)
                 pass
-            if isinstance(err, (sqlite3.Error,)) or type(err).__module__.startswith("psycopg"):
-                raise translate(err) from None
+            if driver:
+                raise translate(err, self.head_wait) from None
             raise
+
+    def _settled(self, tx: "SqlTx") -> bool | None:
+        """After a COMMIT whose answer was lost: whether the act is in the log (True), is not
+        (False), or nobody can tell yet (None: the server is still away, or the act wrote no
+        event to look for). Asked on a new connection after taking the head, which waits
+        for our own transaction to end if the server is still finishing it; the act's last
+        event is recognised by its sequence number and chain hash, which name it alone."""
+        last = tx._head if tx._appended else None
+        if last is None:
+            return None
+        try:
+            conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'")
+            try:
+                conn.execute("SELECT h_seq FROM kaigi_begin()").fetchone()
+                row = conn.execute("SELECT hash FROM event WHERE seq = %s", [last.seq]).fetchone()
+            finally:
+                conn.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 (not reachable, or busy: unknown)
+            return None
+        return row is not None and row[0] == last.hash
 
     @contextmanager
     def read(self) -> Iterator["SqlTx"]:
         """One consistent snapshot: a read transaction (SQLite), REPEATABLE READ (PostgreSQL).
-        A read opened inside another on the same thread shares its snapshot."""
+        A read opened inside another on the same thread shares its snapshot. It takes no
+        lock a writer holds: on PostgreSQL a snapshot, on SQLite a WAL reader."""
         outer = getattr(self._local, "reading", None)
         if outer is not None:
             yield outer
             return
-        conn = self.connection()
-        try:
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self.pg else "BEGIN")
-        except Exception as err:
-            raise translate(err) from None
+        conn = self._begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if self.pg else "BEGIN")
         tx = SqlTx(self, conn, write=False)
         self._local.reading = tx
         try:
             yield tx
         except BaseException as err:
-            try:
-                conn.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001
-                pass
+            if self._dead(conn, err):
+                self._forget(conn)
+            else:
+                try:
+                    conn.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001
+                    pass
             if isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg"):
                 raise translate(err) from None
             raise
         else:
-            conn.execute("ROLLBACK" if self.pg else "COMMIT")
+            try:
+                conn.execute("ROLLBACK" if self.pg else "COMMIT")
+            except Exception as err:  # noqa: BLE001 (what was read was read; only the connection is in doubt)
+                if not self._dead(conn, err):
+                    raise translate(err) from None
+                self._forget(conn)
         finally:
             self._local.reading = None
 

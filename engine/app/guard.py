@@ -6,13 +6,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from engine.core.errors import Conflict, NotPermitted, NotPossible, Unavailable
-from store.errors import ClockBehind, ConcurrencyConflict, NotInitialised, ReadOnly, Refused, StoreError
+from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, ReadOnly,
+                          Refused, StoreError, Unreachable)
 
 
 @contextmanager
 def translated() -> Iterator[None]:
     try:
         yield
+    except Busy as err:  # another holds the head: written nowhere, not a refusal (TRUST.md)
+        raise Conflict("conflict.head_busy", seconds=f"{err.waited:g}") from None
     except ClockBehind as err:
         raise NotPossible("time.behind", rule="R-I2", now=err.now, last=err.last) from None
     except ConcurrencyConflict as err:
@@ -23,6 +26,12 @@ def translated() -> Iterator[None]:
         raise NotPermitted("store.refused", rule="R-I3", detail=str(err)) from None
     except ReadOnly as err:
         raise Unavailable("store.read_only", detail=str(err)) from None
+    except Unreachable as err:
+        raise Unavailable("store.unreachable", detail=str(err)) from None
+    except Lost:
+        raise Unavailable("store.lost") from None
+    except OutcomeUnknown:
+        raise Unavailable("store.outcome_unknown") from None
     except StoreError as err:
         raise Unavailable("store.error", detail=str(err)) from None
 

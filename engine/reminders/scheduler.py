@@ -67,23 +67,32 @@ class ReminderClock:
         self.total = PassStats()
 
     def run_pass(self) -> None:
+        """One pass. A pass that fails (the database restarting, a file locked past the
+        bound) logs one line and leaves the rest to the next sweep: the truth is in the
+        database, so nothing is lost by waiting, and the store reconnects on its own."""
         if not self._busy.acquire(blocking=False):
             return  # the pass under way re-arms the wake
+        from engine.infra.logs import get_logger
+
         try:
             stats = self.dispatcher.run_once()
             for f in ("fired", "sent", "retried", "failed"):
                 setattr(self.total, f, getattr(self.total, f) + getattr(stats, f))
-            from engine.infra.logs import get_logger
-
             if stats.fired or stats.sent or stats.failed:
                 get_logger().info("pass", fired=stats.fired, sent=stats.sent, retried=stats.retried,
                                   failed=stats.failed, worker=self.dispatcher.worker)
+        except Exception as err:  # noqa: BLE001 (the daemon outlives a failed pass)
+            get_logger().warning("pass failed", error=_one_line(err), worker=self.dispatcher.worker,
+                                 retry_in=self.sweep_seconds)
         finally:
             self._busy.release()
             self.arm_wake()
 
     def arm_wake(self) -> None:
-        nxt = self.dispatcher.next_due()
+        try:
+            nxt = self.dispatcher.next_due()
+        except Exception:  # noqa: BLE001 (the failed pass said why; the sweep comes back)
+            return
         if nxt is None:
             return
         when = max(nxt, dt.datetime.now(UTC))
@@ -96,3 +105,9 @@ class ReminderClock:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.sched.shutdown(wait=False))
         self.sched.start()
+
+
+def _one_line(err: Exception) -> str:
+    """An error as the one line a log keeps: its English text, else its type."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -62,7 +62,6 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("MOUNT", "/static"): ("signin", "vendored CSS and scripts"),
     ("GET", "/api/openapi.json"): ("public", "the API's schema"),
     ("GET", "/api/docs"): ("public", "the API's documentation page"),
-    ("GET", "/docs/oauth2-redirect"): ("public", "FastAPI's OAuth helper page"),
     # pages
     ("GET", "/"): ("list", "my work: only what the member may see"),
     ("GET", "/board"): ("list", "cards of visible items only"),
