@@ -866,14 +866,14 @@ def item_export(app: App, fmt: str, search: str, state: str | None, station: str
     from engine.app import finding
 
     with refusals(app):
+        from engine.core.errors import BadInput
+
+        if output == "-" and fmt == "xlsx":
+            raise BadInput("find.xlsx_stdout")
         with _reading(app) as q:
             rows = finding.export_rows(q, finding.Filters(search, state, station, team, overdue), app.lang)
-        app.header()
         if output == "-":
-            if fmt == "xlsx":
-                from engine.core.errors import BadInput
-
-                raise BadInput("find.xlsx_stdout")
+            app.header()
             sys.stdout.buffer.write(finding.csv_bytes(rows, app.lang))
             sys.stdout.flush()
             return
@@ -883,9 +883,8 @@ def item_export(app: App, fmt: str, search: str, state: str | None, station: str
             with open(output, "wb") as fh:
                 fh.write(data)
         except OSError as err:
-            from engine.core.errors import BadInput
-
             raise BadInput("find.cannot_write", file=output, error=err.strerror or type(err).__name__) from None
+    app.header()
     click.echo(app.t("find.exported", n=len(rows), file=output), err=True)
 
 
