@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from engine.core import authority as au
 from engine.core.errors import BadInput
 from engine.infra.timeutil import iso
 from engine.reminders import plan
@@ -177,7 +178,8 @@ def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[d
     """The overdue items the viewer may see, by station and by the role that must act: the
     roles a planned reminder whose deadline has passed reminds first (its rule's `remind`;
     the rungs it escalates to are supervisors, not those who act). An item waiting on two
-    roles is under each. Groups come in the rulebook's order of bodies, with counts."""
+    roles is under each. Each role's group names who holds it there now (the people reminded
+    first). Groups come HQ first, then by body, with counts of distinct items."""
     f = Filters(station=station, overdue=True)
     cards = list(_cards(reader, f))
     full = records(reader, [c.id for c in cards])
@@ -211,7 +213,9 @@ def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[d
             items = sorted(g["items"].values(), key=lambda r: (r["deadline_at"], r["id"]))
             for r in items:
                 r.pop("deadline_at")
-            roles.append({"role": g["role"], "role_title": g["role_title"], "count": len(items), "items": items})
+            who = au.holders(reader.w, book, [g["role"]], body, now) if g["role"] in book.roles else []
+            roles.append({"role": g["role"], "role_title": g["role_title"], "count": len(items), "items": items,
+                          "who": who, "who_names": [reader.name(x, lang) for x in who]})
         out.append({"body": body, "body_name": reader.body_name(body, lang),
                     "count": len({r["id"] for g in roles for r in g["items"]}), "roles": roles})
     return out

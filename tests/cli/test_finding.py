@@ -34,7 +34,7 @@ def test_item_export_csv_to_stdout_and_files(demo_cli, tmp_path, monkeypatch):
     rows = list(csv.reader(io.StringIO(r.stdout[1:])))
     assert rows[0][:3] == ["ID", "Title", "State"] and [x[0] for x in rows[1:]] == ["1", "2"]
     assert re.fullmatch(r"20[0-9]{2}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]", rows[1][6])  # Japan time
-    assert rows[1][5] == "Yoko Yamamoto" or rows[1][5]  # filed by, by name
+    assert rows[1][5] == "Nanako Yamamoto"  # filed by, by name
     monkeypatch.chdir(tmp_path)
     r = demo_cli("--as", "sato", "item", "export", "--search", "ブローカー")
     assert r.exit_code == 0, r.output

@@ -128,7 +128,7 @@ def test_overdue_groups_by_station_and_by_the_role_that_must_act_R_N3(world):
     assert [g["body"] for g in groups][0] == "hq"
     assert {g["body"]: g["count"] for g in groups} == {"hq": 4, "mito": 1, "joso": 1}
     hq = groups[0]["roles"][0]
-    assert hq["role_title"] == "実施責任者" and hq["count"] == 4
+    assert hq["role_title"] == "実施責任者" and hq["count"] == 4 and hq["who"] == ["yamamoto"]
     assert hq["items"][0]["days"] == 16  # 30 days on, due 14 days after filing
 
 
@@ -239,7 +239,7 @@ def test_overdue_page_groups_by_station_and_role_R_N3(world, pages):
     assert html.index('data-body="hq"') < html.index('data-body="mito"')
     assert 'data-role="implementation_manager" data-count="4"' in html
     assert 'data-role="station_chief" data-count="1"' in html
-    assert "実施責任者の対応待ち（4 件）" in html
+    assert "実施責任者の対応待ち（4 件）" in html and "担当: 山本" in html
     assert f'href="/items/{world["joso"]}"' in html
     r = pages["sato"].get("/overdue", params={"station": "mito"})
     assert 'data-body="hq"' not in r.text and 'data-body="mito"' in r.text
