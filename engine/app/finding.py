@@ -257,30 +257,39 @@ def csv_bytes(rows: list[dict[str, Any]], lang: str) -> bytes:
 
 def xlsx_bytes(rows: list[dict[str, Any]], lang: str) -> bytes:
     """An Excel workbook: a header row, Japan-time dates as Excel dates with a number format,
-    column widths set, the header frozen."""
+    column widths set, the header frozen. Written in openpyxl's streaming mode: an export of
+    the whole HQ is written row by row, not held as a sheet of cell objects."""
     import io
 
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
 
     from engine.i18n import t
     from engine.infra.timeutil import JST
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "案件" if lang == "ja" else "Items"
-    ws.append([t(c, lang) for c in COLUMNS])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append([v.astimezone(JST).replace(tzinfo=None) if isinstance(v, dt.datetime) else v
-                   for v in _cells(row, lang)])
-    for col in ("G", "H", "J"):
-        for cell in ws[col][1:]:
-            cell.number_format = "yyyy-mm-dd hh:mm"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("案件" if lang == "ja" else "Items")
     for col, width in zip("ABCDEFGHIJ", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def head(text: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font = bold
+        return cell
+
+    def cell(value: Any) -> Any:
+        if not isinstance(value, dt.datetime):
+            return value
+        out = WriteOnlyCell(ws, value=value.astimezone(JST).replace(tzinfo=None))
+        out.number_format = "yyyy-mm-dd hh:mm"
+        return out
+
+    ws.append([head(t(c, lang)) for c in COLUMNS])
+    for row in rows:
+        ws.append([cell(v) for v in _cells(row, lang)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
