@@ -17,7 +17,7 @@ from store.chain import GENESIS, seal
 from store.errors import ClockBehind, StoreError
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord)
+                           OrderRecord, storable_id)
 
 _KEYS = {"item": "id", "meeting": "id", "order": "id", "member": "login", "assignment": "id",
          "delegation": "id", "body": "key", "adoption": "version"}
@@ -115,6 +115,8 @@ class MemoryTx:
                 list(t["delegation"].values()), list(t["adoption"].values()))
 
     def item(self, item_id: int) -> ItemRecord | None:
+        if not storable_id(item_id):  # as the SQL store: an id no record can have is absent
+            return None
         return self.s.tables["item"].get(item_id)  # type: ignore[no-any-return]
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
@@ -138,6 +140,8 @@ class MemoryTx:
         return out if limit is None else out[:limit]
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
+        if not storable_id(meeting_id):
+            return None
         return self.s.tables["meeting"].get(meeting_id)  # type: ignore[no-any-return]
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,

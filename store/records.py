@@ -12,6 +12,15 @@ from typing import Any
 
 from store.frozen import record
 
+ID_MAX = 2**63 - 1  # the largest value of a 64-bit signed integer column (SQLite, PostgreSQL bigint)
+
+
+def storable_id(value: Any) -> bool:
+    """An id a record can have: an int in 1..2**63-1. Anything else names no record, so a
+    lookup answers "absent" without reaching a driver (SQLite raises OverflowError past 64
+    bits; an id a face parsed from a URL may be any size or sign)."""
+    return type(value) is int and 0 < value <= ID_MAX
+
 
 @record
 class BodyRecord:

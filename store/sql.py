@@ -35,7 +35,7 @@ from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotIniti
                           Refused, StoreError, Unreachable)
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord)
+                           OrderRecord, storable_id)
 
 t_in, t_out = codec.t_in, codec.t_out
 EVENT_COLS = "seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash, identity, schema, v"
@@ -443,8 +443,18 @@ class _Where:
             self.params[name] = value
         return self
 
+    def ref(self, column: str, value: int | None) -> "_Where":
+        """`column = value` for an id: one no record can have matches nothing (no driver call)."""
+        if value is not None:
+            if not storable_id(value):
+                self.empty = True
+                return self
+            return self.cmp(column, "=", value)
+        return self
+
     def among(self, column: str, ids: Sequence[int] | None) -> "_Where":
         if ids is not None:
+            ids = [i for i in ids if storable_id(i)]  # out of range: names nothing
             self.empty = self.empty or not ids
             self.parts.append(f"{column} IN (" + (", ".join(str(int(i)) for i in ids) or "NULL") + ")")
         return self
@@ -506,6 +516,8 @@ class SqlTx:
     def lock_head(self, item: int | None = None) -> None:
         """Take the head (SQLite: BEGIN IMMEDIATE has it already; PostgreSQL: FOR UPDATE) and
         read it, with the database's clock on PostgreSQL and, if asked, an item."""
+        if item is not None and not storable_id(item):
+            item = None  # names no item: nothing to read beside the head
         if item is not None and not self.pg:  # BEGIN IMMEDIATE holds the lock: one read sees it all
             row = self.one(self._HEAD_ITEM.format(clock=""), {"item": item})
         elif self.pg:
@@ -557,13 +569,15 @@ class SqlTx:
     def item(self, item_id: int) -> ItemRecord | None:
         if item_id in self._items:
             return self._items.pop(item_id)
+        if not storable_id(item_id):
+            return None
         row = self.one(self._ITEM + " WHERE id = :id", {"id": item_id})
         return codec.item_in(row) if row is not None else None
 
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
               after: int = 0) -> list[ItemRecord]:
-        w = (_Where("id > :after", after=after).eq("state", state).eq("body", body).eq("origin", origin)
+        w = (_Where("id > :after", after=after).eq("state", state).eq("body", body).ref("origin", origin)
              .among("id", ids).cmp("next_due_at", "<=", self.t(due_by) if due_by else None))
         if w.empty:
             return []
@@ -584,6 +598,8 @@ class SqlTx:
         return out
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
+        if not storable_id(meeting_id):
+            return None
         row = self.one(self._MEETING + " WHERE id = :id", {"id": meeting_id})
         return codec.meeting_in(row) if row is not None else None
 
@@ -599,7 +615,7 @@ class SqlTx:
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
                status: str | None = None) -> list[OrderRecord]:
-        w = _Where().eq("item_id", item).among("id", ids).eq("status", status)
+        w = _Where().ref("item_id", item).among("id", ids).eq("status", status)
         if w.empty:
             return []
         rows = self.all("SELECT id, item_id, issued_by, \"to\", issued_at, due_at, status, note, finding, reason, "
@@ -629,7 +645,8 @@ class SqlTx:
 
     def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
                after: int = 0, limit: int | None = None) -> list[EventRecord]:
-        w = _Where("seq > :after", after=after).eq("item_id", item).eq("meeting_id", meeting).among("item_id", items)
+        w = (_Where("seq > :after", after=after).ref("item_id", item).ref("meeting_id", meeting)
+             .among("item_id", items))
         if w.empty:
             return []
         sql = f"SELECT {EVENT_COLS} FROM event" + w.sql() + " ORDER BY seq"

@@ -98,6 +98,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
     import hashlib as _h
 
     v = Verdict()
+    v.replayer.legacy_text_until = legacy_text_until(tx)
     sha = _h.sha256
     enc = canonical
     judge = v.replayer.judge if replay else None
@@ -279,6 +280,16 @@ def _last_touch(tx: Any, kind: str, key: Any, record: Any) -> int | None:
     return events[-1].seq if events else None
 
 
+TEXT_RULES_FROM = "text_rules_from"
+
+
+def legacy_text_until(tx: Any) -> int:
+    """The last event recorded before this release's text rules (engine.core.text): the head
+    when the database was upgraded to them (migration 0007), 0 for a database made since."""
+    value = tx.meta(TEXT_RULES_FROM)
+    return int(value) if value and value.isdigit() else 0
+
+
 def replay_item(store: Any, item_id: int, at: dt.datetime | None = None) -> tuple[list[Step], Replayer]:
     """Replay the log up to `at` (or all of it); the steps about the item (and those taken
     from it), and the replayer as it stood then."""
@@ -286,6 +297,7 @@ def replay_item(store: Any, item_id: int, at: dt.datetime | None = None) -> tupl
     steps: list[Step] = []
     family = {item_id}
     with store.read() as tx, held_off():
+        r.legacy_text_until = legacy_text_until(tx)
         for rec in tx.stream():
             if at is not None and rec.at > at:
                 break

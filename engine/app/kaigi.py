@@ -13,13 +13,15 @@ instance serves the threads of a web server.
 """
 
 import datetime as dt
+import functools
+import inspect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.app.identity import SCHEDULER, SYSTEM, Actor
-from engine.core import authority as au, decide, people, sittings
+from engine.core import authority as au, decide, people, sittings, text
 from engine.core.decide import Ctx
 from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
 from engine.core.events import ActRefused, Event
@@ -30,6 +32,35 @@ from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord
 
 Build = Callable[[Ctx, Any], list[Event]]
 MAX_ID = 2**63 - 1
+
+
+def usable_text(name: str, value: Any) -> None:
+    """A command's argument `name`: every text in it (a key, a title, each login of a list,
+    the acting member's login) must be text the store and the log can hold (no lone
+    surrogate, no NUL: `engine.core.text.usable`), else a refusal naming the character."""
+    if isinstance(value, str):
+        text.usable(value, name)
+    elif isinstance(value, Actor):
+        text.usable(value.login, "actor")
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            if isinstance(v, str):
+                text.usable(v, name)
+
+
+def checked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A command of `Kaigi` whose text arguments are checked (`usable_text`) before anything
+    is opened: for every face, so a face cannot forget it (an undecodable station crashed
+    JSON rendering, a NUL filter made PostgreSQL refuse: HTTP 500 and 503)."""
+    sig = inspect.signature(method)
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kw: Any) -> Any:
+        for name, value in sig.bind(self, *args, **kw).arguments.items():
+            if name != "self":
+                usable_text(name, value)  # a document is (name, bytes): its name is checked
+        return method(self, *args, **kw)
+    return run
 
 
 @dataclass(frozen=True)
@@ -106,6 +137,7 @@ class Kaigi:
         return clock() if clock is not None else dt.datetime.now(dt.timezone.utc)
 
     # ------------------------------------------------------------ who is acting (R-I1)
+    @checked
     def authenticate(self, claimed: str | None = None, tx: Any = None) -> Actor:
         """The member this process acts as. A training database takes `claimed` (else the OS
         account) on trust. A real one asks the witness: PostgreSQL's authenticated role, or on
@@ -132,6 +164,7 @@ class Kaigi:
             raise BadInput(f"identity.ambiguous_{how}", who=account, members=", ".join(bound))
         return Actor(bound[0], how, via=account)
 
+    @checked
     def web_actor(self, login: str) -> Actor:
         """The member a web sign-in vouched for (a password, a token, a trusted proxy, or the
         training menu); on PostgreSQL the server then acts as their database role."""
@@ -320,6 +353,7 @@ class Kaigi:
         return int(n)
 
     # ------------------------------------------------------------ items
+    @checked
     def file_item(self, actor: Actor | str, title: str, *, station: str | None = None, team: str | None = None,
                   note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -327,6 +361,7 @@ class Kaigi:
             return decide.file_item(ctx, self._next(tx, "item"), title, body.key, team, note)
         return self.act(actor, "file_item", build, dry_run=dry_run, on_behalf_of=on_behalf_of)
 
+    @checked
     def advance(self, actor: Actor | str, item: int, trigger: str, *, meeting: int | None = None, note: str = "",
                 document: tuple[str, bytes] | None = None, expect_version: int | None = None,
                 dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
@@ -345,6 +380,7 @@ class Kaigi:
         return self.act(actor, "advance", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, meeting))
 
     # ------------------------------------------------------------ meetings
+    @checked
     def convene(self, actor: Actor | str, kind: str, starts_at: dt.datetime, *, items: Sequence[int] = (),
                 attendees: Sequence[str] = (), invited: Sequence[str] = (), station: str | None = None,
                 dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
@@ -366,30 +402,35 @@ class Kaigi:
             raise BadInput("meeting.which_station", kind=kind, mine=", ".join(mine) or "-")
         return ctx.world.bodies[mine[0]]
 
+    @checked
     def agenda(self, actor: Actor | str, meeting: int, op: str, item: int, *, position: int | None = None,
                dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             return sittings.change_agenda(ctx, ctx.world.meeting(meeting), op, ctx.world.item(item), position)
         return self.act(actor, "agenda", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, meeting))
 
+    @checked
     def hold(self, actor: Actor | str, meeting: int, *, present: Sequence[str] = (), sat_at: dt.datetime | None = None,
              dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             return sittings.hold(ctx, ctx.world.meeting(meeting), list(present), sat_at)
         return self.act(actor, "hold", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
+    @checked
     def cancel(self, actor: Actor | str, meeting: int, *, reason: str = "", dry_run: bool = False,
                on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             return sittings.cancel(ctx, ctx.world.meeting(meeting), reason)
         return self.act(actor, "cancel", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
+    @checked
     def record_minutes(self, actor: Actor | str, meeting: int, text: str, *, dry_run: bool = False,
                        on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             return sittings.record_minutes(ctx, ctx.world.meeting(meeting), text)
         return self.act(actor, "minutes", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
+    @checked
     def approve_minutes(self, actor: Actor | str, meeting: int, *, n: int | None = None, dry_run: bool = False,
                         on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -398,6 +439,7 @@ class Kaigi:
                         about=(None, meeting))
 
     # ------------------------------------------------------------ investigation orders (R-T5)
+    @checked
     def issue_order(self, actor: Actor | str, item: int, to: str, *, due_at: dt.datetime | None = None,
                     note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -413,6 +455,7 @@ class Kaigi:
                                       due, note)
         return self.act(actor, "issue_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, None))
 
+    @checked
     def complete_order(self, actor: Actor | str, order: int, finding: str, *, dry_run: bool = False,
                        on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -421,6 +464,7 @@ class Kaigi:
         return self.act(actor, "complete_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
                         about=(self._order_item(order), None))
 
+    @checked
     def waive_order(self, actor: Actor | str, order: int, reason: str, *, dry_run: bool = False,
                     on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -435,6 +479,7 @@ class Kaigi:
         return found[0].item if found else None
 
     # ------------------------------------------------------------ delegation (R-A1)
+    @checked
     def delegate(self, actor: Actor | str, clerk: str, *, valid_until: dt.datetime,
                  valid_from: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -442,6 +487,7 @@ class Kaigi:
                                    valid_from or ctx.now, valid_until)
         return self.act(actor, "delegate", build, dry_run=dry_run)
 
+    @checked
     def end_delegation(self, actor: Actor | str, delegation: int, *, dry_run: bool = False) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             d = ctx.world.delegations.get(delegation)
@@ -451,6 +497,7 @@ class Kaigi:
         return self.act(actor, "end_delegation", build, dry_run=dry_run)
 
     # ------------------------------------------------------------ the roster (R-P1)
+    @checked
     def add_member(self, actor: Actor | str, login: str, *, name: str, name_en: str = "", email: str | None = None,
                    lang: str = "ja", channel: str = "email", os_user: str | None = None, db_role: str | None = None,
                    dry_run: bool = False) -> Outcome:
@@ -458,12 +505,14 @@ class Kaigi:
             return people.add_member(ctx, login, name, name_en, email, lang, channel, os_user, db_role)
         return self.act(actor, "add_member", build, dry_run=dry_run)
 
+    @checked
     def bind_member(self, actor: Actor | str, login: str, *, os_user: str | None = None, db_role: str | None = None,
                     dry_run: bool = False) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             return people.bind_member(ctx, ctx.world.member(login), os_user, db_role)
         return self.act(actor, "bind_member", build, dry_run=dry_run)
 
+    @checked
     def assign(self, actor: Actor | str, login: str, position: str, *, station: str | None = None,
                team: str | None = None, valid_from: dt.datetime | None = None,
                valid_until: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
@@ -472,6 +521,7 @@ class Kaigi:
                                  ctx.world.body(station), team, valid_from or ctx.now, valid_until)
         return self.act(actor, "assign", build, dry_run=dry_run)
 
+    @checked
     def end_assignment(self, actor: Actor | str, assignment: int, *, at: dt.datetime | None = None,
                        dry_run: bool = False) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
@@ -482,6 +532,7 @@ class Kaigi:
         return self.act(actor, "end_assignment", build, dry_run=dry_run)
 
     # ------------------------------------------------------------ rulebook versions (R-V1)
+    @checked
     def adopt_rulebook(self, actor: Actor | str, text: str, source: str, *, dry_run: bool = False) -> Outcome:
         from workflows import parse_rulebook
 

@@ -13,6 +13,7 @@ from engine.app import visibility as vis
 from engine.core import authority as au
 from engine.core.decide import chair_was_present, describe
 from engine.core.errors import NotFound
+from engine.core.text import usable
 from engine.core.world import Lazy, World
 from engine.i18n import A, Msg, Person, When, render
 from engine.infra.timeutil import iso
@@ -174,6 +175,7 @@ class Reader:
         """The board's view of the items the viewer may see: enough for a card (no deadlines
         or next acts, which `item_view` works out per item). `login` is for a reader without
         a viewer (the engine asking on a member's behalf); a viewer's own sight wins."""
+        _filters(station=station, team=team)
         body = self.w.body(station).key if station else None
         book = self.book()
         sight = self.sight if self.viewer is not None or login is None else vis.sight(self.w, login, self.now)
@@ -200,6 +202,7 @@ class Reader:
 
     def items(self, *, state: str | None = None, station: str | None = None, overdue: bool = False,
               lang: str = "en", team: str | None = None) -> list[dict[str, Any]]:
+        _filters(state=state, station=station, team=team)
         body = self.w.body(station).key if station else None
         views = [self.item_view(i, lang) for i in self.tx.items(state=state, body=body)
                  if (team is None or i.team == team) and self.sees_item(i)]
@@ -405,6 +408,7 @@ class Reader:
 
     def meetings(self, *, status: str | None = None, since: dt.datetime | None = None,
                  until: dt.datetime | None = None, lang: str = "en") -> list[dict[str, Any]]:
+        _filters(status=status)
         return [self.meeting_view(m, lang) for m in self.tx.meetings(status=status, since=since, until=until)
                 if self.sees_meeting(m)]
 
@@ -532,6 +536,15 @@ class Reader:
 
     def describe_held(self, login: str, lang: str = "en") -> str:
         return describe(self.w, self.book(), self.holdings(login)).render(lang)
+
+
+def _filters(**given: Any) -> None:
+    """A query's text filters are keys the store compares: text it can hold (no NUL, no lone
+    surrogate: `engine.core.text.usable`), else a refusal naming the character, for every face
+    (`?state=%00` made PostgreSQL refuse: HTTP 503)."""
+    for name, value in given.items():
+        if isinstance(value, str):
+            usable(value, name)
 
 
 def _state(book: Rulebook, key: str) -> Any:

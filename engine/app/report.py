@@ -10,12 +10,37 @@ by their sha256; and the head of the log the report was made from, to check it a
 from typing import Any
 
 from engine.app.audit import replay_item
+from engine.core.text import BIDI, ZERO_WIDTH
 from engine.i18n import t, when
 
 
+_BREAKS = str.maketrans({c: " " for c in "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"})
+_INLINE = frozenset("\\`*_[]<>|~&!")  # emphasis, code, links and images, HTML and entities, table cells
+_LEAD = frozenset("#+-=>")  # a heading, a list item, a setext underline or a quote where a line starts
+
+
 def _md(text: Any) -> str:
-    """Text in a Markdown table cell: one line, pipes escaped."""
-    return str(text if text is not None else "").replace("\n", " ").replace("|", "\\|")
+    """What the report quotes (a title, a note, a name, minutes, a refusal's words), as
+    literal Markdown text on one line: line breaks become spaces, and what could make
+    emphasis, code, a link, an HTML tag, an entity or a table cell is backslash-escaped (a
+    leading `#`, `-`, `1.` too). A title like `# 承認済み` followed by a forged table row then
+    reads as what it is, quoted text, in any CommonMark or GFM reader."""
+    plain = str(text if text is not None else "").translate(_BREAKS)
+    out = "".join("\\" + c if c in _INLINE else _shown(c) for c in plain)
+    if out[:1] in _LEAD:
+        return "\\" + out
+    digits = len(out) - len(out.lstrip("0123456789"))
+    if digits and out[digits:digits + 1] in (".", ")"):
+        return out[:digits] + "\\" + out[digits:]
+    return out
+
+
+def _shown(c: str) -> str:
+    """A control, bidi or zero-width character a record kept from before they were refused
+    (engine.core.text) is shown by its code point: it must not reorder or hide the report."""
+    if c in BIDI or c in ZERO_WIDTH or (c < " " and c != "\t") or "\x7f" <= c <= "\x9f":
+        return f"(U+{ord(c):04X})"
+    return c
 
 
 def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None = None) -> str:
@@ -34,14 +59,15 @@ def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None =
         head = q.tx.head()
     steps, _ = replay_item(kaigi.store, item_id)
     verdict = {s.seq: s for s in steps}
-    out = [f"# {t('report.title', lang, id=view['id'], title=view['title'])}", ""]
-    out += [f"- {t('report.state', lang)}: **{view['state_title']}** (`{view['state']}`)",
-            f"- {t('report.body', lang)}: {view['body_name']}" + (f" · {view['team_title']}" if view["team_title"] else ""),
-            f"- {t('report.filed', lang)}: {view['filed_by_name']}, {at(view['filed_at'])}"]
+    out = [f"# {t('report.title', lang, id=view['id'], title=_md(view['title']))}", ""]
+    out += [f"- {t('report.state', lang)}: **{_md(view['state_title'])}** (`{view['state']}`)",
+            f"- {t('report.body', lang)}: {_md(view['body_name'])}"
+            + (f" · {_md(view['team_title'])}" if view["team_title"] else ""),
+            f"- {t('report.filed', lang)}: {_md(view['filed_by_name'])}, {at(view['filed_at'])}"]
     if view["waiting_for"]:
-        out.append(f"- {t('report.waiting', lang)}: {view['waiting_for']}")
+        out.append(f"- {t('report.waiting', lang)}: {_md(view['waiting_for'])}")
     if view["note"]:
-        out.append(f"- {t('report.note', lang)}: {view['note']}")
+        out.append(f"- {t('report.note', lang)}: {_md(view['note'])}")
     out += ["", f"## {t('report.acts', lang)}", "",
             f"| # | {t('col.at', lang)} | {t('col.actor', lang)} | {t('report.what', lang)} | "
             f"{t('col.rulebook', lang)} | {t('col.allowed', lang)} |", "|---|---|---|---|---|---|"]
@@ -52,29 +78,29 @@ def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None =
         judged = "-" if s is None else (t("word.yes", lang) if s.allowed else t("word.no", lang)) + \
             f": {s.reason.render(lang)}"
         out.append(f"| {e['seq']} | {_md(at(e['at']))} | {_md(who)} `{e['identity'] or '-'}` | {_md(e['summary'])}"
-                   + (f" — {_md(e['note'])}" if e["note"] else "") + f" | {e['rulebook']} | {_md(judged)} |")
+                   + (f" — {_md(e['note'])}" if e["note"] else "") + f" | {_md(e['rulebook'])} | {_md(judged)} |")
     if sittings:
         out += ["", f"## {t('report.sittings', lang)}", ""]
         for m in sittings:
-            present = [p["name"] for p in m["people"] if p["present"]]
-            out += [f"### {t('report.sitting', lang, id=m['id'], title=m['title'])}", "",
-                    f"- {t('report.chair', lang)}: {m['chair_name']}; {t('report.starts', lang)}: {at(m['starts_at'])}"
+            present = [_md(p["name"]) for p in m["people"] if p["present"]]
+            out += [f"### {t('report.sitting', lang, id=m['id'], title=_md(m['title']))}", "",
+                    f"- {t('report.chair', lang)}: {_md(m['chair_name'])}; {t('report.starts', lang)}: {at(m['starts_at'])}"
                     + (f"; {t('report.sat', lang)}: {at(m['sat_at'])}" if m["status"] == "held" else "")
                     + f" ({m['status']})",
                     f"- {t('report.present', lang)}: {('、' if lang == 'ja' else ', ').join(present) or '-'}",
-                    f"- {t('report.outcome', lang)}: {m['outcomes'].get(str(item_id), '-')}"]
+                    f"- {t('report.outcome', lang)}: {_md(m['outcomes'].get(str(item_id), '-'))}"]
             for x in m["minutes"]:
                 approved = t("report.approved", lang, name=x["approved_by"]) if x["approved_by"] else \
                     t("report.unapproved", lang)
                 out.append(f"- {t('report.minutes', lang, n=x['n'])} ({approved}, sha256 `{x['sha256'][:16]}…`): "
-                           f"{_md(x['text'])[:500]}")
+                           f"{_md(x['text'][:500])}")
             out.append("")
     sent = [e for e in history if e["type"] in ("ReminderDue", "ReminderSent", "ReminderFailed")]
     refused = [e for e in history if e["type"] == "ActRefused"]
     out += ["", f"## {t('report.reminders', lang)}", ""]
-    out += [f"- {at(e['at'])}: {e['summary']}" for e in sent] or [f"- {t('report.none', lang)}"]
+    out += [f"- {at(e['at'])}: {_md(e['summary'])}" for e in sent] or [f"- {t('report.none', lang)}"]
     out += ["", f"## {t('report.refused', lang)}", ""]
-    out += [f"- {at(e['at'])}: {e['actor_name']} — {e['summary']}" for e in refused] or [f"- {t('report.none', lang)}"]
+    out += [f"- {at(e['at'])}: {_md(e['actor_name'])} — {_md(e['summary'])}" for e in refused] or [f"- {t('report.none', lang)}"]
     out += ["", f"## {t('report.anchor', lang)}", "",
             t("report.anchor_text", lang, seq=head.seq, hash=head.hash), ""]
     return "\n".join(out)

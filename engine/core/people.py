@@ -9,7 +9,8 @@ import re
 from typing import Any
 
 from engine.core import authority as au
-from engine.core.decide import Ctx, body_title, text_field
+from engine.core import text
+from engine.core.decide import Ctx, body_title
 from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AssignmentEnded, DelegationEnded, Event, MemberAdded, MemberBound, OrderCompleted,
                                 OrderIssued, OrderWaived, RecordingDelegated, RoleAssigned, RulebookAdopted)
@@ -51,8 +52,8 @@ def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None,
         raise BadInput("member.bad_login", login=login[:70])
     if login in ctx.world.members:
         raise BadInput("member.exists", login=login)
-    name = text_field(name, "name", 200, required=True)
-    name_en = text_field(name_en, "name_en", 200) or name
+    name = text.line(name, "name", 200, required=True, old=ctx.legacy_text)
+    name_en = text.line(name_en, "name_en", 200, old=ctx.legacy_text) or name
     if email is not None and not EMAIL.fullmatch(email):
         raise BadInput("member.bad_email", email=email[:70])
     if lang not in ("ja", "en") or channel not in ("email", "outbox"):
@@ -127,7 +128,7 @@ def issue_order(ctx: Ctx, order_id: int, item: ItemRecord, to: MemberRecord, due
     """The general manager orders a team leader to investigate an item in pre-review."""
     pw = ctx.book.powers
     hq = ctx.world.hq()
-    note = text_field(note, "note", 10_000)
+    note = text.prose(note, "note", 10_000, old=ctx.legacy_text)
     if ctx.holds(pw.order, hq) is None:
         raise ctx.refuse(Msg("act.order"), pw.order, hq, "R-T5")
     held = au.holdings(ctx.world, ctx.book, to.login, ctx.now)
@@ -149,7 +150,7 @@ def complete_order(ctx: Ctx, order: OrderRecord, finding: str, item: ItemRecord)
         raise NotPossible("order.settled", id=order.id, status=order.status)
     if not ctx.book.is_open(item.state):
         raise NotPossible("order.item_final", item=item.id)
-    finding = text_field(finding, "finding", 10_000, strip=True)
+    finding = text.prose(finding, "finding", 10_000, strip=True, old=ctx.legacy_text)
     if not finding:
         raise BadInput("order.needs_finding")
     return [OrderCompleted(item=order.item, id=order.id, finding=finding)]
@@ -161,7 +162,7 @@ def waive_order(ctx: Ctx, order: OrderRecord, reason: str, item: ItemRecord) -> 
         raise ctx.refuse(Msg("act.waive"), pw.order, ctx.world.hq(), "R-T5")
     if order.status != "open":
         raise NotPossible("order.settled", id=order.id, status=order.status)
-    reason = text_field(reason, "reason", 10_000, strip=True)
+    reason = text.prose(reason, "reason", 10_000, strip=True, old=ctx.legacy_text)
     if not reason:
         raise BadInput("order.needs_reason")
     return [OrderWaived(item=order.item, id=order.id, reason=reason)]

@@ -80,6 +80,9 @@ class Replayer:
     tokens: dict[int, dict[str, Any]] = field(default_factory=dict)  # API token id -> its row, as replayed
     credentials: dict[str, str | None] = field(default_factory=dict)  # login -> commitment of the latest password
     _schema: int = 1  # the schema the act's event was written at (pre-R-I5 credential events)
+    # acts up to this sequence number were recorded before the text rules of engine.core.text
+    # (the database's `text_rules_from`, set when it was upgraded): judged by the rule of their day
+    legacy_text_until: int = 0
     _pending: list[ev.Event] = field(default_factory=list)
     _act: EventRecord | None = None
     _nothing: Changes = field(default_factory=_NoChanges)
@@ -221,7 +224,7 @@ class Replayer:
         w = self.world
         if rec.actor not in w.members:
             raise NotPermitted("replay.not_on_roster", login=rec.actor)
-        ctx = Ctx(book, rec.at, rec.actor, rec.authority, w)
+        ctx = Ctx(book, rec.at, rec.actor, rec.authority, w, legacy_text=rec.seq <= self.legacy_text_until)
         if rec.authority != rec.actor:
             if rec.authority not in w.members:
                 raise NotPermitted("replay.not_on_roster", login=rec.authority)

@@ -9,10 +9,11 @@ import datetime as dt
 import hashlib
 
 from engine.core import authority as au
-from engine.core.decide import Ctx, advance, chairs, meeting_kind, text_field
+from engine.core.decide import Ctx, advance, chairs, meeting_kind
 from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AgendaChanged, Event, MeetingCancelled, MeetingConvened, MeetingHeld,
                                 MinutesApproved, MinutesRecorded)
+from engine.core.text import prose  # `text` is the minutes' own name below
 from engine.i18n import A, Msg, When
 from store.records import BodyRecord, ItemRecord, MeetingRecord
 from workflows import MeetingKind
@@ -202,7 +203,7 @@ def hold(ctx: Ctx, meeting: MeetingRecord, present: list[str], sat: dt.datetime 
 def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> list[Event]:
     """Calling a sitting off is the convener's power (R-C3, R-T3, R-S1, R-P2), not the recorder's."""
     kind = meeting_kind(ctx.book, meeting.kind)
-    reason = text_field(reason, "reason", 2000)
+    reason = prose(reason, "reason", 2000, old=ctx.legacy_text)
     if ctx.holds((kind.convener,), meeting.body) is None:
         raise ctx.refuse(Msg("act.cancel", meeting=A(kind.title)), (kind.convener,), meeting.body, kind.rule)
     if meeting.status != "convened":
@@ -214,7 +215,7 @@ def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> list[Event]:
 def record_minutes(ctx: Ctx, meeting: MeetingRecord, text: str) -> list[Event]:
     """An entry of the minutes of a sitting, by whoever keeps its business (R-M4, R-C5)."""
     kind = meeting_kind(ctx.book, meeting.kind)
-    text = text_field(text, "minutes", MAX_MINUTES, required=True)
+    text = prose(text, "minutes", MAX_MINUTES, required=True, old=ctx.legacy_text)
     if ctx.holds(kind.minutes_roles, meeting.body) is None:
         raise ctx.refuse(Msg("act.minutes", meeting=A(kind.title)), kind.minutes_roles, meeting.body, "R-M4")
     if meeting.status != "held":

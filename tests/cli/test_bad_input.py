@@ -132,6 +132,18 @@ def test_control_characters_in_a_title_are_refused(demo: Path) -> None:
     assert r.returncode == 2 and "control characters" in one_line(r)
 
 
+def test_a_right_to_left_override_in_a_title_is_refused_by_name(demo: Path) -> None:
+    """Issue 15 (input): bidi controls and zero-width characters spoof titles; the refusal names
+    the character and does not print it (a terminal would reorder the line that refuses it)."""
+    before = events(demo)
+    r = run([*db(demo), "--as", "yamamoto", "item", "file", "承認済み\u202e行"], demo)
+    line = one_line(r)
+    assert r.returncode == 2 and "U+202E RIGHT-TO-LEFT OVERRIDE" in line and "\u202e" not in line
+    r = run([*db(demo), "--as", "sato", "roster", "add", "okada", "--name", "岡田\u200b"], demo)
+    assert r.returncode == 2 and "U+200B ZERO WIDTH SPACE" in one_line(r)
+    assert events(demo) == before
+
+
 def test_a_full_disk_loses_the_log_line_not_the_act(demo: Path) -> None:
     """The act is committed: a log that cannot be written must not make it look failed (a retry
     would file it twice)."""

@@ -77,3 +77,15 @@ def _deliveries(db):
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(r) for r in conn.execute("SELECT reminder, rung, recipient FROM delivery")]
+
+
+def test_the_upgrade_marks_where_the_text_rules_begin(old, tmp_path):
+    """Acts recorded before the upgrade are judged by the text rules of their day (no false
+    alarm on an honest old log); every act after it by today's (issue 15 item 9)."""
+    import sqlite3
+
+    assert 0 == old("init").exit_code
+    db = sqlite3.connect(tmp_path / "kaigi.db")
+    assert [("133",)] == db.execute("SELECT value FROM kaigi_meta WHERE key = 'text_rules_from'").fetchall()
+    refused = old("--as", "yamamoto", "item", "file", "予算\u202e承認済み")
+    assert 2 == refused.exit_code and "U+202E" in refused.output

@@ -157,3 +157,35 @@ class TestDeliveries:
         assert ["b"] == [d.dedupe_key for d in again]
         with port.read() as tx:
             assert {"sent", "sending"} == {d.status for d in tx.deliveries()}
+
+
+OUT_OF_RANGE = [2**63, 2**64 + 1, 10**30, 0, -1, -(2**63) - 1]
+
+
+class TestIdsOutOfRange:
+    """Issue 15 (input): an id no 64-bit column can hold names no record. Every lookup by id
+    answers "absent" without reaching the driver; on main SQLite raised OverflowError
+    (HTTP 500 on `/items/9223372036854775808`)."""
+
+    @pytest.fixture
+    def filled(self, port):
+        m = MeetingRecord(id=1, kind="council", body="hq", convener="sato", chair="sato", starts_at=T0,
+                          status="convened", version=1, convened_at=T0, items=(1,))
+        with port.act() as tx:
+            tx.append("sato", "sato", "training", "2024-10-01", [ev(1, 1)])
+            tx.save([("item", item(1), None), ("meeting", m, None)])
+        return port
+
+    @pytest.mark.parametrize("bad", OUT_OF_RANGE)
+    def test_lookups_by_an_id_out_of_range_find_nothing(self, filled, bad):
+        with filled.read() as tx:
+            assert tx.item(bad) is None and tx.meeting(bad) is None
+            assert [] == tx.items(ids=[bad]) == tx.items(origin=bad) == tx.meetings(ids=[bad])
+            assert [] == tx.orders(ids=[bad]) == tx.orders(item=bad)
+            assert [] == tx.events(item=bad) == tx.events(meeting=bad) == tx.events(items=[bad])
+            assert [1] == [i.id for i in tx.items(ids=[bad, 1])]  # the others still count
+            assert [1] == [e.item for e in tx.events(items=[1, bad])]
+
+    def test_an_act_about_an_id_out_of_range_still_takes_the_head(self, filled):
+        with filled.act(item=2**63) as tx:
+            assert tx.head().seq == 1 and tx.item(2**63) is None

@@ -16,12 +16,19 @@ from hypothesis import strategies as st
 from store import open_store
 from tests.conftest import fingerprint
 
+# Issue 15 (input): what spoofs a title or a name (bidi controls, zero-width characters), line
+# breaks of every kind, NUL and C1 controls: refused with exit 2 and the character's name.
+BIDI_AND_INVISIBLE = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+                      "\u200e", "\u200f", "\u061c", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"]
+SPOOFING = ([f"承認{c}済み" for c in BIDI_AND_INVISIBLE]
+            + ["# 承認済み\n| 1 | forged |", "a\u2028b", "a\x85b", "a\rb", "nul\x00", "\x9b31m"])
 LOGINS = ["sato", "suzuki", "watanabe", "yamamoto", "nakamura", "kobayashi", "yamaguchi", "nobody"]
 GARBAGE = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", " ", "0", "-1", str(2**63), str(2**64), "nan", "inf", "1e309", "9999-12-31",
                      "0001-01-01", "2026-02-30", "24:00", "\x00", "\x1b[31m", "\udcff", "../../etc/passwd",
                      "'; DROP TABLE event; --", "%s%s%n", "{}", "[]", "null"]),
+    st.sampled_from(SPOOFING),
 )
 ID = st.one_of(st.integers(1, 6).map(str), GARBAGE)
 WHEN = st.one_of(st.sampled_from(["now", "2026-12-01", "2026-12-01T10:00+09:00", "2026-11-30 09:00", "tomorrow"]),
@@ -59,8 +66,10 @@ def command() -> st.SearchStrategy[list[str]]:
         cmd("order", "issue", ID.map(lambda i: [i]), LOGIN.map(lambda w: ["--to", w]), opt("--due", WHEN),
             opt("--note", TEXT), dry),
         cmd("order", "complete", ID.map(lambda i: [i]), TEXT.map(lambda t: ["--finding", t]), dry),
-        cmd("roster", "add", LOGIN.map(lambda w: [w]), TEXT.map(lambda t: ["--name", t]), opt("--email", TEXT),
-            opt("--os-user", TEXT), dry),
+        cmd("roster", "add", LOGIN.map(lambda w: [w]), TEXT.map(lambda t: ["--name", t]), opt("--name-en", TEXT),
+            opt("--email", TEXT), opt("--os-user", TEXT), dry),
+        cmd("meeting", "list"),
+        cmd("item", "list", opt("--team", TEXT), opt("--state", TEXT)),
         cmd("roster", "delegate", LOGIN.map(lambda w: [w]), WHEN.map(lambda w: ["--until", w]), dry),
         cmd("roster", "list", opt("--at", WHEN)),
         cmd("reminders", "forecast", WHEN.map(lambda w: ["--until", w])),
@@ -113,4 +122,18 @@ def test_no_bug_no_traceback_and_refusals_change_nothing(demo_db: str, args: lis
     assert "Traceback" not in output and "unexpected failure" not in output, output
     if code != 0 or "--dry-run" in args:
         assert fingerprint(store) == before, (args, code, output)
+    if args[:2] == ["item", "file"] and any(c in args[2] for c in BIDI_AND_INVISIBLE):
+        assert code != 0, (args, code, output)  # never filed, dry run or not
+    store.close()
+
+
+@pytest.mark.parametrize("title", SPOOFING)
+def test_a_spoofing_or_multi_line_title_is_refused_by_name_and_changes_nothing(demo_db: str, title: str) -> None:
+    """Issue 15: on main these titles were filed (exit 0); now exit 2, one line naming the character."""
+    store = open_store(demo_db)
+    before = fingerprint(store)
+    code, output = invoke(["--db", demo_db, "--as", "yamamoto", "item", "file", title])
+    assert code == 2 and "U+" in output and len(output.strip().splitlines()) == 1, output
+    assert not any(c in output for c in BIDI_AND_INVISIBLE)
+    assert fingerprint(store) == before
     store.close()

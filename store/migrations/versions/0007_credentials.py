@@ -29,6 +29,11 @@ DROP FUNCTION IF EXISTS kaigi_secret_guard();
 
 def upgrade() -> None:
     bind = op.get_bind()
+    # The text rules of this release (one-line titles, no bidi or zero-width characters) judge
+    # new acts; acts already in the log are judged again by the rule of their day, so an
+    # honest old log still verifies: mark where the new rules begin (0 on a new database).
+    bind.execute(sa.text("INSERT INTO kaigi_meta (key, value) SELECT 'text_rules_from', CAST(seq AS VARCHAR(20)) "
+                         "FROM log_head WHERE id = 1 AND seq > 0"))
     if bind.dialect.name != "postgresql":
         return
     from store.pg import FUNCTIONS, group_name, quote_ident
