@@ -149,6 +149,9 @@ PAGE_GETS = st.one_of(
     st.tuples(st.just("/diagram"), query("item")),
     TEXT.map(lambda f: (f"/audit/export.{path_id(f)}", "")),
     TEXT.map(lambda c: (f"/lang/{path_id(c)}", "")),
+    st.tuples(st.sampled_from(["/items", "/items.csv", "/items.xlsx"]),
+              query("q", "state", "station", "team", "overdue", "page")),
+    st.tuples(st.just("/overdue"), query("station")),
 )
 
 

@@ -243,3 +243,10 @@ def test_overdue_page_groups_by_station_and_role_R_N3(world, pages):
     assert f'href="/items/{world["joso"]}"' in html
     r = pages["sato"].get("/overdue", params={"station": "mito"})
     assert 'data-body="hq"' not in r.text and 'data-body="mito"' in r.text
+
+
+@pytest.mark.parametrize("query", ["q=%ED%A0%80", "q=%00", "station=%00", "station=%ED%A0%80", "team=%00",
+                                   "state=%00", "page=%C2%B2", "q=%E2%80%AE", "overdue=%00"])
+def test_nasty_filters_are_answered_never_a_500(world, pages, query):
+    for path in ("/items", "/items.csv", "/items.xlsx", "/overdue"):
+        assert pages["sato"].get(f"{path}?{query}").status_code in (200, 400, 404), (path, query)
