@@ -56,6 +56,11 @@ def _lang_now() -> str:
     app = ctx.find_object(App) if ctx else None
     if app is not None:
         return app.lang
+    from engine.i18n.click_ja import current
+
+    asked = current()  # `--help` is answered while parsing, before the App exists: the root's `--lang`
+    if asked is not None:
+        return asked
     env = os.environ.get("KAIGI_LANG")
     return env if env in ("ja", "en") else "ja"
 
@@ -72,6 +77,21 @@ class TCommand(click.Command):
     def get_short_help_str(self, limit: int = 45) -> str:
         return _t(self.help, _lang_now()).split("\n")[0] if self.help else ""
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        from engine.i18n.click_ja import usage
+
+        return usage(super().collect_usage_pieces(ctx))
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        """click keeps one help option per command: its words are set each time, in the
+        language of this command line (a process may run several)."""
+        from engine.i18n.click_ja import words
+
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = words("Show this message and exit.")
+        return opt
+
 
 class TGroup(click.Group):
     command_class = TCommand
@@ -82,8 +102,34 @@ class TGroup(click.Group):
     def get_short_help_str(self, limit: int = 45) -> str:
         return TCommand.get_short_help_str(self, limit)  # type: ignore[arg-type]
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        from engine.i18n.click_ja import usage
+
+        return usage(super().collect_usage_pieces(ctx))
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        """click keeps one help option per command: its words are set each time, in the
+        language of this command line (a process may run several)."""
+        from engine.i18n.click_ja import words
+
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.help = words("Show this message and exit.")
+        return opt
+
 
 TGroup.group_class = TGroup
+
+
+class Root(TGroup):
+    """`kaigi` itself: before parsing, click's own words (`Usage:`, its errors) are set to the
+    language asked for (`--lang`, KAIGI_LANG, else Japanese as the App's default)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from engine.i18n import click_ja
+
+        click_ja.use(click_ja.language(list(args), os.environ.get("KAIGI_LANG")))
+        return super().parse_args(ctx, args)
 
 
 class TOption(click.Option):
@@ -221,7 +267,7 @@ def _bug(app: App | None, err: BaseException) -> None:
 
 
 # ---------------------------------------------------------------- the group
-@click.group(cls=TGroup, context_settings={"help_option_names": ["-h", "--help"]}, help="help.kaigi")
+@click.group(cls=Root, context_settings={"help_option_names": ["-h", "--help"]}, help="help.kaigi")
 @option("--db", envvar="KAIGI_DB", metavar="URL", help="opt.db")
 @option("--as", "as_", metavar="LOGIN", help="opt.as")
 @option("--json", "json_out", is_flag=True, help="opt.json")
@@ -338,6 +384,9 @@ def _act_done(app: App, out: Any, done: str, would: str, data: Any, **params: An
 
     last = out.records[-1]
     params = {"seq": last.seq, **params}
+    base = done.split(".", 1)[1]
+    if app.lang == "ja" and f"said.{base}" in _catalog():  # the sentence in words (English keeps its keys)
+        done, would = f"said.{base}", f"said_would.{base}"
     if out.dry_run:
         app.out({"dry_run": True, "events": [{"type": f.type, **f.payload()} for f in out.facts],
                  "event": {"type": out.fact.type, **({"from": out.fact.src, "to": out.fact.dest}
@@ -404,7 +453,24 @@ def rulebook_diff(app: App, a: str, b: str) -> None:
         from engine.app import rulebooks
 
         changes, text = rulebooks.compare(_rules(app), a, b, app.lang)
+    if app.lang == "ja":
+        text = _diff_ja(app, changes)
     app.out([{"key": c.key, "kind": c.kind, "before": c.before, "after": c.after} for c in changes], text)
+
+
+def _diff_ja(app: App, changes: list[Any]) -> str:
+    """`rulebook diff` in Japanese: each line says added, removed or changed and in which part
+    of the rulebook (職, 会議, 遷移 …), then the rulebook path and its values (already given in
+    both languages)."""
+    if not changes:
+        return app.t("diff.none")
+    lines = []
+    for c in changes:
+        section = c.key.split(".", 1)[0].split("[", 1)[0]
+        key = f"diff.section.{section}"
+        lines.append(app.t(f"diff.{c.kind}", section=app.t(key) if key in _catalog() else section, key=c.key,
+                           before=c.before, after=c.after))
+    return "\n".join(lines)
 
 
 @rulebook.command("check", help="help.rulebook.check")
@@ -456,10 +522,11 @@ def rulebook_cutover(app: App, version: str, file: str | None, dry_run: bool) ->
             rules = rules.add(new)
         book = _book(app, rules, version)
         with k.read() as q:
-            rows = moves(q, book, rules)
+            rows = moves(q, book, rules, app.lang)
     head = (app.t("cutover.moves", since=str(book.effective_from), version=version) if rows else
             app.t("cutover.nothing", since=str(book.effective_from), version=version))
-    app.out(rows, head + "".join(f"\n  {r['what']}: {r['from_posts']} -> {r['to_posts']}" for r in rows))
+    app.out(rows, head + "".join("\n" + app.t("cutover.line", what=r["what"], was=r["from_posts"], will=r["to_posts"])
+                                 for r in rows))
 
 
 def _read_text(path: str, limit: int = 5_000_000) -> str:
@@ -547,8 +614,36 @@ def _roster_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
     facts = [{"type": f.type, **f.payload()} for f in out.facts]
     d = {"dry_run": out.dry_run, "event": {**facts[0], "seq": out.records[0].seq}, "events": facts}
     text = ", ".join(f"{k}={v}" for k, v in facts[0].items() if v not in (None, "") and k != "type")
-    app.out(d, app.t("roster.would" if out.dry_run else "roster.done", type=out.fact.type, what=text,
-                     seq=out.records[0].seq))
+    said = app.lang == "ja"  # in words; the English line keeps the event's fields
+    app.out(d, app.t(("said_would.roster" if said else "roster.would") if out.dry_run else
+                     ("said.roster" if said else "roster.done"), type=out.fact.type, what=text,
+                     seq=out.records[0].seq, words=_roster_words(app, out.fact)))
+
+
+def _roster_words(app: App, e: Any) -> str:
+    """A roster change as a sentence's subject: who, which post, from when to when, by name."""
+    lang = app.lang
+    with app.kaigi().read() as q:
+        book = q.book()
+        name = q.name(getattr(e, "login", "") or "", lang) if hasattr(e, "login") else ""
+        p: dict[str, Any] = {k: v for k, v in e.payload().items()}
+        if e.type == "RoleAssigned":
+            pos = book.positions.get(e.position)
+            p.update(position=pos.title.in_(lang) if pos else e.position, body=q.body_name(e.body, lang),
+                     team=app.t("roster.team", team=book.teams[e.team].title.in_(lang)) if e.team in book.teams
+                     else (app.t("roster.team", team=e.team) if e.team else ""),
+                     since=_when(e.valid_from, lang),
+                     until=app.t("roster.until", at=_when(e.valid_until, lang)) if e.valid_until else "")
+        elif e.type in ("AssignmentEnded", "DelegationEnded"):
+            p.update(at=_when(e.valid_until, lang))
+        elif e.type == "RecordingDelegated":
+            p.update(who=q.name(app.actor.login, lang), clerk=q.name(e.clerk, lang), since=_when(e.valid_from, lang),
+                     until=_when(e.valid_until, lang))
+        elif e.type == "MemberAdded":
+            name = e.name if lang == "ja" else (e.name_en or e.name)
+        p.update(name=name or getattr(e, "login", ""), os_user=p.get("os_user") or "-", db_role=p.get("db_role") or "-")
+    key = f"roster.{e.type}"
+    return app.t(key, **p) if key in _catalog() else e.type
 
 
 @roster.command("add", help="help.roster.add")
@@ -702,6 +797,23 @@ def whoami(app: App) -> None:
     app.out(me, f"{me['login']} ({me['name']}): {roles}")
 
 
+@cli.command("work", help="help.work")
+@pass_app
+def work(app: App) -> None:
+    """What waits on me now (engine.app.work): the same list as the web's my work."""
+    from engine.i18n import trigger_word
+
+    with refusals(app):
+        with _reading(app) as q:
+            rows = q.my_work(q.viewer, app.lang)
+    app.out(rows, table([app.t("col.due"), app.t("col.what"), app.t("col.item"), app.t("col.meeting"),
+                         app.t("col.command")], [
+        [(_when(_parse(r["deadline"]), app.lang) if r["deadline"] else "-") + (" !" if r["overdue"] else ""),
+         trigger_word(r["act"], app.lang) if r["kind"] == "step" else app.t(f"work.act.{r['act']}"),
+         r["item"] or "", r["meeting"] or r.get("meeting_title") or "", r["command"]] for r in rows])
+            if rows else app.t("web.work.none"))
+
+
 def _member(app: App, q: Any) -> str:
     """The acting member, who must be on the roster to read (CLI.md, Identity)."""
     from engine.core.errors import NotPermitted
@@ -784,10 +896,11 @@ def item_text(app: App, v: dict[str, Any]) -> str:
     if v["origin"]:
         lines.append(t("show.origin", id=v["origin"]))
     for c in v["taken_into"]:
-        lines.append(t("show.taken_into", id=c["id"], body=c["body"], state=c["state"]))
+        lines.append(t("show.taken_into", id=c["id"], body=c.get("body_name") or c["body"],
+                       state=c.get("state_title") or c["state"]))
     for s in v["sittings"]:
         lines.append(t("show.sitting", id=s["meeting"], meeting=s["title"], status=t(f"status.{s['status']}"),
-                       outcome=s["outcome"] or "-"))
+                       outcome=s.get("outcome_title") or s["outcome"] or "-"))
     for o in v["orders"]:
         lines.append(t("show.order", id=o["id"], to=o["to_name"], status=t(f"status.{o['status']}"),
                        due=_when(_parse(o["due_at"]), app.lang)))
@@ -847,7 +960,8 @@ def item_list(app: App, search: str, state: str | None, station: str | None, tea
             views = [q.item_view(full[r["id"]], app.lang) for r in found.rows if r["id"] in full]
     app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
                           app.t("col.title"), app.t("col.waiting")], [
-        [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body"], v["team"], v["title"],
+        [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body_name"] if app.lang == "ja" else v["body"],
+         (v["team_title"] or v["team"]) if app.lang == "ja" else v["team"], v["title"],
          v["waiting_for"]] for v in views]))
 
 
@@ -924,7 +1038,33 @@ def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, n
     _act_done(app, out, "done.advance", "would.advance",
               {"item": view, "event": {"seq": ev.seq, "type": ev.type, "from": f.src, "to": f.dest},
                "events": [{"seq": r.seq, "type": r.type} for r in out.records]},
-              id=item_id, trigger=trigger, src=f.src, dest=f.dest)
+              id=item_id, trigger=trigger, src=f.src, dest=f.dest,
+              **_step_words(app, item_id, trigger, meeting_id, f.dest))
+
+
+def _step_words(app: App, item_id: int, trigger: str, meeting_id: int | None, dest: str) -> dict[str, Any]:
+    """What a step did, in words for its confirmation: the item's title, the trigger's sentence
+    (`を付議しました`), the meeting it was taken in, the state it is in now, by their titles."""
+    from engine.i18n import Msg, t, trigger_title
+
+    lang = app.lang
+    with app.kaigi().read() as q:
+        book = q.book()
+        rec = q.w.items.get(item_id)
+        m = q.w.meetings.get(meeting_id) if meeting_id is not None else None
+        kind = book.meetings.get(m.kind) if m is not None else None
+        st = book.states.get(dest)
+    where = Msg("advance.where", meeting_id=meeting_id, meeting=kind.title.in_(lang) if kind else "")
+    said = t(f"trigger_done.{trigger}", lang) if f"trigger_done.{trigger}" in _catalog() else trigger
+    return {"title": rec.title if rec else "", "said": said, "trigger_title": trigger_title(trigger, lang),
+            "where": where.render(lang) if meeting_id is not None else "",
+            "dest_title": st.title.in_(lang) if st else dest}
+
+
+def _catalog() -> Any:
+    from engine.i18n import catalog
+
+    return catalog()
 
 
 def _document(path: str) -> Any:
@@ -969,10 +1109,11 @@ def meeting_text(app: App, v: dict[str, Any]) -> str:
                status=t(f"status.{v['status']}")),
              t("show.meeting_when", starts=_when(_parse(v["starts_at"]), app.lang), chair=v["chair_name"])]
     for a in v["agenda"]:
-        lines.append(t("show.agenda_item", id=a["id"], title=a["title"], outcome=a["outcome"] or "-"))
+        lines.append(t("show.agenda_item", id=a["id"], title=a["title"],
+                       outcome=a.get("outcome_title") or a["outcome"] or "-"))
     if not v["agenda"]:
         lines.append(t("show.agenda_empty"))
-    people = ", ".join(p["name"] + (t("show.invited") if p["invited"] else "")
+    people = ("、" if app.lang == "ja" else ", ").join(p["name"] + (t("show.invited") if p["invited"] else "")
                        + (t("show.present") if p["present"] else "") for p in v["people"])
     lines.append(t("show.people", people=people or "-"))
     if v["status"] == "held":
@@ -1012,7 +1153,12 @@ def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], atten
         out = k.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
                         invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
         who = ", ".join(out.fact.attendees)
-        _meeting_out(app, k, out, "done.convene", "would.convene", out.fact.meeting, kind=kind, people=who)
+        with k.read() as q:
+            names = "、".join(q.name(x, app.lang) for x in out.fact.attendees) if app.lang == "ja" else \
+                ", ".join(q.name(x, app.lang) for x in out.fact.attendees)
+            mk = q.book().meetings.get(kind)
+        _meeting_out(app, k, out, "done.convene", "would.convene", out.fact.meeting, kind=kind, people=who,
+                     names=names or "-", title=mk.title.in_(app.lang) if mk else kind)
 
 
 @meeting.command("agenda", help="help.meeting.agenda")
@@ -1030,7 +1176,8 @@ def meeting_agenda(app: App, meeting_id: int, op: str, item_id: int, position: i
         _addressed(app, items=[item_id], meetings=[meeting_id])
         out = k.agenda(app.actor, meeting_id, op, item_id, position=position, dry_run=dry_run,
                        on_behalf_of=on_behalf_of)
-        _meeting_out(app, k, out, "done.agenda", "would.agenda", meeting_id, op=op, item=item_id)
+        _meeting_out(app, k, out, "done.agenda", "would.agenda", meeting_id, op=op, item=item_id,
+                     op_title=app.t(f"agenda_op.{op}"))
 
 
 @meeting.command("hold", help="help.meeting.hold")
@@ -1424,6 +1571,7 @@ def audit_replay(app: App, item_id: int, at_: str | None) -> None:
         at = app.when(at_) if at_ else None
         with _reading(app) as q:
             steps, r = q.replay(item_id, at)
+            words = q.replay_view(item_id, app.lang, at) if not app.json else []
         rows = [s.as_dict(app.lang) for s in steps]
         item_then = r.world.items.get(item_id)
         due = _reminders_then(r, item_id, at) if at is not None else []
@@ -1431,17 +1579,30 @@ def audit_replay(app: App, item_id: int, at_: str | None) -> None:
         app.out(rows if at is None else {"steps": rows, "item": _item_then(item_then), "reminders": due})
         return
     app.header()
-    click.echo(table([app.t("col.seq"), app.t("col.at"), app.t("col.actor"), app.t("col.authority"),
-                      app.t("col.act"), app.t("col.from"), app.t("col.to"), app.t("col.rulebook"),
-                      app.t("col.allowed")], [
-        [s.seq, jst(s.at), s.actor, s.authority, s.trigger or s.type, s.src, s.dest, s.rulebook,
-         (app.t("word.yes") if s.allowed else app.t("word.no")) + ": " + s.reason.render(app.lang)] for s in steps]))
+    if app.lang == "ja":  # each step in words: what, by whom, under which version, allowed or refused and why
+        click.echo(table([app.t("col.seq"), app.t("col.at"), app.t("col.actor"), app.t("col.what"),
+                          app.t("replay.col.verdict")],
+                         [[w["seq"], jst(_parse(w["at"])), w["who"], w["what"], w["verdict"]] for w in words]))
+    else:
+        click.echo(table([app.t("col.seq"), app.t("col.at"), app.t("col.actor"), app.t("col.authority"),
+                          app.t("col.act"), app.t("col.from"), app.t("col.to"), app.t("col.rulebook"),
+                          app.t("col.allowed")], [
+            [s.seq, jst(s.at), s.actor, s.authority, s.trigger or s.type, s.src, s.dest, s.rulebook,
+             (app.t("word.yes") if s.allowed else app.t("word.no")) + ": " + s.reason.render(app.lang)]
+            for s in steps]))
     if at is not None:
-        click.echo("\n" + (app.t("replay.then", at=_when(at, app.lang), id=item_id, state=item_then.state,
+        click.echo("\n" + (app.t("replay.then", at=_when(at, app.lang), id=item_id,
+                                 state=_state_title(app, item_then.state) if app.lang == "ja" else item_then.state,
                                  version=item_then.version) if item_then else
                            app.t("replay.not_yet", at=_when(at, app.lang), id=item_id)))
         for x in due:
             click.echo(app.t("replay.reminder_then", key=x["key"], due=x["due_at"], fired=x["fired"]))
+
+
+def _state_title(app: App, key: str) -> str:
+    with app.kaigi().read() as q:
+        st = q.book().states.get(key)
+    return st.title.in_(app.lang) if st else key
 
 
 def _item_then(item: Any) -> Any:

@@ -172,6 +172,10 @@ class MemoryTx:
     def document(self, sha256: str) -> DocumentRecord | None:
         return self.s.documents.get(sha256)
 
+    def document_events(self, sha256: str) -> list[EventRecord]:
+        """The steps that carry the document `sha256` (R-R1: their items decide who sees it)."""
+        return [e for e in self.s.log if e.type == "ItemAdvanced" and e.data.get("document") == sha256]
+
     def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
                after: int = 0, limit: int | None = None) -> list[EventRecord]:
         out = []

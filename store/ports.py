@@ -47,6 +47,10 @@ class Reads(Protocol):
 
     def document(self, sha256: str) -> DocumentRecord | None: ...
 
+    def document_events(self, sha256: str) -> list[EventRecord]:
+        """The events that carry the document `sha256`, oldest first."""
+        ...
+
     def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
                after: int = 0, limit: int | None = None) -> list[EventRecord]: ...
 

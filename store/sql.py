@@ -643,6 +643,15 @@ class SqlTx:
         row = self.one("SELECT sha256, name, media_type, content FROM document WHERE sha256 = :h", {"h": sha256})
         return DocumentRecord(row[0], row[1], row[2], bytes(row[3])) if row is not None else None
 
+    def document_events(self, sha256: str) -> list[EventRecord]:
+        """The steps that carry the document `sha256` (an event names it in its payload):
+        who may see one of their items may see the document (R-R1)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            return []
+        rows = self.all(f"SELECT {EVENT_COLS} FROM event WHERE type = 'ItemAdvanced' AND payload LIKE :p ORDER BY seq",
+                        {"p": f"%{sha256}%"})
+        return [e for e in map(_event, rows) if e.data.get("document") == sha256]
+
     def events(self, *, item: int | None = None, meeting: int | None = None, items: Sequence[int] | None = None,
                after: int = 0, limit: int | None = None) -> list[EventRecord]:
         w = (_Where("seq > :after", after=after).ref("item_id", item).ref("meeting_id", meeting)

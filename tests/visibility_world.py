@@ -23,6 +23,8 @@ HQ_TITLE = "本部の案件 HQ-SECRET-ITEM"
 HQ_MINUTES = "担当者会議の議事 HQ-SECRET-MINUTES"
 TL_MINUTES = "班長会議の議事 TL-SECRET-MINUTES"
 HQ_FINDING = "調査結果 HQ-SECRET-FINDING"
+HQ_DOC = "担当者会議の資料 HQ-SECRET-DOCUMENT"
+MITO_DOC = "水戸署の報告書 MITO-OWN-DOCUMENT"
 
 
 @dataclass
@@ -39,15 +41,17 @@ class Seen:
     team_lead: int = 0  # an HQ sitting that dealt with the escalated item and the HQ's own
     council: int = 0  # convened, station A's chief invited; the HQ item on its agenda too
     hq_order: int = 0  # an investigation order on the HQ item, completed (R-T5)
+    mito_doc: str = ""  # the sha256 of station A's report document (theirs to see)
+    hq_doc: str = ""  # the sha256 of a paper the HQ's staff meeting referred with (hidden from A)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def hidden_from_a(self) -> list[str]:
-        return [JOSO_TITLE, JOSO_MINUTES, HQ_TITLE, HQ_MINUTES, TL_MINUTES, HQ_FINDING]
+        return [JOSO_TITLE, JOSO_MINUTES, HQ_TITLE, HQ_MINUTES, TL_MINUTES, HQ_FINDING, HQ_DOC, self.hq_doc or "-"]
 
     @property
     def hidden_from_ended(self) -> list[str]:
-        return self.hidden_from_a + [MITO_TITLE, MITO_MINUTES]
+        return self.hidden_from_a + [MITO_TITLE, MITO_MINUTES, MITO_DOC, self.mito_doc or "-"]
 
     def items_hidden_from_a(self) -> list[int]:
         return [self.joso_item, self.hq_item, 1, 2, 3, 4]  # 1-4: the demo's HQ items
@@ -74,13 +78,15 @@ def build(k: Any, actor: Any = lambda login: login) -> Seen:
     # the HQ: an item through a staff meeting with minutes
     s.hq_item = k.file_item(actor("yamamoto"), HQ_TITLE).fact.item
     s.staff_meeting = held("yamamoto", "staff", [s.hq_item], HQ_MINUTES, attendees=["nakamura", "yoshida"])
-    k.advance(actor("yamamoto"), s.hq_item, "refer", meeting=s.staff_meeting)
+    s.hq_doc = k.advance(actor("yamamoto"), s.hq_item, "refer", meeting=s.staff_meeting,
+                         document=("hq-paper.txt", HQ_DOC.encode())).facts[0].document
     s.hq_order = int(k.issue_order(actor("watanabe"), s.hq_item, "kobayashi", note="調べてください").fact.id)
     k.complete_order(actor("kobayashi"), s.hq_order, HQ_FINDING)
     # station A: an item, its council, minutes, reported, relayed, received, escalated
     s.mito_item = k.file_item(actor("matsumoto"), MITO_TITLE, station="mito").fact.item
     s.mito_meeting = held("matsumoto", "station_council", [s.mito_item], MITO_MINUTES)
-    k.advance(actor("matsumoto"), s.mito_item, "report", meeting=s.mito_meeting)
+    s.mito_doc = k.advance(actor("matsumoto"), s.mito_item, "report", meeting=s.mito_meeting,
+                           document=("mito-report.txt", MITO_DOC.encode())).facts[0].document
     k.advance(actor("watanabe"), s.mito_item, "relay")
     k.advance(actor("sato"), s.mito_item, "receive")
     s.escalated = k.advance(actor("sato"), s.mito_item, "escalate").facts[1].item

@@ -93,10 +93,16 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
                                 status_code=refusal_status(exc), headers=headers)
         return HTMLResponse(exc.render(language), status_code=refusal_status(exc), headers=headers)
 
-    from web import api, pages
+    from web import api, pages, routes_work
 
+    app.include_router(routes_work.router)
     app.include_router(pages.router)
-    app.include_router(__import__("web.routes_find", fromlist=["router"]).router)  # /items, /overdue, exports
+    from web import routes_people  # the roster, delegations, a member's account (issue 16)
+    app.include_router(routes_people.router)
+    from web import routes_item
+    app.include_router(routes_item.router)
+    from web import routes_find  # search, the overdue view, the spreadsheets (issue 16)
+    app.include_router(routes_find.router)
     app.include_router(api.router, prefix="/api")
     health = DatabaseHealth(kaigi)
 

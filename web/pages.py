@@ -192,22 +192,9 @@ def switch_lang(request: Request, code: str) -> Response:
     return redirect(back if back.startswith(str(request.base_url)) else "/")
 
 
-# ---------------------------------------------------------------- my work
-@router.get("/", response_class=HTMLResponse)
-def my_work(request: Request) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    who, language = _who(request), lang(request)
-    with _reader(request) as q:
-        work = q.my_work(who.login, language, limit=WORK_SHOWN)
-        more = sum(w["n"] for w in work if w["kind"] == "more")
-        shown = [w for w in work if w["kind"] != "more"]
-        meetings = {w["item"]["id"]: _titled(q, q.open_sittings(q.item_record(w["item"]["id"])), language)
-                    for w in shown if w["kind"] == "item"}
-    return render(request, "work.html", work=shown, more=more, meetings=meetings)
+# my work (`GET /`) lives in web/routes_work.py
 
 
-WORK_SHOWN = 100  # a page a person reads; the board has the rest
 BOARD_SHOWN = 60  # cards per column: the overdue first, then the latest
 
 
@@ -242,64 +229,7 @@ def board(request: Request, station: str | None = None, team: str | None = None)
     return render(request, "board.html", columns=columns, bodies=bodies, teams=teams, station=station, team=team)
 
 
-# ---------------------------------------------------------------- an item
-def _item_page(request: Request, item_id: int, status: int = 200, refusal: str | None = None) -> Response:
-    language = lang(request)
-    with _reader(request) as q:
-        try:
-            rec = q.item_record(item_id)
-        except NotFound as err:
-            return _not_found(request, err)
-        view = q.item_view(rec, language)
-        history = q.history(item_id, language)
-        meetings = _titled(q, q.open_sittings(rec), language)
-        book = q.book()
-        acts = [n for n in view["next"] if not n["by_convening"]]
-    from engine.app.diagrams import svg
-
-    path_svg = svg(book, language, current=view["state"], kind="hq" if view["station"] is None else "station")
-    return render(request, "item.html", status=status, item=view, history=history, meetings=meetings, acts=acts,
-                  refusal=refusal, path_svg=path_svg)
-
-
-@router.get("/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, item_id: int) -> Response:
-    if (gate := _gate(request)) is not None:
-        return gate
-    return _item_page(request, item_id)
-
-
-@router.post("/items/{item_id}/advance", response_class=HTMLResponse)
-async def item_advance(request: Request, item_id: int) -> Response:
-    form = await _checked(request)
-    if isinstance(form, Response):
-        return form
-    k, language = _kaigi(request), lang(request)
-    try:
-        with _reader(request) as q:
-            q.item_record(item_id)
-            meeting = _form_id(form.get("meeting"), "meeting.none")
-            if meeting is not None:
-                q.meeting_record(meeting)
-        k.advance(_who(request), item_id, str(form.get("trigger") or ""),
-                  meeting=meeting, note=str(form.get("note") or ""))
-    except DomainError as err:
-        return _item_page(request, item_id, status=refusal_status(err), refusal=err.render(language))
-    return redirect(f"/items/{item_id}")
-
-
-@router.post("/items", response_class=HTMLResponse)
-async def item_file(request: Request) -> Response:
-    form = await _checked(request)
-    if isinstance(form, Response):
-        return form
-    k, language = _kaigi(request), lang(request)
-    try:
-        out = k.file_item(_who(request), str(form.get("title") or ""), station=str(form.get("station") or "") or None,
-                          note=str(form.get("note") or ""), team=str(form.get("team") or "") or None)
-    except DomainError as err:
-        return render(request, "error.html", status=refusal_status(err), message=err.render(language), refusal=True)
-    return redirect(f"/items/{out.fact.item}")
+# ---------------------------------------------------------------- an item: web/routes_item.py
 
 
 # ---------------------------------------------------------------- meetings
@@ -425,8 +355,7 @@ def audit_page(request: Request, item: int | None = None) -> Response:
             verdict = q.verdict().as_dict(language)
         if item is not None:
             try:
-                found, _ = q.replay(item)
-                steps = [s.as_dict(language) for s in found]
+                steps = q.replay_view(item, language)  # each step in words (issue 16)
             except DomainError as err:
                 error, status = err.render(language), refusal_status(err)
     return render(request, "audit.html", status=status, verdict=verdict, steps=steps, item=item, error=error)

@@ -482,3 +482,35 @@ def import_or_verdict(store: Any, rows: Iterable[dict[str, Any]]) -> Verdict:
         return import_log(store, rows)
     except _Abort as abort:
         return abort.verdict
+
+
+# ---------------------------------------------------------------- a replayed step in words
+def step_words(q: Any, step: Step, rec: EventRecord | None, lang: str) -> dict[str, Any]:
+    """One replayed step as the audit page says it: `Step.as_dict` plus what happened in
+    words (the line the item's history gives the event), who by name, and the verdict in a
+    sentence: allowed under which rulebook version (and why, when the reason is more than
+    "allowed"), or refused and why, in the reader's language. `q` is the `Reader`."""
+    from engine.i18n import act_title, event_title
+
+    out = step.as_dict(lang)
+    view = q.event_view(rec, lang) if rec is not None else None
+    actor, authority = q.name(step.actor, lang), q.name(step.authority, lang)
+    out.update({"actor_name": actor, "authority_name": authority,
+                "who": actor if step.authority == step.actor else
+                Msg("audit.step.for", actor=actor, authority=authority).render(lang),
+                "type_title": event_title(step.type, lang),
+                "what": view["summary"] if view is not None else event_title(step.type, lang),
+                "note": view["note"] if view is not None and step.type != "ActRefused" else None})
+    if step.type == "ActRefused" and isinstance(step.event, ev.ActRefused):
+        from engine.i18n import Said
+
+        out["what"] = Msg("audit.step.attempt", act=act_title(step.event.act, lang)).render(lang)  # why: the verdict
+        out["verdict"] = Msg("audit.step.refused_then", act=act_title(step.event.act, lang), version=step.rulebook,
+                             reason=Said(step.event.reason, step.event.reason_ja)).render(lang)
+    elif not step.allowed:
+        out["verdict"] = Msg("audit.step.refused", version=step.rulebook, reason=step.reason).render(lang)
+    elif step.reason.key == "replay.allowed":
+        out["verdict"] = Msg("audit.step.allowed", version=step.rulebook).render(lang)
+    else:
+        out["verdict"] = Msg("audit.step.allowed_because", version=step.rulebook, reason=step.reason).render(lang)
+    return out

@@ -20,17 +20,27 @@ def _who(w: Any, book: Rulebook, roles: list[str], body: str, at: dt.datetime) -
     return au.holders(w, book, [r for r in roles if r in book.roles], body, at)
 
 
-def _names(w: Any, book: Rulebook, logins: list[str], at: dt.datetime) -> str:
+def _names(w: Any, book: Rulebook, logins: list[str], at: dt.datetime, lang: str = "en") -> str:
+    """Who holds a duty: `watanabe (刑事参事官)`; in Japanese by name, `渡辺 六郎(刑事参事官)`."""
+    from engine.i18n import t
+
     out = []
     for login in logins:
         posts = [book.positions[h.position].title.ja for h in au.holdings(w, book, login, at)]
-        out.append(f"{login} ({', '.join(posts)})" if posts else login)
-    return ", ".join(out) or "nobody"
+        if lang == "ja":
+            m = w.members.get(login)
+            who = m.name if m is not None and m.name else login
+            out.append(f"{who}({'、'.join(posts)})" if posts else who)
+        else:
+            out.append(f"{login} ({', '.join(posts)})" if posts else login)
+    return ("、" if lang == "ja" else ", ").join(out) or t("cutover.nobody", lang)
 
 
-def moves(q: Any, new: Rulebook, rules: Rules) -> list[dict[str, Any]]:
+def moves(q: Any, new: Rulebook, rules: Rules, lang: str = "en") -> list[dict[str, Any]]:
     """Each duty whose holders differ between the outgoing version and `new` at its cutover.
-    `q` is a `Reader`; `rules` the versions to weigh `new` against."""
+    `q` is a `Reader`; `rules` the versions to weigh `new` against; `what` and the holders
+    are worded in `lang` (English: the keys people type)."""
+    from engine.i18n import t, trigger_title
     at = takes_effect(new)
     before = at - dt.timedelta(microseconds=1)
     if not any(b.effective_from < new.effective_from for b in rules.books):
@@ -42,23 +52,28 @@ def moves(q: Any, new: Rulebook, rules: Rules) -> list[dict[str, Any]]:
     for item in q.tx.items():
         if not old.is_open(item.state):
             continue
-        for t in old.transitions_from(item.state, kinds.get(item.body)):
-            roles = list(old.meetings[t.meeting].recorder_roles) if t.meeting else list(t.roles)
-            duties.append((f"item {item.id} ({item.state}): {t.trigger}", roles, item.body))
+        for t_ in old.transitions_from(item.state, kinds.get(item.body)):
+            roles = list(old.meetings[t_.meeting].recorder_roles) if t_.meeting else list(t_.roles)
+            st = old.states.get(item.state)
+            duties.append((t("cutover.item", lang, id=item.id, state=st.title.in_(lang) if st else item.state,
+                             trigger=trigger_title(t_.trigger, lang)) if lang == "ja" else
+                           f"item {item.id} ({item.state}): {t_.trigger}", roles, item.body))
         for p in item.reminders:
             rule = rule_of(old, p.key)
             if rule is not None and p.next_at is not None:
-                duties.append((f"reminder {p.key} of item {item.id} (rung {p.fired})",
+                duties.append((t("cutover.reminder", lang, id=item.id, what=rule.title.in_(lang), rung=p.fired)
+                               if lang == "ja" else f"reminder {p.key} of item {item.id} (rung {p.fired})",
                                list(rcp.roles_of(rule, p.fired)), item.body))
     for m in q.tx.meetings(status="convened"):
         kind = old.meetings.get(m.kind)
         if kind is not None:
-            duties.append((f"meeting {m.id} ({m.kind}): chair and record", list(kind.recorder_roles), m.body))
+            duties.append((t("cutover.meeting", lang, id=m.id, kind=kind.title.in_(lang)) if lang == "ja" else
+                           f"meeting {m.id} ({m.kind}): chair and record", list(kind.recorder_roles), m.body))
     out = []
     for what, roles, body in duties:
         was, will = _who(w, old, roles, body, before), _who(w, new, roles, body, at)
         if was != will:
             out.append({"what": what, "roles": roles, "from": was, "to": will,
-                        "from_posts": _names(w, old, was, before), "to_posts": _names(w, new, will, at),
+                        "from_posts": _names(w, old, was, before, lang), "to_posts": _names(w, new, will, at, lang),
                         "at": at.isoformat()})
     return out

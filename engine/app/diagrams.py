@@ -77,6 +77,8 @@ def svg(book: Rulebook, lang: str = "en", current: str | None = None, kind: str 
     edges as labelled arrows; `current` (a state key) is marked "you are here"."""
     from html import escape
 
+    from engine.i18n import trigger_title
+
     edges = [t for t in book.transitions if kind is None or t.items == kind]
     starts = [book.initial] + sorted({t.source for t in edges} - {t.dest for t in edges} - {book.initial})
     depth: dict[str, int] = {s: 0 for s in starts}
@@ -104,7 +106,7 @@ def svg(book: Rulebook, lang: str = "en", current: str | None = None, kind: str 
         if t.source not in pos or t.dest not in pos:
             continue
         (x1, y1), (x2, y2) = pos[t.source], pos[t.dest]
-        label = escape(f"{t.trigger}")
+        label = escape(trigger_title(t.trigger, lang) if lang == "ja" else t.trigger)  # 付議 on a Japanese page
         if t.source == t.dest:
             cx, cy = x1 + w / 2, y1
             out.append(f'<path d="M{cx - 20},{cy} C{cx - 30},{cy - 28} {cx + 30},{cy - 28} {cx + 20},{cy}" '
@@ -127,9 +129,11 @@ def svg(book: Rulebook, lang: str = "en", current: str | None = None, kind: str 
         out.append(f'<g class="state{" current" if here else ""}" data-state="{escape(s)}">'
                    f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="8" fill="{fill}" stroke="{stroke}" '
                    f'stroke-width="{3 if here else 1.5}"/>'
-                   f'<text x="{x + w / 2}" y="{y + 18}" text-anchor="middle" font-weight="bold">'
-                   f'{escape(st.title.in_(lang))}</text>'
-                   f'<text x="{x + w / 2}" y="{y + 34}" text-anchor="middle" fill="#555">{escape(s)}</text></g>')
+                   f'<text x="{x + w / 2}" y="{y + (18 if lang != "ja" else 26)}" text-anchor="middle" '
+                   f'font-weight="bold">{escape(st.title.in_(lang))}</text>'
+                   + ("" if lang == "ja" else  # the key people type, on the English page only
+                      f'<text x="{x + w / 2}" y="{y + 34}" text-anchor="middle" fill="#555">{escape(s)}</text>')
+                   + '</g>')
         if here:
             out.append(f'<text x="{x + w / 2}" y="{y + h + 14}" text-anchor="middle" fill="#b45309" '
                        f'font-weight="bold">{"現在地" if lang == "ja" else "you are here"}</text>')

@@ -11,6 +11,7 @@ Each offer is a plain dict: `act` (what the form does: `advance`, `hold`, `recor
 for an item's step its `trigger`, `to` and the `meetings` it may cite.
 """
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,9 @@ def item_steps(q: Any, login: str, item: ItemRecord) -> list[dict[str, Any]]:
         if t.meeting:
             cited = []
             for s in item.sittings:
-                if s.kind != t.meeting:
+                # a sitting that has its outcome for the item, or did not sit, is cited by no
+                # step (the decision refuses it): not decided again, on a list over many items
+                if s.kind != t.meeting or s.outcome is not None or s.status not in ("convened", "held"):
                     continue
                 m = q.w.meetings.get(s.meeting)
                 if m is not None and _passes(lambda m=m: decide.advance(ctx, item, t.trigger, m, "",
@@ -129,8 +132,9 @@ def order_acts(q: Any, login: str, order: Any) -> list[dict[str, Any]]:
 def may_order(q: Any, login: str, item: ItemRecord) -> list[str]:
     """The members `login` may order to investigate `item` now (R-T5): empty when they may not."""
     ctx = _ctx(q, login)
+    due = q.now + dt.timedelta(days=1)  # any due date to come: the date is the form's, not who may be ordered
     out = []
     for m in sorted(q.w.members.values(), key=lambda m: m.login):
-        if _passes(lambda m=m: people.issue_order(ctx, PLACEHOLDER_ID, item, m, q.now, "")):
+        if _passes(lambda m=m: people.issue_order(ctx, PLACEHOLDER_ID, item, m, due, "")):
             out.append(m.login)
     return out

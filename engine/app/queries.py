@@ -15,7 +15,7 @@ from engine.core.decide import chair_was_present, describe
 from engine.core.errors import NotFound
 from engine.core.text import usable
 from engine.core.world import Lazy, World
-from engine.i18n import A, Msg, Person, When, render
+from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title
 from engine.infra.timeutil import iso
 from engine.reminders import plan
 from engine.reminders import recipients as rcp
@@ -238,7 +238,7 @@ class Reader:
             who = list(self._holders[key])
             if t.filer and item.filed_by not in who:
                 who.append(item.filed_by)
-            out.append({"trigger": t.trigger, "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
+            out.append({"trigger": t.trigger, "trigger_title": trigger_title(t.trigger, lang), "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
                         "who": who, "who_names": [self.name(x, lang) for x in who], "rule": t.rule,
                         "by_convening": bool(t.fired_by),
                         "role_titles": [book.role_title(r).in_(lang) for r in roles],
@@ -260,7 +260,7 @@ class Reader:
             rows.append({"id": p.ident, "key": p.key, "what": rule.title.in_(lang), "due_at": iso(nxt or p.due_at),
                          "deadline": iso(p.due_at), "started_at": iso(p.started_at), "rung": rung,
                          "fired": p.fired, "recipients": who, "recipient_names": [self.name(x, lang) for x in who],
-                         "vacant": vacant, "status": status, "overdue": p.due_at <= self.now and item is not None,
+                         "vacant": vacant, "status": status, "status_title": status_title(status, lang), "overdue": p.due_at <= self.now and item is not None,
                          "item": item, "meeting": meeting, "order": p.order,
                          "role": ", ".join(rcp.roles_of(rule, rung))})
         return rows
@@ -272,7 +272,8 @@ class Reader:
         st = book.states.get(item.state)
         deadlines = self.deadlines(book, item.reminders, item.id, None, lang)
         orders = [self.order_view(o, lang) for o in self.tx.orders(item=item.id)]
-        taken = [{"id": c.id, "state": c.state, "body": c.body} for c in self.descendants(item.id)]
+        taken = [self.link_view(book, c, lang) for c in self.descendants(item.id) if self.sees_item(c)]
+        origin = self._parent(item.origin) if item.origin is not None else None
         return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
                 "station": item.body if kinds.get(item.body) != "hq" else None, "team": item.team,
                 "team_title": book.teams[item.team].title.in_(lang) if item.team in book.teams else None,
@@ -282,11 +283,60 @@ class Reader:
                 "note": item.note, "filed_by": item.filed_by, "filed_by_name": self.name(item.filed_by, lang),
                 "filed_at": iso(item.filed_at), "updated_at": iso(item.updated_at), "origin": item.origin,
                 "taken_into": taken, "orders": orders, "deadlines": deadlines,
+                "origin_item": self.link_view(book, origin, lang) if origin and self.sees_item(origin) else None,
+                "report": self.report_fate(book, item, taken, lang),
                 "overdue": plan.overdue(item.reminders, self.now),
                 "sittings": [{"meeting": s.meeting, "kind": s.kind, "status": s.status, "starts_at": iso(s.starts_at),
+                              "status_title": status_title(s.status, lang),
                               "held_at": iso(s.held_at), "outcome": s.outcome,
+                              "outcome_title": trigger_title(s.outcome, lang),
                               "title": book.meetings[s.kind].title.in_(lang) if s.kind in book.meetings else s.kind}
                              for s in item.sittings]}
+
+    def link_view(self, book: Rulebook, other: ItemRecord, lang: str) -> dict[str, Any]:
+        """Another item this one is linked to (the HQ item a report became, or the station's
+        item it came from): enough to name it and say where it stands."""
+        st = book.states.get(other.state)
+        return {"id": other.id, "state": other.state, "body": other.body, "title": other.title,
+                "body_name": self.body_name(other.body, lang),
+                "state_title": st.title.in_(lang) if st else other.state, "final": bool(st and st.final)}
+
+    def report_fate(self, book: Rulebook, item: ItemRecord, taken: list[dict[str, Any]],
+                    lang: str) -> dict[str, Any] | None:
+        """What became of a station's report (R-P3; R-R1 lets the station see it): the report,
+        the steps the HQ took on it since (relayed, received, closed or escalated), and the
+        HQ items it became with their state. None for an HQ item or one not reported yet.
+        The report is the item's last step recorded in a sitting that is not a tabling."""
+        if self.w.body_kinds().get(item.body) == "hq":
+            return None
+        steps = [e for e in self.tx.events(item=item.id) if e.type == "ItemAdvanced"]
+        at = max((i for i, e in enumerate(steps) if e.meeting is not None and not e.data.get("tabled")), default=None)
+        if at is None:
+            return None
+        since = [self.event_view(e, lang) for e in steps[at:]]
+        return {"reported_at": since[0]["at"], "document": since[0]["document"], "steps": since,
+                "taken_into": taken}
+
+    def document(self, sha256: str, lang: str = "en") -> dict[str, Any]:
+        """A document a step carries (a station's council result): its name, size, media
+        type and the steps that carry it, for a viewer who may see one of their items
+        (R-R1); else absent, as a hash nobody stored."""
+        doc, carriers = self._document(sha256)
+        return {"sha256": doc.sha256, "name": doc.name, "media_type": doc.media_type, "size": len(doc.content),
+                "events": [{**self.event_view(e, lang),
+                            "item_title": self.item_record(e.item).title} for e in carriers]}
+
+    def document_file(self, sha256: str) -> Any:
+        """The document itself (`DocumentRecord`), under the same sight as `document`."""
+        return self._document(sha256)[0]
+
+    def _document(self, sha256: str) -> tuple[Any, list[EventRecord]]:
+        key = str(sha256).strip().lower()
+        doc = self.tx.document(key) if len(key) == 64 else None
+        carriers = [e for e in self.tx.document_events(key) if self.sees_item_id(e.item)] if doc else []
+        if doc is None or not carriers:
+            raise vis.absent("document.none", key)
+        return doc, carriers
 
     def descendants(self, item_id: int) -> list[ItemRecord]:
         out, frontier = [], [item_id]
@@ -298,7 +348,8 @@ class Reader:
 
     def order_view(self, o: Any, lang: str = "en") -> dict[str, Any]:
         return {"id": o.id, "item": o.item, "to": o.to, "to_name": self.name(o.to, lang), "due_at": iso(o.due_at),
-                "status": o.status, "issued_by": o.issued_by, "issued_at": iso(o.issued_at), "note": o.note,
+                "status": o.status, "status_title": status_title(o.status, lang),
+                "issued_by_name": self.name(o.issued_by, lang), "issued_by": o.issued_by, "issued_at": iso(o.issued_at), "note": o.note,
                 "finding": o.finding, "reason": o.reason, "settled_at": iso(o.settled_at)}
 
     def orders(self, item: int | None = None, lang: str = "en") -> list[dict[str, Any]]:
@@ -334,6 +385,17 @@ class Reader:
         self.item_record(item_id)
         return replay_item(self.kaigi.store, item_id, at)
 
+    def replay_view(self, item_id: int, lang: str = "en", at: dt.datetime | None = None) -> list[dict[str, Any]]:
+        """The audit page's replay in words: each step of `replay` with what happened (the
+        history's line), who did it (names), under which rulebook version, and whether the
+        rules in force then allow it, and why, in the reader's language."""
+        from engine.app.audit import step_words
+
+        steps, _ = self.replay(item_id, at)
+        ids = [item_id] + [c.id for c in self.descendants(item_id)]
+        views = {e.seq: e for e in self.tx.events(items=ids)}
+        return [step_words(self, s, views.get(s.seq), lang) for s in steps]
+
     def export_rows(self, since: dt.datetime | None = None) -> Any:
         """`audit export`: the whole log, one hash chain, for those who see everything. A
         station's member gets none, rather than a chain with holes that verifies nothing."""
@@ -354,12 +416,21 @@ class Reader:
                "actor_name": self.name(e.actor, lang), "authority_name": self.name(e.authority, lang),
                "identity": e.identity, "trigger": d.get("trigger"), "from": d.get("from"), "to": d.get("to"),
                "meeting": e.meeting, "item": e.item, "rulebook": e.rulebook, "hash": e.hash,
-               "note": d.get("note") or d.get("reason") or d.get("finding") or None}
+               "note": d.get("note") or d.get("reason") or d.get("finding") or None,
+               "document": d.get("document"), "spawned": d.get("spawned"), "origin": d.get("origin")}
+        book = self.book(e.at)
+        out.update({"type_title": event_title(e.type, lang), "trigger_title": trigger_title(d.get("trigger"), lang),
+                    "from_title": _state_title(book, d.get("from"), lang),
+                    "to_title": _state_title(book, d.get("to"), lang)})
+        if e.type == "ActRefused":  # the reason in the reader's language, as it was written then
+            out["note"] = Said(d.get("reason", ""), d.get("reason_ja", "")).render(lang) or None
+            out["act_title"] = act_title(d.get("act", ""), lang)
         out["summary"] = self.summary(e, d, lang)
         return out
 
     def summary(self, e: EventRecord, d: dict[str, Any], lang: str) -> str:
-        """One line saying what the event was, in words."""
+        """One line saying what the event was, in words; people by name (their logins are in
+        the event's `actor`, `authority` and data)."""
         book = self.book(e.at)
         m = self.w.meetings.get(e.meeting) if e.meeting is not None else None
         kind = book.meetings.get(m.kind) if m is not None else None
@@ -372,28 +443,29 @@ class Reader:
         if t == "ItemFiled":
             return Msg("history.filed", title=d["title"], body=self.body_name(d["body"], lang)).render(lang)
         if t == "MeetingConvened":
-            return Msg("history.convened", meeting=mt, id=e.meeting, chair=self.person(d["chair"]),
+            return Msg("history.convened", meeting=mt, id=e.meeting, chair=self.person(d["chair"], False),
                        starts=When(_t(d["starts_at"])),
-                       people=tuple(self.person(x) for x in d["attendees"] + d["invited"])).render(lang)
+                       people=tuple(self.person(x, False) for x in d["attendees"] + d["invited"])).render(lang)
         if t == "MeetingHeld":
-            return Msg("history.held", meeting=mt, id=e.meeting, present=tuple(self.person(x) for x in d["present"]),
+            return Msg("history.held", meeting=mt, id=e.meeting, present=tuple(self.person(x, False) for x in d["present"]),
                        chair=Msg("history.chair_present" if m is not None and m.chair in d["present"]
                                  else "history.chair_absent"),
                        sat=When(_t(d["sat_at"])) if d.get("sat_at") else When(e.at)).render(lang)
         if t == "MeetingCancelled":
             return Msg("history.cancelled", meeting=mt, id=e.meeting).render(lang)
         if t == "ReminderDue":
-            return Msg("history.reminder", what=d.get("key"), rung=d.get("rung"),
-                       to=tuple(self.person(x) for x in d.get("recipients", [])) or "-").render(lang)
+            rule = plan.rule_of(book, d.get("key") or "")
+            return Msg("history.reminder", what=rule.title if rule else d.get("key"), rung=d.get("rung"),
+                       to=tuple(self.person(x, False) for x in d.get("recipients", [])) or "-").render(lang)
         if t == "ReminderSent":
-            return Msg("history.sent", to=self.person(d["recipient"]), channel=d.get("channel", "")).render(lang)
+            return Msg("history.sent", to=self.person(d["recipient"], False), channel=d.get("channel", "")).render(lang)
         if t == "ReminderFailed":
-            return Msg("history.failed", to=self.person(d["recipient"]), error=d.get("error", "")).render(lang)
+            return Msg("history.failed", to=self.person(d["recipient"], False), error=d.get("error", "")).render(lang)
         if t == "ActRefused":
-            reason = d.get("reason_ja") if lang == "ja" and d.get("reason_ja") else d.get("reason", "")
-            return Msg("history.refused", act=d.get("act", ""), reason=reason).render(lang)
+            return Msg("history.refused", act=act_title(d.get("act", ""), lang),
+                       reason=Said(d.get("reason", ""), d.get("reason_ja", ""))).render(lang)
         if t == "OrderIssued":
-            return Msg("history.order", id=d["id"], to=self.person(d["to"]), due=When(_t(d["due_at"]))).render(lang)
+            return Msg("history.order", id=d["id"], to=self.person(d["to"], False), due=When(_t(d["due_at"]))).render(lang)
         if t in ("OrderCompleted", "OrderWaived"):
             return Msg("history." + t, id=d["id"]).render(lang)
         if t == "AgendaChanged":
@@ -433,18 +505,25 @@ class Reader:
         for i in shown:
             it = self.w.items.get(i)
             items.append({"id": i, "title": it.title if it else "", "state": it.state if it else "",
-                          "outcome": m.outcomes.get(i)})
+                          "state_title": _state_title(book, it.state, lang) if it else "",
+                          "outcome": m.outcomes.get(i), "outcome_title": trigger_title(m.outcomes.get(i), lang)})
         return {"id": m.id, "kind": m.kind, "title": kind.title.in_(lang) if kind else m.kind, "body": m.body,
-                "body_name": self.body_name(m.body, lang), "status": m.status, "starts_at": iso(m.starts_at),
-                "convener": m.convener, "chair": m.chair, "chair_name": self.name(m.chair, lang),
+                "body_name": self.body_name(m.body, lang), "status": m.status,
+                "status_title": status_title(m.status, lang), "starts_at": iso(m.starts_at),
+                "convener": m.convener, "convener_name": self.name(m.convener, lang), "chair": m.chair,
+                "chair_name": self.name(m.chair, lang),
                 "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None,
                 "items": shown, "agenda": items,
                 "attendees": list(m.attendees), "invited": list(m.invited), "present": list(m.present),
                 "people": [{"login": x, "name": self.name(x, lang), "invited": x in m.invited,
                             "present": x in m.present} for x in (*m.attendees, *m.invited)],
-                "outcomes": {str(k): v for k, v in m.outcomes.items() if k in shown}, "held_at": iso(m.held_at),
+                "outcomes": {str(k): v for k, v in m.outcomes.items() if k in shown},
+                "outcome_titles": {str(k): trigger_title(v, lang) for k, v in m.outcomes.items() if k in shown},
+                "held_at": iso(m.held_at),
                 "sat_at": iso(m.sat_at or m.held_at), "convened_at": iso(m.convened_at), "version": m.version,
                 "minutes": [{"n": x.n, "sha256": x.sha256, "text": x.text, "recorded_by": x.recorded_by,
+                             "recorded_by_name": self.name(x.recorded_by, lang),
+                             "approved_by_name": self.name(x.approved_by, lang) if x.approved_by else None,
                              "recorded_at": iso(x.recorded_at), "approved_by": x.approved_by,
                              "approved_at": iso(x.approved_at)} for x in m.minutes],
                 "deadlines": self.deadlines(book, m.reminders, None, m.id, lang)}
@@ -504,38 +583,23 @@ class Reader:
         return sorted(rows, key=lambda x: (x["due_at"], x["id"], x["rung"]))
 
     # ------------------------------------------------------------ what waits on a member
-    def my_work(self, login: str, lang: str = "en", limit: int | None = None) -> list[dict[str, Any]]:
-        """What waits on `login` now: the next acts they may do on open items, meetings they
-        convene, chair or record, orders to them. With `limit`, only that many items come with
-        their full view (the oldest first); the others are counted, as `{"kind": "more"}`."""
-        book = self.book()
-        held = self.holdings(login)
-        out = []
-        more = 0
-        for item in sorted(self.tx.items(), key=lambda i: i.updated_at):
-            if not book.is_open(item.state) or not self.sees_item(item):
-                continue
-            acts = [n for n in self.next_acts(book, item, lang) if login in n["who"] and not n["by_convening"]]
-            if acts:
-                if limit is not None and len(out) >= limit:
-                    more += 1
-                    continue
-                out.append({"kind": "item", "item": self.item_view(item, lang), "acts": acts})
-        if more:
-            out.append({"kind": "more", "n": more})
-        for m in self.tx.meetings(status="convened"):
-            kind = book.meetings.get(m.kind)
-            if kind is None or not self.sees_meeting(m):
-                continue
-            if m.convener == login or au.holds(self.w, held, book, kind.recorder_roles, m.body) or login in m.attendees:
-                out.append({"kind": "meeting", "meeting": self.meeting_view(m, lang)})
-        for o in self.tx.orders(status="open"):
-            if o.to == login and self.sees_item_id(o.item):
-                out.append({"kind": "order", "order": self.order_view(o, lang)})
-        return out
+    def my_work(self, login: str, lang: str = "en") -> list[dict[str, Any]]:
+        """What is asked of `login` now, earliest deadline first, each entry with the one form
+        that does it (`engine.app.work`): only acts the rules accept, never a withdrawal."""
+        from engine.app.work import work_of
+
+        return work_of(self, login, lang)
 
     def describe_held(self, login: str, lang: str = "en") -> str:
         return describe(self.w, self.book(), self.holdings(login)).render(lang)
+
+
+def _state_title(book: Rulebook, key: str | None, lang: str) -> str:
+    """A state key in words (`事前審査中`); none is empty, an unknown one stays its key."""
+    if not key:
+        return ""
+    st = book.states.get(key)
+    return st.title.in_(lang) if st else key
 
 
 def _filters(**given: Any) -> None:

@@ -9,7 +9,6 @@ by their sha256; and the head of the log the report was made from, to check it a
 
 from typing import Any
 
-from engine.app.audit import replay_item
 from engine.core.text import BIDI, ZERO_WIDTH
 from engine.i18n import t, when
 
@@ -57,8 +56,7 @@ def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None =
                            if e["meeting"] is not None and q.sees_meeting_id(e["meeting"])})
         sittings = [q.meeting(m, lang) for m in meetings]
         head = q.tx.head()
-    steps, _ = replay_item(kaigi.store, item_id)
-    verdict = {s.seq: s for s in steps}
+        verdict = {w["seq"]: w["verdict"] for w in q.replay_view(item_id, lang)}  # each act's verdict in words
     out = [f"# {t('report.title', lang, id=view['id'], title=_md(view['title']))}", ""]
     out += [f"- {t('report.state', lang)}: **{_md(view['state_title'])}** (`{view['state']}`)",
             f"- {t('report.body', lang)}: {_md(view['body_name'])}"
@@ -74,11 +72,10 @@ def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None =
     for e in history:
         who = e["actor_name"] + (f" ({t('report.for', lang, name=e['authority_name'])})"
                                  if e["authority"] != e["actor"] else "")
-        s = verdict.get(e["seq"])
-        judged = "-" if s is None else (t("word.yes", lang) if s.allowed else t("word.no", lang)) + \
-            f": {s.reason.render(lang)}"
+        judged = verdict.get(e["seq"], "-")
+        note = e["note"] if e["type"] != "ActRefused" else None  # a refusal's reason is in its summary
         out.append(f"| {e['seq']} | {_md(at(e['at']))} | {_md(who)} `{e['identity'] or '-'}` | {_md(e['summary'])}"
-                   + (f" — {_md(e['note'])}" if e["note"] else "") + f" | {_md(e['rulebook'])} | {_md(judged)} |")
+                   + (f" — {_md(note)}" if note else "") + f" | {_md(e['rulebook'])} | {_md(judged)} |")
     if sittings:
         out += ["", f"## {t('report.sittings', lang)}", ""]
         for m in sittings:
@@ -86,11 +83,11 @@ def item_report(kaigi: Any, item_id: int, lang: str = "ja", viewer: str | None =
             out += [f"### {t('report.sitting', lang, id=m['id'], title=_md(m['title']))}", "",
                     f"- {t('report.chair', lang)}: {_md(m['chair_name'])}; {t('report.starts', lang)}: {at(m['starts_at'])}"
                     + (f"; {t('report.sat', lang)}: {at(m['sat_at'])}" if m["status"] == "held" else "")
-                    + f" ({m['status']})",
+                    + f" ({m['status_title']})",
                     f"- {t('report.present', lang)}: {('、' if lang == 'ja' else ', ').join(present) or '-'}",
-                    f"- {t('report.outcome', lang)}: {_md(m['outcomes'].get(str(item_id), '-'))}"]
+                    f"- {t('report.outcome', lang)}: {_md(m['outcome_titles'].get(str(item_id), '-'))}"]
             for x in m["minutes"]:
-                approved = t("report.approved", lang, name=x["approved_by"]) if x["approved_by"] else \
+                approved = t("report.approved", lang, name=x["approved_by_name"]) if x["approved_by"] else \
                     t("report.unapproved", lang)
                 out.append(f"- {t('report.minutes', lang, n=x['n'])} ({approved}, sha256 `{x['sha256'][:16]}…`): "
                            f"{_md(x['text'][:500])}")

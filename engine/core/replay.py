@@ -22,7 +22,7 @@ from engine.core.decide import Ctx
 from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
 from engine.core.fold import Changes, Stamp, apply, fold_credential, settle
 from engine.core.world import World
-from engine.i18n import Msg
+from engine.i18n import Msg, Said
 from engine.reminders import recipients as rcp
 from store.records import EventRecord
 from workflows import Rulebook
@@ -153,7 +153,7 @@ class Replayer:
             return self._adopt(rec, e)
         book = self._book(rec)
         if isinstance(e, ev.ActRefused):
-            return Msg("replay.refused_then", reason=e.reason)
+            return Msg("replay.refused_then", reason=Said(e.reason, e.reason_ja))  # as refused, in either language
         if e.legacy:
             if rec.v != 1:
                 raise ReplayMismatch("replay.legacy_in_new", seq=rec.seq, type=rec.type)

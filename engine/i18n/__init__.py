@@ -199,3 +199,44 @@ def when(at: dt.datetime | None, lang: str = "en", date_only: bool = False) -> s
         return text if date_only else f"{text} {local:%H:%M}"
     text = f"{local:%a} {local.day} {local:%b %Y}"
     return text if date_only else f"{text} {local:%H:%M} JST"
+
+
+# ---------------------------------------------------------------- keys as people read them
+def trigger_title(key: str | None, lang: str) -> str:
+    """A trigger's own word, without its key: `付議` / `refer` (an unknown one stays its key)."""
+    if not key:
+        return ""
+    entry = catalog().get(f"trigger.{key}")
+    return (entry.get(lang_of(lang)) or key) if entry else key
+
+
+def status_title(key: str | None, lang: str) -> str:
+    """A meeting's, order's or reminder's status in words: `開催済` / `held`."""
+    if not key:
+        return ""
+    entry = catalog().get(f"status.{key}")
+    return (entry.get(lang_of(lang)) or key) if entry else key
+
+
+def event_title(type_: str, lang: str) -> str:
+    """An event class in words: `ItemFiled` -> `起案` / `item filed`."""
+    entry = catalog().get(f"event.{type_}")
+    return (entry.get(lang_of(lang)) or type_) if entry else type_
+
+
+def act_title(name: str, lang: str) -> str:
+    """An act of the application API in words (`advance` -> `案件の進行`), as a refusal names it."""
+    entry = catalog().get(f"actname.{name}")
+    return (entry.get(lang_of(lang)) or name) if entry else name
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """Words kept in the log in both languages (a refusal's reason, written when it was
+    refused): the Japanese on a Japanese page, the English otherwise, either if one is empty."""
+
+    en: str
+    ja: str = ""
+
+    def render(self, lang: str) -> str:
+        return (self.ja or self.en) if lang == "ja" else (self.en or self.ja)

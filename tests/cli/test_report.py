@@ -15,9 +15,10 @@ def test_the_report_tells_the_whole_story(svc, kaigi):
     assert r.exit_code == 0, r.output
     text = r.stdout
     assert text.startswith("# 案件1「")
-    for part in ("## 経過", "## 扱った会議", "会議1（担当者会議）", "出席: 中村 八郎", "計画案を作成", "はい: 許可",
+    for part in ("## 経過", "## 扱った会議", "会議1（担当者会議）", "出席: 中村 八郎", "計画案を作成", "要綱 2024-10-01 に照らして許可",
                  "## 拒否された操作", "中村 八郎 —", "## この報告の基になった記録", "kaigi audit verify --checkpoint"):
         assert part in text, part
+    assert "はい: 許可" not in text and "この案件の結果: 付議" in text and "(開催済)" in text  # issue 16: in words
     en = kaigi("--lang", "en", "--as", "sato", "audit", "report", "1").stdout
     assert en.startswith("# Item 1, ") and "## Sittings" in en and "Present: " in en
 

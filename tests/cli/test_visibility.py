@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "order list": ("list", "orders on visible items only; --item of a hidden item exits 5"),
     "reminders list": ("list", "reminders about visible items and meetings only"),
     "reminders forecast": ("list", "the same, ahead"),
+    "work": ("list", "what waits on the member: visible items, meetings and orders only"),
     "audit verify": ("log", "the whole log: a database reader or a member who sees everything"),
     "audit checkpoint": ("log", "the log's head: the same"),
     "audit export": ("log", "the whole log, one hash chain: the same; never a chain with holes"),

@@ -149,6 +149,8 @@ PAGE_GETS = st.one_of(
     st.tuples(st.just("/diagram"), query("item")),
     TEXT.map(lambda f: (f"/audit/export.{path_id(f)}", "")),
     TEXT.map(lambda c: (f"/lang/{path_id(c)}", "")),
+    st.one_of(TEXT, st.sampled_from(["0" * 64, "F" * 64, "a" * 65])).flatmap(
+        lambda h: st.sampled_from([(f"/documents/{path_id(h)}", ""), (f"/documents/{path_id(h)}/file", "")])),
     st.tuples(st.sampled_from(["/items", "/items.csv", "/items.xlsx"]),
               query("q", "state", "station", "team", "overdue", "page")),
     st.tuples(st.just("/overdue"), query("station")),
@@ -181,6 +183,11 @@ FORMS = st.one_of(
                         _many("invite", TEXT)).map(lambda t: t[0] + t[1] + t[2] + t[3])),
     st.tuples(ID.map(lambda i: f"/meetings/{path_id(i)}/hold"),
               _many("present", st.one_of(st.sampled_from(LOGINS), TEXT))),
+    st.tuples(ID.map(lambda i: f"/items/{path_id(i)}/orders"),
+              _fields(to=st.one_of(st.sampled_from(LOGINS + ["kobayashi"]), TEXT),
+                      due=st.one_of(st.sampled_from(["2026-12-20", "2026-12-01"]), TEXT), note=TEXT)),
+    st.tuples(ID.map(lambda i: f"/orders/{path_id(i)}/complete"), _fields(finding=TEXT)),
+    st.tuples(ID.map(lambda i: f"/orders/{path_id(i)}/waive"), _fields(note=TEXT)),
 )
 
 

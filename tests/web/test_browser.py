@@ -163,14 +163,15 @@ def test_the_walk_in_the_browser(chromium, server):
     m = convene_and_hold(watanabe, server, "team_lead")
     nakamura = signed_in(chromium, server, "nakamura")  # a team leader may not record the pre-review's outcome
     nakamura.goto(server["base"] + "/items/1")
-    assert nakamura.locator('form[data-trigger="refer"]').count() == 1
-    nakamura.locator('form[data-trigger="refer"] button').click()
-    nakamura.wait_for_selector("#refusal")  # swapped in by htmx, the page stays
-    assert nakamura.url.endswith("/items/1")
-    assert nakamura.locator("#refusal").inner_text().startswith("許可されません: ")
-    assert "(R-T3)" in nakamura.locator("#refusal").inner_text()
-    shot(nakamura, "refusal")
+    assert nakamura.locator('form[data-trigger="refer"]').count() == 0  # R-T3: so it is not offered to her
+    stale = signed_in(chromium, server, "watanabe")  # a second window, opened before the step is taken
+    stale.goto(server["base"] + "/items/1")
     assert advance(watanabe, server, "refer", m) == "council"
+    stale.locator('form[data-trigger="refer"] button').click()  # the form of a state that has passed
+    stale.wait_for_selector("#refusal")  # swapped in by htmx, the page stays
+    assert stale.url.endswith("/items/1")
+    assert stale.locator("#refusal").inner_text().startswith("できません: ")
+    shot(stale, "refusal")
 
     sato = signed_in(chromium, server, "sato")
     m = convene_and_hold(sato, server, "council")

@@ -11,6 +11,8 @@ sees nothing (404, or a sign-in page once their session ends: R-I6). Ids past wh
 database holds are 404 (400 for a form field that is no number), never a 500.
 """
 
+import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +70,12 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/items/{item_id}"): ("item", "an item: 404 when hidden"),
     ("POST", "/items/{item_id}/advance"): ("act_item", "404 before any act on a hidden item"),
     ("POST", "/items"): ("act_file", "files in the member's own body; refused elsewhere, naming no object"),
+    ("POST", "/items/{item_id}/orders"): ("act_item", "404 before an order on a hidden item (R-T5)"),
+    ("POST", "/orders/{order_id}/complete"): ("act_order", "404 before completing an order on a hidden item"),
+    ("POST", "/orders/{order_id}/waive"): ("act_order", "404 before waiving an order on a hidden item"),
+    ("GET", "/documents/{sha256:sha256}"): ("document", "a document: 404 unless a step carrying it is on a "
+                                                         "visible item"),
+    ("GET", "/documents/{sha256:sha256}/file"): ("document", "its bytes: the same sight as its page"),
     ("GET", "/meetings"): ("calendar", "the calendar lists visible meetings only"),
     ("POST", "/meetings"): ("convene", "404 for a hidden item on the agenda"),
     ("GET", "/meetings/{meeting_id}"): ("meeting", "a meeting with agenda and minutes: 404 when hidden"),
@@ -91,6 +99,19 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/meetings/{meeting_id}"): ("meeting", "404 when hidden"),
     ("GET", "/api/audit/verify"): ("export", "the log's verdict: for those who see everything, else 404"),
     ("GET", "/api/whoami"): ("list", "the member's own roles"),
+    # people (web/routes_people.py): the roster as the viewer may see it, their own delegations and account
+    ("GET", "/roster"): ("people", "members with posts at the viewer's bodies only (all for the HQ)"),
+    ("POST", "/roster/members"): ("people", "adds a member: no item, meeting or post is read"),
+    ("POST", "/roster/assignments"): ("people", "assigns a post: refused (403) outside the organiser's bodies"),
+    ("POST", "/roster/assignments/{assignment_id}/end"): ("people", "a post of a body not seen is absent (404)"),
+    ("GET", "/delegations"): ("people", "the member's own delegations, given and received"),
+    ("POST", "/delegations"): ("people", "delegates the member's own acts to a clerk"),
+    ("POST", "/delegations/{delegation_id}/end"): ("people", "another's delegation is absent (404) to a station"),
+    ("GET", "/account"): ("people", "the member's own posts and tokens"),
+    ("GET", "/account/tokens"): ("people", "own tokens; every member's for the chief only (403)"),
+    ("POST", "/account/tokens"): ("people", "a token of the member's own"),
+    ("POST", "/account/tokens/{token_id}/revoke"): ("people", "another's token is absent (404), the chief's aside"),
+    ("POST", "/account/password"): ("people", "the member's own password: no login is read"),
 }
 
 
@@ -375,6 +396,42 @@ def check_act_item(w: W, method: str, path: str) -> list[str]:
     return bad
 
 
+def check_act_order(w: W, method: str, path: str) -> list[str]:
+    bad = []
+    for who in (vw.STATION_A, vw.ENDED):
+        before = fingerprint(w.k.store)
+        r = _post(w, who, path.replace("{order_id}", str(w.s.hq_order)), {"finding": "x", "note": "x"})
+        if not (r.status_code == 404 or who == vw.ENDED and _gone(r)) or _leaks(r, w.s.hidden_from_a):
+            bad.append(f"{who} settles order {w.s.hq_order}: {r.status_code}")
+        elif who == vw.STATION_A and (why := _absent_like(w, r, path, "order.none", w.s.hq_order)):
+            bad.append(f"A settles order {w.s.hq_order}: {why}")
+        if fingerprint(w.k.store) != before:
+            bad.append(f"{who}'s act on a hidden order changed state")
+    return bad
+
+
+def check_document(w: W, method: str, path: str) -> list[str]:
+    """R-R1: a document is seen by who sees an item whose step carries it."""
+    bad = []
+    p = path.replace("{sha256:sha256}", w.s.hq_doc)
+    r = _get(w, vw.STATION_A, p)
+    if (why := _absent_like(w, r, p, "document.none", w.s.hq_doc[:30])) or _leaks(r, w.s.hidden_from_a):
+        bad.append(f"A reads the HQ's document: {why or _leaks(r, w.s.hidden_from_a)}")
+    own = _get(w, vw.STATION_A, path.replace("{sha256:sha256}", w.s.mito_doc))
+    if own.status_code != 200 or (path.endswith("/file") and vw.MITO_DOC not in own.text):
+        bad.append(f"A cannot read their own report's document: {own.status_code}")
+    for sha in (w.s.mito_doc, w.s.hq_doc):
+        r = _get(w, vw.ENDED, path.replace("{sha256:sha256}", sha))
+        if not _gone(r) or _leaks(r, w.s.hidden_from_ended):
+            bad.append(f"ended reads document {sha[:8]}: {r.status_code}")
+        if _get(w, vw.HQ_MEMBER, path.replace("{sha256:sha256}", sha)).status_code != 200:
+            bad.append(f"the HQ cannot read document {sha[:8]}")
+    never = _get(w, vw.HQ_MEMBER, path.replace("{sha256:sha256}", "0" * 64))
+    if never.status_code != 404:
+        bad.append(f"a hash nobody stored: {never.status_code}")
+    return bad
+
+
 def check_act_meeting(w: W, method: str, path: str) -> list[str]:
     bad = []
     for who in (vw.STATION_A, vw.ENDED):
@@ -428,6 +485,70 @@ def check_public(w: W, method: str, path: str) -> list[str]:
     return bad
 
 
+def check_people(w: W, method: str, path: str) -> list[str]:
+    """The roster, delegations and accounts (web/routes_people.py): a station's member sees
+    their station's people only, their own delegations and tokens; another's post,
+    delegation or token is absent; a member whose posts ended gets nothing and changes nothing."""
+    bad: list[str] = []
+    gone = _get(w, vw.ENDED, path) if method == "GET" else _post(w, vw.ENDED, path.replace(
+        "{assignment_id}", "1").replace("{delegation_id}", "1").replace("{token_id}", "1"), {"name": "x"})
+    if not _gone(gone) or _leaks(gone, w.s.hidden_from_ended):
+        bad.append(f"ended's {method} {path}: {gone.status_code}")
+    with w.k.read() as q:
+        mito = {a.login for a in q.w.assignments.values() if a.body == "mito" and a.valid_at(q.now)}
+        hq_post = next(a.id for a in q.w.assignments.values() if a.body == "hq" and a.valid_at(q.now))
+        joso_post = next(a.id for a in q.w.assignments.values() if a.body == "joso" and a.valid_at(q.now))
+    own = {t["id"] for t in accounts.tokens(w.k, vw.STATION_A)}
+    hq_token = next(t["id"] for t in accounts.tokens(w.k, vw.HQ_MEMBER))
+    before = fingerprint(w.k.store)
+    if (method, path) == ("GET", "/roster"):
+        r = _get(w, vw.STATION_A, path)
+        shown = set(re.findall(r'class="member" data-login="([^"]+)"', r.text))
+        if r.status_code != 200 or shown != mito:
+            bad.append(f"A's roster shows {sorted(shown)}, not mito's {sorted(mito)}")
+        if "shimizu" not in _get(w, vw.HQ_MEMBER, path).text:
+            bad.append("the HQ's roster lacks station B's people")
+    elif path == "/roster/assignments/{assignment_id}/end":
+        for hidden in (hq_post, joso_post):
+            p = path.replace("{assignment_id}", str(hidden))
+            if why := _absent_like(w, _post(w, vw.STATION_A, p, {"confirm": "yes"}), p, "assignment.none", hidden):
+                bad.append(f"A ends post {hidden}: {why}")
+    elif path == "/roster/assignments":
+        r = _post(w, vw.STATION_A, path, {"login": "shimizu", "position": "fuku_shocho", "station": "joso"})
+        if r.status_code != 403:
+            bad.append(f"A assigns at station B: {r.status_code}")
+    elif path == "/delegations/{delegation_id}/end":
+        d = w.k.delegate(Actor("watanabe", "web"), "yamaguchi", valid_until=w.k.now() + dt.timedelta(days=9)).fact.id
+        before = fingerprint(w.k.store)
+        p = path.replace("{delegation_id}", str(d))
+        if why := _absent_like(w, _post(w, vw.STATION_A, p, {}), p, "delegation.none", d):
+            bad.append(f"A ends the HQ's delegation: {why}")
+    elif (method, path) == ("GET", "/account"):
+        r = _get(w, vw.STATION_A, path)
+        if {int(x) for x in re.findall(r'data-token="([0-9]+)"', r.text)} != own:
+            bad.append("A's account lists tokens not A's")
+    elif (method, path) == ("GET", "/account/tokens"):
+        r = _get(w, vw.STATION_A, path + "?all=1")
+        if r.status_code != 403 or f'data-token="{hq_token}"' in r.text:
+            bad.append(f"A lists every token: {r.status_code}")
+        if f'data-token="{hq_token}"' not in _get(w, vw.HQ_MEMBER, path + "?all=1").text:
+            bad.append("the chief cannot list every token")
+    elif path == "/account/tokens/{token_id}/revoke":
+        p = path.replace("{token_id}", str(hq_token))
+        if why := _absent_like(w, _post(w, vw.STATION_A, p, {}), p, "token.none", hq_token):
+            bad.append(f"A revokes the chief's token: {why}")
+        if accounts.tokens(w.k, vw.HQ_MEMBER)[0]["revoked_at"] is not None:
+            bad.append("A revoked the chief's token")
+    elif path == "/account/password":
+        r = _post(w, vw.STATION_A, path, {"current": "wrong", "password": "x" * 12, "again": "x" * 12,
+                                           "login": vw.HQ_MEMBER})
+        if r.status_code != 403:
+            bad.append(f"a wrong current password: {r.status_code}")
+    if fingerprint(w.k.store) != before:
+        bad.append(f"{method} {path} changed state")
+    return bad
+
+
 def check_signin(w: W, method: str, path: str) -> list[str]:
     return []  # reads no item, meeting or log: see the reason in ROUTES
 
@@ -435,8 +556,9 @@ def check_signin(w: W, method: str, path: str) -> list[str]:
 CHECKS: dict[str, Callable[[W, str, str], list[str]]] = {
     "item": check_item, "meeting": check_meeting, "list": check_list, "calendar": check_calendar,
     "audit": check_audit, "diagram": check_diagram, "export": check_export, "act_item": check_act_item,
-    "act_meeting": check_act_meeting, "convene": check_convene, "act_file": check_act_file,
-    "public": check_public, "signin": check_signin, "finding": check_finding,
+    "act_meeting": check_act_meeting, "act_order": check_act_order, "document": check_document,
+    "convene": check_convene, "act_file": check_act_file, "public": check_public, "signin": check_signin,
+    "people": check_people, "finding": check_finding,
 }
 
 
@@ -459,7 +581,7 @@ def test_ids_past_64_bits_are_absent_never_a_500(world):
         if "_id}" not in path:
             continue
         for n in BIG + [0, -1]:
-            p = path.replace("{item_id}", str(n)).replace("{meeting_id}", str(n))
+            p = re.sub(r"\{\w+_id\}", str(n), path)
             r = _get(world, hq, p) if method == "GET" else _post(world, hq, p, {"trigger": "refer", "present": []})
             if r.status_code != 404:
                 failures.append(f"{method} {p}: {r.status_code}")
