@@ -1108,6 +1108,8 @@ def meeting_text(app: App, v: dict[str, Any]) -> str:
     lines = [t("show.meeting", id=v["id"], title=v["title"], kind=v["kind"], body=v["body_name"],
                status=t(f"status.{v['status']}")),
              t("show.meeting_when", starts=_when(_parse(v["starts_at"]), app.lang), chair=v["chair_name"])]
+    if v.get("place"):
+        lines.append(t("show.meeting_place", place=v["place"]))
     for a in v["agenda"]:
         lines.append(t("show.agenda_item", id=a["id"], title=a["title"],
                        outcome=a.get("outcome_title") or a["outcome"] or "-"))
@@ -1142,16 +1144,19 @@ def _meeting_out(app: App, k: Any, out: Any, done: str, would: str, meeting_id: 
 @option("--attendee", "attendees", multiple=True, metavar="LOGIN", help="opt.attendee")
 @option("--invite", "invited", multiple=True, metavar="LOGIN", help="opt.invite")
 @option("--station", metavar="NAME", help="opt.meeting_station")
+@option("--place", default="", metavar="TEXT", help="opt.meeting_place")
 @dry_run_opt
 @behalf_opt
 @pass_app
 def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], attendees: tuple[str, ...],
-                    invited: tuple[str, ...], station: str | None, dry_run: bool, on_behalf_of: str | None) -> None:
+                    invited: tuple[str, ...], station: str | None, place: str, dry_run: bool,
+                    on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
         _addressed(app, items=items)
         out = k.convene(app.actor, kind, app.when(at_), items=list(items), attendees=list(attendees),
-                        invited=list(invited), station=station, dry_run=dry_run, on_behalf_of=on_behalf_of)
+                        invited=list(invited), station=station, place=place, dry_run=dry_run,
+                        on_behalf_of=on_behalf_of)
         who = ", ".join(out.fact.attendees)
         with k.read() as q:
             names = "、".join(q.name(x, app.lang) for x in out.fact.attendees) if app.lang == "ja" else \

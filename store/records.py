@@ -194,6 +194,7 @@ class MeetingRecord:
     minutes: tuple[Minutes, ...] = ()
     reminders: tuple[Planned, ...] = ()
     fired: tuple[tuple[str, int], ...] = ()
+    place: str = ""  # where it sits (場所), as the convener wrote it
 
     @property
     def next_due_at(self) -> dt.datetime | None:

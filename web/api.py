@@ -70,6 +70,7 @@ class Convene(BaseModel):
     attendees: list[str] = Field(default_factory=list, max_length=500)
     invited: list[str] = Field(default_factory=list, max_length=500)
     station: str | None = None
+    place: str = Field(default="", max_length=200)
 
 
 class Hold(BaseModel):
@@ -142,7 +143,7 @@ def convene(request: Request, body: Convene, who: Any = Depends(member)) -> Any:
                 q.item_record(i)
         return _event(request.app.state.kaigi.convene(
             who, body.kind, starts, items=body.items, attendees=body.attendees, invited=body.invited,
-            station=body.station))
+            station=body.station, place=body.place))
     return _call(request, run)
 
 

@@ -93,7 +93,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
                                 status_code=refusal_status(exc), headers=headers)
         return HTMLResponse(exc.render(language), status_code=refusal_status(exc), headers=headers)
 
-    from web import api, pages, routes_work
+    from web import api, pages, routes_meet, routes_work
 
     app.include_router(routes_work.router)
     app.include_router(pages.router)
@@ -101,6 +101,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.include_router(routes_people.router)
     from web import routes_item
     app.include_router(routes_item.router)
+    app.include_router(routes_meet.router)
     from web import routes_find  # search, the overdue view, the spreadsheets (issue 16)
     app.include_router(routes_find.router)
     app.include_router(api.router, prefix="/api")

@@ -383,13 +383,13 @@ class Kaigi:
     @checked
     def convene(self, actor: Actor | str, kind: str, starts_at: dt.datetime, *, items: Sequence[int] = (),
                 attendees: Sequence[str] = (), invited: Sequence[str] = (), station: str | None = None,
-                dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+                place: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             mk = decide.meeting_kind(ctx.book, kind)
             body = ctx.world.body(station) if station else self._meeting_body(ctx, mk.body)
             agenda = [ctx.world.item(i) for i in dict.fromkeys(items)]
             return sittings.convene(ctx, self._next(tx, "meeting"), kind, body, starts_at, agenda,
-                                    list(attendees), list(invited))
+                                    list(attendees), list(invited), place)
         return self.act(actor, "convene", build, dry_run=dry_run, on_behalf_of=on_behalf_of)
 
     @staticmethod

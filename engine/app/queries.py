@@ -510,6 +510,7 @@ class Reader:
         return {"id": m.id, "kind": m.kind, "title": kind.title.in_(lang) if kind else m.kind, "body": m.body,
                 "body_name": self.body_name(m.body, lang), "status": m.status,
                 "status_title": status_title(m.status, lang), "starts_at": iso(m.starts_at),
+                "place": m.place,
                 "convener": m.convener, "convener_name": self.name(m.convener, lang), "chair": m.chair,
                 "chair_name": self.name(m.chair, lang),
                 "chair_present": chair_was_present(self.w, m, m.sat_at or m.held_at) if m.status == "held" else None,

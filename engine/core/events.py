@@ -272,8 +272,11 @@ class ItemAdvanced(Event):
 
 
 # ---------------------------------------------------------------- meetings
-@event("MeetingConvened")
+@event("MeetingConvened", optional=("place",))
 class MeetingConvened(Event):
+    """A meeting called; `place` (場所), where it sits, is optional: a meeting convened
+    before kaigi knew places has none, and its event's payload and hash stay as they were."""
+
     meeting: int
     kind: str
     body: str
@@ -282,6 +285,7 @@ class MeetingConvened(Event):
     attendees: tuple[str, ...]
     invited: tuple[str, ...]
     items: tuple[int, ...]
+    place: str = ""
 
 
 @event("AgendaChanged")

@@ -277,7 +277,7 @@ def _convened(f: Fold, s: Stamp, e: ev.MeetingConvened) -> None:
         raise ValueError(f"meeting {e.meeting} exists")
     new = MeetingRecord(id=e.meeting, kind=e.kind, body=e.body, convener=s.authority, chair=e.chair,
                         starts_at=e.starts_at, status="convened", version=1, convened_at=s.at,
-                        attendees=e.attendees, invited=e.invited, items=e.items)
+                        attendees=e.attendees, invited=e.invited, items=e.items, place=e.place)
     f.meeting(new, None)
     f.sittings(new)
 

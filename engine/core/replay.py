@@ -294,7 +294,7 @@ def _advance(r: Replayer, ctx: Ctx, e: ev.ItemAdvanced) -> list[ev.Event]:
 def _convene(r: Replayer, ctx: Ctx, e: ev.MeetingConvened) -> list[ev.Event]:
     items = [r.world.item(i) for i in e.items]
     return sittings.convene(ctx, e.meeting, e.kind, r.world.bodies[e.body], e.starts_at, items,
-                            list(e.attendees), list(e.invited))
+                            list(e.attendees), list(e.invited), e.place)
 
 
 def _agenda(r: Replayer, ctx: Ctx, e: ev.AgendaChanged) -> list[ev.Event]:

@@ -13,22 +13,30 @@ from engine.core.decide import Ctx, advance, chairs, meeting_kind
 from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AgendaChanged, Event, MeetingCancelled, MeetingConvened, MeetingHeld,
                                 MinutesApproved, MinutesRecorded)
-from engine.core.text import prose  # `text` is the minutes' own name below
+from engine.core.text import line, prose  # `text` is the minutes' own name below
 from engine.i18n import A, Msg, When
 from store.records import BodyRecord, ItemRecord, MeetingRecord
 from workflows import MeetingKind
 
 MAX_ATTENDEES = 500
 MAX_MINUTES = 200_000
+MAX_PLACE = 200
+
+
+def place_text(value: str) -> str:
+    """Where a meeting sits (場所), read like a title (on the calendar, in the invitation):
+    one line, trimmed, nothing that reorders or hides what is written (engine.core.text)."""
+    return line(value.strip(), "place", MAX_PLACE)
 
 
 def convene(ctx: Ctx, meeting_id: int, kind_key: str, body: BodyRecord, starts_at: dt.datetime,
-            items: list[ItemRecord], attendees: list[str], invited: list[str]) -> list[Event]:
-    """Call a meeting: convener, attendees, invitations and agenda checked against the rules.
-    Items whose path moves when such a meeting is convened (a station council tables its
-    items, R-P2) move in the same act."""
+            items: list[ItemRecord], attendees: list[str], invited: list[str], place: str = "") -> list[Event]:
+    """Call a meeting: convener, attendees, invitations and agenda checked against the rules;
+    `place`, where it sits, is a line of text. Items whose path moves when such a meeting is
+    convened (a station council tables its items, R-P2) move in the same act."""
     book = ctx.book
     kind = meeting_kind(book, kind_key)
+    place = place_text(place)
     if body.kind != kind.body:
         raise BadInput("meeting.wrong_body", meeting=A(kind.title), kind=kind.body, body=body.key, is_=body.kind)
     if ctx.holds((kind.convener,), body.key) is None:
@@ -41,7 +49,7 @@ def convene(ctx: Ctx, meeting_id: int, kind_key: str, body: BodyRecord, starts_a
     agenda = [i.id for i in records]
     convened = MeetingConvened(meeting=meeting_id, kind=kind.key, body=body.key, chair=ctx.authority,
                                starts_at=starts_at, attendees=tuple(called), invited=tuple(guests),
-                               items=tuple(agenda))
+                               items=tuple(agenda), place=place)
     out: list[Event] = [convened]
     record = _as_convened(ctx, convened)
     for item in records:
@@ -53,7 +61,7 @@ def _as_convened(ctx: Ctx, ev: MeetingConvened) -> MeetingRecord:
     """The meeting as it stands once convened, for the edges convening fires."""
     return MeetingRecord(id=ev.meeting, kind=ev.kind, body=ev.body, convener=ctx.authority, chair=ev.chair,
                          starts_at=ev.starts_at, status="convened", version=1, convened_at=ctx.now,
-                         attendees=ev.attendees, invited=ev.invited, items=ev.items)
+                         attendees=ev.attendees, invited=ev.invited, items=ev.items, place=ev.place)
 
 
 def _tabling(ctx: Ctx, item: ItemRecord, meeting: MeetingRecord) -> list[Event]:

@@ -33,6 +33,8 @@ def meeting_calendar(book: Any, meeting: Any, members: dict[str, Any], now: dt.d
     event.add("sequence", max(meeting.version - 1, 0))
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("summary", title)
+    if getattr(meeting, "place", ""):
+        event.add("location", meeting.place)
     listed = ", ".join(str(i) for i in (meeting.items if agenda is None else agenda)) or "-"
     event.add("description", f"kaigi meeting {meeting.id} / 会議{meeting.id}; agenda (付議案件): items {listed}")
     event.add("organizer", _address(members, meeting.chair), parameters={"CN": _name(members, meeting.chair)})

@@ -103,17 +103,18 @@ def starts(server: Any) -> str:
 
 
 def convene_and_hold(page: Any, server: Any, kind: str, attendees: tuple[str, ...] = ()) -> str:
-    page.goto(server["base"] + "/meetings")
-    page.click("details summary")
-    page.select_option("#convene select[name=kind]", kind)
+    """Convene from the convening page (its kind chosen, item 1 ticked by the query, the
+    members as the page ticks them), then record the sitting from the meeting's page."""
+    page.goto(server["base"] + f"/meetings/new?kind={kind}&item=1")
     page.fill("#convene input[name=starts_at]", starts(server))
-    page.fill("#convene input[name=item]", "1")
-    if attendees:
-        page.select_option("#convene select[name=attendee]", list(attendees))
-    page.click("#convene button")
+    page.fill("#convene input[name=place]", "本部4階 大会議室")
+    assert page.locator('#convene input[name=item][value="1"]').is_checked()
+    for login in attendees:
+        assert page.locator(f'#convene input[name=attendee][value="{login}"]').is_checked()
+    page.click("#convene button[type=submit]")
     page.wait_for_selector("#hold")
     meeting = page.url.rsplit("/", 1)[1]
-    page.click("#hold button")
+    page.click("#hold button[type=submit]")
     page.wait_for_selector('[data-status="held"]')
     return meeting
 
@@ -195,6 +196,28 @@ def test_the_walk_in_the_browser(chromium, server):
     with server["kaigi"].store.read() as tx:
         acts = {(e.actor, e.type) for e in tx.events(item=1) if e.identity == "web"}
     assert {("yamamoto", "ItemAdvanced"), ("watanabe", "ItemAdvanced")} <= acts
+
+
+def test_meetings_fit_a_390_px_phone(chromium, server):
+    """The calendar collapses to a list below ~600 px (CSS only); the list view, the
+    convening form and a meeting's page are no wider than a 390-px screen."""
+    k = server["kaigi"]
+    from engine.app.identity import Actor
+
+    m = k.convene(Actor("sato", "web"), "council", server["clock"].now() + dt.timedelta(days=2),
+                  place="茨城県警察本部 4階 大会議室（水戸市笠原町978番6）").fact.meeting
+    page = signed_in(chromium, server, "sato")
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path, name in (("/meetings", "meetings-phone"), ("/meetings?view=list", "meetings-list"),
+                       ("/meetings/new?kind=council", "meeting-new"), (f"/meetings/{m}", None)):
+        page.goto(server["base"] + path)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide on a 390-px screen"
+        if name:
+            shot(page, name)
+    page.goto(server["base"] + "/meetings")
+    assert page.locator("table.calendar thead").is_hidden()  # a list of days, not seven columns
+    assert page.locator(f'a[data-meeting="{m}"]').is_visible()
 
 
 def test_a_station_member_sees_only_their_station(chromium, server):
