@@ -940,19 +940,66 @@ def item_file(app: App, title: str, station: str | None, team: str | None, note:
 
 
 @item.command("list", help="help.item.list")
+@option("--search", "search", default="", metavar="TEXT", help="opt.search")
 @option("--state", metavar="STATE", help="opt.state")
 @option("--station", metavar="NAME", help="opt.list_station")
+@option("--team", metavar="TEAM", help="opt.team_filter")
 @option("--overdue", is_flag=True, help="opt.overdue")
+@option("--limit", type=click.IntRange(1, 200), default=100, show_default=True, help="opt.limit")
+@option("--offset", type=click.IntRange(0, MAX_ID), default=0, help="opt.offset")
 @pass_app
-def item_list(app: App, state: str | None, station: str | None, overdue: bool) -> None:
+def item_list(app: App, search: str, state: str | None, station: str | None, team: str | None, overdue: bool,
+              limit: int, offset: int) -> None:
+    from engine.app import finding
+
     with refusals(app):
         with _reading(app) as q:
-            views = q.items(state=state, station=station, overdue=overdue, lang=app.lang)
+            found = finding.find(q, finding.Filters(search, state, station, team, overdue), limit=limit,
+                                 offset=offset, lang=app.lang)
+            full = finding.records(q, [r["id"] for r in found.rows])
+            views = [q.item_view(full[r["id"]], app.lang) for r in found.rows if r["id"] in full]
     app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
                           app.t("col.title"), app.t("col.waiting")], [
         [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body_name"] if app.lang == "ja" else v["body"],
          (v["team_title"] or v["team"]) if app.lang == "ja" else v["team"], v["title"],
          v["waiting_for"]] for v in views]))
+
+
+@item.command("export", help="help.item.export")
+@option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True,
+        help="opt.find_format")
+@option("--search", "search", default="", metavar="TEXT", help="opt.search")
+@option("--state", metavar="STATE", help="opt.state")
+@option("--station", metavar="NAME", help="opt.list_station")
+@option("--team", metavar="TEAM", help="opt.team_filter")
+@option("--overdue", is_flag=True, help="opt.overdue")
+@option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), help="opt.find_output")
+@pass_app
+def item_export(app: App, fmt: str, search: str, state: str | None, station: str | None, team: str | None,
+                overdue: bool, output: str | None) -> None:
+    from engine.app import finding
+
+    with refusals(app):
+        from engine.core.errors import BadInput
+
+        if output == "-" and fmt == "xlsx":
+            raise BadInput("find.xlsx_stdout")
+        with _reading(app) as q:
+            rows = finding.export_rows(q, finding.Filters(search, state, station, team, overdue), app.lang)
+        if output == "-":
+            app.header()
+            sys.stdout.buffer.write(finding.csv_bytes(rows, app.lang))
+            sys.stdout.flush()
+            return
+        data = finding.csv_bytes(rows, app.lang) if fmt == "csv" else finding.xlsx_bytes(rows, app.lang)
+        output = output or f"items.{fmt}"
+        try:
+            with open(output, "wb") as fh:
+                fh.write(data)
+        except OSError as err:
+            raise BadInput("find.cannot_write", file=output, error=err.strerror or type(err).__name__) from None
+    app.header()
+    click.echo(app.t("find.exported", n=len(rows), file=output), err=True)
 
 
 @item.command("show", help="help.item.show")

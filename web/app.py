@@ -102,6 +102,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     from web import routes_item
     app.include_router(routes_item.router)
     app.include_router(routes_meet.router)
+    from web import routes_find  # search, the overdue view, the spreadsheets (issue 16)
+    app.include_router(routes_find.router)
     app.include_router(api.router, prefix="/api")
     health = DatabaseHealth(kaigi)
 

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "meeting show": ("meeting", "agenda and minutes: exit 5 when hidden; agenda as the reader may see it"),
     "meeting ics": ("meeting", "the calendar file: exit 5 when hidden; agenda as the reader may see it"),
     "item list": ("list", "visible items only"),
+    "item export": ("export_items", "a spreadsheet of the visible items only, whatever the words or filters"),
     "meeting list": ("list", "visible meetings only"),
     "order list": ("list", "orders on visible items only; --item of a hidden item exits 5"),
     "reminders list": ("list", "reminders about visible items and meetings only"),
@@ -268,12 +269,48 @@ def check_act_on(w: W, name: str) -> list[str]:
     return bad
 
 
+def check_export_items(w: W, name: str) -> list[str]:
+    """`item export`: the CSV (stdout) and the XLSX list a station member's own items and what
+    their report became, never another's, found by no words or filter (R-R1)."""
+    import csv
+    import io
+    import tempfile
+
+    from openpyxl import load_workbook
+
+    def csv_ids(who: str, *args: Any) -> tuple[int, set[int], str]:
+        r = _as(w, who, "item", "export", "-o", "-", *args)
+        rows = list(csv.reader(io.StringIO(r.stdout.lstrip("\ufeff"))))[1:] if r.exit_code == 0 else []
+        return r.exit_code, {int(x[0]) for x in rows}, r.stdout
+
+    bad, mine = [], {w.s.mito_item, w.s.escalated}
+    for args in ([], ["--search", "SECRET"], ["--search", "の案件"], ["--station", "joso"], ["--overdue"]):
+        code, ids, text = csv_ids(vw.STATION_A, *args)
+        if code != 0 or ids - mine or _leaks(text, w.s.hidden_from_a):
+            bad.append(f"A {name} {args}: exit {code} ids {sorted(ids)}")
+        if args == ["--search", "SECRET"] and ids:
+            bad.append("A's export found another's words")
+    if w.s.mito_item not in csv_ids(vw.STATION_A)[1]:
+        bad.append("A's export lacks their own item")
+    code, ids, _ = csv_ids(vw.ENDED)
+    if code != 0 or ids:
+        bad.append(f"ended {name}: exit {code} ids {sorted(ids)}")
+    if {w.s.hq_item, w.s.joso_item} - csv_ids(vw.HQ_MEMBER)[1]:
+        bad.append("the HQ's export lacks station B's or the HQ's item")
+    with tempfile.TemporaryDirectory() as d:
+        r = _as(w, vw.STATION_A, "item", "export", "--format", "xlsx", "-o", f"{d}/a.xlsx")
+        rows = list(load_workbook(f"{d}/a.xlsx").active.iter_rows(values_only=True))[1:] if r.exit_code == 0 else []
+        if r.exit_code != 0 or {int(x[0]) for x in rows} != mine:
+            bad.append(f"A's XLSX: exit {r.exit_code} {[x[0] for x in rows]}")
+    return bad
+
+
 def check_none(w: W, name: str) -> list[str]:
     return []  # not a read of items, meetings or the log: see the reason in COMMANDS
 
 
 CHECKS = {"item": check_item, "meeting": check_meeting, "list": check_list, "log": check_log, "own": check_own,
-          "act_on": check_act_on, "act": check_none, "admin": check_none}
+          "act_on": check_act_on, "act": check_none, "admin": check_none, "export_items": check_export_items}
 
 
 def test_every_command_keeps_r_r1(world):

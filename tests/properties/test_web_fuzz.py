@@ -151,6 +151,9 @@ PAGE_GETS = st.one_of(
     TEXT.map(lambda c: (f"/lang/{path_id(c)}", "")),
     st.one_of(TEXT, st.sampled_from(["0" * 64, "F" * 64, "a" * 65])).flatmap(
         lambda h: st.sampled_from([(f"/documents/{path_id(h)}", ""), (f"/documents/{path_id(h)}/file", "")])),
+    st.tuples(st.sampled_from(["/items", "/items.csv", "/items.xlsx"]),
+              query("q", "state", "station", "team", "overdue", "page")),
+    st.tuples(st.just("/overdue"), query("station")),
 )
 
 

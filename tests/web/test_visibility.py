@@ -89,6 +89,10 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/audit"): ("audit", "replay of a visible item; the log's verdict for those who see everything"),
     ("GET", "/audit/export.{fmt}"): ("export", "the whole log for those who see everything, else 404"),
     ("GET", "/diagram"): ("diagram", "an item's state on the path: 404 when hidden"),
+    ("GET", "/items"): ("finding", "search and filters over visible items only; hidden ones are never matched"),
+    ("GET", "/items.csv"): ("finding", "the same search as a spreadsheet: visible items only"),
+    ("GET", "/items.xlsx"): ("finding", "the same as XLSX: visible items only"),
+    ("GET", "/overdue"): ("finding", "overdue visible items by station and role; no other station's group"),
     # /api
     ("GET", "/api/items"): ("list", "visible items only"),
     ("GET", "/api/items/{item_id}"): ("item", "404 when hidden"),
@@ -326,6 +330,64 @@ def check_export(w: W, method: str, path: str) -> list[str]:
     return bad
 
 
+def _found_ids(r: Any, path: str) -> set[int]:
+    """The item ids a finding page or export lists (HTML `data-item`, CSV or XLSX first column)."""
+    import csv
+    import io
+    import re
+
+    if r.status_code != 200 or r.url.path == "/login":
+        return set()
+    if path.endswith(".csv"):
+        return {int(row[0]) for row in list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))[1:]}
+    if path.endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        rows = list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True))[1:]
+        return {int(row[0]) for row in rows}
+    return {int(x) for x in re.findall(r'data-item="([0-9]+)"', r.text)}
+
+
+def _found_text(r: Any, path: str) -> str:
+    if path.endswith(".xlsx") and r.status_code == 200 and r.url.path != "/login":
+        import io
+
+        from openpyxl import load_workbook
+
+        return repr(list(load_workbook(io.BytesIO(r.content)).active.iter_rows(values_only=True)))
+    return r.text
+
+
+def check_finding(w: W, method: str, path: str) -> list[str]:
+    """Search, filters, exports and the overdue view: a station member finds only their own
+    items and what their report became, by any words or filter; counts and files alike."""
+    bad = []
+    mine = {w.s.mito_item, w.s.escalated}
+    queries = [{}, {"q": "SECRET"}, {"q": "の案件"}, {"station": "joso"}, {"station": "hq"}, {"overdue": "1"},
+               {"state": "pre_review"}]
+    for params in queries:
+        r = w.pages[vw.STATION_A].get(path, params=params)
+        found, text = _found_ids(r, path), _found_text(r, path)
+        if r.status_code != 200 or found - mine or _leaks(r, []) or [m for m in w.s.hidden_from_a if m in text
+                                                                       and m not in str(params)]:
+            bad.append(f"A's {path}?{params}: {r.status_code} ids {sorted(found)}")
+        if params == {"q": "SECRET"} and found:
+            bad.append(f"A's search for another's words found {sorted(found)}")
+    if path != "/overdue":
+        if w.s.mito_item not in _found_ids(w.pages[vw.STATION_A].get(path), path):
+            bad.append(f"A's {path} lacks their own item")
+        if {w.s.hq_item, w.s.joso_item} - _found_ids(w.pages[vw.HQ_MEMBER].get(path), path):
+            bad.append(f"the HQ's {path} lacks station B's or the HQ's item")
+    for params in ({}, {"q": "の案件"}):
+        r = w.pages[vw.ENDED].get(path, params=params)
+        if not (r.status_code == 200 or _gone(r)) or _found_ids(r, path) or [
+                m for m in w.s.hidden_from_ended if m in _found_text(r, path)]:
+            bad.append(f"ended's {path}?{params}: {r.status_code}")
+    if w.pages[vw.HQ_MEMBER].get(path).status_code != 200:
+        bad.append(f"the HQ cannot read {path}")
+    return bad
+
+
 def check_act_item(w: W, method: str, path: str) -> list[str]:
     bad = []
     for who in (vw.STATION_A, vw.ENDED):
@@ -501,7 +563,7 @@ CHECKS: dict[str, Callable[[W, str, str], list[str]]] = {
     "audit": check_audit, "diagram": check_diagram, "export": check_export, "act_item": check_act_item,
     "act_meeting": check_act_meeting, "act_order": check_act_order, "document": check_document,
     "convene": check_convene, "act_file": check_act_file, "public": check_public, "signin": check_signin,
-    "people": check_people,
+    "people": check_people, "finding": check_finding,
 }
 
 
