@@ -103,8 +103,8 @@ def item_page_response(request: Request, item_id: int, status: int = 200, refusa
 
     path_svg = svg(book, language, current=view["state"], kind="hq" if view["station"] is None else "station")
     return render(request, "item.html", status=status, item=view, history=history,
-                  acts=[s for s in steps if not s["ends_outside_meeting"]],
-                  secondary=[s for s in steps if s["ends_outside_meeting"]],
+                  acts=[s for s in steps if not s["secondary"]],
+                  secondary=[s for s in steps if s["secondary"]],
                   orders=orders, order_form=order_form, refusal=refusal, path_svg=path_svg)
 
 

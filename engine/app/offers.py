@@ -68,10 +68,12 @@ def item_steps(q: Any, login: str, item: ItemRecord) -> list[dict[str, Any]]:
             meetings = []
         seen.add(t.trigger)
         dest = book.states.get(t.dest)
-        # a step that ends the item outside any meeting (a withdrawal) is never the work asked
-        # of someone: a face offers it only as a secondary act, behind a confirmation
+        ends = bool(dest and dest.final and not t.meeting)
+        # a step that ends the item outside any meeting at its filer's wish (a withdrawal) is
+        # never the work asked of someone: a face offers it only as a secondary act, behind a
+        # confirmation; a role's own closing step (a received station item closed) is not that
         out.append({"act": "advance", "trigger": t.trigger, "to": t.dest, "meeting_kind": t.meeting,
-                    "meetings": meetings, "ends_outside_meeting": bool(dest and dest.final and not t.meeting)})
+                    "meetings": meetings, "ends_outside_meeting": ends, "secondary": ends and bool(t.filer)})
     return out
 
 
