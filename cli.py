@@ -65,8 +65,11 @@ def _lang_now() -> str:
     return env if env in ("ja", "en") else "ja"
 
 
-class TCommand(click.Command):
-    """A command whose help text is a catalog key, shown in the reader's language."""
+class _InReadersWords:
+    """Help a command or group gives in the reader's language: its help text is a catalog
+    key; click's own words (usage, the help option) are translated (engine.i18n.click_ja)."""
+
+    help: str | None
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         if self.help:
@@ -80,42 +83,25 @@ class TCommand(click.Command):
     def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
         from engine.i18n.click_ja import usage
 
-        return usage(super().collect_usage_pieces(ctx))
+        return usage(super().collect_usage_pieces(ctx))  # type: ignore[misc]
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         """click keeps one help option per command: its words are set each time, in the
         language of this command line (a process may run several)."""
         from engine.i18n.click_ja import words
 
-        opt = super().get_help_option(ctx)
+        opt = super().get_help_option(ctx)  # type: ignore[misc]
         if opt is not None:
             opt.help = words("Show this message and exit.")
-        return opt
+        return opt  # type: ignore[no-any-return]
 
 
-class TGroup(click.Group):
+class TCommand(_InReadersWords, click.Command):
+    """A command whose help text is a catalog key, shown in the reader's language."""
+
+
+class TGroup(_InReadersWords, click.Group):
     command_class = TCommand
-
-    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        TCommand.format_help_text(self, ctx, formatter)  # type: ignore[arg-type]
-
-    def get_short_help_str(self, limit: int = 45) -> str:
-        return TCommand.get_short_help_str(self, limit)  # type: ignore[arg-type]
-
-    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
-        from engine.i18n.click_ja import usage
-
-        return usage(super().collect_usage_pieces(ctx))
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        """click keeps one help option per command: its words are set each time, in the
-        language of this command line (a process may run several)."""
-        from engine.i18n.click_ja import words
-
-        opt = super().get_help_option(ctx)
-        if opt is not None:
-            opt.help = words("Show this message and exit.")
-        return opt
 
 
 TGroup.group_class = TGroup
