@@ -161,19 +161,53 @@ def test_two_os_accounts(other_account: tuple[str, str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix="kaigi-two-accounts-"))  # pytest's tmp is private to root
     folder.chmod(0o777)
     try:
-        _two_accounts(folder, other_account, py, site)
+        root, site = _reachable(folder, other_account, site)
+        _two_accounts(folder, other_account, py, site, root)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _two_accounts(folder: Path, other_account: str, py: str, site: str) -> None:
+SOURCES = ("cli.py", "engine", "store", "web", "workflows")
+NOT_NEEDED = ("playwright", "pip", "setuptools", "hypothesis", "pygments", "_pytest", "pytest", "aiosmtpd")
+
+
+def _reachable(folder: Path, user: str, site: str) -> tuple[Path, str]:
+    """The checkout and the site-packages as `user` may read them: where they are, or, when
+    the checkout sits in a private folder (a 0700 home, `mktemp -d`), a world-readable copy of
+    kaigi's sources and of the packages the CLI imports, inside `folder`."""
+    def readable(path: Path | str) -> bool:
+        return subprocess.run(["runuser", "-u", user, "--", "test", "-r", str(path)],
+                              capture_output=True, timeout=30).returncode == 0
+
+    root = ROOT
+    if not readable(ROOT / "cli.py"):
+        root = folder / "src"
+        for name in SOURCES:
+            src = ROOT / name
+            if src.is_dir():
+                shutil.copytree(src, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                root.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, root / name)
+    if not readable(Path(site)):
+        copy = folder / "site"
+        shutil.copytree(site, copy, ignore=lambda d, names: [n for n in names if n.split("-")[0] in NOT_NEEDED
+                                                               or n.endswith(".pth") or n == "__pycache__"])
+        site = str(copy)
+    for path in (root, Path(site)):
+        if path.is_relative_to(folder):
+            subprocess.run(["chmod", "-R", "a+rX", str(path)], check=True)
+    return root, site
+
+
+def _two_accounts(folder: Path, other_account: str, py: str, site: str, root: Path = ROOT) -> None:
     url = f"sqlite:///{folder}/kaigi.db"
 
     def run(as_user: str | None, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = [py if as_user else sys.executable, "-c", "import cli; cli.main()", "--db", url, "--lang", "en", *args]
         if as_user is not None:
             cmd = ["runuser", "-u", as_user, "--", *cmd]
-        env = {"PATH": os.environ["PATH"], "HOME": str(folder), "PYTHONPATH": f"{ROOT}:{site}",
+        env = {"PATH": os.environ["PATH"], "HOME": str(folder), "PYTHONPATH": f"{root}:{site}",
                "KAIGI_LOG": str(folder / f"{as_user or 'root'}.log")}
         return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, cwd=folder)
 
@@ -181,7 +215,8 @@ def _two_accounts(folder: Path, other_account: str, py: str, site: str) -> None:
     assert run(None, "roster", "add", "tanaka", "--name", "田中", "--os-user", other_account).returncode == 0
     assert run(None, "roster", "assign", "tanaka", "soshiki2_kacho").returncode == 0
     for f in folder.iterdir():
-        f.chmod(0o666)
+        if f.is_file():  # the database and its logs (a copy of the sources stays read-only)
+            f.chmod(0o666)
 
     mine = run(other_account, "--json", "whoami")
     assert mine.returncode == 0, mine.stderr
