@@ -20,13 +20,16 @@ demo: setup
 	$(BIN)/kaigi --db sqlite:///kaigi.db init --demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" KAIGI_DB=sqlite:///kaigi.db bash demo/walk.sh
 
-# The browser tests use Debian's Chromium and CJK fonts: installed here when we may
-# (root), else those tests are skipped with the reason.
+# The browser tests use Debian's Chromium and CJK fonts; the papers' tests read PDFs back with
+# poppler's pdftotext/pdftoppm and zbar's QR decoder: installed here when we may (root), else
+# those tests are skipped with the reason.
+DEBS = chromium fonts-noto-cjk poppler-utils zbar-tools
 browser:
-	@if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1 \
+	    && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	else echo "note: no Chromium (apt-get install -y chromium fonts-noto-cjk); the browser tests will be skipped"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
+	else echo "note: no Chromium or poppler/zbar (apt-get install -y $(DEBS)); the browser and paper tests will be skipped"; fi
 
 # On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set.
 test: setup browser

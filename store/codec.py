@@ -95,7 +95,7 @@ ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "fil
              "origin", "sittings", "orders", "reminders", "fired", "next_due_at")
 MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status", "version", "convened_at",
                 "held_at", "sat_at", "attendees", "invited", "present", "items", "outcomes", "minutes",
-                "reminders", "fired", "place", "next_due_at")
+                "reminders", "fired", "place", "changed_at", "next_due_at")
 
 
 def fired_out(xs: tuple[tuple[str, int], ...]) -> str:
@@ -127,7 +127,7 @@ def meeting_row(m: MeetingRecord, t: Any = t_out) -> dict[str, Any]:
             "invited": dumps(list(m.invited)), "present": dumps(list(m.present)), "items": dumps(list(m.items)),
             "outcomes": dumps({str(k): v for k, v in m.outcomes.items()}), "minutes": minutes_out(m.minutes),
             "reminders": planned_out(m.reminders), "fired": fired_out(m.fired), "place": m.place,
-            "next_due_at": t(m.next_due_at)}
+            "changed_at": t(m.changed_at), "next_due_at": t(m.next_due_at)}
 
 
 def meeting_in(r: Any) -> MeetingRecord:
@@ -135,4 +135,4 @@ def meeting_in(r: Any) -> MeetingRecord:
     return MeetingRecord(r[0], r[1], r[2], r[3], r[4], t_in(r[5]), r[6], r[7], t_in(r[8]),  # type: ignore[arg-type]
                          tuple(loads(r[11])), tuple(loads(r[12])), tuple(loads(r[13])), tuple(loads(r[14])),
                          {int(k): v for k, v in loads(r[15]).items()}, t_in(r[9]), t_in(r[10]),
-                         minutes_in(r[16]), planned_in(r[17]), fired_in(r[18]), r[19] or "")
+                         minutes_in(r[16]), planned_in(r[17]), fired_in(r[18]), r[19] or "", t_in(r[20]))

@@ -195,6 +195,7 @@ class MeetingRecord:
     reminders: tuple[Planned, ...] = ()
     fired: tuple[tuple[str, int], ...] = ()
     place: str = ""  # where it sits (場所), as the convener wrote it
+    changed_at: dt.datetime | None = None  # its last change after convening (agenda, time, place, cancellation)
 
     @property
     def next_due_at(self) -> dt.datetime | None:

@@ -117,6 +117,7 @@ class Meeting(SQLModel, table=True):
     reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
     fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
     place: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    changed_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
