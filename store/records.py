@@ -250,6 +250,7 @@ class DeliveryRecord:
     sent_at: dt.datetime | None = None
     item: int | None = None
     meeting: int | None = None
+    attachment: str | None = None  # sha256 of a stored document (a paper) the mail carries
 
 
 @record

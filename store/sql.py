@@ -40,7 +40,7 @@ from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecor
 t_in, t_out = codec.t_in, codec.t_out
 EVENT_COLS = "seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash, identity, schema, v"
 DELIVERY_COLS = ("id, dedupe_key, reminder, rung, recipient, channel, address, message_id, subject, body, ics, "
-                 "status, attempts, next_attempt_at, last_error, sent_at, item_id, meeting_id")
+                 "status, attempts, next_attempt_at, last_error, sent_at, item_id, meeting_id, attachment")
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 HEAD_WAIT = 5.0  # seconds an act waits for the log's head before giving up as busy (KAIGI_HEAD_WAIT)
@@ -846,15 +846,15 @@ class SqlTx:
         """Insert messages; one that exists already (same dedupe key) is left alone."""
         self._writable()
         self.many("INSERT INTO delivery (dedupe_key, reminder, item_id, meeting_id, rung, recipient, channel, "
-                  "address, message_id, subject, body, ics, status, attempts, next_attempt_at, created_at) VALUES "
-                  "(:dedupe_key, :reminder, :item_id, :meeting_id, :rung, :recipient, :channel, :address, "
-                  ":message_id, :subject, :body, :ics, :status, :attempts, :next_attempt_at, :created_at) "
+                  "address, message_id, subject, body, ics, status, attempts, next_attempt_at, created_at, attachment) "
+                  "VALUES (:dedupe_key, :reminder, :item_id, :meeting_id, :rung, :recipient, :channel, :address, "
+                  ":message_id, :subject, :body, :ics, :status, :attempts, :next_attempt_at, :created_at, :attachment) "
                   "ON CONFLICT (dedupe_key) DO NOTHING",
                   [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item, "meeting_id": d.meeting,
                     "rung": d.rung, "recipient": d.recipient, "channel": d.channel, "address": d.address,
                     "message_id": d.message_id, "subject": d.subject, "body": d.body, "ics": d.ics,
                     "status": d.status, "attempts": d.attempts, "next_attempt_at": self.t(d.next_attempt_at),
-                    "created_at": self.t(self.now)} for d in rows])
+                    "created_at": self.t(self.now), "attachment": d.attachment} for d in rows])
 
     def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
                          limit: int) -> list[DeliveryRecord]:
@@ -943,7 +943,7 @@ def _event(r: Any) -> EventRecord:
 
 def _delivery(r: Any) -> DeliveryRecord:
     return DeliveryRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
-                          t_in(r[13]), r[14], t_in(r[15]), r[16], r[17])  # type: ignore[arg-type]
+                          t_in(r[13]), r[14], t_in(r[15]), r[16], r[17], r[18])  # type: ignore[arg-type]
 
 
 def _token(r: Any) -> dict[str, Any]:

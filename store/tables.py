@@ -196,6 +196,7 @@ class Delivery(SQLModel, table=True):
     subject: str
     body: str
     ics: Optional[str] = None
+    attachment: Optional[str] = Field(default=None, max_length=64)  # sha256 of a stored document it carries
     status: str = Field(max_length=16)
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(sa_type=UTCDateTime)

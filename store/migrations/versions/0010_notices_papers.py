@@ -7,7 +7,8 @@ Create Date: 2026-12-06 23:30:00
 A meeting's notices follow its changes (an update when its agenda, time or place changes, a
 cancellation when it is called off), so the meeting projection keeps `changed_at`, the time
 of its last change after convening (null: unchanged; a meeting of an older database is
-folded so by replay). On PostgreSQL the functions are created again from this release's
+folded so by replay); a queued mail may carry a paper (`delivery.attachment`, the sha256 of
+a stored document: the notice's PDF goes with its invitation). On PostgreSQL the functions are created again from this release's
 text (`store.pg.FUNCTIONS`), as 0007 did, so an upgraded database appends what this release
 appends (printed papers among it).
 """
@@ -25,6 +26,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("meeting") as batch:
         batch.add_column(sa.Column("changed_at", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("delivery") as batch:
+        batch.add_column(sa.Column("attachment", sa.String(length=64), nullable=True))
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -46,5 +49,7 @@ def _run(bind: sa.Connection, script: str) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("delivery") as batch:
+        batch.drop_column("attachment")
     with op.batch_alter_table("meeting") as batch:
         batch.drop_column("changed_at")
