@@ -27,7 +27,9 @@ def open_url(url: str, *, clock: Any = None, readonly: bool = False, mail_domain
 
 def open(settings: Any, *, clock: Any = None, readonly: bool = False) -> Any:  # noqa: A001 (the API's one verb)
     """A `Kaigi` built from `engine.infra.settings.Settings`."""
-    domain = settings.mail_from.rpartition("@")[2] or "kaigi.local"
+    from engine.reminders.headers import domain_of
+
+    domain = domain_of(settings.mail_from)  # `推進本部 事務局 <kaigi@example.jp>` gives example.jp
     return open_url(settings.db_url, clock=clock, readonly=readonly, mail_domain=domain)
 
 

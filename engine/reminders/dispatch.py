@@ -28,10 +28,10 @@ from engine.app.audit import message_digest, route_digest
 from engine.app.identity import SCHEDULER
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.reminders.compose import compose
-from engine.reminders.headers import header_token
+from engine.reminders.headers import domain_of, header_token
 from engine.reminders.ics import meeting_calendar
 from engine.reminders.recipients import recipients, rule_for
-from engine.reminders.senders import DeliveryError, Message, Sender
+from engine.reminders.senders import Attachment, DeliveryError, Message, Sender
 from store.records import DeliveryRecord
 
 
@@ -56,9 +56,25 @@ def message_id(ident: str, rung: int, login: str, domain: str) -> str:
 
 
 def mail_domain(domain: str) -> str:
-    """The right-hand side of our Message-IDs: a KAIGI_MAIL_FROM like `Kaigi <k@x.jp>` gives
-    `x.jp>`; only letters, digits, dots and hyphens are kept."""
-    return "".join(c for c in domain if c.isascii() and (c.isalnum() or c in ".-")) or "kaigi.local"
+    """The right-hand side of our Message-IDs: the domain of the sender's address, given a
+    domain or a whole KAIGI_MAIL_FROM (`推進本部 事務局 <kaigi@example.jp>` gives `example.jp`);
+    only letters, digits, dots and hyphens, an IDN IDNA-encoded."""
+    return domain_of(domain)
+
+
+def _addressed(member: Any) -> tuple[str, str]:
+    """A member's name for the To header, in their language, and that language."""
+    lang = "en" if getattr(member, "lang", "ja") == "en" else "ja"
+    name = (getattr(member, "name_en", "") or member.name) if lang == "en" else (member.name or "")
+    return name, lang
+
+
+def _ics_method(ics: str | None) -> str:
+    """The iTIP method the calendar says (REQUEST, CANCEL …), for the attachment's Content-Type."""
+    for line in (ics or "").splitlines():
+        if line.upper().startswith("METHOD:"):
+            return header_token(line.partition(":")[2]).upper() or "REQUEST"
+    return "REQUEST"
 
 
 class Dispatcher:
@@ -71,6 +87,8 @@ class Dispatcher:
         self.lease, self.batch, self.max_attempts = lease, batch, max_attempts
         self.domain = mail_domain(domain or kaigi.mail_domain)
         self._down: dict[int, DeliveryError] = {}  # senders found unreachable for this batch
+        self._people: dict[str, tuple[str, str]] = {}  # login -> (name for the To header, lang), per batch
+        self._papers: dict[str, Attachment | None] = {}  # sha256 -> the stored document, per batch
         self.after_send = after_send  # test hook: called after a send, before it is settled
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.timezone.utc))
         # "HH:MM" Japan time: what fires about items and orders waits for that time and goes
@@ -182,7 +200,9 @@ class Dispatcher:
         settled right after the server's 250 for it, not after a QUIT. A server that cannot be
         reached fails the batch's messages with that one error (transient: retried with
         backoff) instead of a connection timeout per message."""
-        self._down = {}
+        self._down, self._papers = {}, {}
+        with self.store.read() as tx:
+            self._people = {m.login: _addressed(m) for m in tx.roster()[1]}
         with ExitStack() as stack:
             for sender in {id(s): s for s in map(self._sender_for, claimed) if s is not None}.values():
                 if not hasattr(sender, "open"):
@@ -196,7 +216,7 @@ class Dispatcher:
             try:
                 yield
             finally:
-                self._down = {}
+                self._down, self._people, self._papers = {}, {}, {}
 
     def _sender_for(self, d: DeliveryRecord) -> Sender | None:
         return self.senders.get(d.channel) or self.senders.get("outbox") or self.senders.get("email")
@@ -209,7 +229,7 @@ class Dispatcher:
         groups: dict[tuple[str, str, str | None], list[DeliveryRecord]] = {}
         rest = []
         for d in claimed:
-            if d.meeting is None:
+            if d.meeting is None and d.attachment is None:
                 groups.setdefault((d.recipient, d.channel, d.address), []).append(d)
             else:
                 rest.append(d)
@@ -247,15 +267,32 @@ class Dispatcher:
         if down is not None:
             return down
         to = (d.address,) if d.address else ()
+        name, lang = self._people.get(d.recipient, ("", "ja"))
+        attachments: tuple[Attachment, ...] = ()
+        if d.attachment is not None:
+            paper = self._paper(d.attachment)
+            if paper is None:  # cannot be built: failed once, not retried
+                return DeliveryError(f"message {d.message_id} cannot be sent: its attachment "
+                                     f"{d.attachment[:12]}… is not stored", transient=False)
+            attachments = (paper,)
         try:
             # claimed before (attempts counts claims): a scheduler may have died after handing it over
             sender.send(Message(message_id=d.message_id, to=to, subject=d.subject, body=d.body, ics=d.ics,
-                                resend=d.attempts > 1))
+                                ics_method=_ics_method(d.ics), resend=d.attempts > 1, names=(name,) if to else (),
+                                lang=lang, attachments=attachments))
         except DeliveryError as err:
             return err
         except Exception as err:  # noqa: BLE001 (a sender's bug must not lose the message)
             return DeliveryError(f"{type(err).__name__}: {err}", transient=True)
         return None
+
+    def _paper(self, sha256: str) -> Attachment | None:
+        """The stored document a delivery carries (read once per batch however many carry it)."""
+        if sha256 not in self._papers:
+            with self.store.read() as tx:
+                doc = tx.document(sha256)
+            self._papers[sha256] = None if doc is None else Attachment(doc.name, doc.media_type, bytes(doc.content))
+        return self._papers[sha256]
 
     def _settle(self, settled: list[tuple[DeliveryRecord, DeliveryError | None]], stats: PassStats) -> None:
         if not settled:

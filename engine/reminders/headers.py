@@ -12,6 +12,7 @@ headers).
 
 import re
 import unicodedata
+from email.utils import parseaddr
 
 _FOLD = frozenset(("Cc", "Zl", "Zp"))  # controls (CR, LF, TAB, NUL, ESC, NEL …), line and paragraph separators
 _DROP = frozenset(("Cf", "Cs"))  # format characters (bidi controls, zero-width, BOM), lone surrogates
@@ -44,3 +45,33 @@ def has_line_break_or_control(text: str) -> bool:
 def is_header_safe(text: str) -> bool:
     """True if `text` would go into a header unchanged."""
     return header_text(text) == text
+
+
+_DOMAIN_UNSAFE = re.compile(r"[^A-Za-z0-9.-]")
+
+
+def ascii_domain(domain: str) -> str:
+    """`domain` as a mail server reads it: an internationalised name IDNA-encoded
+    (`例え.jp` gives `xn--r8jz45g.jp`), an ASCII one unchanged. Raises ValueError if it cannot be."""
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"the domain {header_text(domain)!r} is not a valid internationalised domain name") from None
+
+
+def domain_of(value: str) -> str:
+    """The domain for Message-IDs and calendar UIDs, from a domain or a whole KAIGI_MAIL_FROM
+    (`推進本部 事務局 <kaigi@example.jp>` gives `example.jp`): only letters, digits, dots and
+    hyphens, an IDN IDNA-encoded, case kept (a calendar UID made from it stays the same);
+    `kaigi.local` if nothing is left. Pure (a resend's Message-ID is the same)."""
+    text = header_text(value)
+    if "@" in text or "<" in text:
+        addr = parseaddr(text)[1] or text
+        text = addr.rpartition("@")[2]
+    try:
+        text = ascii_domain(text)
+    except ValueError:
+        pass
+    return _DOMAIN_UNSAFE.sub("", text).strip(".-") or "kaigi.local"

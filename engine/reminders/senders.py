@@ -7,6 +7,7 @@ never lets an SMTP password reach a repr, a log line or an exception message.
 
 from __future__ import annotations
 
+import html
 import json
 import mmap
 import os
@@ -22,11 +23,17 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Protocol, Self, TypeVar
+from typing import Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from engine.infra.secrets import MASK, redact_url  # noqa: F401 (redact_url is re-exported)
-from engine.reminders.headers import has_line_break_or_control, header_text, header_token, is_header_safe
+from engine.reminders.headers import (
+    ascii_domain,
+    has_line_break_or_control,
+    header_text,
+    header_token,
+    is_header_safe,
+)
 
 try:  # POSIX only; on other systems appends rely on O_APPEND alone.
     import fcntl
@@ -47,12 +54,25 @@ _FALSE: Final = frozenset({"0", "false", "no", "off", ""})
 T = TypeVar("T")
 
 
+class Attachment(NamedTuple):
+    """A file a mail carries after its text (a meeting notice's PDF): its name as the reader
+    sees it, its media type (``application/pdf``) and its bytes."""
+
+    filename: str
+    media_type: str
+    content: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One mail to send.
 
     ``message_id`` is used verbatim as the Message-ID header. It is stable
     (e.g. ``<reminder-12-3-0-abcd@kaigi>``), so a resend of the same reminder is recognisable.
+    ``to`` holds addresses; ``names`` (parallel to ``to``, may be shorter) the recipients'
+    names for the To header. ``lang`` (``ja``/``en``) marks the HTML part; ``html`` replaces
+    the HTML made from ``body``. ``ics`` goes as ``invite.ics`` (text/calendar, ``ics_method``),
+    then ``attachments`` in order.
     ``resend``: this message may have been handed over already (a scheduler that claimed it
     died before settling it); a sender that can tell (the outbox) does not hand it over twice.
     """
@@ -65,6 +85,10 @@ class Message:
     ics_method: str = "REQUEST"
     headers: tuple[tuple[str, str], ...] = ()
     resend: bool = False
+    names: tuple[str, ...] = ()
+    lang: str = "ja"
+    html: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 class DeliveryError(Exception):
@@ -199,33 +223,117 @@ def _extra_headers(em: EmailMessage, headers: tuple[tuple[str, str], ...]) -> No
         em["Auto-Submitted"] = "auto-generated"
 
 
+def _addr_spec(addr: str, what: str) -> str:
+    """``addr`` as it goes on the wire without SMTPUTF8: an IDN domain IDNA-encoded; a
+    local part (before the @) that is not ASCII cannot go at all."""
+    local, at, domain = addr.rpartition("@")
+    if not at:
+        return addr if addr.isascii() else _no_ascii(addr, what)
+    if not local.isascii():
+        _no_ascii(addr, what)
+    try:
+        return f"{local}@{ascii_domain(domain)}"
+    except ValueError as exc:
+        raise ValueError(f"{what} {header_text(addr)!r}: {exc}") from None
+
+
+def _no_ascii(addr: str, what: str) -> str:
+    raise ValueError(
+        f"{what} {header_text(addr)!r} has letters other than ASCII before the @, which a mail server "
+        "without SMTPUTF8 cannot take; use an ASCII address (the name shown may be Japanese: "
+        "推進本部 事務局 <kaigi@example.jp>)"
+    )
+
+
 def _mailbox(value: str) -> Address:
-    """The From mailbox (KAIGI_MAIL_FROM): bidi and zero-width characters leave its display
-    name; a line break or another control in it is a setting to correct, not to guess at."""
+    """The From mailbox (KAIGI_MAIL_FROM), display name and all: bidi and zero-width characters
+    leave its display name; a line break or another control in it is a setting to correct,
+    not to guess at; so is an address no server without SMTPUTF8 takes (an IDN domain is
+    IDNA-encoded)."""
     folded = header_text(value)
     name, addr = parseaddr(folded)
     if has_line_break_or_control(value) or not addr or " " in addr or addr not in folded:
         raise ValueError(f"the sender {folded!r} is not one mailbox on one line")
-    return Address(display_name=header_text(name), addr_spec=addr)
+    return Address(display_name=header_text(name), addr_spec=_addr_spec(addr, "the sender address"))
 
 
-def _recipients(to: tuple[str, ...]) -> str:
-    for addr in to:
-        if not is_header_safe(addr) or " " in addr or "," in addr:
+def envelope_sender(mail_from: str) -> str:
+    """The bare address for MAIL FROM, from a KAIGI_MAIL_FROM that may carry a display name.
+
+    Raises:
+        ValueError: as ``SmtpSender`` does for a sender it cannot use."""
+    return _mailbox(mail_from).addr_spec
+
+
+def _recipients(msg: Message) -> list[Address]:
+    out = []
+    for n, addr in enumerate(msg.to):
+        if not is_header_safe(addr) or " " in addr or "," in addr or not addr:
             raise ValueError(f"recipient address {header_text(addr)!r} cannot go in a mail header")
-    return ", ".join(to)
+        name = header_text(msg.names[n]) if n < len(msg.names) else ""
+        out.append(Address(display_name=name, addr_spec=_addr_spec(addr, "recipient address")))
+    return out
+
+
+# An http(s) URL in ASCII; punctuation that ends a sentence is not part of it.
+_URL: Final = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+_URL_TAIL: Final = ".,;:!?)]'"
+_SPACE_RUN: Final = re.compile(r"(?<= ) | (?= )|^ ")
+
+
+def _html_text(text: str) -> str:
+    """Escaped text whose runs of spaces (an indent, aligned columns) stay visible."""
+    return _SPACE_RUN.sub("&nbsp;", html.escape(text, quote=False))
+
+
+def _html_line(line: str) -> str:
+    out, at = [], 0
+    for found in _URL.finditer(line):
+        url = found.group().rstrip(_URL_TAIL)
+        if url.count("://") != 1 or url.endswith("://"):
+            continue
+        out.append(_html_text(line[at : found.start()]))
+        href = html.escape(url, quote=True)
+        out.append(f'<a href="{href}">{href}</a>')
+        at = found.start() + len(url)
+    out.append(_html_text(line[at:]))
+    return "".join(out)
+
+
+def html_body(body: str, subject: str, lang: str = "ja") -> str:
+    """The HTML alternative of a plain-text mail: the same text, escaped, its line breaks kept,
+    each http(s) URL a link; ``lang`` (``ja``/``en``) on the root element."""
+    lang = "en" if lang == "en" else "ja"
+    lines = "<br>\n".join(_html_line(line) for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(header_text(subject), quote=False)}</title>\n</head>\n"
+        f"<body>\n<div>\n{lines}\n</div>\n</body>\n</html>\n"
+    )
+
+
+def _media_type(value: str) -> tuple[str, str]:
+    maintype, slash, subtype = value.strip().lower().partition("/")
+    if not slash or not header_token(maintype) == maintype or not header_token(subtype) == subtype \
+            or not maintype or not subtype or ";" in value:
+        raise ValueError(f"attachment media type {header_text(value)!r} is not type/subtype")
+    return maintype, subtype
 
 
 def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage:
-    """The MIME message for ``msg``: UTF-8 text body, plus ``invite.ics`` when ``msg.ics`` is set.
+    """The MIME message for ``msg``, all of it 7-bit ASCII (no server needs SMTPUTF8 or 8BITMIME).
 
-    Header-unsafe text never reaches a header: the subject and display names are folded to one
-    line without controls or bidi and zero-width characters (``headers.header_text``), the
-    Message-ID keeps visible ASCII only. An address that is not header-safe cannot be
-    delivered as written, so it is refused rather than changed.
+    multipart/alternative of the UTF-8 text and an HTML part made from it; then, as
+    multipart/mixed, ``invite.ics`` when ``msg.ics`` is set and the further attachments.
+    From keeps its display name, To carries the recipients' names; names and the subject are
+    RFC 2047 encoded words. Header-unsafe text never reaches a header: the subject and display
+    names are folded to one line without controls or bidi and zero-width characters
+    (``headers.header_text``), the Message-ID keeps visible ASCII only. An address that is not
+    header-safe cannot be delivered as written, so it is refused rather than changed.
 
     Raises:
-        ValueError: no recipients, an address that cannot go in a header, a reserved header.
+        ValueError: no recipients, an address that cannot go in a header or on the wire,
+            a reserved header, an attachment without a media type.
     """
     if not msg.to:
         raise ValueError(f"message {msg.message_id} has no recipients")
@@ -234,12 +342,14 @@ def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage
         raise ValueError("a message without a Message-ID")
     em = EmailMessage(policy=policy.SMTP)
     em["From"] = _mailbox(mail_from)
-    em["To"] = _recipients(msg.to)
+    em["To"] = _recipients(msg)
     em["Subject"] = header_text(msg.subject)
     em["Date"] = format_datetime(sent_at)
     em["Message-ID"] = message_id
     _extra_headers(em, msg.headers)
     em.set_content(msg.body, charset="utf-8", cte=_cte(msg.body))
+    page = msg.html if msg.html is not None else html_body(msg.body, msg.subject, msg.lang)
+    em.add_alternative(page, subtype="html", charset="utf-8", cte=_cte(page))
     if msg.ics is not None:
         em.add_attachment(
             msg.ics,
@@ -247,9 +357,29 @@ def build_email(msg: Message, mail_from: str, sent_at: datetime) -> EmailMessage
             charset="utf-8",
             cte=_cte(msg.ics),
             filename="invite.ics",
-            params={"method": msg.ics_method},
+            params={"method": header_token(msg.ics_method) or "REQUEST"},
         )
+    for attachment in msg.attachments:
+        maintype, subtype = _media_type(attachment.media_type)
+        em.add_attachment(
+            bytes(attachment.content), maintype=maintype, subtype=subtype,
+            filename=header_text(attachment.filename) or "attachment",
+        )
+    for part in em.iter_parts():  # only the top level says MIME-Version
+        for sub in (part, *part.iter_parts()):
+            del sub["MIME-Version"]
     return em
+
+
+def _wire(em: EmailMessage) -> bytes:
+    """The message's bytes; never raw 8-bit (a ValueError if something would be)."""
+    try:
+        raw = em.as_bytes()
+    except (UnicodeError, LookupError) as exc:
+        raise ValueError(f"cannot be encoded: {exc}") from None
+    if not raw.isascii():
+        raise ValueError("would carry raw 8-bit text")
+    return raw
 
 
 # --------------------------------------------------------------------------- SMTP errors
@@ -274,9 +404,15 @@ def _refused_error(refused: Mapping[str, tuple[int, bytes]], delivered: bool) ->
 
 
 def _classify(exc: OSError) -> tuple[str, bool]:
-    """A one-line description of an smtplib/socket error and whether it is transient."""
+    """A one-line description of an smtplib/socket error and whether it is transient.
+
+    Transient (retried with backoff): a 4xx reply, no connection (refused, reset, lost, a
+    name not resolved), a timeout. Permanent (failed at once, reported once): a 5xx reply,
+    a server that lacks what the settings ask (STARTTLS, AUTH; SMTPNotSupportedError), no
+    login mechanism in common, an untrusted certificate. SMTPUTF8 is never asked for: every
+    mail is 7-bit ASCII with a bare ASCII envelope."""
     if isinstance(exc, smtplib.SMTPConnectError):
-        return f"cannot connect: {exc.smtp_code} {_text(exc.smtp_error)}", True
+        return f"cannot connect: {exc.smtp_code} {_text(exc.smtp_error)}", _is_transient_code(exc.smtp_code)
     if isinstance(exc, smtplib.SMTPResponseException):
         kind = type(exc).__name__.removeprefix("SMTP")
         return f"{kind}: {exc.smtp_code} {_text(exc.smtp_error)}", _is_transient_code(exc.smtp_code)
@@ -288,6 +424,8 @@ def _classify(exc: OSError) -> tuple[str, bool]:
         return f"connection lost: {exc}", True
     if isinstance(exc, TimeoutError):
         return "timed out", True
+    if type(exc) is smtplib.SMTPException:  # smtplib raises it bare only when logging in cannot work
+        return f"cannot log in: {exc}", False
     if isinstance(exc, smtplib.SMTPException):
         return f"{type(exc).__name__}: {exc}", True
     return f"{type(exc).__name__}: {exc.strerror or exc}", True
@@ -316,8 +454,9 @@ class SmtpSender:
     """Sends over SMTP. One connection per ``send``, or one for a batch inside ``with sender:``."""
 
     def __init__(self, config: SmtpConfig, mail_from: str, *, now: Callable[[], datetime] = _utc_now) -> None:
-        """Raises ValueError if ``mail_from`` cannot be a From header (refused before anything is claimed)."""
-        _mailbox(mail_from)
+        """Raises ValueError if ``mail_from`` cannot be a From header or its address cannot go
+        on the wire without SMTPUTF8 (refused before anything is claimed)."""
+        self._envelope_from = envelope_sender(mail_from)
         self._config = config
         self._mail_from = mail_from
         self._now = now
@@ -350,22 +489,24 @@ class SmtpSender:
         """Deliver ``msg`` or raise DeliveryError; a bad message is a permanent DeliveryError."""
         try:
             em = build_email(msg, self._mail_from, self._now())
+            raw = _wire(em)
+            to = [_addr_spec(addr, "recipient address") for addr in msg.to]
         except ValueError as exc:
             raise DeliveryError(f"message {msg.message_id} cannot be sent: {exc}", transient=False) from exc
         if self._conn is not None:
-            self._send_on_open(msg, em)
+            self._send_on_open(to, raw)
             return
         conn = self._guarded(self._connect)
         try:
-            self._guarded(lambda: self._transmit(conn, msg, em))
+            self._guarded(lambda: self._transmit(conn, to, raw))
         finally:
             _quit(conn)
 
-    def _send_on_open(self, msg: Message, em: EmailMessage) -> None:
+    def _send_on_open(self, to: list[str], raw: bytes) -> None:
         conn = self._conn
         assert conn is not None
         try:
-            self._guarded(lambda: self._transmit(conn, msg, em))
+            self._guarded(lambda: self._transmit(conn, to, raw))
         except DeliveryError as exc:
             if exc.transient:  # the connection may be broken; the next send reconnects
                 self._conn = None
@@ -377,9 +518,15 @@ class SmtpSender:
             return action()
         except OSError as exc:  # smtplib.SMTPException is an OSError too
             raise _translate(exc, self._config) from None
+        except UnicodeError:  # smtplib sends a user name, password or address in ASCII only
+            where = f"SMTP {self._config.host}:{self._config.port}"
+            raise DeliveryError(f"{where}: the user name, password or an address is not ASCII", transient=False) \
+                from None
 
-    def _transmit(self, conn: smtplib.SMTP, msg: Message, em: EmailMessage) -> None:
-        refused = conn.send_message(em, from_addr=self._mail_from, to_addrs=list(msg.to))
+    def _transmit(self, conn: smtplib.SMTP, to: list[str], raw: bytes) -> None:
+        # MAIL FROM is the bare address (with the display name smtplib would ask for SMTPUTF8);
+        # the bytes are 7-bit, so a server without SMTPUTF8 or 8BITMIME takes them.
+        refused = conn.sendmail(self._envelope_from, to, raw)
         if refused:
             error = _refused_error(refused, delivered=True)
             raise DeliveryError(

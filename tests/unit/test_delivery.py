@@ -170,10 +170,12 @@ class TestSmtpSender:
         assert [False] == [got.authenticated for got in collector.received]
 
     def test_no_attachment_without_ics(self, collector: Collector, plain_port: int) -> None:
-        """Without ``ics`` the mail is a single text part."""
+        """Without ``ics`` the mail is its text and the HTML made from it, nothing attached."""
         sender(plain_port).send(message(headers=(("X-Kaigi-Item", "12"),)))
         mail = collector.received[0].parsed()
-        assert "text/plain" == mail.get_content_type()
+        assert "multipart/alternative" == mail.get_content_type()
+        assert ["text/plain", "text/html"] == [p.get_content_type() for p in mail.iter_parts()]
+        assert [] == list(mail.iter_attachments())
         assert "12" == mail["X-Kaigi-Item"]
 
     def test_refused_recipient_is_permanent(self, collector: Collector, plain_port: int) -> None:
@@ -289,8 +291,8 @@ class TestBuildEmail:
         """An ASCII body is sent as 7bit text; a Japanese one as base64, so no 8BITMIME is needed."""
         ascii_mail = build_email(message(body="hello\n"), "kaigi@example.jp", SENT_AT)
         japanese_mail = build_email(message(), "kaigi@example.jp", SENT_AT)
-        assert "7bit" == ascii_mail["Content-Transfer-Encoding"]
-        assert "base64" == japanese_mail["Content-Transfer-Encoding"]
+        assert "7bit" == ascii_mail.get_body(("plain",))["Content-Transfer-Encoding"]
+        assert "base64" == japanese_mail.get_body(("plain",))["Content-Transfer-Encoding"]
         assert japanese_mail.as_bytes().isascii()
 
     def test_header_injection_folded(self) -> None:

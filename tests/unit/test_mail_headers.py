@@ -30,7 +30,7 @@ INJECTION = "Bcc: evil@example.com"
 NASTY = ["\r\n", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\x00", "\x1b", "\x7f", "\t",
          "\u202e", "\u2066", "\u200b", "\u200f", "\ufeff"]
 EXPECTED_HEADERS = {"From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "Content-Type",
-                    "Content-Transfer-Encoding", "MIME-Version"}
+                    "MIME-Version"}  # multipart/alternative (text and HTML): no Content-Transfer-Encoding
 
 
 def unsafe(text: str) -> list[str]:
@@ -146,7 +146,7 @@ def test_a_crlf_title_is_reminded_with_a_one_line_subject_and_the_title_in_the_b
     assert len(ours) == len(rows)
     for mail in ours:
         assert_one_clean_line(mail.as_bytes(), ("庁舎警備の件", INJECTION, "[31m"))
-        body = mail.get_content()
+        body = mail.get_body(("plain",)).get_content()
         assert "庁舎警備の件" in body and INJECTION in body
 
 
