@@ -7,6 +7,7 @@ never lets an SMTP password reach a repr, a log line or an exception message.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import mmap
@@ -596,6 +597,11 @@ class OutboxSender:
             "ics": msg.ics,
             "headers": {name: header_text(value) for name, value in msg.headers},
         }
+        if msg.attachments:  # named, not copied: the document is stored under its sha256
+            record["attachments"] = [
+                {"filename": a.filename, "media_type": a.media_type, "sha256": hashlib.sha256(a.content).hexdigest(),
+                 "size": len(a.content)} for a in msg.attachments
+            ]
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
             self._append(line, msg.message_id if msg.resend else None)

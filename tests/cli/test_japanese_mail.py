@@ -331,6 +331,29 @@ def test_a_server_that_keeps_answering_451_fails_a_message_once_after_max_attemp
     assert len(failed) == 4 and all(e.data["attempts"] == 3 and "451" in e.data["error"] for e in failed)
 
 
+def test_a_server_down_is_retried_after_the_backoff_and_then_gets_every_mail(svc: Any, clock: FrozenClock) -> None:
+    """Connection refused: every message of the pass waits (transient), none failed; once the
+    server listens and the backoff is over, each arrives once."""
+    server = Server()
+    port = free_port()
+    clock.advance(days=14)
+    sender = SmtpSender(SmtpConfig("127.0.0.1", port, timeout=2.0), MAIL_FROM, now=clock.now)
+    d = Dispatcher(svc, {"email": sender})
+    down = d.run_once()
+    assert (down.sent, down.retried, down.failed) == (0, 4, 0), down
+    assert all("127.0.0.1" in (r.last_error or "") for r in svc.peek.deliveries())
+    controller = Controller(server, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        clock.advance(minutes=1, seconds=1)
+        up = d.run_once()
+    finally:
+        controller.stop()
+    assert (up.sent, up.retried, up.failed) == (4, 0, 0), up
+    assert set(server.tries.values()) == {1} and len(server.got) == 4
+    assert reminder_events(svc)["ReminderFailed"] == 0
+
+
 def test_550_is_one_failure_and_no_further_attempt(svc: Any, clock: FrozenClock) -> None:
     server = Server(answer=lambda _mid, _n: "550 5.1.1 mailbox unavailable")
     clock.advance(days=14)
