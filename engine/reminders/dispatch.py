@@ -270,7 +270,10 @@ class Dispatcher:
         name, lang = self._people.get(d.recipient, ("", "ja"))
         attachments: tuple[Attachment, ...] = ()
         if d.attachment is not None:
-            paper = self._paper(d.attachment)
+            try:
+                paper = self._paper(d.attachment)
+            except Exception as err:  # noqa: BLE001 (the database may be back on the next try)
+                return DeliveryError(f"its attachment could not be read: {type(err).__name__}", transient=True)
             if paper is None:  # cannot be built: failed once, not retried
                 return DeliveryError(f"message {d.message_id} cannot be sent: its attachment "
                                      f"{d.attachment[:12]}… is not stored", transient=False)

@@ -401,6 +401,17 @@ def test_a_delivery_carrying_a_stored_paper_arrives_with_it_after_the_calendar(s
 
 
 # ------------------------------------------------------------------ the sender alone
+def test_the_outbox_line_names_the_attachments_without_copying_them(tmp_path: Path) -> None:
+    from engine.reminders.senders import OutboxSender
+
+    out = tmp_path / "outbox.jsonl"
+    OutboxSender(out).send(Message("<a@b>", ("sato",), "件名", "本文",
+                                   attachments=(Attachment("会議通知.pdf", "application/pdf", b"%PDF"),)))
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert record["attachments"] == [{"filename": "会議通知.pdf", "media_type": "application/pdf",
+                                      "sha256": hashlib.sha256(b"%PDF").hexdigest(), "size": 4}]
+
+
 def test_the_html_part_escapes_links_urls_and_keeps_line_breaks_and_language() -> None:
     body = "Mr Sato\n\n  <b>R&D</b> \"quoted\"\nSee https://kaigi.example.jp/meetings/1?a=1&b=2.\n詳細は https://kaigi.example.jp/m/2。"
     page = html_body(body, "Subject <x>", "en")
