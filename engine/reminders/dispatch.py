@@ -29,7 +29,7 @@ from engine.app.identity import SCHEDULER
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.reminders.compose import compose
 from engine.reminders.headers import header_token
-from engine.reminders.ics import meeting_calendar
+from engine.reminders.ics import meeting_calendar, method_of
 from engine.reminders.recipients import recipients, rule_for
 from engine.reminders.senders import DeliveryError, Message, Sender
 from store.records import DeliveryRecord
@@ -70,7 +70,8 @@ class Dispatcher:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.lease, self.batch, self.max_attempts = lease, batch, max_attempts
         self.domain = mail_domain(domain or kaigi.mail_domain)
-        self._down: dict[int, DeliveryError] = {}  # senders found unreachable for this batch
+        self._down: dict[int, DeliveryError] = {}
+        self.log_id: str | None = None  # senders found unreachable for this batch
         self.after_send = after_send  # test hook: called after a send, before it is settled
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.timezone.utc))
         # "HH:MM" Japan time: what fires about items and orders waits for that time and goes
@@ -89,6 +90,7 @@ class Dispatcher:
                 return 0
             w = self.kaigi.world(tx)
             book = w.book(now)
+            self.log_id = tx.meta("log_id")  # a meeting's calendar UID is made from it (R-N6)
             open_meetings = tuple(tx.meetings(status="convened"))
             facts: list[Any] = []
             rows: list[DeliveryRecord] = []
@@ -116,7 +118,7 @@ class Dispatcher:
         who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, p.ident, now)
         item = w.items[item_id] if item_id is not None else None
         meeting = w.meetings[meeting_id] if meeting_id is not None else None
-        ics = meeting_calendar(book, meeting, w.members, now, self.domain) if meeting is not None else None
+        ics = meeting_calendar(book, meeting, w.members, now, self.log_id) if meeting is not None else None
         msgs, digests, routes = [], [], []
         for login in who:
             to = w.members[login]
@@ -250,7 +252,7 @@ class Dispatcher:
         try:
             # claimed before (attempts counts claims): a scheduler may have died after handing it over
             sender.send(Message(message_id=d.message_id, to=to, subject=d.subject, body=d.body, ics=d.ics,
-                                resend=d.attempts > 1))
+                                ics_method=method_of(d.ics), resend=d.attempts > 1))
         except DeliveryError as err:
             return err
         except Exception as err:  # noqa: BLE001 (a sender's bug must not lose the message)
