@@ -45,7 +45,9 @@ def meeting_notice(world: object, book: Rulebook, rule: ReminderRule, p: Planned
     about = Msg("mail.about_meeting", id=meeting.id, meeting=kind.title if kind else meeting.kind,
                 starts=When(meeting.starts_at))
     look = _cmd(prefix, f"meeting show {meeting.id}")
-    actions = [Action(Msg("do.calendar"), _cmd(prefix, f"meeting ics {meeting.id}"))]
+    which = notice_kind(rule, p, meeting) if rule.notify else "notice"
+    calendar = "do.calendar_cancel" if which == "cancellation" else "do.calendar"
+    actions = [Action(Msg(calendar), _cmd(prefix, f"meeting ics {meeting.id}"))]
     commands = tuple(a.command for a in actions) + (look,)
     if not rule.notify:  # kaigi 0.2: the day before, one wording
         body = Msg("mail.notice", name=person(to.login), about=about, starts=When(meeting.starts_at),
@@ -53,7 +55,6 @@ def meeting_notice(world: object, book: Rulebook, rule: ReminderRule, p: Planned
                    actions=_render_actions(actions), look=look)
         subject = Msg("mail.subject_notice", about=about)
         return Text(header_text(subject.render(lang)), body.render(lang) + "\n", commands)
-    which = notice_kind(rule, p, meeting)
     head = Msg(f"notice.{which}", name=person(to.login), about=about)
     where = Msg("notice.where", place=meeting.place) if meeting.place else ""
     details = "" if which == "cancellation" else Msg(
