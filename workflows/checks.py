@@ -12,6 +12,7 @@ from workflows.rulebook import Rulebook
 _UNITS = ("days", "working_days")
 _PSEUDO_RECIPIENTS = ("ordered", "attendees")
 _REQUIREMENTS = ("orders_settled",)
+NOTIFY = ("convened", "changed", "cancelled")  # when a meeting's notice goes, besides the day before
 
 
 MAX_DAYS = 3650          # a deadline or a rung further off than ten years is a typo
@@ -175,6 +176,9 @@ def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
             ck, _, cname = rr.cancelled_by.partition(":")
             if ck != "meeting" or cname not in b.meetings:
                 yield f"{p}.cancelled_by", f"meeting:<a meeting kind> ({_one_of(b.meetings)}), got {rr.cancelled_by!r}"
+        for n in rr.notify:
+            if kind != "meeting" or n not in NOTIFY:
+                yield f"{p}.notify", f"on a meeting's reminder, {_one_of(NOTIFY)}; got {n!r}"
         if kind == "meeting":
             if not -MAX_NOTICE_DAYS <= rr.due <= 0:
                 yield f"{p}.due", f"a notice goes out 0 to {MAX_NOTICE_DAYS} days before the meeting: " \

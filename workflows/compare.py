@@ -127,7 +127,7 @@ _TRANSITION_FIELDS: tuple[Field, ...] = (
 _REMINDER_FIELDS: tuple[Field, ...] = (
     ("waits_on", _text), ("title", _text), ("remind", _ROLES), ("due", _text), ("unit", _text),
     ("escalate", _f(_escalate)), ("cancelled_by", _text), ("command", _text), ("setting", _text),
-    ("items", _BODY), ("starts", _text))
+    ("items", _BODY), ("starts", _text), ("notify", _text))
 
 
 # ---------------------------------------------------------------- whole entries (added or removed)

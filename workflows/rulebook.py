@@ -145,6 +145,11 @@ class ReminderRule:
     setting: bool
     items: str | None = None
     starts: str | None = None
+    # a meeting's notice (R-N4): when it goes besides the day before — "convened" (the
+    # invitation at convening), "changed" (an update when agenda, time or place change),
+    # "cancelled" (a cancellation to those notified). Empty: kaigi 0.2's notice, the day
+    # before only, as logs adopted under a rulebook without it were written.
+    notify: tuple[str, ...] = ()
     waits_kind: str = field(default="", compare=False)
     waits_state: str | None = field(default=None, compare=False)
 

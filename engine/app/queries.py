@@ -494,8 +494,8 @@ class Reader:
         from engine.reminders.ics import meeting_calendar
 
         m = self.meeting_record(meeting_id)
-        return meeting_calendar(self.book(), m, dict(self.w.members), now, self.kaigi.mail_domain,
-                                agenda=self.agenda_of(m))
+        return meeting_calendar(self.book(), m, dict(self.w.members), now, self.tx.meta("log_id"),
+                                agenda=self.agenda_of(m))  # the UID the mail carries too (R-N6)
 
     def meeting_view(self, m: MeetingRecord, lang: str = "en") -> dict[str, Any]:
         book = self.book()

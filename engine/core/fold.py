@@ -287,9 +287,16 @@ def _agenda(f: Fold, s: Stamp, e: ev.AgendaChanged) -> None:
     items = [i for i in old.items if i != e.item]
     if e.op != "remove":
         items.insert(e.position - 1, e.item)
-    new = _r(old, items=tuple(items), version=old.version + 1)
+    new = _r(old, items=tuple(items), version=old.version + 1, changed_at=_changed(f, old, s))
     f.meeting(new, old)
     f.sittings(new, [e.item])
+
+
+def _changed(f: Fold, old: MeetingRecord, s: Stamp) -> dt.datetime | None:
+    """When the meeting last changed after convening (R-N5: its notices follow it); kept
+    only under a rulebook whose meeting notice follows changes, so a meeting folded under
+    an older one keeps the record it was stored with."""
+    return s.at if plan.follows_changes(f.w.book(old.convened_at)) else old.changed_at
 
 
 def _held(f: Fold, s: Stamp, e: ev.MeetingHeld) -> None:
@@ -301,7 +308,7 @@ def _held(f: Fold, s: Stamp, e: ev.MeetingHeld) -> None:
 
 def _cancelled(f: Fold, s: Stamp, e: ev.MeetingCancelled) -> None:
     old = f.w.meetings[e.meeting]
-    new = _r(old, status="cancelled", version=old.version + 1)
+    new = _r(old, status="cancelled", version=old.version + 1, changed_at=_changed(f, old, s))
     f.meeting(new, old)
     f.sittings(new)
 

@@ -113,18 +113,10 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
     actions: list[Action] = []
     press: list[Person] = []
     look = ""
-    if rule.waits_kind == "meeting" and meeting is not None:
-        kind = book.meetings.get(meeting.kind)
-        about = Msg("mail.about_meeting", id=meeting.id, meeting=kind.title if kind else meeting.kind,
-                    starts=When(meeting.starts_at))
-        look = _cmd(prefix, f"meeting show {meeting.id}")
-        actions = [Action(Msg("do.calendar"), _cmd(prefix, f"meeting ics {meeting.id}"))]
-        body = Msg("mail.notice", name=person(to.login), about=about, starts=When(meeting.starts_at),
-                   chair=person(meeting.chair), agenda=_agenda(world, meeting),
-                   actions=_render_actions(actions), look=look)
-        subject = Msg("mail.subject_notice", about=about)
-        return Text(header_text(subject.render(lang)), body.render(lang) + "\n",
-                    tuple(a.command for a in actions) + (look,))
+    if rule.waits_kind == "meeting" and meeting is not None:  # a meeting's notice (R-N5): engine/reminders/notices.py
+        from engine.reminders.notices import meeting_notice
+
+        return meeting_notice(world, book, rule, p, to, meeting, prefix)
     order = subject_order(p.ident)
     if order is not None and item is not None:
         o = world.orders.get(order) if order in world.orders else None  # type: ignore[attr-defined]

@@ -29,7 +29,7 @@ from engine.app.identity import SCHEDULER
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.reminders.compose import compose
 from engine.reminders.headers import domain_of, header_token
-from engine.reminders.ics import meeting_calendar
+from engine.reminders.ics import meeting_calendar, method_of
 from engine.reminders.recipients import recipients, rule_for
 from engine.reminders.senders import Attachment, DeliveryError, Message, Sender
 from store.records import DeliveryRecord
@@ -69,14 +69,6 @@ def _addressed(member: Any) -> tuple[str, str]:
     return name, lang
 
 
-def _ics_method(ics: str | None) -> str:
-    """The iTIP method the calendar says (REQUEST, CANCEL …), for the attachment's Content-Type."""
-    for line in (ics or "").splitlines():
-        if line.upper().startswith("METHOD:"):
-            return header_token(line.partition(":")[2]).upper() or "REQUEST"
-    return "REQUEST"
-
-
 class Dispatcher:
     def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
                  lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
@@ -89,6 +81,7 @@ class Dispatcher:
         self._down: dict[int, DeliveryError] = {}  # senders found unreachable for this batch
         self._people: dict[str, tuple[str, str]] = {}  # login -> (name for the To header, lang), per batch
         self._papers: dict[str, Attachment | None] = {}  # sha256 -> the stored document, per batch
+        self.log_id: str | None = None  # the log's name: the calendar UID of its meetings
         self.after_send = after_send  # test hook: called after a send, before it is settled
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.timezone.utc))
         # "HH:MM" Japan time: what fires about items and orders waits for that time and goes
@@ -107,6 +100,7 @@ class Dispatcher:
                 return 0
             w = self.kaigi.world(tx)
             book = w.book(now)
+            self.log_id = tx.meta("log_id")  # a meeting's calendar UID is made from it (R-N6)
             open_meetings = tuple(tx.meetings(status="convened"))
             facts: list[Any] = []
             rows: list[DeliveryRecord] = []
@@ -134,7 +128,7 @@ class Dispatcher:
         who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, p.ident, now)
         item = w.items[item_id] if item_id is not None else None
         meeting = w.meetings[meeting_id] if meeting_id is not None else None
-        ics = meeting_calendar(book, meeting, w.members, now, self.domain) if meeting is not None else None
+        ics = meeting_calendar(book, meeting, w.members, now, self.log_id) if meeting is not None else None
         msgs, digests, routes = [], [], []
         for login in who:
             to = w.members[login]
@@ -281,7 +275,7 @@ class Dispatcher:
         try:
             # claimed before (attempts counts claims): a scheduler may have died after handing it over
             sender.send(Message(message_id=d.message_id, to=to, subject=d.subject, body=d.body, ics=d.ics,
-                                ics_method=_ics_method(d.ics), resend=d.attempts > 1, names=(name,) if to else (),
+                                ics_method=method_of(d.ics), resend=d.attempts > 1, names=(name,) if to else (),
                                 lang=lang, attachments=attachments))
         except DeliveryError as err:
             return err

@@ -89,13 +89,62 @@ def _start(rule: ReminderRule, item: ItemRecord) -> dt.datetime | None:
 
 
 def plan_meeting(book: Rulebook, meeting: MeetingRecord) -> tuple[Planned, ...]:
-    """A convened meeting's notice to its attendees, before it starts."""
-    if meeting.status != "convened":
-        return ()
+    """A convened meeting's notice to its attendees, before it starts; under a rule with
+    `notify` (R-N5) its invitation, updates and cancellation as well."""
     fired = dict(meeting.fired) if meeting.fired else {}
-    return tuple(_new(book, r, f"meeting:{meeting.id}", meeting.convened_at,
-                      deadline(meeting.starts_at, r.due, r.unit, book.office_closure), fired)
-                 for r in book.reminders_for("meeting"))
+    out: list[Planned] = []
+    for r in book.reminders_for("meeting"):
+        if r.notify:
+            out += _notices(book, r, meeting, fired)
+        elif meeting.status == "convened":  # kaigi 0.2: the day before only
+            out.append(_new(book, r, f"meeting:{meeting.id}", meeting.convened_at,
+                            deadline(meeting.starts_at, r.due, r.unit, book.office_closure), fired))
+    return tuple(out)
+
+
+def follows_changes(book: Rulebook) -> bool:
+    """Whether a meeting convened under `book` sends notices of its changes (R-N5): then
+    its record keeps `changed_at` (a rulebook without `notify` folds as kaigi 0.2 did)."""
+    return any(r.notify for r in book.reminders_for("meeting"))
+
+
+def day_before(book: Rulebook, rule: ReminderRule, meeting: MeetingRecord) -> dt.datetime:
+    return deadline(meeting.starts_at, rule.due, rule.unit, book.office_closure)
+
+
+def notified(rule: ReminderRule, meeting: MeetingRecord, but: str | None = None) -> bool:
+    """Whether a notice of `rule` went out about the meeting (any but the reminder `but`)."""
+    head = f"{rule.key}/meeting:{meeting.id}/"
+    return any(ident.startswith(head) and n > 0 and ident != but for ident, n in meeting.fired)
+
+
+def _notices(book: Rulebook, rule: ReminderRule, m: MeetingRecord, fired: dict[str, int]) -> list[Planned]:
+    """R-N5, a pure function of the record: one notice as the meeting stands (due at its
+    convening or its last change: a change gives it a new identity, so a notice it
+    superseded before it went never goes), the day-before reminder when that comes after
+    it, and for a meeting called off after a notice went out, the cancellation. Nothing
+    is planned at or after the start. Each names the time it is about as its `started_at`;
+    the day-before one alone is due later than that."""
+    subject = f"meeting:{m.id}"
+    starts = m.starts_at
+    if m.status == "cancelled":
+        at = m.changed_at
+        if "cancelled" in rule.notify and at is not None and at < starts and notified(rule, m):
+            return [_new(book, rule, subject, at, at, fired)]
+        return []
+    if m.status != "convened":
+        return []
+    out: list[Planned] = []
+    times = [m.convened_at] if "convened" in rule.notify else []
+    if "changed" in rule.notify and m.changed_at is not None and (times or notified(rule, m)):
+        times.append(m.changed_at)
+    notice = max(times, default=None)
+    if notice is not None and notice < starts:
+        out.append(_new(book, rule, subject, notice, notice, fired))
+    before = day_before(book, rule, m)
+    if before < starts and (notice is None or before > notice):
+        out.append(_new(book, rule, subject, m.convened_at, before, fired))
+    return out
 
 
 def overdue(reminders: tuple[Planned, ...], now: dt.datetime) -> bool:

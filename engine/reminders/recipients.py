@@ -37,7 +37,13 @@ def roles_of(rule: ReminderRule, rung: int) -> tuple[str, ...]:
 
 def recipients(world: Any, book: Rulebook, rule: ReminderRule, rung: int, item: int | None, meeting: int | None,
                ident: str, at: dt.datetime) -> tuple[list[str], list[str]]:
-    """(logins, vacant roles) for rung `rung`: the holders at `at`, sorted."""
+    """(logins, vacant roles) for rung `rung`: the holders at `at`, sorted.
+
+    A meeting's notice under a rule with `notify` goes to no one once the meeting has
+    started (R-N5): a scheduler that reaches it late records it lapsed, and so does replay."""
+    if rule.notify and meeting is not None and meeting in world.meetings \
+            and at >= world.meetings[meeting].starts_at:
+        return [], []
     roles = roles_of(rule, rung)
     body = None
     if item is not None and item in world.items:

@@ -40,14 +40,14 @@ def test_meeting_invitation_arrives_with_its_calendar(svc, clock, smtp):
     inbox, url = smtp
     starts = clock.now() + dt.timedelta(days=2)
     svc.convene("sato", "council", starts, invited=["nakamura"])
-    clock.advance(days=1, minutes=1)
+    clock.advance(minutes=1)  # R-N5: the invitation goes at the next pass after convening
     d = Dispatcher(svc, {"email": SmtpSender(parse_smtp_url(url), "kaigi@police.pref.ibaraki.example")},
                    domain="police.pref.ibaraki.example")
     assert 8 == d.run_once().sent
     rcpts = sorted(r[0] for r, _ in inbox.messages)
     assert "nakamura@police.pref.ibaraki.example" in rcpts and "sato@police.pref.ibaraki.example" in rcpts
     to, msg = next((r, m) for r, m in inbox.messages if r == ["sato@police.pref.ibaraki.example"])
-    assert "【kaigi】会議1(推進本部対策会議、令和8年11月27日(金) 10:00)のご案内" == msg["subject"]
+    assert "【招集】会議1(推進本部対策会議、令和8年11月27日(金) 10:00)のご案内" == msg["subject"]
     assert msg["Message-ID"].startswith("<kaigi.") and msg["Message-ID"].endswith("@police.pref.ibaraki.example>")
     body = msg.get_body(("plain",)).get_content()
     assert "佐藤 一郎 様" in body and "kaigi --as sato meeting show 1" in body

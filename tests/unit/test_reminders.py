@@ -150,17 +150,21 @@ class TestProgressCheck:
 
 
 class TestMeetingNotice:
-    def test_attendees_get_an_invitation_a_day_before(self, svc, clock, mail):
+    def test_attendees_get_an_invitation_at_once_and_a_reminder_a_day_before(self, svc, clock, mail):
+        """R-N5: the invitation at convening, the reminder the day before, nothing between."""
         box, d = mail
         starts = clock.now() + dt.timedelta(days=5)
         svc.convene("watanabe", "team_lead", starts, invited=["yoshida"])
+        assert 6 == d.run_once().sent
         clock.advance(days=3, hours=23)
         assert 0 == d.run_once().sent
         clock.advance(hours=1)
-        d.run_once()
-        to = sorted(m.to[0].split("@")[0] for m in box.sent)
+        assert 6 == d.run_once().sent
+        to = sorted(m.to[0].split("@")[0] for m in box.sent[6:])
         assert ["kato", "kobayashi", "nakamura", "watanabe", "yamamoto", "yoshida"] == to
         assert all(m.ics and "BEGIN:VEVENT" in m.ics for m in box.sent)
+        assert all(m.subject.startswith("【招集】") for m in box.sent[:6])
+        assert all(m.subject.startswith("【開催前のお知らせ】") for m in box.sent[6:])
 
     def test_cancelling_the_meeting_cancels_the_notice(self, svc, clock, mail):
         box, d = mail
