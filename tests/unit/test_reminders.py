@@ -202,7 +202,7 @@ class TestDelivery:
         lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
         first = next(x for x in lines if "案件1「" in x["subject"])
         assert "担当者会議" in first["subject"] and "令和8年12月9日(水) 10:00" in first["body"]
-        assert "山本 七子 様" in first["body"] and "あなたができること" in first["body"]
+        assert "山本 七子 様" in first["body"] and "次の操作を行ってください" in first["body"]
         assert "kaigi --as yamamoto meeting convene staff --at WHEN --item 1 --attendee LOGIN" in first["body"]
         assert "kaigi --as yamamoto item advance 1 skip" in first["body"]
 
