@@ -227,7 +227,9 @@ def check_base_url(value: str | None) -> str | None:
 
     if value is None:
         return None
-    shown = value[:60].encode("unicode_escape").decode("ascii")
+    from engine.infra.secrets import redact_url
+
+    shown = redact_url(value[:80]).encode("unicode_escape").decode("ascii")
     bad = ValueError(f"base_url: {shown!r} is not a web address http(s)://HOST/…, as in https://kaigi.police.example/")
     if any(ord(c) <= 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value.strip()):
         raise bad
