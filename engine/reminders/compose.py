@@ -204,7 +204,10 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
     for login in sorted(turn_to):
         roles = turn_to[login]
         role = book.roles[sorted(roles)[0]].title if roles and sorted(roles)[0] in book.roles else None
-        groups[rank.relation(book, mine, roles)].append(_Named(person(login), role))
+        relation = rank.relation(book, mine, roles)
+        if relation == rank.SUPERIOR and actions:
+            continue  # they can move it on themselves: no need to take it upstairs
+        groups[relation].append(_Named(person(login), role))
     turn = [Msg(key, who=tuple(groups[g])) for g, key in ((rank.SUPERIOR, "mail.report_to"),
                                                           (rank.SUBORDINATE, "mail.press"),
                                                           (rank.PEER, "mail.ask")) if groups[g]]
