@@ -72,18 +72,32 @@ def mails(training: Any, web_clock: Any, browser: Any) -> Any:
     d = Dispatcher(training, {"email": box}, base_url=BASE)
     b = browser(training)
     opened: list[tuple[str, str, int, bool]] = []
-    seen = 0
-    for _ in range(110):
-        web_clock.advance(days=1)
-        d.run_once()
-        for m in box.sent[seen:]:
-            who = m.to[0].split("@")[0]
-            b.switch(who)
-            for path in dict.fromkeys(LINK.findall(m.body)):
-                r = b.get(path)
-                opened.append((who, path, r.status_code, r.status_code == 200 and _offers(r.text, path)))
-        seen = len(box.sent)
+    seen, tried, current = 0, set(), None
+    # one event loop and worker threads for every request: a thread keeps its database
+    # connection, so a client that made new threads each request would use up PostgreSQL's
+    with b.c:
+        for _ in range(110):
+            seen, current = _day(web_clock, d, box, b, tried, opened, seen, current)
     return box.sent, b.c.app, opened, ids
+
+
+def _day(web_clock: Any, d: Any, box: Any, b: Any, tried: set, opened: list, seen: int, current: Any) -> Any:
+    """One day: the scheduler runs; each link of each new mail is opened once, as its recipient."""
+    web_clock.advance(days=1)
+    d.run_once()
+    for m in box.sent[seen:]:  # each link once per recipient, when it first arrives
+        who = m.to[0].split("@")[0]
+        for path in dict.fromkeys(LINK.findall(m.body)):
+            if (who, path) in tried:
+                continue
+            tried.add((who, path))
+            if current != (who, web_clock.now()):  # a session lasts less than the days run
+                b.switch(who)
+                current = (who, web_clock.now())
+            r = b.get(path)
+            opened.append((who, path, r.status_code, r.status_code == 200 and _offers(r.text, path)))
+    seen = len(box.sent)
+    return seen, current
 
 
 def test_r_n1_every_link_of_every_reminder_is_a_route_that_offers_the_act(mails: Any) -> None:
