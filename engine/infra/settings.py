@@ -17,7 +17,7 @@ from typing import Any, Final
 CONFIG_NAME: Final = "kaigi.toml"
 SECTION: Final = "kaigi"
 DEFAULT_MAIL_FROM: Final = "kaigi@localhost"
-KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log", "digest")
+KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log", "digest", "base_url")
 _MEMORY: Final = ("", ":memory:")
 
 
@@ -32,6 +32,7 @@ class Settings:
     log_file: Path | None
     config_path: Path | None
     digest: str | None = None  # "HH:MM" Japan time: one mail a day per member instead of one per reminder
+    base_url: str | None = None  # the web face's address: reminders link to the page of each act
 
     def __repr__(self) -> str:
         from engine.infra.secrets import redact_url
@@ -203,6 +204,7 @@ def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd:
         log_file=_path(env.get("KAIGI_LOG"), cwd) or _path(values.get("log"), folder),
         config_path=None if data is None else path,
         digest=_digest(env.get("KAIGI_DIGEST") or values.get("digest"), path),
+        base_url=check_base_url(env.get("KAIGI_BASE_URL") or values.get("base_url")),
     )
 
 
@@ -216,3 +218,27 @@ def _digest(value: str | None, path: Path) -> str | None:
     if m is None:
         raise ValueError(f"digest: {value[:20]!r} is not a time of day HH:MM (Japan time), as in 08:30")
     return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def check_base_url(value: str | None) -> str | None:
+    """The web face's address as people open it (KAIGI_BASE_URL or `base_url` in the file):
+    an http(s) URL with a host and no query or fragment; kept with one trailing slash."""
+    from urllib.parse import urlsplit
+
+    if value is None:
+        return None
+    from engine.infra.secrets import redact_url
+
+    shown = redact_url(value[:80]).encode("unicode_escape").decode("ascii")
+    bad = ValueError(f"base_url: {shown!r} is not a web address http(s)://HOST/…, as in https://kaigi.police.example/")
+    if any(ord(c) <= 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value.strip()):
+        raise bad
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - a malformed port raises
+    except ValueError:
+        raise bad from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or "@" in parts.netloc:
+        raise bad
+    return value.strip().rstrip("/") + "/"

@@ -3,16 +3,21 @@ what *this* recipient can do now (R-N1).
 
 What a recipient can do is derived from the rulebook, the way the decisions would judge
 it: a step they may take alone, a meeting they may convene, an agenda they keep, an
-outcome they record. Each comes with the exact command. Someone who can do none of it
-(an escalation to a superior) is told whom to press, by name, and how to look. Pure:
+outcome they record. Each comes with the exact command and, when the web face's address
+is known (`base_url`, the KAIGI_BASE_URL setting), first with the link to the page where
+it is done. Someone who cannot move the matter on is told, by name, whom to report to and
+consult when that person stands above them in the rulebook's chains (`rank`), and whom to
+press or ask only when that person does not; nobody is told to press a superior. Pure:
 everything comes from the arguments.
 """
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from engine.core import authority as au
-from engine.i18n import A, Msg, Person, When
+from engine.i18n import A, Msg, Person, Plain, When
+from engine.reminders import rank
 from engine.reminders.headers import header_text
 from engine.reminders.recipients import subject_order
 from store.records import ItemRecord, MeetingRecord, MemberRecord, Planned
@@ -22,10 +27,12 @@ from workflows.rulebook import ReminderRule
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    """Something the recipient may do: what (words) and the command that does it."""
+    """Something the recipient may do: what (words), the command that does it, and the
+    path of the web page where it is done (joined to the base URL when there is one)."""
 
     what: Msg
     command: str
+    page: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +40,7 @@ class Text:
     subject: str
     body: str
     commands: tuple[str, ...]
+    links: tuple[str, ...] = ()
 
 
 def _cmd(prefix: str, rest: str) -> str:
@@ -49,10 +57,10 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
     out: list[Action] = []
     seen: set[str] = set()
 
-    def add(what: Msg, command: str) -> None:
+    def add(what: Msg, command: str, page: str) -> None:
         if command not in seen:
             seen.add(command)
-            out.append(Action(what, command))
+            out.append(Action(what, command, page))
 
     for t in book.transitions_from(item.state, kinds.get(item.body)):
         if t.fired_by or t.trigger == "withdraw":
@@ -60,7 +68,8 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
         dest = book.states[t.dest].title if t.dest in book.states else t.dest
         if t.meeting is None:
             if au.holds(w, held, book, t.roles, item.body) or (t.filer and login == item.filed_by):  # type: ignore[arg-type]
-                add(Msg("do.step", trigger=t.trigger, dest=dest), _cmd(prefix, f"item advance {item.id} {t.trigger}"))
+                add(Msg("do.step", trigger=t.trigger, dest=dest), _cmd(prefix, f"item advance {item.id} {t.trigger}"),
+                    f"/items/{item.id}#next")
             continue
         kind = book.meetings[t.meeting]
         station = f" --station {item.body}" if kinds.get(item.body) != "hq" else ""
@@ -69,40 +78,78 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
             if s.kind == kind.key and s.status == "held" and s.outcome is None and m is not None \
                     and au.holds(w, held, book, kind.recorder_roles, item.body):  # type: ignore[arg-type]
                 add(Msg("do.record", trigger=t.trigger, meeting=A(kind.title), id=s.meeting),
-                    _cmd(prefix, f"item advance {item.id} {t.trigger} --meeting {s.meeting}"))
+                    _cmd(prefix, f"item advance {item.id} {t.trigger} --meeting {s.meeting}"),
+                    f"/items/{item.id}#next")
         if au.holds(w, held, book, (kind.convener,), item.body):  # type: ignore[arg-type]
             attendee = " --attendee LOGIN" if kind.calls else ""
             add(Msg("do.convene", meeting=A(kind.title)),
-                _cmd(prefix, f"meeting convene {kind.key} --at WHEN --item {item.id}{attendee}{station}"))
+                _cmd(prefix, f"meeting convene {kind.key} --at WHEN --item {item.id}{attendee}{station}"),
+                _convene_page(kind.key, item.id, item.body if station else None))
         for s in (m for m in open_meetings if m.kind == kind.key and m.body == item.body and m.status == "convened"):
             if item.id not in s.items and au.holds(w, held, book, kind.agenda_roles, item.body) \
                     and s.starts_at > at:  # type: ignore[arg-type]
                 add(Msg("do.agenda", meeting=A(kind.title), id=s.id),
-                    _cmd(prefix, f"meeting agenda {s.id} add {item.id}"))
+                    _cmd(prefix, f"meeting agenda {s.id} add {item.id}"), f"/meetings/{s.id}#agenda-add")
     return out
 
 
-def who_can(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) -> list[str]:
-    """Everyone who could move the item on now (for an escalation: whom to press)."""
+def who_can_as(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) -> dict[str, set[str]]:
+    """Everyone who could move the item on now, each with the roles that let them."""
     w = world
     kinds = w.body_kinds()  # type: ignore[attr-defined]
-    logins: set[str] = set()
+    out: dict[str, set[str]] = {}
     for t in book.transitions_from(item.state, kinds.get(item.body)):
         if t.fired_by or t.trigger == "withdraw":
             continue
         roles = (book.meetings[t.meeting].convener,) if t.meeting else t.roles
-        logins |= set(au.holders(w, book, roles, item.body, at))  # type: ignore[arg-type]
-    return sorted(logins)
+        for role in roles:
+            for login in au.holders(w, book, [role], item.body, at):  # type: ignore[arg-type]
+                out.setdefault(login, set()).add(role)
+    return out
+
+
+def who_can(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) -> list[str]:
+    """Everyone who could move the item on now (for an escalation: whom to turn to)."""
+    return sorted(who_can_as(world, book, item, at))
+
+
+def _convene_page(kind: str, item: int, station: str | None) -> str:
+    query = [("kind", kind), ("item", str(item))] + ([("station", station)] if station else [])
+    return "/meetings/new?" + urlencode(query)
+
+
+def base_of(base_url: str | None) -> str:
+    """The web face's address without its trailing slash ("" when there is none)."""
+    return (base_url or "").strip().rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A person with the role they hold here: 本部長 佐藤 一郎 / Ichiro Sato (HQ chief)."""
+
+    person: Person
+    role: object | None
+
+    def render(self, lang: str) -> str:
+        name = self.person.render(lang)
+        if self.role is None:
+            return name
+        title = Plain(self.role).render(lang)
+        return f"{title} {name}" if lang == "ja" else f"{name} ({title})"
 
 
 def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
             item: ItemRecord | None, meeting: MeetingRecord | None, at: dt.datetime, training: bool,
-            open_meetings: tuple[MeetingRecord, ...] = ()) -> Text:
-    """One message: subject, body, and the commands it offers (each one `to` may run).
+            open_meetings: tuple[MeetingRecord, ...] = (), base_url: str | None = None) -> Text:
+    """One message: subject, body, and the commands and links it offers (each one `to` may
+    run or open, R-N1).
 
-    The subject is a mail header: a title's line breaks, controls and bidi or zero-width
-    characters are folded out of it (`headers.header_text`); the body keeps the title as typed."""
+    With `base_url` every act comes first as the link to its page, then its command for
+    those who use the command line; without it, the command alone. The subject is a mail
+    header: a title's line breaks, controls and bidi or zero-width characters are folded
+    out of it (`headers.header_text`); the body keeps the title as typed."""
     lang = to.lang
+    base = base_of(base_url)
     prefix = f"--as {to.login} " if training else ""
     members = getattr(world, "members")
     person = lambda login: Person(login, members[login].name, members[login].name_en, False) \
@@ -111,41 +158,67 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
     late = rung > 0
     deadline = When(p.due_at)
     actions: list[Action] = []
-    press: list[Person] = []
+    turn_to: dict[str, set[str]] = {}  # login -> the roles that let them act
     look = ""
+    look_page = ""
     if rule.waits_kind == "meeting" and meeting is not None:  # a meeting's notice (R-N5): engine/reminders/notices.py
         from engine.reminders.notices import meeting_notice
 
-        return meeting_notice(world, book, rule, p, to, meeting, prefix)
+        text = meeting_notice(world, book, rule, p, to, meeting, prefix)
+        if not base:
+            return text
+        page = f"{base}/meetings/{meeting.id}"
+        return Text(text.subject, text.body.rstrip("\n") + "\n" + Msg("mail.page", url=page).render(lang) + "\n",
+                    text.commands, (page,))
     order = subject_order(p.ident)
     if order is not None and item is not None:
         o = world.orders.get(order) if order in world.orders else None  # type: ignore[attr-defined]
         about = Msg("mail.about_order", id=order, item=item.id, title=item.title)
         look = _cmd(prefix, f"order list --item {item.id}")
+        look_page = f"/items/{item.id}#orders"
+        where = f"/items/{item.id}#order-{order}"
         if o is not None and to.login == o.to:
-            actions = [Action(Msg("do.complete"), _cmd(prefix, f"order complete {order} --finding TEXT"))]
+            actions = [Action(Msg("do.complete"), _cmd(prefix, f"order complete {order} --finding TEXT"), where)]
         else:
             if o is not None:
-                press = [person(o.to)]
+                turn_to = {o.to: set(book.powers.ordered)}
             held = au.holdings(world, book, to.login, at)  # type: ignore[arg-type]
             if au.holds(world, held, book, book.powers.order, item.body):  # type: ignore[arg-type]
-                actions = [Action(Msg("do.waive"), _cmd(prefix, f"order waive {order} --reason TEXT"))]
+                actions = [Action(Msg("do.waive"), _cmd(prefix, f"order waive {order} --reason TEXT"), where)]
     elif item is not None:
         about = Msg("mail.about_item", id=item.id, title=item.title)
         look = _cmd(prefix, f"item show {item.id}")
+        look_page = f"/items/{item.id}"
         actions = actions_for_item(world, book, item, to.login, at, prefix, open_meetings)
         if not actions or late:
-            press = [person(x) for x in who_can(world, book, item, at) if x != to.login]
+            turn_to = {x: r for x, r in who_can_as(world, book, item, at).items() if x != to.login}
     else:
         about = Msg("mail.about_nothing")
+    mine = {h.role for h in au.holdings(world, book, to.login, at)}  # type: ignore[arg-type]
+    groups: dict[str, list[_Named]] = {rank.SUPERIOR: [], rank.SUBORDINATE: [], rank.PEER: []}
+    for login in sorted(turn_to):
+        roles = turn_to[login]
+        role = book.roles[sorted(roles)[0]].title if roles and sorted(roles)[0] in book.roles else None
+        relation = rank.relation(book, mine, roles)
+        if relation == rank.SUPERIOR and actions:
+            continue  # they can move it on themselves: no need to take it upstairs
+        groups[relation].append(_Named(person(login), role))
+    turn = [Msg(key, who=tuple(groups[g])) for g, key in ((rank.SUPERIOR, "mail.report_to"),
+                                                          (rank.SUBORDINATE, "mail.press"),
+                                                          (rank.PEER, "mail.ask")) if groups[g]]
     head = Msg("mail.overdue_head" if late else "mail.head")
     lines = Msg("mail.late" if late else "mail.waits", about=about, what=what, deadline=deadline)
     body = Msg("mail.body", name=person(to.login), lines=lines, deadline=deadline,
-               actions=_render_actions(actions) if actions else Msg("mail.no_action"),
-               press=Msg("mail.press", who=tuple(press)) if press else "",
-               look=look, escalation=Msg("mail.escalation") if late else "")
+               actions=Msg("mail.todo", actions=_render_actions(actions, base)) if actions else Msg("mail.no_action"),
+               press=_Lines(turn),
+               look=_Look(look, f"{base}{look_page}" if base and look_page else ""),
+               work=Msg("mail.my_work", url=f"{base}/") if base else "",
+               escalation=Msg("mail.escalation") if late else "")
     subject = Msg("mail.subject", head=head, about=about, what=what, deadline=deadline)
-    return Text(header_text(subject.render(lang)), _tidy(body.render(lang)), tuple(a.command for a in actions) + ((look,) if look else ()))
+    links = tuple(f"{base}{a.page}" for a in actions if base and a.page)
+    links += ((f"{base}{look_page}",) if base and look_page else ()) + ((f"{base}/",) if base else ())
+    return Text(header_text(subject.render(lang)), _tidy(body.render(lang)),
+                tuple(a.command for a in actions) + ((look,) if look else ()), links)
 
 
 def _tidy(text: str) -> str:
@@ -159,15 +232,48 @@ def _tidy(text: str) -> str:
 
 
 class _Actions:
-    def __init__(self, actions: list[Action]) -> None:
-        self.actions = actions
+    """Each act: its words, then its page's link and the command for those who use the
+    command line, or (without a base URL, or an act without a page) the command alone."""
+
+    def __init__(self, actions: list[Action], base: str = "") -> None:
+        self.actions, self.base = actions, base
 
     def render(self, lang: str) -> str:
-        return "\n".join(f"  - {a.what.render(lang)}:\n      {a.command}" for a in self.actions)
+        out = []
+        for a in self.actions:
+            if self.base and a.page:
+                out.append(f"  - {a.what.render(lang)}:\n      {self.base}{a.page}\n      "
+                           + Msg("mail.by_command", command=a.command).render(lang))
+            else:
+                out.append(f"  - {a.what.render(lang)}:\n      {a.command}")
+        return "\n".join(out)
 
 
-def _render_actions(actions: list[Action]) -> _Actions:
-    return _Actions(actions)
+def _render_actions(actions: list[Action], base: str = "") -> _Actions:
+    return _Actions(actions, base)
+
+
+class _Look:
+    """Where to look: the page, then the command; or the command alone."""
+
+    def __init__(self, command: str, url: str) -> None:
+        self.command, self.url = command, url
+
+    def render(self, lang: str) -> str:
+        if not self.command:
+            return ""
+        if not self.url:
+            return Msg("mail.look", where=self.command).render(lang)
+        return Msg("mail.look", where=self.url).render(lang) + "\n  " + \
+            Msg("mail.by_command", command=self.command).render(lang)
+
+
+class _Lines:
+    def __init__(self, msgs: list[Msg]) -> None:
+        self.msgs = msgs
+
+    def render(self, lang: str) -> str:
+        return "\n".join(m.render(lang) for m in self.msgs)
 
 
 class _Agenda:

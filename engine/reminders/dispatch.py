@@ -73,8 +73,9 @@ class Dispatcher:
     def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
                  lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
                  clock: Callable[[], dt.datetime] | None = None, domain: str | None = None,
-                 digest: str | None = None) -> None:
+                 digest: str | None = None, base_url: str | None = None) -> None:
         self.kaigi, self.store, self.senders = kaigi, kaigi.store, senders
+        self.base_url = base_url  # the web face's address: reminders link to the page of each act
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
         self.lease, self.batch, self.max_attempts = lease, batch, max_attempts
         self.domain = mail_domain(domain or kaigi.mail_domain)
@@ -132,7 +133,8 @@ class Dispatcher:
         msgs, digests, routes = [], [], []
         for login in who:
             to = w.members[login]
-            text = compose(w, book, rule, p, rung, to, item, meeting, now, training, open_meetings)
+            text = compose(w, book, rule, p, rung, to, item, meeting, now, training, open_meetings,
+                           base_url=self.base_url)
             digests.append(message_digest(login, text.subject, text.body))
             address = to.email if to.channel == "email" else login
             routes.append(route_digest(login, to.channel, address or "", ics))

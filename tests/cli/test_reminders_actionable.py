@@ -60,13 +60,15 @@ def fill(cmd: str, now: dt.datetime) -> list[str]:
     return out
 
 
+@pytest.mark.parametrize("base_url", [None, "https://kaigi.police.example/"])
 def test_r_n1_every_command_in_every_reminder_of_a_quarter_is_permitted(quarter: Any, db_url: str,
-                                                                        clock: Any) -> None:
-    """R-N1: a reminder never proposes a command the rules refuse its recipient (exit 3)."""
+                                                                        clock: Any, base_url: str | None) -> None:
+    """R-N1: a reminder never proposes a command the rules refuse its recipient (exit 3),
+    with links to the web pages (KAIGI_BASE_URL) or without."""
     from cli import cli
 
     box = Collect()
-    dispatcher = Dispatcher(quarter, {"email": box})
+    dispatcher = Dispatcher(quarter, {"email": box}, base_url=base_url)
     runner = CliRunner()
     ran: list[tuple[str, str, int]] = []
     seen = 0
@@ -129,3 +131,37 @@ def test_r_n3_an_item_stays_overdue_after_its_last_rung(quarter: Any, clock: Any
     assert 1 in overdue
     show = json.loads(kaigi("--json", "--as", "sato", "item", "show", "1").stdout)
     assert show.get("overdue") is True, show
+
+
+def test_r_n1_the_scheduler_links_each_act_when_kaigi_base_url_is_set(quarter: Any, db_url: str, clock: Any,
+                                                                     tmp_path: Any) -> None:
+    """R-N1: `kaigi scheduler run` reads KAIGI_BASE_URL: the team leader's order reminder
+    links to the order on its item page, then gives the command for the command line."""
+    import json
+
+    from cli import cli
+
+    out = tmp_path / "outbox.jsonl"
+    clock.advance(days=8)
+    r = CliRunner().invoke(cli, ["--db", db_url, "scheduler", "run", "--once"], catch_exceptions=False,
+                           env={"KAIGI_LANG": "en", "KAIGI_OUTBOX": str(out),
+                                "KAIGI_BASE_URL": "https://kaigi.police.example/"})
+    assert r.exit_code == 0, r.output
+    mails = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    body = next(m["body"] for m in mails if "order complete" in m["body"])
+    link = "https://kaigi.police.example/items/7#order-1"
+    assert link in body and body.index(link) < body.index("kaigi --as nakamura order complete 1 --finding TEXT")
+    assert "コマンドで操作する場合: kaigi --as nakamura order complete 1" in body
+
+
+@pytest.mark.parametrize("bad", ["ftp://kaigi.example/", "kaigi.police.example", "https://", "https://h/?q=1",
+                                 "https://user@h/", "http://h x/"])
+def test_a_bad_kaigi_base_url_is_one_line_and_exit_2(quarter: Any, db_url: str, tmp_path: Any, bad: str) -> None:
+    from cli import cli
+
+    r = CliRunner().invoke(cli, ["--db", db_url, "scheduler", "run", "--once"], catch_exceptions=False,
+                           env={"KAIGI_LANG": "en", "KAIGI_OUTBOX": str(tmp_path / "o.jsonl"), "KAIGI_BASE_URL": bad})
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "base_url" in r.stderr and "https://kaigi.police.example/" in r.stderr
+    assert not (tmp_path / "o.jsonl").exists() or not (tmp_path / "o.jsonl").read_text()

@@ -206,7 +206,7 @@ class TestDelivery:
         lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
         first = next(x for x in lines if "案件1「" in x["subject"])
         assert "担当者会議" in first["subject"] and "令和8年12月9日(水) 10:00" in first["body"]
-        assert "山本 七子 様" in first["body"] and "あなたができること" in first["body"]
+        assert "山本 七子 様" in first["body"] and "次の操作を行ってください" in first["body"]
         assert "kaigi --as yamamoto meeting convene staff --at WHEN --item 1 --attendee LOGIN" in first["body"]
         assert "kaigi --as yamamoto item advance 1 skip" in first["body"]
 
@@ -284,3 +284,97 @@ class TestMovedDeadline:
         d.run_once()
         again = [x for x in box.sent if f"案件{item}「" in x.subject][2:]
         assert 2 == len(again) and not {x.message_id for x in again} & {x.message_id for x in first}
+
+
+class TestWordsByRole:
+    """Issue 17: reminders say what is due and what to do (〜の期限が到来しています、〜して
+    ください), and someone who cannot act is told whom to report to and consult when the one
+    who can is above them in the rulebook's chains, whom to instruct or ask only when not
+    (R-N1, R-N2). Nobody is told to press a superior."""
+
+    @pytest.fixture
+    def composed(self, monkeypatch):
+        """Every message the dispatcher composes, with its arguments, to render again in English."""
+        import dataclasses
+
+        from engine.reminders import dispatch
+
+        calls = []
+        original = dispatch.compose
+
+        def spy(*args, **kw):
+            text = original(*args, **kw)
+            calls.append((args, kw, text))
+            return text
+
+        monkeypatch.setattr(dispatch, "compose", spy)
+
+        def english(args, kw):
+            args = list(args)
+            args[5] = dataclasses.replace(args[5], lang="en")
+            return original(*args, **kw)
+        return calls, english
+
+    def test_r_n1_the_progress_check_tells_the_implementation_manager_to_report_not_to_press(
+            self, svc, clock, mail, composed):
+        """R-N1: the implementation manager cannot call the council; the chief can, and stands
+        above him, so the mail says to report to and consult the chief, by name, and never
+        to press him; in English too."""
+        box, d = mail
+        calls, english = composed
+        item = walk_to(svc, "in_progress")
+        clock.advance(days=90)
+        d.run_once()
+        (args, kw, text), = [c for c in calls if c[0][5].login == "yamamoto" and c[0][2].key == "progress_check"]
+        body = text.body
+        assert "本部長 佐藤 一郎" in body and "報告" in body and "相談" in body
+        for pressing in ("督促", "働きかけ", "指示", "促して", "依頼"):
+            assert pressing not in body, (pressing, body)
+        assert "推進本部対策会議での進捗確認の期限" in body and "が到来しています" in body
+        en = english(args, kw).body
+        assert "Ichiro Sato (HQ chief), above you: please report the situation to them and consult them." in en
+        assert "Press" not in en and "tell" not in en.lower().replace("to see", "")
+        assert f"Regarding item {item}" in en and "has come" in en
+
+    def test_r_n1_an_escalation_to_a_superior_says_to_instruct_the_one_below(self, svc, clock, mail, composed):
+        """R-N1: the general manager, reached when the staff meeting is overdue, is told to
+        have the implementation manager (below him in the chain) act — by name."""
+        box, d = mail
+        calls, english = composed
+        clock.advance(days=21)
+        d.run_once()
+        args, kw, text = next(c for c in calls if c[0][5].login == "watanabe" and c[0][4] == 1)
+        assert "実施責任者 山本 七子に、対応するよう指示してください。" in text.body
+        assert "の期限を過ぎています。" in text.body
+        en = english(args, kw).body
+        assert "Please tell Nanako Yamamoto (implementation manager) to act on it." in en, en
+        assert "the deadline for" in en and "has passed" in en
+
+    def test_r_n2_rank_comes_from_the_rulebooks_reminder_chains(self):
+        """R-N2: who stands above whom is read from the chains (remind, then escalate[].to),
+        not from role keys in code: a rulebook without reminders ranks nobody."""
+        import dataclasses
+
+        from engine.reminders import rank
+
+        book = bundled_rulebooks()[-1]
+        assert rank.relation(book, {"implementation_manager"}, {"chief"}) == rank.SUPERIOR
+        assert rank.relation(book, {"implementation_manager"}, {"general_manager"}) == rank.SUPERIOR
+        assert rank.relation(book, {"general_manager"}, {"implementation_manager"}) == rank.SUBORDINATE
+        assert rank.relation(book, {"general_manager"}, {"team_leader"}) == rank.SUBORDINATE  # via `ordered`
+        assert rank.relation(book, {"team_leader"}, {"implementation_manager"}) == rank.PEER  # no chain joins them
+        flat = dataclasses.replace(book, reminders=())
+        assert rank.relation(flat, {"implementation_manager"}, {"chief"}) == rank.PEER
+
+    def test_no_mail_message_says_it_waits(self):
+        """The words of reminders: 期限が到来/過ぎています and 〜してください, never 待たれています."""
+        from engine.i18n import catalog
+
+        mail = {k: v for k, v in catalog().items() if k.startswith("mail.")}
+        assert mail
+        for key, entry in mail.items():
+            assert "待たれています" not in entry["ja"], key
+            assert "waits for" not in entry["en"], key
+        assert "期限" in mail["mail.waits"]["ja"] and "到来しています" in mail["mail.waits"]["ja"]
+        assert "過ぎています" in mail["mail.late"]["ja"]
+        assert "ください" in mail["mail.todo"]["ja"] and "Please" in mail["mail.todo"]["en"]

@@ -255,3 +255,29 @@ class TestSqliteFile:
         """The file of a SQLite URL, relative to a base; None when there is no file."""
         result = sqlite_file(url, Path("/base"))
         assert expected == (None if result is None else str(result))
+
+
+class TestBaseUrl:
+    """KAIGI_BASE_URL / `base_url`: the web face's address reminders link to (issue 17)."""
+
+    @pytest.mark.parametrize(("value", "kept"), [
+        ("https://kaigi.police.example", "https://kaigi.police.example/"),
+        ("https://kaigi.police.example/", "https://kaigi.police.example/"),
+        ("http://10.0.0.5:8080/kaigi/", "http://10.0.0.5:8080/kaigi/"),
+    ])
+    def test_an_http_address_is_kept_with_one_slash(self, tmp_path: Path, value: str, kept: str) -> None:
+        assert load_settings({"KAIGI_BASE_URL": value}, cwd=tmp_path).base_url == kept
+
+    def test_from_the_file_and_unset(self, tmp_path: Path) -> None:
+        assert load_settings({}, cwd=tmp_path).base_url is None
+        write(tmp_path / "kaigi.toml", 'base_url = "https://k.example/"\n')
+        assert load_settings({}, cwd=tmp_path).base_url == "https://k.example/"
+
+    @pytest.mark.parametrize("bad", ["ftp://k.example/", "k.example", "https://", "https://k.example/#x",
+                                     "https://k.example/?a=1", "https://u:pw@k.example/", "https://k.example:99999/",
+                                     "https://k.ex ample/", "javascript:alert(1)"])
+    def test_anything_else_is_one_line(self, tmp_path: Path, bad: str) -> None:
+        with pytest.raises(ValueError) as err:
+            load_settings({"KAIGI_BASE_URL": bad}, cwd=tmp_path)
+        text = str(err.value)
+        assert "\n" not in text and text.startswith("base_url:") and "pw" not in text.replace("http", "")
