@@ -360,8 +360,10 @@ async def meeting_move(request: Request, meeting_id: int) -> Response:
     keeps the time), `place` (as posted: the form shows the present one), `reason`."""
     def run(form: Any) -> None:
         k = _kaigi(request)
+        with _reader(request) as q:
+            shown = q.meeting_record(meeting_id).starts_at.astimezone(JST).strftime("%Y-%m-%dT%H:%M")
         raw = str(form.get("at") or "").strip()
-        starts = parse_when(raw, k.now()) if raw else None
+        starts = parse_when(raw, k.now()) if raw and raw != shown else None  # as the form showed it: kept
         place = str(form["place"]) if "place" in form else None
         k.move(_who(request), meeting_id, starts_at=starts, place=place, reason=str(form.get("reason") or ""))
     return await _meeting_act(request, meeting_id, run)

@@ -80,3 +80,15 @@ def test_r_m6_no_form_once_it_started_sat_or_was_called_off(training, as_):
         r = post(chief, f"/meetings/{m}/move", {"at": at, "place": "別室"}, f"/meetings/{m}")
         assert r.status_code == 409 and "R-M6" in r.text
         assert fingerprint(training.store) == before
+
+
+def test_r_m6_the_time_as_the_form_shows_it_is_kept_to_the_second(training, as_):
+    """The form shows the start to the minute; posting it back unchanged keeps the start as it
+    was (seconds included), so a change of place alone does not move the time."""
+    starts = training.clock.now() + 2 * DAY + dt.timedelta(seconds=42)
+    m = training.convene("sato", "council", starts, place="本部").fact.meeting
+    chief = as_("sato")
+    form = Forms(chief.get(f"/meetings/{m}").text).one(action=f"/meetings/{m}/move")
+    r = post(chief, f"/meetings/{m}/move", {"at": field(form, "at")["value"], "place": "別室"}, f"/meetings/{m}")
+    assert r.status_code == 200
+    assert (training.meeting(m).starts_at, training.meeting(m).place) == (starts, "別室")
