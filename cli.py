@@ -1203,6 +1203,25 @@ def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool, on_beh
         _meeting_out(app, k, out, "done.cancel", "would.cancel", meeting_id)
 
 
+@meeting.command("move", help="help.meeting.move")
+@click.argument("meeting_id", type=ID)
+@option("--at", "at_", metavar="WHEN", help="opt.move_at")
+@option("--place", default=None, metavar="TEXT", help="opt.move_place")
+@option("--reason", default="", metavar="TEXT", help="opt.move_reason")
+@dry_run_opt
+@behalf_opt
+@pass_app
+def meeting_move(app: App, meeting_id: int, at_: str | None, place: str | None, reason: str, dry_run: bool,
+                 on_behalf_of: str | None) -> None:
+    with refusals(app):
+        k = app.kaigi()
+        _addressed(app, meetings=[meeting_id])
+        starts = app.when(at_) if at_ is not None else None
+        out = k.move(app.actor, meeting_id, starts_at=starts, place=place, reason=reason, dry_run=dry_run,
+                     on_behalf_of=on_behalf_of)
+        _meeting_out(app, k, out, "done.move", "would.move", meeting_id)
+
+
 @meeting.command("minutes", help="help.meeting.minutes")
 @click.argument("meeting_id", type=ID)
 @option("--file", "file", type=click.Path(dir_okay=False), help="opt.minutes_file")

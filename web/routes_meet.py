@@ -248,7 +248,8 @@ def _meeting_page(request: Request, meeting_id: int, status: int = 200, refusal:
     return render(request, "meeting.html", status=status, meeting=view, refusal=refusal, acts=acts,
                   addable=addable, callees=callees, waiting=waiting,
                   removable=set(agenda["remove"]) if agenda else set(), movable=bool(agenda and agenda["move"]),
-                  now_local=_kaigi(request).now().astimezone(JST).strftime("%Y-%m-%dT%H:%M"))
+                  now_local=_kaigi(request).now().astimezone(JST).strftime("%Y-%m-%dT%H:%M"),
+                  starts_local=rec.starts_at.astimezone(JST).strftime("%Y-%m-%dT%H:%M"))
 
 
 @router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
@@ -350,4 +351,19 @@ async def meeting_cancel(request: Request, meeting_id: int) -> Response:
         if str(form.get("confirm") or "") != "yes":
             raise BadInput("meeting.cancel_unconfirmed", id=meeting_id)
         _kaigi(request).cancel(_who(request), meeting_id, reason=str(form.get("reason") or ""))
+    return await _meeting_act(request, meeting_id, run)
+
+
+@router.post("/meetings/{meeting_id}/move", response_class=HTMLResponse)
+async def meeting_move(request: Request, meeting_id: int) -> Response:
+    """Move the meeting before it starts (R-M6, the convener's power): `at` (Japan time; empty
+    keeps the time), `place` (as posted: the form shows the present one), `reason`."""
+    def run(form: Any) -> None:
+        k = _kaigi(request)
+        with _reader(request) as q:
+            shown = q.meeting_record(meeting_id).starts_at.astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+        raw = str(form.get("at") or "").strip()
+        starts = parse_when(raw, k.now()) if raw and raw != shown else None  # as the form showed it: kept
+        place = str(form["place"]) if "place" in form else None
+        k.move(_who(request), meeting_id, starts_at=starts, place=place, reason=str(form.get("reason") or ""))
     return await _meeting_act(request, meeting_id, run)

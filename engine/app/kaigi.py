@@ -424,6 +424,21 @@ class Kaigi:
         return self.act(actor, "cancel", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
     @checked
+    def move(self, actor: Actor | str, meeting: int, *, starts_at: dt.datetime | None = None,
+             place: str | None = None, reason: str = "", dry_run: bool = False,
+             on_behalf_of: str | None = None) -> Outcome:
+        """Move a convened meeting that has not started to another time and/or place (R-M6);
+        `None` keeps either as it is. A meeting the actor may not see is absent (R-R1)."""
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            from engine.app import visibility as vis
+
+            m = ctx.world.meetings.get(meeting) if vis.in_range(meeting) else None
+            if m is None or not vis.sight(ctx.world, ctx.actor, ctx.now).meeting(m):
+                raise vis.absent("meeting.none", meeting)
+            return sittings.move(ctx, m, starts_at, place, reason)
+        return self.act(actor, "move", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
+
+    @checked
     def record_minutes(self, actor: Actor | str, meeting: int, text: str, *, dry_run: bool = False,
                        on_behalf_of: str | None = None) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:

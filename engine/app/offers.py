@@ -7,7 +7,7 @@ copy of the rules, each candidate is decided here with the pure decision of `eng
 nothing is written: the same answer an act would get, without taking the log's head.
 
 Each offer is a plain dict: `act` (what the form does: `advance`, `hold`, `record_minutes`,
-`approve_minutes`, `agenda`, `complete_order`, `waive_order`, `issue_order`, `cancel`), and
+`approve_minutes`, `agenda`, `complete_order`, `waive_order`, `issue_order`, `cancel`, `move`), and
 for an item's step its `trigger`, `to` and the `meetings` it may cite.
 """
 
@@ -79,7 +79,7 @@ def item_steps(q: Any, login: str, item: ItemRecord) -> list[dict[str, Any]]:
 
 def meeting_acts(q: Any, login: str, meeting: MeetingRecord) -> list[dict[str, Any]]:
     """What `login` may do to a meeting now: hold it, keep its agenda, record or approve its
-    minutes, cancel it."""
+    minutes, cancel it, move it (R-M6)."""
     ctx = _ctx(q, login)
     out: list[dict[str, Any]] = []
     if _passes(lambda: sittings.hold(ctx, meeting, [])):
@@ -90,6 +90,9 @@ def meeting_acts(q: Any, login: str, meeting: MeetingRecord) -> list[dict[str, A
         out.append({"act": "approve_minutes", "n": meeting.minutes[-1].n})
     if _passes(lambda: sittings.cancel(ctx, meeting, "")):
         out.append({"act": "cancel"})
+    later = max(meeting.starts_at, ctx.now) + dt.timedelta(days=1)  # any time to come: the time is the form's
+    if _passes(lambda: sittings.move(ctx, meeting, later, None)):
+        out.append({"act": "move"})
     keep = agenda_ops(q, login, meeting)
     if keep:
         out.append({"act": "agenda", **keep})

@@ -373,7 +373,8 @@ class Reader:
         seen = {e.seq for e in events}
         for m in sorted(meetings):
             events += [e for e in self.tx.events(meeting=m) if e.seq not in seen and e.type in
-                       ("MeetingConvened", "MeetingHeld", "MeetingCancelled", "MinutesRecorded", "MinutesApproved")]
+                       ("MeetingConvened", "MeetingHeld", "MeetingCancelled", "MeetingMoved", "MinutesRecorded",
+                        "MinutesApproved")]
             seen |= {e.seq for e in events}
         return [self.event_view(e, lang) for e in sorted(events, key=lambda e: e.seq)]
 
@@ -453,6 +454,10 @@ class Reader:
                        sat=When(_t(d["sat_at"])) if d.get("sat_at") else When(e.at)).render(lang)
         if t == "MeetingCancelled":
             return Msg("history.cancelled", meeting=mt, id=e.meeting).render(lang)
+        if t == "MeetingMoved":
+            where = Msg("history.moved_place", place=d["place"]) if d.get("place") else ""
+            return Msg("history.moved", meeting=mt, id=e.meeting, starts=When(_t(d["starts_at"])),
+                       where=where).render(lang)
         if t == "ReminderDue":
             rule = plan.rule_of(book, d.get("key") or "")
             return Msg("history.reminder", what=rule.title if rule else d.get("key"), rung=d.get("rung"),

@@ -314,6 +314,17 @@ class MeetingCancelled(Event):
     reason: str
 
 
+@event("MeetingMoved", optional=("reason",))
+class MeetingMoved(Event):
+    """A convened meeting moved before it starts (R-M6): its time and place as they now
+    stand (both, even if one did not change), and why, if the convener said."""
+
+    meeting: int
+    starts_at: dt.datetime
+    place: str
+    reason: str = ""
+
+
 @event("MinutesRecorded")
 class MinutesRecorded(Event):
     """An entry of a sitting's minutes (議事録, R-M4); a correction is a new entry."""

@@ -313,6 +313,14 @@ def _cancelled(f: Fold, s: Stamp, e: ev.MeetingCancelled) -> None:
     f.sittings(new)
 
 
+def _moved(f: Fold, s: Stamp, e: ev.MeetingMoved) -> None:
+    """Another time or place (R-M6): its items' view of it and its reminders follow."""
+    old = f.w.meetings[e.meeting]
+    new = _r(old, starts_at=e.starts_at, place=e.place, version=old.version + 1, changed_at=s.at)
+    f.meeting(new, old)
+    f.sittings(new)
+
+
 def _minutes(f: Fold, s: Stamp, e: ev.MinutesRecorded) -> None:
     old = f.w.meetings[e.meeting]
     entry = Minutes(e.n, e.sha256, e.text, s.authority, s.at)
@@ -401,7 +409,7 @@ _HANDLERS: dict[type, Any] = {
     ev.RoleAssigned: _assigned, ev.AssignmentEnded: _ended, ev.RecordingDelegated: _delegated,
     ev.DelegationEnded: _undelegated, ev.ItemFiled: _filed, ev.ItemAdvanced: _advanced,
     ev.MeetingConvened: _convened, ev.AgendaChanged: _agenda, ev.MeetingHeld: _held,
-    ev.MeetingCancelled: _cancelled, ev.MinutesRecorded: _minutes, ev.MinutesApproved: _approved,
+    ev.MeetingCancelled: _cancelled, ev.MeetingMoved: _moved, ev.MinutesRecorded: _minutes, ev.MinutesApproved: _approved,
     ev.OrderIssued: _issued, ev.OrderCompleted: _settled, ev.OrderWaived: _settled, ev.ReminderDue: _due,
     ev.ReminderSent: _nothing, ev.ReminderFailed: _nothing, ev.ActRefused: _nothing, ev.CredentialSet: _nothing,
     ev.TokenCreated: _nothing, ev.TokenRevoked: _nothing, ev.ReminderSet: _legacy_set,

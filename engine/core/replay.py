@@ -311,6 +311,10 @@ def _cancel(r: Replayer, ctx: Ctx, e: ev.MeetingCancelled) -> list[ev.Event]:
     return sittings.cancel(ctx, r.world.meeting(e.meeting), e.reason)
 
 
+def _move(r: Replayer, ctx: Ctx, e: ev.MeetingMoved) -> list[ev.Event]:
+    return sittings.move(ctx, r.world.meeting(e.meeting), e.starts_at, e.place, e.reason)
+
+
 def _minutes(r: Replayer, ctx: Ctx, e: ev.MinutesRecorded) -> list[ev.Event]:
     return sittings.record_minutes(ctx, r.world.meeting(e.meeting), e.text)
 
@@ -386,7 +390,7 @@ def _untoken(r: Replayer, ctx: Ctx, e: ev.TokenRevoked) -> list[ev.Event]:
 
 _DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {
     ev.ItemFiled: _file, ev.ItemAdvanced: _advance, ev.MeetingConvened: _convene, ev.AgendaChanged: _agenda,
-    ev.MeetingHeld: _hold, ev.MeetingCancelled: _cancel, ev.MinutesRecorded: _minutes,
+    ev.MeetingHeld: _hold, ev.MeetingCancelled: _cancel, ev.MeetingMoved: _move, ev.MinutesRecorded: _minutes,
     ev.MinutesApproved: _approve, ev.OrderIssued: _order, ev.OrderCompleted: _complete, ev.OrderWaived: _waive,
     ev.MemberAdded: _member, ev.MemberBound: _bind, ev.RoleAssigned: _assign, ev.AssignmentEnded: _end,
     ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _password,

@@ -2,7 +2,7 @@
 
 Who convenes and presides, who attends, who may invite, who keeps the agenda and the
 minutes all come from the rulebook's meeting kinds (R-C2..R-C5, R-T2..R-T4, R-S1, R-S2,
-R-P2, R-M1..R-M5). Like `decide`, nothing here reads a clock or a database.
+R-P2, R-M1..R-M6). Like `decide`, nothing here reads a clock or a database.
 """
 
 import datetime as dt
@@ -12,7 +12,7 @@ from engine.core import authority as au
 from engine.core.decide import Ctx, advance, chairs, meeting_kind
 from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AgendaChanged, Event, MeetingCancelled, MeetingConvened, MeetingHeld,
-                                MinutesApproved, MinutesRecorded)
+                                MeetingMoved, MinutesApproved, MinutesRecorded)
 from engine.core.text import line, prose  # `text` is the minutes' own name below
 from engine.i18n import A, Msg, When
 from store.records import BodyRecord, ItemRecord, MeetingRecord
@@ -21,6 +21,7 @@ from workflows import MeetingKind
 MAX_ATTENDEES = 500
 MAX_MINUTES = 200_000
 MAX_PLACE = 200
+MAX_MOVE_REASON = 500
 
 
 def place_text(value: str) -> str:
@@ -217,6 +218,30 @@ def cancel(ctx: Ctx, meeting: MeetingRecord, reason: str) -> list[Event]:
     if meeting.status != "convened":
         raise NotPossible("meeting.cancel_not_convened", id=meeting.id, status=meeting.status)
     return [MeetingCancelled(meeting=meeting.id, reason=reason)]
+
+
+def move(ctx: Ctx, meeting: MeetingRecord, starts_at: dt.datetime | None, place: str | None,
+         reason: str = "") -> list[Event]:
+    """Move a convened meeting that has not started to another time and/or place (R-M6):
+    the convener's power, as calling it (R-C3, R-T3, R-S1, R-P2). `None` keeps the time or
+    the place as it is; the new time lies ahead; something must change."""
+    kind = meeting_kind(ctx.book, meeting.kind)
+    new_place = meeting.place if place is None else place_text(place)
+    reason = line(reason.strip(), "reason", MAX_MOVE_REASON)
+    at = meeting.starts_at if starts_at is None else starts_at
+    if at.tzinfo is None:
+        raise BadInput("meeting.move_naive", id=meeting.id)
+    if ctx.holds((kind.convener,), meeting.body) is None:
+        raise ctx.refuse(Msg("act.move", meeting=A(kind.title)), (kind.convener,), meeting.body, kind.rule)
+    if meeting.status != "convened":
+        raise NotPossible("meeting.move_not_convened", rule="R-M6", id=meeting.id, status=meeting.status)
+    if ctx.now >= meeting.starts_at:
+        raise NotPossible("meeting.move_started", rule="R-M6", id=meeting.id, starts=When(meeting.starts_at))
+    if at <= ctx.now:
+        raise NotPossible("meeting.move_past", rule="R-M6", id=meeting.id, at=When(at))
+    if at == meeting.starts_at and new_place == meeting.place:
+        raise NotPossible("meeting.move_same", rule="R-M6", id=meeting.id)
+    return [MeetingMoved(meeting=meeting.id, starts_at=at, place=new_place, reason=reason)]
 
 
 # ---------------------------------------------------------------- minutes (R-M4)

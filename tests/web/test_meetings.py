@@ -477,7 +477,7 @@ def test_the_acts_shown_are_those_offered_r_m4_r_m5(training, as_, council_held,
             with training.read(viewer=login) as q:
                 offered = {a["act"] for a in offers.meeting_acts(q, login, q.meeting_record(m))}
             html = as_(login).get(f"/meetings/{m}").text
-            shown = {act for act in ("hold", "record_minutes", "approve_minutes", "cancel", "agenda")
+            shown = {act for act in ("hold", "record_minutes", "approve_minutes", "cancel", "agenda", "move")
                      if f'data-act="{act}"' in html}
             assert shown == offered, (login, m)
 

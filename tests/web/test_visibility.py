@@ -86,6 +86,7 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/meetings/{meeting_id}/minutes"): ("act_meeting", "404 before any minutes of a hidden meeting"),
     ("POST", "/meetings/{meeting_id}/minutes/approve"): ("act_meeting", "404 before approving a hidden meeting's"),
     ("POST", "/meetings/{meeting_id}/cancel"): ("act_meeting", "404 before calling a hidden meeting off"),
+    ("POST", "/meetings/{meeting_id}/move"): ("act_meeting", "404 before moving a hidden meeting (R-M6)"),
     ("GET", "/audit"): ("audit", "replay of a visible item; the log's verdict for those who see everything"),
     ("GET", "/audit/export.{fmt}"): ("export", "the whole log for those who see everything, else 404"),
     ("GET", "/diagram"): ("diagram", "an item's state on the path: 404 when hidden"),
