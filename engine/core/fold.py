@@ -316,7 +316,7 @@ def _cancelled(f: Fold, s: Stamp, e: ev.MeetingCancelled) -> None:
 def _moved(f: Fold, s: Stamp, e: ev.MeetingMoved) -> None:
     """Another time or place (R-M6): its items' view of it and its reminders follow."""
     old = f.w.meetings[e.meeting]
-    new = _r(old, starts_at=e.starts_at, place=e.place, version=old.version + 1, changed_at=s.at)
+    new = _r(old, starts_at=e.starts_at, place=e.place, version=old.version + 1, changed_at=_changed(f, old, s))
     f.meeting(new, old)
     f.sittings(new)
 

@@ -149,6 +149,33 @@ class TestUpdates:
         assert all(msg.ics_method == "REQUEST" for _, msg in b.meeting())
         assert verify(svc.store).ok
 
+    def test_a_moved_meeting_is_an_update_with_the_new_time_and_place(self, svc, clock, box):
+        """R-N5, R-N6, R-M6: moving a notified meeting sends 【変更】 with the new DTSTART and
+        LOCATION, the same UID and the next SEQUENCE; the day-before reminder follows the new day."""
+        b, d = box
+        m = at_convening(svc, clock, kind="staff", items=[1], attendees=["yoshida"], place="本部3階 小会議室")
+        clock.advance(minutes=1)
+        d.run_once()
+        sent = b.meeting()
+        clock.advance(hours=1)
+        svc.move("yamamoto", m, starts_at=jst(22, 14), place="本部4階 大会議室")
+        clock.advance(minutes=1)
+        d.run_once()
+        update = b.meeting(len(sent))
+        assert to(update) == to(sent) and all(msg.subject.startswith("【変更】") for _, msg in update)
+        before, after = event(sent[0][1].ics), event(update[0][1].ics)
+        assert after["uid"] == before["uid"] == _uid(svc, m)
+        assert after["sequence"] == before["sequence"] + 1
+        assert (after["dtstart"], after["location"]) == (jst(22, 14), "本部4階 大会議室")
+        clock.advance(seconds=(jst(20, 10, 1) - clock.now()).total_seconds())
+        d.run_once()
+        assert [] == b.meeting(2 * len(sent))  # the old day passes without a reminder
+        clock.advance(seconds=(jst(21, 14, 1) - clock.now()).total_seconds())
+        d.run_once()
+        again = b.meeting(2 * len(sent))
+        assert again and all(msg.subject.startswith("【開催前のお知らせ】") for _, msg in again)
+        assert verify(svc.store).ok
+
     def test_a_change_before_the_notice_went_replaces_it(self, svc, clock, box):
         """A superseded notice never goes: one invitation, as the meeting stands."""
         b, d = box
