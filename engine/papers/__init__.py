@@ -298,6 +298,9 @@ def _pdf(html: str, anchor: Anchor) -> bytes:
 # ---------------------------------------------------------------- reading a paper back
 def read_anchor(data: bytes) -> Anchor | None:
     """The anchor a PDF carries: its Keywords (pypdf), else its bytes as they are."""
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # a broken file's warnings are not the verdict's line
     try:
         from pypdf import PdfReader
 
