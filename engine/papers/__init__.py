@@ -132,6 +132,10 @@ def paper(kaigi: Any, kind: str, subject: int | None = None, *, viewer: str | No
         raise NotFound("paper.no_kind", kind=kind)
     if lang not in ("ja", "en"):
         lang = "ja"
+    if record and actor is None and viewer is None:
+        from engine.core.errors import NotPermitted
+
+        raise NotPermitted("paper.no_post", rule="R-R1")  # a print is recorded as someone's act
     for _ in range(5):
         out = _render(kaigi, kind, subject, viewer, lang, since, until)
         if not record:
