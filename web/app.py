@@ -99,7 +99,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.include_router(pages.router)
     from web import routes_people  # the roster, delegations, a member's account (issue 16)
     app.include_router(routes_people.router)
-    from web import routes_item
+    from web import routes_item, routes_papers  # papers first: /documents/verify before /documents/{sha256}
+    app.include_router(routes_papers.router)
     app.include_router(routes_item.router)
     app.include_router(routes_meet.router)
     from web import routes_find  # search, the overdue view, the spreadsheets (issue 16)

@@ -129,7 +129,7 @@ def _build(r: _Reader, doc: dict[str, Any], text: str, source: str) -> Rulebook:
             r.get(d, "rule", p, str), r.get(d, "member_rule", p, str, ""),
             r.get(d, "invite_rule", p, str, ""), r.get(d, "agenda", p, tuple, ()),
             r.get(d, "minutes", p, tuple, ()), r.get(d, "chair_present", p, bool, False),
-            r.get(d, "recorder_present", p, bool, False))),
+            r.get(d, "recorder_present", p, bool, False), r.get(d, "clause", p, str, ""))),
         states=r.table(doc, "states", lambda k, d, p: StateDef(
             k, r.title(d, p),
             Title(d["waits_ja"], d["waits_en"]) if "waits_ja" in d and "waits_en" in d else None,

@@ -83,6 +83,7 @@ class MeetingKind:
     minutes: tuple[str, ...] = ()
     chair_present: bool = False
     recorder_present: bool = False
+    clause: str = ""  # the circular's clause that sets this meeting up (第2 1(3)), for its papers
 
     @property
     def recorder_roles(self) -> tuple[str, ...]:

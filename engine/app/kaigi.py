@@ -559,6 +559,23 @@ class Kaigi:
         self._snap = None
         return out
 
+    # ------------------------------------------------------------ papers (kaigi document)
+    def print_paper(self, actor: Actor | str, kind: str, subject: int | None = None, *, lang: str = "ja",
+                    since: dt.datetime | None = None, until: dt.datetime | None = None,
+                    record: bool = True) -> Any:
+        """A paper (engine.papers.paper) as `actor` may see it, its print recorded as theirs."""
+        from engine.papers import paper
+
+        login = actor.login if isinstance(actor, Actor) else actor
+        return paper(self, kind, subject, viewer=login, lang=lang, since=since, until=until, record=record,
+                     actor=actor)
+
+    def verify_paper(self, data: bytes) -> Any:
+        """`document verify`: whether this log vouches for the PDF `data` (engine.papers.verify)."""
+        from engine.papers import verify
+
+        return verify(self, data)
+
     # ------------------------------------------------------------ queries
     def read(self, viewer: str | None = None) -> Any:
         """One consistent snapshot for queries: `with kaigi.read(viewer=login) as q: q.item(1)`.

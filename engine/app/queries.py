@@ -477,6 +477,9 @@ class Reader:
             return Msg("history.agenda_" + d["op"], id=e.meeting, position=d.get("position")).render(lang)
         if t in ("MinutesRecorded", "MinutesApproved"):
             return Msg("history." + t, id=e.meeting, n=d["n"]).render(lang)
+        if t == "DocumentPrinted":
+            return Msg("history.DocumentPrinted", kind=Msg("paper.kind." + d.get("kind", "report")),
+                       sha=str(d.get("sha256", ""))[:12]).render(lang)
         return t
 
     # ------------------------------------------------------------ meetings

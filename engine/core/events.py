@@ -514,6 +514,23 @@ class ReminderCancelled(Event):
     reason: str
 
 
+# ---------------------------------------------------------------- papers (kaigi document)
+@event("DocumentPrinted")
+class DocumentPrinted(Event):
+    """A paper printed (a notice, an agenda, minutes, an item's report, the progress
+    report): `kind`, what it documents (`item` or `meeting`, neither for the progress
+    report), its language, the sha256 of the PDF, and its anchor: `of_seq`, the event it
+    documents, and `head_seq`, the log's head when it was printed (this event follows it)."""
+
+    item: int | None
+    meeting: int | None
+    kind: str
+    lang: str
+    sha256: str
+    of_seq: int
+    head_seq: int
+
+
 ROSTER_TYPES = frozenset(k for k, c in REGISTRY.items() if c.roster)
 ENVELOPE_ROW = ("seq", "at", "actor", "authority", "rulebook", "item", "meeting", "type", "payload", "prev_hash",
                 "hash", "identity", "schema", "v")

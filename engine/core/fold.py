@@ -413,5 +413,5 @@ _HANDLERS: dict[type, Any] = {
     ev.OrderIssued: _issued, ev.OrderCompleted: _settled, ev.OrderWaived: _settled, ev.ReminderDue: _due,
     ev.ReminderSent: _nothing, ev.ReminderFailed: _nothing, ev.ActRefused: _nothing, ev.CredentialSet: _nothing,
     ev.TokenCreated: _nothing, ev.TokenRevoked: _nothing, ev.ReminderSet: _legacy_set,
-    ev.ReminderCancelled: _nothing,
+    ev.ReminderCancelled: _nothing, ev.DocumentPrinted: _nothing,
 }

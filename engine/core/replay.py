@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core import decide, people, sittings
+from engine.core import decide, papers, people, sittings
 from engine.core import events as ev
 from engine.core.decide import Ctx
 from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
@@ -388,11 +388,15 @@ def _untoken(r: Replayer, ctx: Ctx, e: ev.TokenRevoked) -> list[ev.Event]:
                                legacy=r._schema < 2)
 
 
+def _printed(r: Replayer, ctx: Ctx, e: ev.DocumentPrinted) -> list[ev.Event]:
+    return papers.printed(ctx, e.kind, e.item, e.meeting, e.lang, e.sha256, e.of_seq, e.head_seq)
+
+
 _DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {
     ev.ItemFiled: _file, ev.ItemAdvanced: _advance, ev.MeetingConvened: _convene, ev.AgendaChanged: _agenda,
     ev.MeetingHeld: _hold, ev.MeetingCancelled: _cancel, ev.MeetingMoved: _move, ev.MinutesRecorded: _minutes,
     ev.MinutesApproved: _approve, ev.OrderIssued: _order, ev.OrderCompleted: _complete, ev.OrderWaived: _waive,
     ev.MemberAdded: _member, ev.MemberBound: _bind, ev.RoleAssigned: _assign, ev.AssignmentEnded: _end,
     ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _password,
-    ev.TokenCreated: _token, ev.TokenRevoked: _untoken,
+    ev.TokenCreated: _token, ev.TokenRevoked: _untoken, ev.DocumentPrinted: _printed,
 }

@@ -93,6 +93,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db grant": ("admin", "the owner's grants"),
     "audit keygen": ("admin", "a key pair, no database read"),
     "audit import": ("admin", "loads a log into an empty database"),
+    # papers: PDFs read through the viewer's sight; printing is the member's act
+    "document notice": ("paper", "a meeting's notice: exit 5 when hidden"),
+    "document agenda": ("paper", "a meeting's order of business: exit 5 when hidden"),
+    "document minutes": ("paper", "approved minutes: exit 5 when hidden"),
+    "document report": ("paper", "an item's report: exit 5 when hidden"),
+    "document progress": ("paper", "the progress report holds visible items only"),
+    "document verify": ("own", "judges a file against the log: names only its anchor"),
 }
 
 
@@ -307,12 +314,48 @@ def check_export_items(w: W, name: str) -> list[str]:
     return bad
 
 
+def check_paper(w: W, name: str) -> list[str]:
+    """A paper: hidden is absent (exit 5, the same line as an id never used); a member's own
+    prints; the progress report's text holds nothing they may not see."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    bad, cmd = [], name.split()
+    with tempfile.TemporaryDirectory() as d:
+        out = ["-o", f"{d}/p.pdf"]
+        if name == "document progress":
+            r = _as(w, vw.STATION_A, *cmd, *out)
+            if r.exit_code != 0:
+                return [f"A {name}: exit {r.exit_code} {r.output}"]
+            if shutil.which("pdftotext"):
+                text = subprocess.run(["pdftotext", f"{d}/p.pdf", "-"], capture_output=True).stdout.decode()
+                if vw.MITO_TITLE not in text or _leaks(text, w.s.hidden_from_a):
+                    bad.append(f"A's progress report: {_leaks(text, w.s.hidden_from_a)}")
+            return bad
+        item = name == "document report"
+        hidden = w.s.items_hidden_from_a() if item else w.s.meetings_hidden_from_a()
+        own = [w.s.mito_item, w.s.escalated] if item else [w.s.mito_meeting, w.s.council]
+        for h in hidden:
+            if why := _absent_like(w, [*cmd, "{}", *out], h):
+                bad.append(f"A {name} {h}: {why}")
+        for o in own:
+            r = _as(w, vw.STATION_A, *cmd, o, *out)
+            if r.exit_code != 0 and not (name == "document minutes" and r.exit_code == 4):
+                bad.append(f"A {name} {o} (theirs): exit {r.exit_code}")
+        r = _as(w, vw.ENDED, *cmd, own[0], *out)
+        if r.exit_code != 5:
+            bad.append(f"ended {name}: exit {r.exit_code}")
+    return bad
+
+
 def check_none(w: W, name: str) -> list[str]:
     return []  # not a read of items, meetings or the log: see the reason in COMMANDS
 
 
 CHECKS = {"item": check_item, "meeting": check_meeting, "list": check_list, "log": check_log, "own": check_own,
-          "act_on": check_act_on, "act": check_none, "admin": check_none, "export_items": check_export_items}
+          "act_on": check_act_on, "act": check_none, "admin": check_none, "export_items": check_export_items,
+          "paper": check_paper}
 
 
 def test_every_command_keeps_r_r1(world):

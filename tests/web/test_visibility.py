@@ -118,6 +118,14 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/account/tokens"): ("people", "a token of the member's own"),
     ("POST", "/account/tokens/{token_id}/revoke"): ("people", "another's token is absent (404), the chief's aside"),
     ("POST", "/account/password"): ("people", "the member's own password: no login is read"),
+    # papers (web/routes_papers.py): PDFs read through the viewer's sight; printing is their act
+    ("GET", "/meetings/{meeting_id}/notice.pdf"): ("paper", "a meeting's notice: 404 when hidden"),
+    ("GET", "/meetings/{meeting_id}/agenda.pdf"): ("paper", "a meeting's order of business: 404 when hidden"),
+    ("GET", "/meetings/{meeting_id}/minutes.pdf"): ("paper", "approved minutes: 404 when hidden"),
+    ("GET", "/items/{item_id}/report.pdf"): ("paper", "an item's report: 404 when hidden"),
+    ("GET", "/progress.pdf"): ("paper", "the progress report holds visible items only"),
+    ("GET", "/documents/verify"): ("signin", "the upload form: no item, meeting or log is read"),
+    ("POST", "/documents/verify"): ("signin", "judges an uploaded file against the log: names only its anchor"),
 }
 
 
@@ -555,6 +563,43 @@ def check_people(w: W, method: str, path: str) -> list[str]:
     return bad
 
 
+def check_paper(w: W, method: str, path: str) -> list[str]:
+    """A paper (PDF): hidden is absent (404) alike, a member's own is a PDF; the progress
+    report's text holds none of what they may not see."""
+    import shutil
+    import subprocess
+
+    bad = []
+    if "{item_id}" in path:
+        hidden, own, key, ph = w.s.items_hidden_from_a(), [w.s.mito_item, w.s.escalated], "item.none", "{item_id}"
+    elif "{meeting_id}" in path:
+        hidden, own, key, ph = w.s.meetings_hidden_from_a(), [w.s.mito_meeting, w.s.council], "meeting.none", \
+            "{meeting_id}"
+    else:
+        r = _get(w, vw.STATION_A, path)
+        if r.status_code != 200 or r.headers["content-type"] != "application/pdf":
+            return [f"A's {path}: {r.status_code}"]
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", "-", "-"], input=r.content, capture_output=True).stdout.decode()
+            if vw.MITO_TITLE not in text or [m for m in w.s.hidden_from_a if m in text]:
+                bad.append(f"A's progress report: {[m for m in w.s.hidden_from_a if m in text]}")
+        return bad
+    for h in hidden:
+        p = path.replace(ph, str(h))
+        if why := _absent_like(w, _get(w, vw.STATION_A, p), p, key, h):
+            bad.append(f"A reads {p}: {why}")
+    for o in own:
+        r = _get(w, vw.STATION_A, path.replace(ph, str(o)))
+        if "minutes" in path and r.status_code == 409:
+            continue  # no approved minutes: not possible, but not hidden
+        if r.status_code != 200 or r.headers["content-type"] != "application/pdf":
+            bad.append(f"A cannot print their own {path} {o}: {r.status_code}")
+    r = _get(w, vw.ENDED, path.replace(ph, str(own[0])))
+    if not _gone(r):
+        bad.append(f"ended prints {path}: {r.status_code}")
+    return bad
+
+
 def check_signin(w: W, method: str, path: str) -> list[str]:
     return []  # reads no item, meeting or log: see the reason in ROUTES
 
@@ -564,7 +609,7 @@ CHECKS: dict[str, Callable[[W, str, str], list[str]]] = {
     "audit": check_audit, "diagram": check_diagram, "export": check_export, "act_item": check_act_item,
     "act_meeting": check_act_meeting, "act_order": check_act_order, "document": check_document,
     "convene": check_convene, "act_file": check_act_file, "public": check_public, "signin": check_signin,
-    "people": check_people, "finding": check_finding,
+    "people": check_people, "finding": check_finding, "paper": check_paper,
 }
 
 
