@@ -1410,7 +1410,8 @@ def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
         if not senders:
             raise NotPossible("scheduler.no_channel")
         dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease), after_send=_test_kill(),
-                                digest=app.settings.digest, base_url=app.settings.base_url)
+                                digest=app.settings.digest, base_url=app.settings.base_url,
+                                papers=app.settings.mail_papers)
         db_file = sqlite_file(app.settings.db_url, Path.cwd()) if k.store.dialect == "sqlite" else None
         from engine.reminders.scheduler import ReminderClock, SingleScheduler
 

@@ -118,8 +118,10 @@ BEGIN
             END IF;
             IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
                         WHERE x->>'type' IS DISTINCT FROM 'ReminderDue' AND x->>'type' IS DISTINCT FROM 'ReminderSent'
-                          AND x->>'type' IS DISTINCT FROM 'ReminderFailed') THEN
-                RAISE EXCEPTION 'kaigi: the scheduler records reminders only'
+                          AND x->>'type' IS DISTINCT FROM 'ReminderFailed'
+                          AND NOT (x->>'type' = 'DocumentPrinted' AND jsonb_typeof(x->'payload') = 'string'
+                                   AND ((x->>'payload')::jsonb)->>'kind' = 'notice')) THEN
+                RAISE EXCEPTION 'kaigi: the scheduler records reminders and the notices it mails only'
                       USING ERRCODE = 'insufficient_privilege';
             END IF;
         ELSIF coalesce(mode, 'training') = 'real' THEN
@@ -398,7 +400,7 @@ def grants(schema: str, database: str, existing: set[str], member_roles: list[st
         f"GRANT USAGE ON SCHEMA {s} TO {everyone}",
         f"GRANT SELECT ON {', '.join(f'{s}.{t}' for t in READABLE)} TO {everyone}",
         f"GRANT INSERT, UPDATE ON {', '.join(f'{s}.{t}' for t in PROJECTIONS)} TO {q['member']}, {q['scheduler']}",
-        f"GRANT INSERT ON {s}.document TO {q['member']}",
+        f"GRANT INSERT ON {s}.document TO {q['member']}, {q['scheduler']}",  # the notice a mail carries
         # R-I5: nobody but the append function and kaigi_set_credential writes these two
         f"REVOKE INSERT, UPDATE, DELETE ON {s}.credential, {s}.api_token FROM {everyone}",
         f"GRANT SELECT (login, set_at) ON {s}.credential TO {q['member']}",

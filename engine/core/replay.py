@@ -12,6 +12,7 @@ database or the clock: the log alone is the evidence (its adopted rulebook texts
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +161,8 @@ class Replayer:
             return Msg("replay.legacy")
         if rec.actor == SYSTEM:
             return self._setup(rec, e)
+        if rec.actor == SCHEDULER and isinstance(e, ev.DocumentPrinted):
+            return self._notice_printed(rec, e)
         if isinstance(e, DELIVERY):
             if rec.actor != SCHEDULER:
                 raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)
@@ -249,6 +252,16 @@ class Replayer:
             raise ReplayMismatch("replay.not_fired", seq=rec.seq, reminder=ident, rung=e.rung, who=e.recipient)
         if e.recipient in self.sent.get((ident, e.rung), {}):
             raise ReplayMismatch("replay.settled_twice", seq=rec.seq, reminder=ident, rung=e.rung, who=e.recipient)
+        return Msg("replay.scheduler")
+
+    def _notice_printed(self, rec: EventRecord, e: ev.DocumentPrinted) -> Msg:
+        """The scheduler prints one paper only: the convocation notice of a meeting still
+        convened, that its invitations carry, anchored at the head it follows."""
+        m = self.world.meetings.get(e.meeting) if e.meeting is not None else None
+        if (rec.authority != SCHEDULER or e.kind != "notice" or e.item is not None or m is None
+                or m.status != "convened" or e.head_seq != rec.seq - 1 or not 0 <= e.of_seq <= e.head_seq
+                or e.lang not in papers.LANGS or not re.fullmatch(r"[0-9a-f]{64}", e.sha256)):
+            raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)
         return Msg("replay.scheduler")
 
     def _planned(self, e: ev.ReminderDue) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ from typing import Any, Final
 CONFIG_NAME: Final = "kaigi.toml"
 SECTION: Final = "kaigi"
 DEFAULT_MAIL_FROM: Final = "kaigi@localhost"
-KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log", "digest", "base_url")
+KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log", "digest", "base_url", "mail_papers")
 _MEMORY: Final = ("", ":memory:")
 
 
@@ -33,6 +33,7 @@ class Settings:
     config_path: Path | None
     digest: str | None = None  # "HH:MM" Japan time: one mail a day per member instead of one per reminder
     base_url: str | None = None  # the web face's address: reminders link to the page of each act
+    mail_papers: bool = True  # invitations carry the convocation notice as a PDF
 
     def __repr__(self) -> str:
         from engine.infra.secrets import redact_url
@@ -205,7 +206,20 @@ def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd:
         config_path=None if data is None else path,
         digest=_digest(env.get("KAIGI_DIGEST") or values.get("digest"), path),
         base_url=check_base_url(env.get("KAIGI_BASE_URL") or values.get("base_url")),
+        mail_papers=_switch("mail_papers", env.get("KAIGI_MAIL_PAPERS", values.get("mail_papers"))),
     )
+
+
+def _switch(name: str, value: object) -> bool:
+    """An on/off setting (default on): 1/0, true/false, yes/no, on/off, or a TOML boolean."""
+    if value is None or value is True or value is False:
+        return value is not False
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}: {str(value)[:20]!r} is not on or off (1/0, true/false, yes/no)")
 
 
 def _digest(value: str | None, path: Path) -> str | None:

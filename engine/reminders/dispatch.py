@@ -73,7 +73,7 @@ class Dispatcher:
     def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
                  lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
                  clock: Callable[[], dt.datetime] | None = None, domain: str | None = None,
-                 digest: str | None = None, base_url: str | None = None) -> None:
+                 digest: str | None = None, papers: bool = False, base_url: str | None = None) -> None:
         self.kaigi, self.store, self.senders = kaigi, kaigi.store, senders
         self.base_url = base_url  # the web face's address: reminders link to the page of each act
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
@@ -88,6 +88,9 @@ class Dispatcher:
         # "HH:MM" Japan time: what fires about items and orders waits for that time and goes
         # to each member as one mail a day (a meeting's notice still goes at once)
         self.digest = dt.time.fromisoformat(digest) if digest else None
+        # attach the convocation notice (招集通知) as a PDF to each invitation and update: the
+        # scheduler prints it once per meeting and language, recorded like any print
+        self.papers = papers
 
     # ------------------------------------------------------------ firing rungs
     def fire_due(self, stats: PassStats) -> int:
@@ -177,6 +180,8 @@ class Dispatcher:
         # and hand it back rather than send it twice (slow SMTP, a long batch).
         stop_at = now + self.lease * 0.8
         with self._connected(claimed):
+            if self.papers:
+                claimed = self._with_notices(claimed)
             if self.digest is not None:
                 claimed = self._send_digests(claimed, stats)
             for n, d in enumerate(claimed):
@@ -283,6 +288,62 @@ class Dispatcher:
             return err
         except Exception as err:  # noqa: BLE001 (a sender's bug must not lose the message)
             return DeliveryError(f"{type(err).__name__}: {err}", transient=True)
+        return None
+
+    def _with_notices(self, claimed: list[DeliveryRecord]) -> list[DeliveryRecord]:
+        """Invitations and updates carry the meeting's convocation notice as a PDF (R-N5).
+
+        Printed once per meeting and language, outside any transaction (rendering takes a
+        second), then recorded as the scheduler's `DocumentPrinted` right after the head its
+        anchor names, the PDF stored and the rows pointed at it, in one transaction; so a
+        resend carries the very same paper and `document verify` vouches for it. A paper that
+        cannot be printed now (fonts missing, the log moving on under it) leaves the mail to
+        go without it: the invitation matters more than its attachment."""
+        want: dict[tuple[int, str], list[DeliveryRecord]] = {}
+        for d in claimed:
+            if d.meeting is not None and d.attachment is None and method_of(d.ics) == "REQUEST":
+                want.setdefault((d.meeting, self._people.get(d.recipient, ("", "ja"))[1]), []).append(d)
+        attached: dict[int, str] = {}
+        for (meeting, lang), rows in want.items():
+            try:
+                sha = self._print_notice(meeting, lang, rows)
+            except Exception as err:  # noqa: BLE001 (the mail goes without the paper)
+                from engine.infra.logs import get_logger
+
+                get_logger().warning("notice not printed", meeting=meeting, error=f"{type(err).__name__}: {err}"[:200])
+                continue
+            if sha is not None:
+                attached.update((d.id, sha) for d in rows)
+        if not attached:
+            return claimed
+        from dataclasses import replace
+
+        return [replace(d, attachment=attached[d.id]) if d.id in attached else d for d in claimed]
+
+    def _print_notice(self, meeting: int, lang: str, rows: list[DeliveryRecord]) -> str | None:
+        from engine.app.identity import SCHEDULER
+        from engine.core.events import DocumentPrinted
+        from engine.papers import paper
+        from store.records import DocumentRecord
+
+        for _ in range(3):
+            out = paper(self.kaigi, "notice", meeting, viewer=None, lang=lang, record=False)
+            with self.store.act() as tx:
+                if tx.head().seq != out.anchor.head_seq:
+                    continue  # another act came between: print again at the new head
+                w = self.kaigi.world(tx)
+                m = w.meetings.get(meeting)
+                if m is None or m.status != "convened":
+                    return None
+                tx.put_document(DocumentRecord(out.sha256, out.filename, "application/pdf", out.pdf))
+                fact = DocumentPrinted(item=None, meeting=meeting, kind="notice", lang=lang, sha256=out.sha256,
+                                       of_seq=out.anchor.of_seq, head_seq=out.anchor.head_seq)
+                self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity,
+                                  w.book(tx.now).version, [fact])
+                for d in rows:
+                    tx.settle_delivery(d.id, self.worker, attachment=out.sha256)
+                self._papers[out.sha256] = Attachment(out.filename, "application/pdf", out.pdf)
+                return out.sha256
         return None
 
     def _paper(self, sha256: str) -> Attachment | None:

@@ -10,7 +10,8 @@ of its last change after convening (null: unchanged; a meeting of an older datab
 folded so by replay); a queued mail may carry a paper (`delivery.attachment`, the sha256 of
 a stored document: the notice's PDF goes with its invitation). On PostgreSQL the functions are created again from this release's
 text (`store.pg.FUNCTIONS`), as 0007 did, so an upgraded database appends what this release
-appends (printed papers among it).
+appends (the convocation notice the scheduler prints for its mails among it), and the
+scheduler's group may store that paper (`document`).
 """
 import sqlalchemy as sa
 from alembic import op
@@ -31,12 +32,17 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    from store.pg import FUNCTIONS
+    from store.pg import FUNCTIONS, group_name, quote_ident
 
     schema = bind.execute(sa.text("SELECT current_schema()")).scalar()
     if not schema or not str(schema).replace("_", "").isalnum():
         raise RuntimeError(f"kaigi's schema name must be letters, digits and underscores: {schema!r}")
     _run(bind, FUNCTIONS.replace("{schema}", str(schema)))
+    database = bind.execute(sa.text("SELECT current_database()")).scalar()
+    existing = {r[0] for r in bind.execute(sa.text("SELECT rolname FROM pg_roles"))}
+    group = group_name(str(database), str(schema), "scheduler")
+    if group in existing:  # a database `kaigi db grant` already ran on: what it now gives
+        _run(bind, f"GRANT INSERT ON document TO {quote_ident(group)}")
 
 
 def _run(bind: sa.Connection, script: str) -> None:
