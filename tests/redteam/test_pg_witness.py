@@ -252,7 +252,14 @@ def test_r_i1_a_member_cannot_become_another_role(world):
 
 
 def test_the_scheduler_records_reminders_only(world):
-    refused(world, "sched", append_call("scheduler", identity="scheduler"), match="records reminders only")
+    """The scheduler's role appends reminders and the convocation notices its mails carry,
+    nothing else: not an act, not another paper (issue 17)."""
+    match = "records reminders and the notices it mails only"
+    refused(world, "sched", append_call("scheduler", identity="scheduler"), match=match)
+    report = {"item": 1, "meeting": None, "kind": "report", "lang": "ja", "sha256": "0" * 64, "of_seq": 1,
+              "head_seq": 1}
+    refused(world, "sched", append_call("scheduler", identity="scheduler", type_="DocumentPrinted", payload=report),
+            match=match)
 
 
 def test_the_web_face_acts_for_a_member_with_set_role(world):
