@@ -250,7 +250,7 @@ def candidates(path: str, route: Any, ids: dict[str, list[Any]]) -> list[str] | 
     """The URLs to try for one route, the richest first; None when a path parameter is
     one the world has no values for."""
     names = _params(path)
-    if re.search(r"\.{\w+}$", path):  # /x.{fmt}: a file, never a page
+    if re.search(r"\.{\w+}$", path) or path.endswith(".pdf"):  # /x.{fmt}, a paper: a file, never a page
         return []
     if any(n not in ids for n in names):
         return None
