@@ -171,8 +171,8 @@ async def logout(request: Request) -> Response:
     found = request.app.state.oidc
     if id_token and found is not None and not request.app.state.training:
         away = await found.logout_url(str(id_token), str(request.url_for("login_page")))
-        if away:
-            return redirect(away)
+        if away:  # a page that goes on at once (CSP's form-action keeps a form's redirect at home)
+            return render(request, "signed_out.html", away=away)
     return redirect("/switch" if request.app.state.training else "/login")
 
 

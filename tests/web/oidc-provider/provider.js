@@ -21,15 +21,16 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], profile: ['preferred_username', 'name'] },
   pkce: { required: () => true },
   async findAccount(ctx, id) {
-    const login = id.replace(/^sub-/, '');
     return {
-      accountId: `sub-${login}`,
+      accountId: id,
       async claims() {
-        return { sub: `sub-${login}`, preferred_username: login, name: login };
+        return { sub: id, preferred_username: id, name: id };
       },
     };
   },
 });
+
+provider.on('server_error', (ctx, err) => { process.stderr.write(`server_error: ${err.stack}\n`); });
 
 provider.listen(Number(PORT), '127.0.0.1', () => {
   process.stdout.write(`ready ${issuer}\n`);
