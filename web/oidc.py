@@ -13,7 +13,7 @@ is a public client (token endpoint auth `none`), PKCE standing in for the secret
 
 Signing out ends kaigi's session (in the database, as for a password sign-in) and, when the
 provider has an `end_session_endpoint`, sends the browser there (RP-initiated logout) with
-the ID token as `id_token_hint` and kaigi's login page as `post_logout_redirect_uri`, so the
+the ID token (kept with the session's row in the database) as `id_token_hint` and kaigi's login page as `post_logout_redirect_uri`, so the
 provider's own session ends too and the next sign-in asks for credentials again.
 """
 
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 LOGIN_CLAIM = "preferred_username"
-ID_TOKEN = "oidc_id_token"  # the session's key for the ID token (for id_token_hint)
 ENV = {"issuer": "KAIGI_OIDC_ISSUER", "client_id": "KAIGI_OIDC_CLIENT_ID",
        "client_secret": "KAIGI_OIDC_CLIENT_SECRET", "login_claim": "KAIGI_OIDC_LOGIN_CLAIM"}
 
@@ -101,4 +100,4 @@ def make(conf: dict[str, str] | None) -> OIDC | None:
     return OIDC(oauth.idp, (conf.get("login_claim") or "").strip() or LOGIN_CLAIM)
 
 
-__all__ = ["ENV", "ID_TOKEN", "LOGIN_CLAIM", "OIDC", "NoLogin", "Refused", "from_env", "make"]
+__all__ = ["ENV", "LOGIN_CLAIM", "OIDC", "NoLogin", "Refused", "from_env", "make"]

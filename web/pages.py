@@ -154,19 +154,16 @@ async def login_oidc_callback(request: Request) -> Response:
         known = login in q.w.members
     if not known or not _kaigi(request).holds_post(login):  # R-I6
         return render(request, "login.html", status=403, error=_t(request, "web.login.oidc_unknown"))
-    auth.sign_in(request, login)
-    request.session[oidc.ID_TOKEN] = str(token["id_token"])  # for the provider's logout (id_token_hint)
+    auth.sign_in(request, login, id_token=str(token["id_token"]))  # kept server side for id_token_hint
     return redirect("/")
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    from web import oidc
-
     form = await _form(request)
     if form is None:
         return _csrf_refused(request)
-    id_token = request.session.get(oidc.ID_TOKEN)
+    id_token = auth.id_token(request)
     auth.sign_out(request)  # kaigi's session ends here, whatever the provider says
     found = request.app.state.oidc
     if id_token and found is not None and not request.app.state.training:

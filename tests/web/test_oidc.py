@@ -6,6 +6,7 @@ provider refuses (no PKCE verifier), a missing login claim, and an account not o
 A conformant provider (panva's oidc-provider) is driven in a browser in
 tests/web/test_oidc_conformant.py."""
 
+import base64
 import html
 import socket
 import threading
@@ -305,6 +306,9 @@ def test_logout_ends_kaigis_session_and_the_providers(real, provider):
 
     provider.end_session = True
     c, r = sign_in(real, provider)
+    cookie = c.cookies.get("kaigi_session")
+    payload = base64.b64decode(cookie.split(".")[0] + "==").decode()
+    assert provider.issued[-1] not in payload and "id_token" not in payload  # kept server side
     page = c.get("/").text
     csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     old_cookie = c.cookies.get("kaigi_session")
