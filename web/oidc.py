@@ -4,17 +4,21 @@ with PKCE (S256), as the standard says.
 What a sign-in trusts (docs/threat-model.md): the provider named by KAIGI_OIDC_ISSUER, its
 discovery document and its keys (JWKS), fetched from that address. kaigi checks `state`
 (the callback belongs to this browser's sign-in), the ID token's signature, `iss` (the
-configured issuer), `aud` (our client id), `exp`/`iat` and `nonce`, and sends the PKCE
-verifier the challenge was made of. The member's login is one claim (KAIGI_OIDC_LOGIN_CLAIM,
-default `preferred_username`), read from the ID token and from UserInfo (when the provider
-has a userinfo endpoint, whose `sub` must be the ID token's); the engine then says whether
-that login is on the roster and holds a post (R-I6). Without KAIGI_OIDC_CLIENT_SECRET kaigi
-is a public client (token endpoint auth `none`), PKCE standing in for the secret.
+issuer configured, which the discovery document must name too), `aud` (our client id),
+`exp`/`iat` and `nonce`, and sends the PKCE verifier the challenge was made of. The
+member's login is one claim (KAIGI_OIDC_LOGIN_CLAIM, default `preferred_username`), read
+from the ID token and from UserInfo (when the provider has a userinfo endpoint, whose `sub`
+must be the ID token's); the engine then says whether that login is on the roster and holds
+a post (R-I6). Without KAIGI_OIDC_CLIENT_SECRET kaigi is a public client (token endpoint
+auth `none`), PKCE standing in for the secret.
 
 Signing out ends kaigi's session (in the database, as for a password sign-in) and, when the
 provider has an `end_session_endpoint`, sends the browser there (RP-initiated logout) with
-the ID token (kept with the session's row in the database) as `id_token_hint` and kaigi's login page as `post_logout_redirect_uri`, so the
-provider's own session ends too and the next sign-in asks for credentials again.
+the ID token (kept with the session's row in the database) as `id_token_hint` and kaigi's
+login page as `post_logout_redirect_uri`, so the provider's own session ends too and the
+next sign-in asks for credentials again. The way there is a page that goes on at once (a
+meta refresh and a link): a redirect answering the sign-out form would leave CSP's
+`form-action 'self'`.
 """
 
 import os
@@ -38,6 +42,7 @@ class NoLogin(Refused):
 class OIDC:
     client: Any  # Authlib's Starlette client
     login_claim: str
+    issuer: str
 
     async def claims(self, token: dict[str, Any]) -> dict[str, Any]:
         """The ID token's claims (Authlib checked signature, iss, aud, exp, nonce) and the
@@ -47,6 +52,8 @@ class OIDC:
             raise Refused("no ID token")
         found = dict(id_claims)
         metadata = await self.client.load_server_metadata()
+        if str(metadata.get("issuer") or "").rstrip("/") != self.issuer.rstrip("/"):  # OpenID Connect Discovery 4.3
+            raise Refused("the discovery document names another issuer")
         if metadata.get("userinfo_endpoint"):
             try:
                 info = dict(await self.client.userinfo(token=token))
@@ -97,7 +104,7 @@ def make(conf: dict[str, str] | None) -> OIDC | None:
                    client_id=conf["client_id"], client_secret=secret,
                    client_kwargs={"scope": "openid profile", "code_challenge_method": "S256",
                                   "token_endpoint_auth_method": "client_secret_basic" if secret else "none"})
-    return OIDC(oauth.idp, (conf.get("login_claim") or "").strip() or LOGIN_CLAIM)
+    return OIDC(oauth.idp, (conf.get("login_claim") or "").strip() or LOGIN_CLAIM, conf["issuer"])
 
 
 __all__ = ["ENV", "LOGIN_CLAIM", "OIDC", "NoLogin", "Refused", "from_env", "make"]

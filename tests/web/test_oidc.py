@@ -40,6 +40,7 @@ class Provider:
         self.id_claims: dict[str, Any] = {}  # overrides of the ID token's claims (None: left out)
         self.userinfo: dict[str, Any] | None = None  # a userinfo endpoint answering this (sub added)
         self.end_session = False
+        self.discovery_issuer: str | None = None  # another issuer named in the discovery document
         self.refuse_code = False  # answer the token request as if the PKCE verifier were missing
         self.authorize_query: dict[str, str] = {}
         self.token_form: dict[str, str] = {}
@@ -54,7 +55,7 @@ class Provider:
 
         @app.get("/.well-known/openid-configuration")
         def discovery() -> Any:
-            found = {"issuer": self.base, "authorization_endpoint": f"{self.base}/authorize",
+            found = {"issuer": self.discovery_issuer or self.base, "authorization_endpoint": f"{self.base}/authorize",
                      "token_endpoint": f"{self.base}/token", "jwks_uri": f"{self.base}/jwks",
                      "response_types_supported": ["code"], "subject_types_supported": ["public"],
                      "id_token_signing_alg_values_supported": ["RS256"], "code_challenge_methods_supported": ["S256"]}
@@ -85,7 +86,7 @@ class Provider:
                     or _s256(verifier) != grant["challenge"]):
                 return JSONResponse({"error": "invalid_grant"}, status_code=400)
             now = int(time.time())
-            claims = {"iss": self.base, "aud": CLIENT, "sub": f"sub-{grant['user']}",
+            claims = {"iss": self.discovery_issuer or self.base, "aud": CLIENT, "sub": f"sub-{grant['user']}",
                       "preferred_username": grant["user"], "nonce": grant["nonce"], "iat": now, "exp": now + 300}
             claims.update(self.id_claims)
             claims = {k: v for k, v in claims.items() if v is not None}
@@ -331,3 +332,11 @@ def test_logout_without_an_end_session_endpoint_stays_with_kaigi(real, provider)
     csrf = c.get("/").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     out = c.post("/logout", data={"csrf_token": csrf})
     assert out.status_code == 303 and out.headers["location"] == "/login"
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(real, provider):
+    """The configured issuer must be the one the document (and so the ID token) names."""
+    provider.discovery_issuer = "http://127.0.0.1:9/not-the-configured-issuer"
+    c, r = sign_in(real, provider)
+    assert r.status_code == 401
+    assert c.get("/").headers["location"] == "/login"

@@ -172,3 +172,15 @@ def test_a_provider_account_not_on_the_roster_is_refused(browser, stack):
     page.goto(stack["base"] + "/")
     assert page.url.startswith(stack["base"] + "/login")
     context.close()
+
+
+def test_the_provider_requires_pkce_so_kaigis_sign_in_proves_it_sends_it(stack):
+    """The same authorization request without a code challenge is turned away by the provider."""
+    import httpx
+
+    q = {"client_id": CLIENT, "response_type": "code", "scope": "openid profile", "state": "s", "nonce": "n",
+         "redirect_uri": f"{stack['base']}/login/oidc/callback"}
+    r = httpx.get(f"{stack['issuer']}/auth", params=q, follow_redirects=False)
+    assert r.status_code in (302, 303)
+    back = dict(httpx.URL(r.headers["location"]).params)
+    assert back["error"] == "invalid_request" and "PKCE" in back["error_description"]
