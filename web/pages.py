@@ -131,7 +131,7 @@ async def login_oidc(request: Request) -> Response:
         return await found.client.authorize_redirect(  # type: ignore[no-any-return]
             request, str(request.url_for("login_oidc_callback")))
     except Exception:  # noqa: BLE001 (the provider's discovery document unreachable or unreadable)
-        return render(request, "login.html", status=502, error=_t(request, "web.login.oidc_failed"))
+        return render(request, "login.html", status=502, error=_t(request, "web.login.oidc_unreachable"))
 
 
 @router.get("/login/oidc/callback")

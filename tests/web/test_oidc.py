@@ -340,3 +340,31 @@ def test_a_discovery_document_naming_another_issuer_is_refused(real, provider):
     c, r = sign_in(real, provider)
     assert r.status_code == 401
     assert c.get("/").headers["location"] == "/login"
+
+
+def test_a_provider_answering_with_an_error_is_refused(real, provider):
+    """The person declined at the provider (error=access_denied): not signed in, one clear line."""
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    app = create_app(real, secret="s", oidc={"issuer": provider.base, "client_id": CLIENT})
+    c = TestClient(app, follow_redirects=False)
+    state = dict(p.split("=", 1) for p in urlparse(c.get("/login/oidc").headers["location"]).query.split("&"))["state"]
+    r = c.get(f"/login/oidc/callback?{urlencode({'error': 'access_denied', 'state': state})}")
+    assert r.status_code == 401 and "確認できませんでした" in r.text
+    assert c.get("/").headers["location"] == "/login"
+
+
+def test_a_provider_that_cannot_be_reached_is_said_so_without_a_traceback(real):
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nobody listens there
+    app = create_app(real, secret="s", oidc={"issuer": f"http://127.0.0.1:{port}", "client_id": CLIENT})
+    r = TestClient(app, follow_redirects=False).get("/login/oidc")
+    assert r.status_code == 502 and "認証基盤に接続できません" in r.text and "Traceback" not in r.text
