@@ -21,11 +21,13 @@ demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" KAIGI_DB=sqlite:///kaigi.db bash demo/walk.sh
 
 # The browser tests use Debian's Chromium and CJK fonts; the papers' tests read PDFs back with
-# poppler's pdftotext/pdftoppm and zbar's QR decoder: installed here when we may (root), else
-# those tests are skipped with the reason.
-DEBS = chromium fonts-noto-cjk poppler-utils zbar-tools
+# poppler's pdftotext/pdftoppm and zbar's QR decoder; the OpenID Connect test runs panva's
+# oidc-provider on node (npm installs it): installed here when we may (root), else those
+# tests are skipped with the reason.
+DEBS = chromium fonts-noto-cjk poppler-utils zbar-tools nodejs npm
 browser:
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1 \
+	    && command -v npm >/dev/null 2>&1 \
 	    && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \

@@ -352,11 +352,11 @@ class MemoryTx:
             self._set(self.s.tokens_, token_id, {**t, "revoked_at": at})
 
     def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
-                         expires_at: dt.datetime) -> None:
+                         expires_at: dt.datetime, id_token: str | None = None) -> None:
         if digest in self.s.web_sessions:
             raise StoreError("a web session with this id exists already")
         self._set(self.s.web_sessions, digest, {"login": login, "credential": credential, "created_at": created_at,
-                                                "expires_at": expires_at, "ended_at": None})
+                                                "expires_at": expires_at, "ended_at": None, "id_token": id_token})
 
     def end_web_session(self, digest: str, at: dt.datetime) -> None:
         found = self.s.web_sessions.get(digest)

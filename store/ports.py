@@ -68,7 +68,7 @@ class Reads(Protocol):
 
     def web_session(self, digest: str) -> dict[str, Any] | None:
         """A web sign-in by the sha256 of its id: login, credential, created_at, expires_at,
-        ended_at (R-I6)."""
+        ended_at (R-I6), id_token (OpenID Connect sign-ins; else None)."""
         ...
 
     def session_role(self) -> str | None:
@@ -108,7 +108,7 @@ class Act(Reads, Protocol):
     def revoke_token(self, token_id: int, at: dt.datetime) -> None: ...
 
     def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
-                         expires_at: dt.datetime) -> None:
+                         expires_at: dt.datetime, id_token: str | None = None) -> None:
         """A new web sign-in (written without the head: signing in is not an act)."""
 
     def end_web_session(self, digest: str, at: dt.datetime) -> None:

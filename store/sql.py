@@ -723,10 +723,10 @@ class SqlTx:
         return [_token(r) for r in rows]
 
     def web_session(self, digest: str) -> dict[str, Any] | None:
-        row = self.one("SELECT login, credential, created_at, expires_at, ended_at FROM web_session "
+        row = self.one("SELECT login, credential, created_at, expires_at, ended_at, id_token FROM web_session "
                        "WHERE digest = :d", {"d": digest})
         return None if row is None else {"login": row[0], "credential": row[1], "created_at": t_in(row[2]),
-                                         "expires_at": t_in(row[3]), "ended_at": t_in(row[4])}
+                                         "expires_at": t_in(row[3]), "ended_at": t_in(row[4]), "id_token": row[5]}
 
     def token_by_hash(self, digest: str) -> dict[str, Any] | None:
         row = self.one("SELECT id, login, name, digest, created_at, expires_at, revoked_at FROM api_token "
@@ -924,11 +924,11 @@ class SqlTx:
                {"id": token_id, "at": self.t(at)})
 
     def open_web_session(self, digest: str, login: str, credential: str | None, created_at: dt.datetime,
-                         expires_at: dt.datetime) -> None:
+                         expires_at: dt.datetime, id_token: str | None = None) -> None:
         self._writable()
-        self.x("INSERT INTO web_session (digest, login, credential, created_at, expires_at) VALUES "
-               "(:d, :l, :c, :at, :until)", {"d": digest, "l": login, "c": credential, "at": self.t(created_at),
-                                              "until": self.t(expires_at)})
+        self.x("INSERT INTO web_session (digest, login, credential, created_at, expires_at, id_token) VALUES "
+               "(:d, :l, :c, :at, :until, :idt)", {"d": digest, "l": login, "c": credential, "at": self.t(created_at),
+                                                    "until": self.t(expires_at), "idt": id_token})
 
     def end_web_session(self, digest: str, at: dt.datetime) -> None:
         self._writable()

@@ -274,7 +274,8 @@ class WebSession(SQLModel, table=True):
     """A web sign-in (R-I6): the cookie holds a random id, this row only its sha256. Checked on
     every request, so ending it (sign-out) takes effect at once on every server process.
     `credential` is a fingerprint of the member's password hash when they signed in: a
-    changed or removed password no longer matches, and the session is over."""
+    changed or removed password no longer matches, and the session is over. `id_token`: the
+    one a sign-in through the identity provider was given (web/oidc.py)."""
 
     __tablename__ = "web_session"
     digest: str = Field(primary_key=True, max_length=64)
@@ -283,6 +284,7 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)
     ended_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    id_token: Optional[str] = Field(default=None, max_length=8000)  # OpenID Connect: for the provider's logout
 
 
 class KaigiMeta(SQLModel, table=True):

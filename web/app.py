@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from engine.i18n import lang_of, t, trigger_word, when
 from web import auth
+from web import oidc as web_oidc
 from web.perimeter import Perimeter, Proxy
 
 HERE = Path(__file__).parent
@@ -36,9 +37,10 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     which only a proxy that sets it itself may be trusted with; `proxy_realm`
     (KAIGI_PROXY_REALM) is the one realm it may append. `trusted_proxies`
     (KAIGI_TRUSTED_PROXIES, comma-separated peer addresses) are believed about
-    X-Forwarded-For. `oidc`: {"issuer", "client_id", "client_secret"} of an intranet identity
-    provider (KAIGI_OIDC_ISSUER, KAIGI_OIDC_CLIENT_ID, KAIGI_OIDC_CLIENT_SECRET); its
-    `preferred_username` claim is the member's login."""
+    X-Forwarded-For. `oidc`: {"issuer", "client_id", "client_secret", "login_claim"} of an intranet
+    identity provider (KAIGI_OIDC_ISSUER, KAIGI_OIDC_CLIENT_ID, KAIGI_OIDC_CLIENT_SECRET,
+    KAIGI_OIDC_LOGIN_CLAIM; web.oidc); the login claim (default `preferred_username`) names
+    the member."""
     app = FastAPI(title="kaigi", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.kaigi = kaigi
     app.state.trust_proxy = (os.environ.get("KAIGI_TRUST_PROXY_HEADER") == "1") if trust_proxy is None else trust_proxy
@@ -55,7 +57,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("KAIGI_SECRET") or secrets.token_hex(32),
                        session_cookie="kaigi_session", same_site="lax", https_only=https_only, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.state.oidc = _oidc(oidc if oidc is not None else _oidc_from_env())
+    app.state.oidc = web_oidc.make(oidc if oidc is not None else web_oidc.from_env())
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays, trigger_word=trigger_word)
     templates.env.filters.update(fromiso=_fromiso, jst=_jst)
@@ -188,27 +190,6 @@ DOCS_PAGE = """<!doctype html>
 </body>
 </html>
 """
-
-
-def _oidc_from_env() -> dict[str, str] | None:
-    keys = {"issuer": "KAIGI_OIDC_ISSUER", "client_id": "KAIGI_OIDC_CLIENT_ID",
-            "client_secret": "KAIGI_OIDC_CLIENT_SECRET"}
-    found = {k: os.environ.get(v, "") for k, v in keys.items()}
-    return found if found["issuer"] and found["client_id"] else None
-
-
-def _oidc(conf: dict[str, str] | None) -> Any:
-    """An Authlib client for the identity provider, or None: it reads the provider's
-    discovery document and checks the ID token's signature, issuer, audience and nonce."""
-    if not conf:
-        return None
-    from authlib.integrations.starlette_client import OAuth
-
-    oauth = OAuth()
-    oauth.register("idp", server_metadata_url=conf["issuer"].rstrip("/") + "/.well-known/openid-configuration",
-                   client_id=conf["client_id"], client_secret=conf.get("client_secret") or None,
-                   client_kwargs={"scope": "openid profile"})
-    return oauth.idp
 
 
 def _fromiso(text: Any) -> Any:

@@ -134,17 +134,23 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "-"
 
 
-def sign_in(request: Request, login: str) -> None:
-    """A new session for `login` (any earlier one of this browser ends), a new CSRF token."""
+def sign_in(request: Request, login: str, id_token: str | None = None) -> None:
+    """A new session for `login` (any earlier one of this browser ends), a new CSRF token;
+    `id_token` (an OpenID Connect sign-in's) is kept with the session, in the database."""
     k = request.app.state.kaigi
     sessions.end(k, request.session.get(SESSION_ID))
     lang = request.session.get("lang")
     request.session.clear()
-    request.session[SESSION_ID] = sessions.begin(k, login)
+    request.session[SESSION_ID] = sessions.begin(k, login, id_token)
     request.session["csrf"] = secrets.token_urlsafe(32)
     if lang:
         request.session["lang"] = lang
     request.state.kaigi_actor = _UNSET
+
+
+def id_token(request: Request) -> str | None:
+    """The ID token this browser's session began with, if it began at the identity provider."""
+    return sessions.id_token_of(request.app.state.kaigi, request.session.get(SESSION_ID))
 
 
 def sign_out(request: Request) -> None:

@@ -123,29 +123,38 @@ async def login_post(request: Request) -> Response:
 
 @router.get("/login/oidc")
 async def login_oidc(request: Request) -> Response:
-    """Sign in through the intranet's identity provider (OpenID Connect)."""
-    client = request.app.state.oidc
-    if client is None or request.app.state.training:
+    """Sign in through the intranet's identity provider (OpenID Connect, web.oidc)."""
+    found = request.app.state.oidc
+    if found is None or request.app.state.training:
         return render(request, "error.html", status=404, message=_t(request, "web.not_found"))
-    return await client.authorize_redirect(request, str(request.url_for("login_oidc_callback")))  # type: ignore[no-any-return]
+    try:
+        return await found.client.authorize_redirect(  # type: ignore[no-any-return]
+            request, str(request.url_for("login_oidc_callback")))
+    except Exception:  # noqa: BLE001 (the provider's discovery document unreachable or unreadable)
+        return render(request, "login.html", status=502, error=_t(request, "web.login.oidc_unreachable"))
 
 
 @router.get("/login/oidc/callback")
 async def login_oidc_callback(request: Request) -> Response:
-    client = request.app.state.oidc
-    if client is None or request.app.state.training:
+    from web import oidc
+
+    found = request.app.state.oidc
+    if found is None or request.app.state.training:
         return render(request, "error.html", status=404, message=_t(request, "web.not_found"))
-    try:
-        token = await client.authorize_access_token(request)
-    except Exception:  # noqa: BLE001 (a bad state, code, signature or nonce: one generic answer)
+    try:  # state, PKCE verifier, ID token's signature, iss, aud, exp and nonce (Authlib)
+        token = await found.client.authorize_access_token(request)
+        claims = await found.claims(token)
+    except oidc.NoLogin:
+        return render(request, "login.html", status=403,
+                      error=_t(request, "web.login.oidc_no_login", claim=found.login_claim))
+    except Exception:  # noqa: BLE001 (a bad state, code, verifier, signature or nonce: one generic answer)
         return render(request, "login.html", status=401, error=_t(request, "web.login.oidc_failed"))
-    claims = token.get("userinfo") or {}
-    login = str(claims.get("preferred_username") or "")
+    login = found.login(claims)
     with _kaigi(request).read() as q:
         known = login in q.w.members
     if not known or not _kaigi(request).holds_post(login):  # R-I6
         return render(request, "login.html", status=403, error=_t(request, "web.login.oidc_unknown"))
-    auth.sign_in(request, login)
+    auth.sign_in(request, login, id_token=str(token["id_token"]))  # kept server side for id_token_hint
     return redirect("/")
 
 
@@ -154,7 +163,13 @@ async def logout(request: Request) -> Response:
     form = await _form(request)
     if form is None:
         return _csrf_refused(request)
-    auth.sign_out(request)
+    id_token = auth.id_token(request)
+    auth.sign_out(request)  # kaigi's session ends here, whatever the provider says
+    found = request.app.state.oidc
+    if id_token and found is not None and not request.app.state.training:
+        away = await found.logout_url(str(id_token), str(request.url_for("login_page")))
+        if away:  # a page that goes on at once (CSP's form-action keeps a form's redirect at home)
+            return render(request, "signed_out.html", away=away)
     return redirect("/switch" if request.app.state.training else "/login")
 
 

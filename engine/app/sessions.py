@@ -29,13 +29,26 @@ def _fingerprint(credential: str | None) -> str | None:
     return None if credential is None else hashlib.sha256(credential.encode("utf-8")).hexdigest()
 
 
-def begin(kaigi: Any, login: str) -> str:
-    """A new session of `login`: its id, for the cookie, shown this once."""
+def begin(kaigi: Any, login: str, id_token: str | None = None) -> str:
+    """A new session of `login`: its id, for the cookie, shown this once. `id_token`: the
+    identity provider's, kept server side for its logout (OpenID Connect sign-ins)."""
     session_id = secrets.token_urlsafe(ID_BYTES)
     with kaigi.store.act(head=False) as tx:
         now = kaigi.now()
-        tx.open_web_session(_digest(session_id), login, _fingerprint(tx.credential(login)), now, now + LIFETIME)
+        tx.open_web_session(_digest(session_id), login, _fingerprint(tx.credential(login)), now, now + LIFETIME,
+                            id_token)
     return session_id
+
+
+def id_token_of(kaigi: Any, session_id: str | None) -> str | None:
+    """The ID token a session not yet ended began with (None for a password sign-in)."""
+    if not session_id or len(session_id) > 100:
+        return None
+    with kaigi.store.read() as tx:
+        found = tx.web_session(_digest(session_id))
+    if found is None or found["ended_at"] is not None:
+        return None
+    return found.get("id_token") or None
 
 
 def login_of(kaigi: Any, session_id: str | None) -> str | None:
@@ -60,4 +73,4 @@ def end(kaigi: Any, session_id: str | None) -> None:
         tx.end_web_session(_digest(session_id), kaigi.now())
 
 
-__all__ = ["LIFETIME", "begin", "end", "login_of"]
+__all__ = ["LIFETIME", "begin", "end", "id_token_of", "login_of"]

@@ -29,7 +29,7 @@ def test_r_i6_a_session_comes_back_and_ends_once(st):
     with st.act(head=False) as tx:
         tx.open_web_session(DIGEST, "sato", "cd" * 32, T0, T0 + dt.timedelta(hours=12))
     with st.read() as tx:
-        assert tx.web_session(DIGEST) == {"login": "sato", "credential": "cd" * 32, "created_at": T0,
+        assert tx.web_session(DIGEST) == {"login": "sato", "credential": "cd" * 32, "created_at": T0, "id_token": None,
                                           "expires_at": T0 + dt.timedelta(hours=12), "ended_at": None}
     with st.act(head=False) as tx:
         tx.end_web_session(DIGEST, T0 + dt.timedelta(minutes=5))
@@ -54,3 +54,12 @@ def test_a_rolled_back_sign_in_leaves_nothing_and_an_id_is_used_once(st):
             tx.open_web_session(DIGEST, "kato", None, T0, T0)
     with st.read() as tx:
         assert tx.web_session(DIGEST)["login"] == "sato"
+
+
+def test_an_oidc_sessions_id_token_is_kept_with_its_row(st):
+    """The identity provider's ID token stays server side, for its logout's id_token_hint."""
+    token = "eyJ" + "x" * 1500 + ".sig"
+    with st.act(head=False) as tx:
+        tx.open_web_session(DIGEST, "sato", None, T0, T0 + dt.timedelta(hours=12), token)
+    with st.read() as tx:
+        assert tx.web_session(DIGEST)["id_token"] == token
