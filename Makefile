@@ -24,14 +24,16 @@ demo: setup
 # poppler's pdftotext/pdftoppm and zbar's QR decoder; the OpenID Connect test runs panva's
 # oidc-provider on node (npm installs it): installed here when we may (root), else those
 # tests are skipped with the reason.
-DEBS = chromium fonts-noto-cjk poppler-utils zbar-tools nodejs npm
+DEBS = chromium fonts-noto-cjk poppler-utils zbar-tools
+# node and npm from Debian only where there is no node (a NodeSource node conflicts with Debian's npm)
+NODE_DEBS = $(if $(shell command -v node),,nodejs npm)
 browser:
 	@if command -v chromium >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 && command -v zbarimg >/dev/null 2>&1 \
 	    && command -v npm >/dev/null 2>&1 \
 	    && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
-	else echo "note: no Chromium or poppler/zbar (apt-get install -y $(DEBS)); the browser and paper tests will be skipped"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) $(NODE_DEBS) >/dev/null; \
+	else echo "note: no Chromium, poppler/zbar or npm (apt-get install -y $(DEBS) $(NODE_DEBS)); the browser, paper and OpenID tests will be skipped"; fi
 
 # On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set.
 test: setup browser
