@@ -7,7 +7,6 @@ is the actor, exactly as a signed-in page's. Errors are `{"error": {"kind", "mes
 "rule"}}` (400/401/403/404/405/409/500/503), the CLI's one line as the message.
 """
 
-import base64
 import datetime as dt
 import hashlib
 import sys
@@ -70,7 +69,8 @@ LINE_PATTERN = f"^[^{LINE}]*$"
 PROSE_PATTERN = f"^[^{PROSE}]*$"
 KEY_PATTERN = "^[^\\u0000]*$"  # a key the store can compare (engine.core.text.usable)
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+API_MAX_ID = 2**31 - 1  # the ids the API documents: every JSON client's integer holds them exactly
+Id = Annotated[int, Field(ge=1, le=API_MAX_ID)]
 Title = Annotated[str, Field(min_length=1, max_length=MAX_TITLE, pattern=TITLE_PATTERN)]
 Note = Annotated[str, Field(max_length=MAX_NOTE, pattern=PROSE_PATTERN)]
 Key = Annotated[str, Field(min_length=1, max_length=200, pattern=KEY_PATTERN)]
@@ -78,9 +78,9 @@ Login = Annotated[str, Field(min_length=1, max_length=200, pattern=KEY_PATTERN)]
 
 
 def path_id(what: str) -> Any:
-    """A path's id: documented as 1..MAX_ID; one out of range is answered as an id never used
-    (404, R-R1: absent and hidden alike), never a 500."""
-    return Path(description=f"the {what}'s id", json_schema_extra={"minimum": 1, "maximum": MAX_ID})
+    """A path's id: documented as 1..2^31-1; one out of range (past what the store holds too)
+    is answered as an id never used (404, R-R1: absent and hidden alike), never a 500."""
+    return Path(description=f"the {what}'s id", json_schema_extra={"minimum": 1, "maximum": API_MAX_ID})
 
 
 # ---------------------------------------------------------------- schemas: errors
@@ -195,7 +195,6 @@ class Acted(BaseModel):
 
 # ---------------------------------------------------------------- schemas: requests
 class FileItem(BaseModel):
-    model_config = ConfigDict(extra="forbid")
     title: Title
     station: Key | None = Field(default=None, description="a station's key or name; none: the HQ")
     team: Key | None = Field(default=None, description="a team of the rulebook in force")
@@ -203,14 +202,12 @@ class FileItem(BaseModel):
 
 
 class Advance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
     trigger: str = Field(max_length=64, description="a trigger of the rulebook in force")
     meeting: Id | None = None
     note: Note = ""
 
 
 class Convene(BaseModel):
-    model_config = ConfigDict(extra="forbid")
     kind: str = Field(max_length=64, description="a meeting kind of the rulebook in force")
     starts_at: dt.datetime = Field(description="ISO 8601; without an offset, Japan time")
     items: list[Id] = Field(default_factory=list, max_length=500)
@@ -221,7 +218,6 @@ class Convene(BaseModel):
 
 
 class Hold(BaseModel):
-    model_config = ConfigDict(extra="forbid")
     present: list[Login] = Field(default_factory=list, max_length=MAX_ATTENDEES)
 
 
@@ -294,22 +290,47 @@ def _created(request: Request, body: dict[str, Any], where: str) -> Response:
 
 
 # ---------------------------------------------------------------- the cursor
+CURSOR = "^[0-9a-z]{1,16}$"
+SINCE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+
+
+def _since(text: str | None) -> dt.datetime | None:
+    """RFC 3339 (a leap second as the second before; no offset: Japan time), else 400."""
+    if text is None:
+        return None
+    t = text.upper().replace(" ", "T").replace(":60", ":59")
+    try:
+        when = dt.datetime.fromisoformat(t)
+    except ValueError:
+        raise HTTPException(400, {"kind": "bad_input", "message": "since: not a date and time (RFC 3339)",
+                                  "rule": None}) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
 def _cursor(text: str | None) -> int:
-    """An opaque cursor: the last id of the page before, as the `next` header gave it."""
+    """The cursor `Next-Cursor` gave: opaque to a client (any text of its pattern is one;
+    one past the last item is a page with none)."""
     if not text:
         return 0
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("ascii")
-        kind, _, n = raw.partition(":")
-        if kind == "i" and n.isdigit() and len(n) <= 19 and 0 <= int(n) <= MAX_ID:
-            return int(n)
-    except (ValueError, UnicodeDecodeError):
-        pass
-    raise HTTPException(400, {"kind": "bad_input", "message": "cursor: not a cursor this API gave", "rule": None})
+    import re
+
+    if not re.fullmatch(CURSOR[1:-1], text):
+        raise HTTPException(400, {"kind": "bad_input", "message": "cursor: not a cursor this API gave", "rule": None})
+    return min(int(text, 36), MAX_ID)
 
 
 def _next(after: int) -> str:
-    return base64.urlsafe_b64encode(f"i:{after}".encode()).decode().rstrip("=")
+    return _base36(after)
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
 
 
 # ---------------------------------------------------------------- routes
@@ -319,48 +340,10 @@ ETAG = {"ETag": {"description": "the answer's tag: send it as If-None-Match to b
                  "schema": {"type": "string"}}}
 
 
-@router.get("/items", response_model=list[Item], responses={
-    200: {"headers": {**ETAG, "Link": {"description": '`<…?cursor=…>; rel="next"` while more follow',
-                                       "schema": {"type": "string"}},
-                      "Next-Cursor": {"description": "the cursor of the next page, absent on the last",
-                                      "schema": {"type": "string"}}}},
-    304: {"description": "not modified (If-None-Match)"}, **READ})
-def items(request: Request, who: Annotated[Any, Depends(member)],
-          state: Annotated[Key | None, Query(description="a state of the rulebook in force")] = None,
-          station: Annotated[Key | None, Query(description="a station's key or name")] = None,
-          overdue: bool = False,
-          since: Annotated[dt.datetime | None, Query(description="items changed at or after (ISO 8601)")] = None,
-          limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
-          cursor: Annotated[str | None, Query(max_length=40, description="`Next-Cursor` of the page before")] = None,
-          ) -> Any:
-    """The items the member may see (R-R1), in id order, a page at a time: the array of
-    `item show`s; `Next-Cursor` (and `Link: rel="next"`) while more follow."""
-    def run() -> Any:
-        after = _cursor(cursor)
-        when = since if since is None or since.tzinfo else since.replace(tzinfo=dt.timezone(dt.timedelta(hours=9)))
-        with _reader(request, who) as q:
-            page, last = q.items_page(state=state, station=station, overdue=overdue, since=when, after=after,
-                                      limit=limit, lang=_lang(request))
-        headers = {}
-        if last is not None:
-            nxt = _next(last)
-            params = dict(request.query_params) | {"cursor": nxt}
-            query = "&".join(f"{k}={v}" for k, v in params.items())
-            headers = {"Next-Cursor": nxt, "Link": f'<{request.url.path}?{query}>; rel="next"'}
-        return _fresh(request, page, headers)
-    return _call(request, run)
-
-
-@router.get("/items/{item_id}", response_model=Item, responses={200: {"headers": ETAG}, **READ})
-def item(request: Request, item_id: Annotated[int, path_id("item")], who: Annotated[Any, Depends(member)]) -> Any:
-    return _read(request, who, lambda q: q.item(item_id, _lang(request)))
-
-
-@router.get("/items/{item_id}/history", response_model=list[HistoryEvent], responses={200: {"headers": ETAG}, **READ})
-def history(request: Request, item_id: Annotated[int, path_id("item")], who: Annotated[Any, Depends(member)]) -> Any:
-    return _read(request, who, lambda q: q.history(item_id, _lang(request)))
-
-
+LINK_FILED = {"GetItem": {"operationId": "item_api_v1_items__item_id__get",
+                          "parameters": {"item_id": "$response.body#/id"}},
+              "ItemHistory": {"operationId": "history_api_v1_items__item_id__history_get",
+                              "parameters": {"item_id": "$response.body#/id"}}}
 LINK_ITEM = {"GetItem": {"operationId": "item_api_v1_items__item_id__get",
                          "parameters": {"item_id": "$response.body#/id"}},
              "AdvanceItem": {"operationId": "advance_api_v1_items__item_id__advance_post",
@@ -374,8 +357,58 @@ LINK_MEETING = {"GetMeeting": {"operationId": "meeting_api_v1_meetings__meeting_
 LOCATION = {"Location": {"description": "the new object's URL", "schema": {"type": "string"}}}
 
 
+@router.get("/items", response_model=list[Item], responses={
+    200: {"headers": {**ETAG, "Link": {"description": '`<…?cursor=…>; rel="next"` while more follow',
+                                       "schema": {"type": "string"}},
+                      "Next-Cursor": {"description": "the cursor of the next page, absent on the last",
+                                      "schema": {"type": "string"}}}},
+    304: {"description": "not modified (If-None-Match)"}, **READ})
+def items(request: Request, who: Annotated[Any, Depends(member)],
+          state: Annotated[Key | None, Query(description="a state of the rulebook in force")] = None,
+          station: Annotated[Key | None, Query(description="a station's key or name")] = None,
+          overdue: bool = False,
+          since: Annotated[str | None, Query(pattern=SINCE, json_schema_extra={"format": "date-time"},
+                                             description="items changed at or after (RFC 3339)")] = None,
+          limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
+          cursor: Annotated[str | None, Query(pattern=CURSOR, description="`Next-Cursor` of the page before")] = None,
+          ) -> Any:
+    """The items the member may see (R-R1), in id order, a page at a time: the array of
+    `item show`s; `Next-Cursor` (and `Link: rel="next"`) while more follow."""
+    def run() -> Any:
+        after = _cursor(cursor)
+        if state is not None and state not in _vocabulary(request.app)["states"]:
+            raise HTTPException(400, {"kind": "bad_input", "message": f"state: no state {state[:40]!r} in the rulebooks",
+                                      "rule": None})
+        when = _since(since)
+        with _reader(request, who) as q:
+            page, last = q.items_page(state=state, station=station, overdue=overdue, since=when, after=after,
+                                      limit=limit, lang=_lang(request))
+        headers = {}
+        if last is not None:
+            nxt = _next(last)
+            from urllib.parse import urlencode
+
+            known = ("state", "station", "overdue", "since", "limit")
+            query = urlencode({k: v for k, v in request.query_params.items() if k in known} | {"cursor": nxt})
+            headers = {"Next-Cursor": nxt, "Link": f'<{request.url.path}?{query}>; rel="next"'}
+        return _fresh(request, page, headers)
+    return _call(request, run)
+
+
+@router.get("/items/{item_id}", response_model=Item, responses={200: {"headers": ETAG, "links": LINK_ITEM}, **READ})
+def item(request: Request, item_id: Annotated[int, path_id("item")], who: Annotated[Any, Depends(member)]) -> Any:
+    return _read(request, who, lambda q: q.item(item_id, _lang(request)))
+
+
+@router.get("/items/{item_id}/history", response_model=list[HistoryEvent], responses={200: {"headers": ETAG}, **READ})
+def history(request: Request, item_id: Annotated[int, path_id("item")], who: Annotated[Any, Depends(member)]) -> Any:
+    return _read(request, who, lambda q: q.history(item_id, _lang(request)))
+
+
+
+
 @router.post("/items", status_code=201, response_model=Acted,
-             responses={201: {"headers": LOCATION, "links": LINK_ITEM}, **errors(400, 401, 403, 404, 409, 503)})
+             responses={201: {"headers": LOCATION, "links": LINK_FILED}, **errors(400, 401, 403, 404, 409, 503)})
 def file_item(request: Request, body: FileItem, who: Annotated[Any, Depends(member)]) -> Any:
     """File an item (`item file`); `id` is the new item's."""
     def run() -> Any:
@@ -410,6 +443,9 @@ def convene(request: Request, body: Convene, who: Annotated[Any, Depends(member)
         with _reader(request, who) as q:
             for i in body.items:
                 q.item_record(i)
+        if body.station is None and body.kind not in _vocabulary(request.app)["hq_kinds"]:
+            raise HTTPException(400, {"kind": "bad_input", "rule": None,
+                                      "message": f"station: a {body.kind[:40]} meeting names its station"})
         out = request.app.state.kaigi.convene(who, body.kind, starts, items=body.items, attendees=body.attendees,
                                               invited=body.invited, station=body.station, place=body.place)
         return _created(request, _acted(out, out.records[0].meeting), "meetings")
@@ -449,16 +485,27 @@ def whoami(request: Request, who: Annotated[Any, Depends(member)]) -> Any:
 
 
 # ---------------------------------------------------------------- the OpenAPI document
+def _vocabulary(app: Any) -> dict[str, list[str]]:
+    """The rulebooks' words this database adopted: meeting kinds, triggers, teams, states."""
+    from engine.app.rulebooks import adopted
+
+    books = adopted(app.state.kaigi).books
+    return {"kinds": sorted({k for b in books for k in b.meetings}),
+            "triggers": sorted({t.trigger for b in books for t in b.transitions}),
+            "teams": sorted({t for b in books for t in b.teams}),
+            "hq_kinds": sorted({k for b in books for k, m in b.meetings.items() if m.body == "hq"}),
+            "states": sorted({s for b in books for s in b.states}),
+            "versions": [b.version for b in books]}
+
+
 def openapi(app: Any) -> dict[str, Any]:
     """The document FastAPI writes, made true: the bearer scheme on every operation, no 422
     (validation errors are 400 in the error shape), and the rulebook's enums (kinds,
     triggers, teams, states) from the rules this database adopted."""
     from fastapi.openapi.utils import get_openapi
 
-    from engine.app.rulebooks import adopted
-
-    books = adopted(app.state.kaigi).books
-    key = tuple(b.version for b in books)
+    words = _vocabulary(app)
+    key = tuple(words["versions"])
     cached = getattr(app.state, "openapi_doc", None)
     if cached and cached[0] == key:
         return cached[1]  # type: ignore[no-any-return]
@@ -480,18 +527,20 @@ def openapi(app: Any) -> dict[str, Any]:
                     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
             resp.setdefault("500", {"description": "a fault of the server", "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
-    kinds = sorted({k for b in books for k in b.meetings})
-    triggers = sorted({t.trigger for b in books for t in b.transitions})
-    teams = sorted({t for b in books for t in b.teams})
-    states = sorted({s for b in books for s in b.states})
+    kinds, triggers, teams, states = words["kinds"], words["triggers"], words["teams"], words["states"]
     schemas["Convene"]["properties"]["kind"]["enum"] = kinds
+    schemas["Convene"]["anyOf"] = [  # a station's meeting names its station
+        {"properties": {"kind": {"enum": words["hq_kinds"]}}},
+        {"required": ["station"], "properties": {"station": {"type": "string"}}}]
     schemas["Advance"]["properties"]["trigger"]["enum"] = triggers
     if teams:
         schemas["FileItem"]["properties"]["team"]["anyOf"][0] = {"type": "string", "enum": teams}
     for ops in doc["paths"].values():
         for p in ops.get("get", {}).get("parameters", []):
+            if p["in"] == "query" and "anyOf" in p["schema"]:  # a query's absent value is no `null`
+                p["schema"] = {**p["schema"]["anyOf"][0], **{k: v for k, v in p["schema"].items() if k != "anyOf"}}
             if p["name"] == "state":
-                p["schema"]["anyOf"][0] = {"type": "string", "enum": states}
+                p["schema"] = {"type": "string", "enum": states}
     app.state.openapi_doc = (key, doc)
     return doc
 

@@ -304,14 +304,25 @@ def api_http_error(request: Request, exc: Any) -> Response:
 
 def allowed_methods(request: Request) -> set[str]:
     """Every method some route of the app takes at this path (HEAD with GET)."""
-    from starlette.routing import Match
+    table = getattr(request.app.state, "route_table", None)
+    if table is None:
+        from starlette.routing import compile_path
 
-    scope = {**request.scope, "method": "GET"}
+        found: list[tuple[Any, set[str]]] = []
+
+        def walk(routes: Any, prefix: str) -> None:  # included routers stay nested (FastAPI 0.16x)
+            for r in routes:
+                inner = getattr(r, "original_router", None)
+                if inner is not None:
+                    walk(inner.routes, prefix + r.include_context.prefix)
+                elif getattr(r, "methods", None):
+                    found.append((compile_path(prefix + r.path)[0], set(r.methods)))
+        walk(request.app.router.routes, "")
+        table = request.app.state.route_table = found
     out: set[str] = set()
-    for r in request.app.router.routes:
-        methods = getattr(r, "methods", None)
-        if methods and r.matches(scope)[0] in (Match.FULL, Match.PARTIAL):
-            out |= set(methods)
+    for regex, methods in table:
+        if regex.match(request.url.path):
+            out |= methods
     return out
 
 
