@@ -80,6 +80,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
         message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
+        if first.get("type") == "json_invalid":
+            message = f"the body is not JSON: {first.get('ctx', {}).get('error', 'invalid')}"
         if is_api(request.url.path):
             return JSONResponse({"error": {"kind": "bad_input", "message": message[:500], "rule": None}},
                                 status_code=400)

@@ -220,21 +220,20 @@ class Reader:
         out: list[dict[str, Any]] = []
         last = after
         chunk = max(limit, 50)
-        while len(out) < limit:
+        while True:
             recs = self.tx.items(state=state, body=body, after=last, limit=chunk)
-            for i in recs:
+            for n, i in enumerate(recs):
                 last = i.id
                 if since is not None and i.updated_at < since or not self.sees_item(i):
                     continue
-                v = self.item_view(i, lang)
-                if overdue and not v["overdue"]:
+                if overdue and not plan.overdue(i.reminders, self.now):  # as item_view says it
                     continue
-                out.append(v)
+                out.append(self.item_view(i, lang))
                 if len(out) == limit:
-                    break
+                    more = n < len(recs) - 1 or len(recs) == chunk
+                    return out, (last if more else None)
             if len(recs) < chunk:
                 return out, None
-        return out, (out[-1]["id"] if out else None)
 
     def waiting_for(self, book: Rulebook, item: ItemRecord, lang: str) -> str | None:
         """What the item waits for: the rulebook's words, or its next steps where those words
