@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.app.visibility import MAX_ID
 from engine.core.decide import MAX_NOTE, MAX_TITLE
@@ -209,7 +209,24 @@ class Advance(BaseModel):
 
 class Convene(BaseModel):
     kind: str = Field(max_length=64, description="a meeting kind of the rulebook in force")
-    starts_at: dt.datetime = Field(description="ISO 8601; without an offset, Japan time")
+    starts_at: dt.datetime = Field(description="RFC 3339, a year 1900-2999; no offset: Japan time",
+                                   json_schema_extra={"pattern": "^(19|2[0-9])[0-9]{2}-"})
+
+    @field_validator("starts_at", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        """RFC 3339 text, not a number of seconds (which pydantic would take)."""
+        if not isinstance(v, str):
+            raise ValueError("a date and time as RFC 3339 text")
+        return v
+
+    @field_validator("starts_at")
+    @classmethod
+    def _in_reach(cls, v: dt.datetime) -> dt.datetime:
+        """A year whose deadlines a calendar holds (9999-12-31 plus a week overflowed: 500)."""
+        if not 1900 <= v.year <= 2999:
+            raise ValueError("a year from 1900 to 2999")
+        return v
     items: list[Id] = Field(default_factory=list, max_length=500)
     attendees: list[Login] = Field(default_factory=list, max_length=MAX_ATTENDEES)
     invited: list[Login] = Field(default_factory=list, max_length=MAX_ATTENDEES)
