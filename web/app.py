@@ -63,14 +63,18 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     templates.env.filters.update(fromiso=_fromiso, jst=_jst)
     app.state.templates = templates
 
-    from fastapi.exceptions import HTTPException, RequestValidationError
+    from fastapi.exceptions import HTTPException as FastAPIHTTPException
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
-            detail = exc.detail if isinstance(exc.detail, dict) else {"kind": "error", "message": str(exc.detail),
-                                                                        "rule": None}
-            return JSONResponse({"error": detail}, status_code=exc.status_code, headers=exc.headers)
+        if is_api(request.url.path):
+            return api_http_error(request, exc)
+        if not isinstance(exc, FastAPIHTTPException):  # Starlette's own (no route, wrong method): as before
+            from fastapi.exception_handlers import http_exception_handler
+
+            return await http_exception_handler(request, exc)
         return HTMLResponse(str(exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
@@ -78,8 +82,11 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "body")
         message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": {"kind": "bad_input", "message": message, "rule": None}}, status_code=400)
+        if first.get("type") == "json_invalid":
+            message = f"the body is not JSON: {first.get('ctx', {}).get('error', 'invalid')}"
+        if is_api(request.url.path):
+            return JSONResponse({"error": {"kind": "bad_input", "message": message[:500], "rule": None}},
+                                status_code=400)
         return HTMLResponse(message, status_code=400)
 
     from engine.core.errors import DomainError
@@ -90,7 +97,7 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
         line and its status (503 with Retry-After when unavailable), never a 500."""
         language = lang_of(str(request.session.get("lang") or "ja")) if "session" in request.scope else "ja"
         headers = {"Retry-After": "5"} if exc.kind == "unavailable" else None
-        if request.url.path.startswith("/api/"):
+        if is_api(request.url.path):
             return JSONResponse({"error": {"kind": exc.kind, "message": exc.render(language), "rule": exc.rule}},
                                 status_code=refusal_status(exc), headers=headers)
         return HTMLResponse(exc.render(language), status_code=refusal_status(exc), headers=headers)
@@ -107,7 +114,10 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.include_router(routes_meet.router)
     from web import routes_find  # search, the overdue view, the spreadsheets (issue 16)
     app.include_router(routes_find.router)
-    app.include_router(api.router, prefix="/api")
+    app.include_router(api.router, prefix="/api/v1")  # the contract (docs/api.md)
+    app.include_router(api.router, prefix="/api", include_in_schema=False)  # its alias, same handlers
+    app.openapi = lambda: api.openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(ApiFaults)
     health = DatabaseHealth(kaigi)
 
     @app.get("/api/docs", include_in_schema=False)
@@ -246,6 +256,88 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     ctx = {"request": request, "lang": language, "t": tr, "me": me, "csrf": auth.csrf_token(request),
            "training": request.app.state.training, "path": request.url.path, **context}
     return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def api_http_error(request: Request, exc: Any) -> Response:
+    """Starlette's and the routes' HTTP errors under /api in the one error shape: an unknown
+    path 404, a wrong method 405 with the methods the path does take (all its routes'), a
+    malformed body 400."""
+    kinds = {400: "bad_input", 401: "not_permitted", 403: "not_permitted", 404: "not_found", 405: "not_allowed",
+             409: "not_possible", 503: "unavailable"}
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 or exc.status_code == 404 and exc.detail == "Not Found":
+        allowed = allowed_methods(request)
+        if allowed and request.method not in allowed:
+            headers["Allow"] = ", ".join(sorted(allowed))
+            exc = type(exc)(405, "Method Not Allowed")
+        else:
+            headers.pop("Allow", None)
+    if isinstance(exc.detail, dict):
+        detail = exc.detail
+    else:
+        words = {404: "no such path in this API", 405: f"{request.method} is not a method of this path"}
+        detail = {"kind": kinds.get(exc.status_code, "bad_input" if exc.status_code < 500 else "internal"),
+                  "message": words.get(exc.status_code, str(exc.detail)), "rule": None}
+    return JSONResponse({"error": detail}, status_code=exc.status_code, headers=headers)
+
+
+def allowed_methods(request: Request) -> set[str]:
+    """Every method some route of the app takes at this path (HEAD with GET)."""
+    table = getattr(request.app.state, "route_table", None)
+    if table is None:
+        from starlette.routing import compile_path
+
+        found: list[tuple[Any, set[str]]] = []
+
+        def walk(routes: Any, prefix: str) -> None:  # included routers stay nested (FastAPI 0.16x)
+            for r in routes:
+                inner = getattr(r, "original_router", None)
+                if inner is not None:
+                    walk(inner.routes, prefix + r.include_context.prefix)
+                elif getattr(r, "methods", None):
+                    found.append((compile_path(prefix + r.path)[0], set(r.methods)))
+        walk(request.app.router.routes, "")
+        table = request.app.state.route_table = found
+    out: set[str] = set()
+    for regex, methods in table:
+        if regex.match(request.url.path):
+            out |= methods
+    return out
+
+
+class ApiFaults:
+    """An exception no handler took, under /api: a 500 in the error shape (a JSON client
+    parses every answer), logged; the pages keep Starlette's own 500."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not is_api(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:  # noqa: BLE001 (the one place a fault becomes an answer)
+            import structlog
+
+            structlog.get_logger().exception("api.fault", path=scope["path"])
+            if started:
+                raise
+            body = JSONResponse({"error": {"kind": "internal", "message": "a fault of the server; it is logged",
+                                           "rule": None}}, status_code=500)
+            await body(scope, receive, send)
 
 
 def refusal_status(err: Any) -> int:

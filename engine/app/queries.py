@@ -208,6 +208,33 @@ class Reader:
                  if (team is None or i.team == team) and self.sees_item(i)]
         return [v for v in views if v["overdue"]] if overdue else views
 
+    def items_page(self, *, state: str | None = None, station: str | None = None, overdue: bool = False,
+                   since: dt.datetime | None = None, after: int = 0, limit: int = 50,
+                   lang: str = "en") -> tuple[list[dict[str, Any]], int | None]:
+        """One page of `items` in id order, after id `after`: at most `limit` views, and the
+        last id of the page when more may follow (the API's cursor), else None. Reads the
+        store a chunk at a time, so a page costs its own items, not the whole list; `since`
+        keeps items changed at or after that time (a poller's cheap read)."""
+        _filters(state=state, station=station)
+        body = self.w.body(station).key if station else None
+        out: list[dict[str, Any]] = []
+        last = after
+        chunk = max(limit, 50)
+        while True:
+            recs = self.tx.items(state=state, body=body, after=last, limit=chunk)
+            for n, i in enumerate(recs):
+                last = i.id
+                if since is not None and i.updated_at < since or not self.sees_item(i):
+                    continue
+                if overdue and not plan.overdue(i.reminders, self.now):  # as item_view says it
+                    continue
+                out.append(self.item_view(i, lang))
+                if len(out) == limit:
+                    more = n < len(recs) - 1 or len(recs) == chunk
+                    return out, (last if more else None)
+            if len(recs) < chunk:
+                return out, None
+
     def waiting_for(self, book: Rulebook, item: ItemRecord, lang: str) -> str | None:
         """What the item waits for: the rulebook's words, or its next steps where those words
         were written for items of another kind (a station's item in `filed`)."""

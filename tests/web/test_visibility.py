@@ -105,6 +105,17 @@ ROUTES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/meetings/{meeting_id}"): ("meeting", "404 when hidden"),
     ("GET", "/api/audit/verify"): ("export", "the log's verdict: for those who see everything, else 404"),
     ("GET", "/api/whoami"): ("list", "the member's own roles"),
+    # /api/v1: the contract /api aliases (issue 18): the same handlers, so the same checks
+    ("GET", "/api/v1/items"): ("list", "visible items only, a page at a time"),
+    ("GET", "/api/v1/items/{item_id}"): ("item", "404 when hidden"),
+    ("GET", "/api/v1/items/{item_id}/history"): ("item", "404 when hidden"),
+    ("POST", "/api/v1/items"): ("act_file", "files in the member's own body"),
+    ("POST", "/api/v1/items/{item_id}/advance"): ("act_item", "404 before any act on a hidden item"),
+    ("POST", "/api/v1/meetings"): ("convene", "404 for a hidden item on the agenda"),
+    ("POST", "/api/v1/meetings/{meeting_id}/hold"): ("act_meeting", "404 before any act on a hidden meeting"),
+    ("GET", "/api/v1/meetings/{meeting_id}"): ("meeting", "404 when hidden"),
+    ("GET", "/api/v1/audit/verify"): ("export", "the log's verdict: for those who see everything, else 404"),
+    ("GET", "/api/v1/whoami"): ("list", "the member's own roles"),
     # people (web/routes_people.py): the roster as the viewer may see it, their own delegations and account
     ("GET", "/roster"): ("people", "members with posts at the viewer's bodies only (all for the HQ)"),
     ("POST", "/roster/members"): ("people", "adds a member: no item, meeting or post is read"),
@@ -196,7 +207,7 @@ def _absent_like(w: W, r: Any, path: str, key: str, ident: int) -> str | None:
     if r.status_code != 404:
         return f"status {r.status_code}"
     if path.startswith("/api/"):
-        never = _get(w, vw.STATION_A, path.replace(str(ident), str(NEVER)))
+        never = _get(w, vw.STATION_A, re.sub(rf"/{ident}(?=/|$)", f"/{NEVER}", path))  # not the 1 of /v1
         if never.status_code != 404:
             return f"an unused id got {never.status_code}"
         return None if r.json() == _renumbered(never.json(), NEVER, ident) else "unlike absent"
@@ -263,17 +274,17 @@ def check_list(w: W, method: str, path: str) -> list[str]:
     r = _get(w, vw.STATION_A, path)
     if r.status_code != 200 or _leaks(r, w.s.hidden_from_a):
         bad.append(f"A's {path}: {r.status_code} {_leaks(r, w.s.hidden_from_a)}")
-    if path in ("/board", "/api/items") and vw.MITO_TITLE not in r.text:
+    if path in ("/board", "/api/items", "/api/v1/items") and vw.MITO_TITLE not in r.text:
         bad.append(f"A's {path} lacks their own item")
-    if path == "/api/items" and r.status_code == 200 and sorted(v["id"] for v in r.json()) != sorted(
+    if path in ("/api/items", "/api/v1/items") and r.status_code == 200 and sorted(v["id"] for v in r.json()) != sorted(
             [w.s.mito_item, w.s.escalated]):
         bad.append(f"A's items: {[v['id'] for v in r.json()]}")
     r = _get(w, vw.ENDED, path)
     if not (r.status_code == 200 or _gone(r)) or _leaks(r, w.s.hidden_from_ended):
         bad.append(f"ended's {path}: {r.status_code} {_leaks(r, w.s.hidden_from_ended)}")
-    if path == "/api/items" and r.status_code == 200 and r.json() != []:
+    if path in ("/api/items", "/api/v1/items") and r.status_code == 200 and r.json() != []:
         bad.append("ended sees items")
-    if path in ("/board", "/api/items") and vw.HQ_TITLE not in _get(w, vw.HQ_MEMBER, path).text:
+    if path in ("/board", "/api/items", "/api/v1/items") and vw.HQ_TITLE not in _get(w, vw.HQ_MEMBER, path).text:
         bad.append(f"the HQ's {path} lacks the HQ's item")
     return bad
 
