@@ -417,9 +417,32 @@ def item(request: Request, item_id: Annotated[int, path_id("item")], who: Annota
     return _read(request, who, lambda q: q.item(item_id, _lang(request)))
 
 
-@router.get("/items/{item_id}/history", response_model=list[HistoryEvent], responses={200: {"headers": ETAG}, **READ})
-def history(request: Request, item_id: Annotated[int, path_id("item")], who: Annotated[Any, Depends(member)]) -> Any:
-    return _read(request, who, lambda q: q.history(item_id, _lang(request)))
+@router.get("/items/{item_id}/history", response_model=list[HistoryEvent], responses={
+    200: {"headers": {**ETAG, "Link": {"description": '`<…?cursor=…>; rel="next"` while more follow',
+                                       "schema": {"type": "string"}},
+                      "Next-Cursor": {"description": "the cursor of the next page, absent on the last",
+                                      "schema": {"type": "string"}}}},
+    304: {"description": "not modified (If-None-Match)"}, **READ})
+def history(request: Request, item_id: Annotated[int, path_id("item")], who: Annotated[Any, Depends(member)],
+            limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
+            cursor: Annotated[str | None, Query(pattern=CURSOR, description="`Next-Cursor` of the page before")] = None,
+            ) -> Any:
+    """The item's events in log order (R-R1 as `item history`), a page at a time by
+    sequence number: `Next-Cursor` (and `Link: rel="next"`) while more follow."""
+    def run() -> Any:
+        after = _cursor(cursor)
+        with _reader(request, who) as q:
+            events = [e for e in q.history(item_id, _lang(request)) if e["seq"] > after]
+        page, more = events[:limit], len(events) > limit
+        headers = {}
+        if more:
+            nxt = _next(page[-1]["seq"])
+            from urllib.parse import urlencode
+
+            query = urlencode({"limit": limit, "cursor": nxt})
+            headers = {"Next-Cursor": nxt, "Link": f'<{request.url.path}?{query}>; rel="next"'}
+        return _fresh(request, page, headers)
+    return _call(request, run)
 
 
 

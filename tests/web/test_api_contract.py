@@ -97,3 +97,24 @@ def test_a_poller_gets_304_until_something_changes(real):
     assert changed.status_code in (200, 304)
     if real.item(1).state == "withdrawn":
         assert changed.status_code == 200 and changed.headers["ETag"] != tag
+
+
+def test_an_items_history_comes_a_page_at_a_time(real):
+    """Every list pages (issue 18): the history by sequence number, `Next-Cursor` while more
+    follow, the pages together are the whole history in log order."""
+    c, h = _c(real)
+    c.post("/api/v1/items/1/advance", headers=h, json={"trigger": "skip"})  # a few more events, allowed or not
+    c.post("/api/v1/items/1/advance", headers=h, json={"trigger": "refer"})
+    whole = c.get("/api/v1/items/1/history?limit=500", headers=h).json()
+    assert len(whole) >= 2 and "Next-Cursor" not in c.get("/api/v1/items/1/history?limit=500", headers=h).headers
+    seen: list[int] = []
+    url = "/api/v1/items/1/history?limit=1"
+    while True:
+        r = c.get(url, headers=h)
+        assert r.status_code == 200 and len(r.json()) <= 1
+        seen += [e["seq"] for e in r.json()]
+        if "Next-Cursor" not in r.headers:
+            break
+        url = r.headers["Link"][1:r.headers["Link"].index(">")]
+    assert seen == [e["seq"] for e in whole] == sorted(seen)
+    assert _is_error(c.get("/api/v1/items/1/history?limit=0", headers=h), 400, "bad_input")
