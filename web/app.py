@@ -168,9 +168,10 @@ class DatabaseHealth:
         self._probing = True
         try:
             self._limiter = self._limiter or anyio.CapacityLimiter(1)
-            self.ok = False
+            ok = False  # the last answer stands while this probe is under way
             with anyio.move_on_after(self.BOUND):
-                self.ok = await anyio.to_thread.run_sync(self._probe, limiter=self._limiter, abandon_on_cancel=True)
+                ok = await anyio.to_thread.run_sync(self._probe, limiter=self._limiter, abandon_on_cancel=True)
+            self.ok = ok
         finally:
             self.checked = time.monotonic()
             self._probing = False

@@ -216,3 +216,32 @@ def test_the_scheduler_logs_one_line_for_a_failed_pass_and_recovers(db_url, tmp_
     clock.run_pass()
     assert outbox.read_text(encoding="utf-8").count("\n") >= 1
     k.store.close()
+
+
+def test_healthz_keeps_its_last_answer_while_a_probe_is_under_way():
+    """Found by bench/api.py: 16 clients at once got 503 "database unreachable" from a healthy
+    database, because a probe under way set the answer to down until it came back; the
+    requests meanwhile must get the last answer (up), as the docstring promised."""
+    import time
+
+    import anyio
+
+    from web.app import DatabaseHealth
+
+    health = DatabaseHealth(object())
+    health._probe = lambda: time.sleep(0.3) or True  # type: ignore[method-assign]
+
+    async def main() -> list[bool]:
+        answers: list[bool] = []
+
+        async def ask() -> None:
+            answers.append(await health.up())
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(ask)  # starts the probe
+            await anyio.sleep(0.05)
+            for _ in range(5):
+                tg.start_soon(ask)  # arrive while it is under way
+        return answers
+
+    assert anyio.run(main) == [True] * 6
