@@ -870,6 +870,8 @@ def item_text(app: App, v: dict[str, Any]) -> str:
              t("show.item_filed", who=v["filed_by_name"], login=v["filed_by"], at=_when(_parse(v["filed_at"]), app.lang))]
     if v["note"]:
         lines.append(t("show.note", note=v["note"]))
+    if v.get("pillars"):
+        lines.append(t("pillar.label") + ": " + " / ".join(p["title"] for p in v["pillars"]))
     if v["waiting_for"]:
         lines.append(t("show.waiting", what=v["waiting_for"]) + (t("show.overdue") if v["overdue"] else ""))
     for n in v["next"]:
@@ -909,15 +911,16 @@ def _parse(text: str | None) -> Any:
 @option("--station", metavar="NAME", help="opt.file_station")
 @option("--team", metavar="TEAM", help="opt.team")
 @option("--note", default="", help="opt.note")
+@option("--pillar", "pillars", multiple=True, metavar="KEY", help="pillar.help")
 @dry_run_opt
 @behalf_opt
 @pass_app
-def item_file(app: App, title: str, station: str | None, team: str | None, note: str, dry_run: bool,
-              on_behalf_of: str | None) -> None:
+def item_file(app: App, title: str, station: str | None, team: str | None, note: str, pillars: tuple[str, ...],
+              dry_run: bool, on_behalf_of: str | None) -> None:
     with refusals(app):
         k = app.kaigi()
         out = k.file_item(app.actor, title, station=station, team=team, note=note, dry_run=dry_run,
-                          on_behalf_of=on_behalf_of)
+                          on_behalf_of=on_behalf_of, pillars=pillars)
         view = None
         if not out.dry_run:
             with k.read() as q:
@@ -931,16 +934,17 @@ def item_file(app: App, title: str, station: str | None, team: str | None, note:
 @option("--station", metavar="NAME", help="opt.list_station")
 @option("--team", metavar="TEAM", help="opt.team_filter")
 @option("--overdue", is_flag=True, help="opt.overdue")
+@option("--pillar", metavar="KEY", help="pillar.filter_help")
 @option("--limit", type=click.IntRange(1, 200), default=100, show_default=True, help="opt.limit")
 @option("--offset", type=click.IntRange(0, MAX_ID), default=0, help="opt.offset")
 @pass_app
 def item_list(app: App, search: str, state: str | None, station: str | None, team: str | None, overdue: bool,
-              limit: int, offset: int) -> None:
+              pillar: str | None, limit: int, offset: int) -> None:
     from engine.app import finding
 
     with refusals(app):
         with _reading(app) as q:
-            found = finding.find(q, finding.Filters(search, state, station, team, overdue), limit=limit,
+            found = finding.find(q, finding.Filters(search, state, station, team, overdue, pillar), limit=limit,
                                  offset=offset, lang=app.lang)
             full = finding.records(q, [r["id"] for r in found.rows])
             views = [q.item_view(full[r["id"]], app.lang) for r in found.rows if r["id"] in full]

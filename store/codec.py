@@ -92,7 +92,7 @@ def minutes_in(text: str | None) -> tuple[Minutes, ...]:
 
 # ---------------------------------------------------------------- items and meetings
 ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at", "updated_at", "note",
-             "origin", "sittings", "orders", "reminders", "fired", "next_due_at")
+             "origin", "sittings", "orders", "reminders", "fired", "pillars", "next_due_at")
 MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status", "version", "convened_at",
                 "held_at", "sat_at", "attendees", "invited", "present", "items", "outcomes", "minutes",
                 "reminders", "fired", "place", "changed_at", "next_due_at")
@@ -112,12 +112,14 @@ def item_row(i: ItemRecord, t: Any = t_out) -> dict[str, Any]:
     return {"id": i.id, "title": i.title, "body": i.body, "team": i.team, "state": i.state, "version": i.version,
             "filed_by": i.filed_by, "filed_at": t(i.filed_at), "updated_at": t(i.updated_at), "note": i.note,
             "origin": i.origin, "sittings": sittings_out(i.sittings), "orders": orders_out(i.orders),
-            "reminders": planned_out(i.reminders), "fired": fired_out(i.fired), "next_due_at": t(i.next_due_at)}
+            "reminders": planned_out(i.reminders), "fired": fired_out(i.fired), "pillars": dumps(list(i.pillars)),
+            "next_due_at": t(i.next_due_at)}
 
 
 def item_in(r: Any) -> ItemRecord:
     return ItemRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], t_in(r[7]), t_in(r[8]), r[9], r[10],  # type: ignore[arg-type]
-                      sittings_in(r[11]), orders_in(r[12]), planned_in(r[13]), fired_in(r[14]))
+                      sittings_in(r[11]), orders_in(r[12]), planned_in(r[13]), fired_in(r[14]),
+                      tuple(orjson.loads(r[15] or "[]")))
 
 
 def meeting_row(m: MeetingRecord, t: Any = t_out) -> dict[str, Any]:

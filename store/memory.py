@@ -121,7 +121,7 @@ class MemoryTx:
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
         return [ItemCard(i.id, i.title, i.state, i.body, i.team, i.origin, i.updated_at,
-                         min((p.due_at for p in i.reminders), default=None))
+                         min((p.due_at for p in i.reminders), default=None), i.pillars)
                 for i in self.items(body=body)]
 
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,

@@ -135,6 +135,7 @@ class ItemCard:
     origin: int | None
     updated_at: dt.datetime
     earliest_due: dt.datetime | None
+    pillars: tuple[str, ...] = ()  # R-X1
 
 
 @record
@@ -154,6 +155,7 @@ class ItemRecord:
     orders: tuple[OpenOrder, ...] = ()
     reminders: tuple[Planned, ...] = ()
     fired: tuple[tuple[str, int], ...] = ()  # rungs gone out, per reminder identity: the facts' tally
+    pillars: tuple[str, ...] = ()  # the pillars of 第3 it serves (R-X1), rulebook keys
 
     @property
     def next_due_at(self) -> dt.datetime | None:

@@ -587,14 +587,14 @@ class SqlTx:
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
         """Every item as a board card, read without decoding its sittings, orders or tallies."""
         w = _Where().eq("body", body)
-        rows = self.all("SELECT id, title, state, body, team, origin, updated_at, reminders FROM item" + w.sql()
+        rows = self.all("SELECT id, title, state, body, team, origin, updated_at, reminders, pillars FROM item" + w.sql()
                         + " ORDER BY id", w.params)
         out = []
         for r in rows:
             planned = orjson.loads(r[7]) if r[7] and r[7] != "[]" else ()
             due = min((p[4] for p in planned), default=None)
             out.append(ItemCard(r[0], r[1], r[2], r[3], r[4], r[5], t_in(r[6]),  # type: ignore[arg-type]
-                                t_in(due) if due else None))
+                                t_in(due) if due else None, tuple(orjson.loads(r[8] or "[]"))))
         return out
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:

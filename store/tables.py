@@ -89,6 +89,7 @@ class Item(SQLModel, table=True):
     orders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
     reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
     fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    pillars: str = Field(default="[]", **_json())  # type: ignore[arg-type]  # 第3's pillars it serves (R-X1)
     next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 

@@ -199,6 +199,8 @@ class FileItem(BaseModel):
     station: Key | None = Field(default=None, description="a station's key or name; none: the HQ")
     team: Key | None = Field(default=None, description="a team of the rulebook in force")
     note: Note = ""
+    pillars: list[Annotated[str, Field(min_length=1, max_length=32, pattern=KEY_PATTERN)]] = Field(
+        default_factory=list, max_length=8, description="R-X1: the pillars of 第3 it serves (keys of the rulebook in force)")
 
 
 class Advance(BaseModel):
@@ -384,6 +386,7 @@ def items(request: Request, who: Annotated[Any, Depends(member)],
           state: Annotated[Key | None, Query(description="a state of the rulebook in force")] = None,
           station: Annotated[Key | None, Query(description="a station's key or name")] = None,
           overdue: bool = False,
+          pillar: Annotated[Key | None, Query(description="R-X1: items serving this pillar of 第3")] = None,
           since: Annotated[str | None, Query(pattern=SINCE, json_schema_extra={"format": "date-time"},
                                              description="items changed at or after (RFC 3339)")] = None,
           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
@@ -396,16 +399,19 @@ def items(request: Request, who: Annotated[Any, Depends(member)],
         if state is not None and state not in _vocabulary(request.app)["states"]:
             raise HTTPException(400, {"kind": "bad_input", "message": f"state: no state {state[:40]!r} in the rulebooks",
                                       "rule": None})
+        if pillar is not None and pillar not in _vocabulary(request.app)["pillars"]:
+            raise HTTPException(400, {"kind": "bad_input", "rule": "R-X1",
+                                      "message": f"pillar: no pillar {pillar[:40]!r} in the rulebooks"})
         when = _since(since)
         with _reader(request, who) as q:
             page, last = q.items_page(state=state, station=station, overdue=overdue, since=when, after=after,
-                                      limit=limit, lang=_lang(request))
+                                      limit=limit, lang=_lang(request), pillar=pillar)
         headers = {}
         if last is not None:
             nxt = _next(last)
             from urllib.parse import urlencode
 
-            known = ("state", "station", "overdue", "since", "limit")
+            known = ("state", "station", "overdue", "pillar", "since", "limit")
             query = urlencode({k: v for k, v in request.query_params.items() if k in known} | {"cursor": nxt})
             headers = {"Next-Cursor": nxt, "Link": f'<{request.url.path}?{query}>; rel="next"'}
         return _fresh(request, page, headers)
@@ -452,7 +458,8 @@ def history(request: Request, item_id: Annotated[int, path_id("item")], who: Ann
 def file_item(request: Request, body: FileItem, who: Annotated[Any, Depends(member)]) -> Any:
     """File an item (`item file`); `id` is the new item's."""
     def run() -> Any:
-        out = request.app.state.kaigi.file_item(who, body.title, station=body.station, team=body.team, note=body.note)
+        out = request.app.state.kaigi.file_item(who, body.title, station=body.station, team=body.team, note=body.note,
+                                                pillars=tuple(body.pillars))
         return _created(request, _acted(out, out.records[0].item), "items")
     return _call(request, run)
 
@@ -533,6 +540,7 @@ def _vocabulary(app: Any) -> dict[str, list[str]]:
     return {"kinds": sorted({k for b in books for k in b.meetings}),
             "triggers": sorted({t.trigger for b in books for t in b.transitions}),
             "teams": sorted({t for b in books for t in b.teams}),
+            "pillars": sorted({p for b in books for p in b.pillars}),
             "hq_kinds": sorted({k for b in books for k, m in b.meetings.items() if m.body == "hq"}),
             "states": sorted({s for b in books for s in b.states}),
             "versions": [b.version for b in books]}
@@ -575,12 +583,16 @@ def openapi(app: Any) -> dict[str, Any]:
     schemas["Advance"]["properties"]["trigger"]["enum"] = triggers
     if teams:
         schemas["FileItem"]["properties"]["team"]["anyOf"][0] = {"type": "string", "enum": teams}
+    if words["pillars"]:  # R-X1
+        schemas["FileItem"]["properties"]["pillars"]["items"] = {"type": "string", "enum": words["pillars"]}
     for ops in doc["paths"].values():
         for p in ops.get("get", {}).get("parameters", []):
             if p["in"] == "query" and "anyOf" in p["schema"]:  # a query's absent value is no `null`
                 p["schema"] = {**p["schema"]["anyOf"][0], **{k: v for k, v in p["schema"].items() if k != "anyOf"}}
             if p["name"] == "state":
                 p["schema"] = {"type": "string", "enum": states}
+            if p["name"] == "pillar" and words["pillars"]:
+                p["schema"] = {"type": "string", "enum": words["pillars"]}
     app.state.openapi_doc = (key, doc)
     return doc
 

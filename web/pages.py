@@ -241,7 +241,9 @@ def board(request: Request, station: str | None = None, team: str | None = None)
                             "cards": cards[:BOARD_SHOWN]})
         bodies = [{"key": b.key, "name": q.body_name(b.key, language)} for b in q.w.bodies.values()]
         teams = [{"key": k_, "title": tm.title.in_(language)} for k_, tm in book.teams.items()]
-    return render(request, "board.html", columns=columns, bodies=bodies, teams=teams, station=station, team=team)
+        pillars = [{"key": k_, "title": p.title.in_(language)} for k_, p in book.pillars.items()]  # R-X1
+    return render(request, "board.html", columns=columns, bodies=bodies, teams=teams, station=station, team=team,
+                  pillars=pillars)
 
 
 # ---------------------------------------------------------------- an item: web/routes_item.py

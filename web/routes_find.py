@@ -22,9 +22,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _filters(q: str | None, state: str | None, station: str | None, team: str | None,
-             overdue: str | None) -> finding.Filters:
+             overdue: str | None, pillar: str | None = None) -> finding.Filters:
     return finding.Filters(q=(q or "").strip(), state=state or None, station=station or None, team=team or None,
-                           overdue=overdue not in (None, "", "0"))
+                           overdue=overdue not in (None, "", "0"), pillar=pillar or None)
 
 
 def _page_number(page: str | None) -> int:
@@ -38,16 +38,18 @@ def _choices(q: Any, language: str) -> dict[str, Any]:
     book = q.book()
     return {"states": [{"key": k, "title": st.title.in_(language)} for k, st in book.states.items()],
             "bodies": [{"key": b.key, "name": q.body_name(b.key, language)} for b in q.w.bodies.values()],
-            "teams": [{"key": k, "title": tm.title.in_(language)} for k, tm in book.teams.items()]}
+            "teams": [{"key": k, "title": tm.title.in_(language)} for k, tm in book.teams.items()],
+            "pillars": [{"key": k, "title": p.title.in_(language)} for k, p in book.pillars.items()]}  # R-X1
 
 
 @router.get("/items", response_class=HTMLResponse)
 def items_page(request: Request, q: str | None = None, state: str | None = None, station: str | None = None,
-               team: str | None = None, overdue: str | None = None, page: str | None = None) -> Response:
+               team: str | None = None, overdue: str | None = None, page: str | None = None,
+               pillar: str | None = None) -> Response:
     if (gate := _gate(request)) is not None:
         return gate
     language = lang(request)
-    f = _filters(q, state, station, team, overdue)
+    f = _filters(q, state, station, team, overdue, pillar)
     with _reader(request) as r:
         choices = _choices(r, language)
         try:

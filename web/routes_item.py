@@ -155,7 +155,8 @@ async def item_file(request: Request) -> Response:
     k, language = _kaigi(request), lang(request)
     try:
         out = k.file_item(_who(request), str(form.get("title") or ""), station=str(form.get("station") or "") or None,
-                          note=str(form.get("note") or ""), team=str(form.get("team") or "") or None)
+                          note=str(form.get("note") or ""), team=str(form.get("team") or "") or None,
+                          pillars=tuple(str(p) for p in form.getlist("pillar") if p))
     except DomainError as err:
         return render(request, "error.html", status=refusal_status(err), message=err.render(language), refusal=True)
     return redirect(f"/items/{out.fact.item}")

@@ -23,7 +23,7 @@ FIRST_YEAR, LAST_YEAR = 1900, 2999
 def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
     problems: list[Problem] = []
     for check in (_check_header, _check_powers, _check_roles, _check_positions, _check_meetings, _check_states,
-                  _check_transitions, _check_reachable, _check_reminders):
+                  _check_transitions, _check_reachable, _check_reminders, _check_pillars):
         problems.extend(Problem(source, key, expected) for key, expected in check(book))
     return problems
 
@@ -41,6 +41,17 @@ def _month_day(text: str) -> bool:
     except ValueError:
         return False
     return len(text) == 5
+
+
+def _check_pillars(b: Rulebook) -> Iterator[tuple[str, str]]:
+    """R-X1: a pillar's key is an identifier an item can name (`fact_finding`), with both titles."""
+    import re
+
+    for key, p in b.pillars.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", key):
+            yield f"pillars.{key}", "a key of lower-case letters, digits and _ (like fact_finding)"
+        if not p.title.ja or not p.title.en:
+            yield f"pillars.{key}", "a Japanese and an English title (ja, en)"
 
 
 def _check_header(b: Rulebook) -> Iterator[tuple[str, str]]:

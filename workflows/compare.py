@@ -225,6 +225,7 @@ def diff(a: Rulebook, b: Rulebook) -> list[Change]:
         *_section("body_kinds", a, b, a.body_kinds, b.body_kinds, _BODY_KIND_FIELDS, _whole_titled),
         *_section("roles", a, b, a.roles, b.roles, _ROLE_FIELDS, _whole_role),
         *_section("teams", a, b, a.teams, b.teams, _TEAM_FIELDS, _whole_titled),
+        *_section("pillars", a, b, a.pillars, b.pillars, _TEAM_FIELDS, _whole_titled),
         *_section("positions", a, b, a.positions, b.positions, _POSITION_FIELDS, _whole_position, succ),
         *_section("meetings", a, b, a.meetings, b.meetings, _MEETING_FIELDS, _whole_meeting),
         *_section("states", a, b, a.states, b.states, _STATE_FIELDS, _whole_state),

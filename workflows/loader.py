@@ -14,7 +14,7 @@ from typing import Any
 from workflows.checks import check_rulebook
 from workflows.errors import Problem, RulebookInvalid
 from workflows.rulebook import (BodyKind, MeetingKind, Position, Powers, ReminderRule, Role, Rulebook,
-                                Rung, StateDef, Team, Title, TransitionDef)
+                                Pillar, Rung, StateDef, Team, Title, TransitionDef)
 
 
 class _Reader:
@@ -140,6 +140,7 @@ def _build(r: _Reader, doc: dict[str, Any], text: str, source: str) -> Rulebook:
         text=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=source,
+        pillars=r.table(doc, "pillars", lambda k, d, p: Pillar(k, r.title(d, p))) if "pillars" in doc else {},
     )
 
 

@@ -44,6 +44,14 @@ class Team:
 
 
 @dataclass(frozen=True, slots=True)
+class Pillar:
+    """One pillar of 第3 that the measures serve (R-X1); an item names the pillars it serves."""
+
+    key: str
+    title: Title
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     """A post (ポスト) that holds a role; `succeeds` names the post it replaced (R-V1)."""
 
@@ -200,6 +208,7 @@ class Rulebook:
     sha256: str
     origin: str = field(compare=False)
     _index: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
+    pillars: dict[str, Pillar] = field(default_factory=dict)  # 第3's pillars (R-X1); none in an older book
 
     @property
     def initial(self) -> str:

@@ -44,11 +44,12 @@ class Filters:
     station: str | None = None
     team: str | None = None
     overdue: bool = False
+    pillar: str | None = None  # R-X1: items serving this pillar of 第3
 
     def as_query(self) -> dict[str, str]:
         """The filters as URL query parameters (for the page's links and exports)."""
         out = {"q": self.q, "state": self.state or "", "station": self.station or "", "team": self.team or "",
-               "overdue": "1" if self.overdue else ""}
+               "overdue": "1" if self.overdue else "", "pillar": self.pillar or ""}
         return {k: v for k, v in out.items() if v}
 
 
@@ -90,6 +91,8 @@ def check(reader: Any, f: Filters) -> tuple[str | None, str | None]:
         raise BadInput("find.bad_state", value=f.state[:40], known=", ".join(book.states))
     if f.team and f.team not in book.teams:
         raise BadInput("find.bad_team", value=f.team[:40], known=", ".join(book.teams))
+    if f.pillar and f.pillar not in book.pillars:
+        raise BadInput("pillar.none", pillar=f.pillar[:40], known=", ".join(book.pillars) or "-")
     body = reader.w.body(f.station).key if f.station else None
     return body, f.team or None
 
@@ -111,6 +114,8 @@ def _matching(reader: Any, f: Filters) -> list[ItemCard]:
     """Every card that passes the filters and whose title, or else note, holds every word."""
     wanted = words(f.q)
     cards = list(_cards(reader, f))
+    if f.pillar:  # R-X1
+        cards = [c for c in cards if f.pillar in c.pillars]
     if not wanted:
         return cards
     hit: set[int] = set()
@@ -145,6 +150,7 @@ def _row(reader: Any, c: ItemCard, lang: str) -> dict[str, Any]:
     return {"id": c.id, "title": c.title, "state": c.state, "state_title": st.title.in_(lang) if st else c.state,
             "body": c.body, "body_name": reader.body_name(c.body, lang), "team": c.team,
             "team_title": book.teams[c.team].title.in_(lang) if c.team in book.teams else None,
+            "pillars": [p for p in c.pillars],
             "updated_at": iso(c.updated_at), "earliest_deadline": iso(c.earliest_due),
             "overdue": c.earliest_due is not None and c.earliest_due <= reader.now}
 

@@ -355,10 +355,11 @@ class Kaigi:
     # ------------------------------------------------------------ items
     @checked
     def file_item(self, actor: Actor | str, title: str, *, station: str | None = None, team: str | None = None,
-                  note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+                  note: str = "", dry_run: bool = False, on_behalf_of: str | None = None,
+                  pillars: tuple[str, ...] | list[str] = ()) -> Outcome:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             body = ctx.world.body(station)
-            return decide.file_item(ctx, self._next(tx, "item"), title, body.key, team, note)
+            return decide.file_item(ctx, self._next(tx, "item"), title, body.key, team, note, pillars=tuple(pillars))
         return self.act(actor, "file_item", build, dry_run=dry_run, on_behalf_of=on_behalf_of)
 
     @checked

@@ -191,6 +191,7 @@ class Reader:
             out.append({"id": c.id, "title": c.title, "state": c.state, "body": c.body, "body_name": names[c.body],
                         "updated_at": iso(c.updated_at),
                         "team_title": book.teams[c.team].title.in_(lang) if c.team in book.teams else None,
+                        "pillars": [book.pillars[p].title.in_(lang) if p in book.pillars else p for p in c.pillars],
                         "overdue": c.earliest_due is not None and c.earliest_due <= self.now})  # R-N3
         return out
 
@@ -210,7 +211,7 @@ class Reader:
 
     def items_page(self, *, state: str | None = None, station: str | None = None, overdue: bool = False,
                    since: dt.datetime | None = None, after: int = 0, limit: int = 50,
-                   lang: str = "en") -> tuple[list[dict[str, Any]], int | None]:
+                   lang: str = "en", pillar: str | None = None) -> tuple[list[dict[str, Any]], int | None]:
         """One page of `items` in id order, after id `after`: at most `limit` views, and the
         last id of the page when more may follow (the API's cursor), else None. Reads the
         store a chunk at a time, so a page costs its own items, not the whole list; `since`
@@ -225,6 +226,8 @@ class Reader:
             for n, i in enumerate(recs):
                 last = i.id
                 if since is not None and i.updated_at < since or not self.sees_item(i):
+                    continue
+                if pillar is not None and pillar not in i.pillars:  # R-X1
                     continue
                 if overdue and not plan.overdue(i.reminders, self.now):  # as item_view says it
                     continue
@@ -304,6 +307,8 @@ class Reader:
         return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
                 "station": item.body if kinds.get(item.body) != "hq" else None, "team": item.team,
                 "team_title": book.teams[item.team].title.in_(lang) if item.team in book.teams else None,
+                "pillars": [{"key": p, "title": book.pillars[p].title.in_(lang) if p in book.pillars else p}
+                            for p in item.pillars],  # R-X1
                 "state": item.state, "state_title": st.title.in_(lang) if st else item.state,
                 "final": bool(st and st.final), "version": item.version,
                 "waiting_for": self.waiting_for(book, item, lang), "next": self.next_acts(book, item, lang),

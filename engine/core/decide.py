@@ -104,18 +104,23 @@ def text_field(value: str, what: str, limit: int, required: bool = False, strip:
 
 # ---------------------------------------------------------------- filing
 def file_item(ctx: Ctx, item_id: int, title: str, body: str, team: str | None, note: str,
-              origin: int | None = None) -> list[Event]:
-    """File a new item in a body; any role holder of that body may (not a clerk in their own name)."""
+              origin: int | None = None, pillars: tuple[str, ...] = ()) -> list[Event]:
+    """File a new item in a body; any role holder of that body may (not a clerk in their own name).
+    `pillars`: the pillars of 第3 it serves (R-X1), keys of the rulebook in force."""
     title = text.line(title, "title", MAX_TITLE, required=True, old=ctx.legacy_text)
     note = text.prose(note, "note", MAX_NOTE, old=ctx.legacy_text)
     if team is not None and team not in ctx.book.teams:
         raise BadInput("team.none", team=team, known=", ".join(ctx.book.teams))
+    pillars = tuple(dict.fromkeys(pillars))
+    for p in pillars:
+        if p not in ctx.book.pillars:
+            raise BadInput("pillar.none", pillar=p, known=", ".join(ctx.book.pillars) or "-")
     b = ctx.world.bodies[body]
     own = [h for h in ctx.held if h.body == b.key and not ctx.book.roles[h.role].records_on_behalf_only]
     if not own:
         raise NotPermitted("refuse.file", body=body_title(b), held=ctx.held_text())
     return [ItemFiled(item=item_id, title=title, body=b.key, team=team, note=note, state=ctx.book.initial,
-                      origin=origin)]
+                      origin=origin, pillars=pillars)]
 
 
 # ---------------------------------------------------------------- advancing
@@ -182,7 +187,8 @@ def _spawn(ctx: Ctx, new_id: int, origin: ItemRecord, spec: TransitionDef) -> It
     kind, _, state = (spec.spawns or "").partition(":")
     body = next(b for b in ctx.world.bodies.values() if b.kind == kind)
     return ItemFiled(item=new_id, title=origin.title, body=body.key, team=origin.team,
-                     note=f"from item {origin.id} ({origin.body})", state=state, origin=origin.id)
+                     note=f"from item {origin.id} ({origin.body})", state=state, origin=origin.id,
+                     pillars=origin.pillars)
 
 
 def chairs(world: World, meeting: MeetingRecord, at: dt.datetime) -> list[str]:

@@ -243,8 +243,11 @@ class DelegationEnded(Event):
 
 
 # ---------------------------------------------------------------- items
-@event("ItemFiled")
+@event("ItemFiled", optional=("pillars",))
 class ItemFiled(Event):
+    """An item filed; `pillars`: the pillars of 第3 it serves (R-X1), optional so that items
+    filed before kaigi knew pillars keep their event's payload and hash."""
+
     item: int
     title: str
     body: str
@@ -252,6 +255,7 @@ class ItemFiled(Event):
     note: str
     state: str
     origin: int | None
+    pillars: tuple[str, ...] = ()
 
 
 @event("ItemAdvanced", optional=("tabled", "spawned", "document"))

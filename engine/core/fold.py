@@ -256,7 +256,8 @@ def _filed(f: Fold, s: Stamp, e: ev.ItemFiled) -> None:
     if e.item in f.w.items:
         raise ValueError(f"item {e.item} exists")
     f.item(ItemRecord(id=e.item, title=e.title, body=e.body, team=e.team, state=e.state, version=1,
-                      filed_by=s.authority, filed_at=s.at, updated_at=s.at, note=e.note, origin=e.origin), None)
+                      filed_by=s.authority, filed_at=s.at, updated_at=s.at, note=e.note, origin=e.origin,
+                      pillars=e.pillars), None)
 
 
 def _advanced(f: Fold, s: Stamp, e: ev.ItemAdvanced) -> None:

@@ -293,7 +293,7 @@ def _show(e: ev.Event | None) -> str:
 
 # ---------------------------------------------------------------- the deciders: events back to their acts
 def _file(r: Replayer, ctx: Ctx, e: ev.ItemFiled) -> list[ev.Event]:
-    return decide.file_item(ctx, e.item, e.title, e.body, e.team, e.note)
+    return decide.file_item(ctx, e.item, e.title, e.body, e.team, e.note, pillars=e.pillars)
 
 
 def _advance(r: Replayer, ctx: Ctx, e: ev.ItemAdvanced) -> list[ev.Event]:

@@ -113,8 +113,8 @@ def official_when(at: dt.datetime, lang: str = "ja", date_only: bool = False) ->
 
 
 def pillars_of(item: Any) -> tuple[str, ...]:
-    """The pillars of 第3 an item serves (R-X1). Items name none yet: every item is in the one
-    group `-` (未指定 / not assigned) until their records carry pillars."""
+    """The pillars of 第3 an item serves (R-X1), as rulebook keys; an item that names none is
+    in the one group `-` (未指定 / not assigned)."""
     found = tuple(getattr(item, "pillars", ()) or ())
     return found or (UNASSIGNED,)
 
@@ -251,9 +251,12 @@ def _progress_paper(q: Any, lang: str, since: dt.datetime | None, until: dt.date
                "updated": official_when(rec.updated_at, lang, date_only=True)}
         total += 1
         overdue += late
-        for pillar in pillars_of(rec):
-            name = t("paper.pillar_none", lang) if pillar == UNASSIGNED else pillar
-            groups.setdefault(name, {}).setdefault(q.body_name(rec.body, lang), []).append(row)
+        for pillar in pillars_of(rec):  # R-X1: an item serving two pillars is under both
+            groups.setdefault(pillar, {}).setdefault(q.body_name(rec.body, lang), []).append(row)
+    order = [*book.pillars, *sorted(k for k in groups if k not in book.pillars and k != UNASSIGNED), UNASSIGNED]
+    groups = {(t("paper.pillar_none", lang) if k == UNASSIGNED else
+               book.pillars[k].title.in_(lang) if k in book.pillars else k): groups[k]
+              for k in order if k in groups}
     period = None
     if since or until:
         period = t("paper.period", lang, since=official_when(since, lang, True) if since else "-",
