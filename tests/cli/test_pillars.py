@@ -86,3 +86,15 @@ def test_r_x1_progress_report_groups_by_pillar_and_station(svc):
     assert i < j < n  # the rulebook's order, the unassigned last
     assert i < text.index("TWO-PILLARS") < j and text.index("NO-PILLAR") > n
     assert both
+
+
+def test_r_x1_rulebook_diff_lists_a_changed_pillar():
+    from workflows.compare import diff
+    from workflows.loader import parse_rulebook
+
+    text = (BOOKS / "ibaraki-2024-10-01.toml").read_text(encoding="utf-8")
+    a = parse_rulebook(text)
+    b = parse_rulebook(text.replace('ja = "実態把握の推進"', 'ja = "実態の把握"'))
+    keys = [c.key if hasattr(c, "key") else str(c) for c in diff(a, b)]
+    assert any("pillars.fact_finding" in k for k in keys), keys
+    assert not [k for k in map(str, diff(load_rulebook(BOOKS / "ibaraki-2023-07-03.toml"), a)) if "pillars" in k]
