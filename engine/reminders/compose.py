@@ -228,7 +228,8 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
                press=_Lines(turn),
                look=_Look(look, f"{base}{look_page}" if base and look_page else ""),
                work=Msg("mail.my_work", url=f"{base}/") if base else "",
-               escalation=Msg("mail.escalation") if late else "")
+               escalation=_Lines([Msg("mail.escalation"), *_vacant_below(world, book, rule, rung, item, meeting, at)])
+               if late else "")
     subject = Msg("mail.subject", head=head, about=about, what=what, deadline=deadline)
     links = tuple(f"{base}{a.page}" for a in actions if base and a.page)
     links += ((f"{base}{look_page}",) if base and look_page else ()) + ((f"{base}/",) if base else ())
@@ -281,6 +282,17 @@ class _Look:
             return Msg("mail.look", where=self.command).render(lang)
         return Msg("mail.look", where=self.url).render(lang) + "\n  " + \
             Msg("mail.by_command", command=self.command).render(lang)
+
+
+def _vacant_below(world: object, book: Rulebook, rule: ReminderRule, rung: int, item: ItemRecord | None,
+                  meeting: MeetingRecord | None, at: dt.datetime) -> list[Msg]:
+    """R-N2: the roles reminded at the earlier rungs that nobody holds now, said as vacant."""
+    body = item.body if item is not None else meeting.body if meeting is not None else None
+    if body is None:
+        return []
+    roles = dict.fromkeys(role for r in range(rung) for role in rule.recipients(r) if role in book.roles)
+    return [Msg("mail.vacant_below", role=book.roles[role].title) for role in roles
+            if not au.holders(world, book, [role], body, at)]  # type: ignore[arg-type]
 
 
 class _Lines:

@@ -70,3 +70,38 @@ class TestStationHQIsTheStationChiefs:
         svc.assign("sato", "kubo", "keisatsu_shocho", station="joso", dry_run=True)  # the head: the HQ chief's
         with pytest.raises(NotPermitted, match="R-P1"):
             svc.assign("matsumoto", "kubo", "keisatsu_shocho", station="mito", dry_run=True)
+
+
+class TestRemindersGoToTheHolderWhenSent:
+    def test_r_n2_a_rotation_after_planning_reaches_the_new_holder(self, svc, clock):
+        """R-N2: the implementation manager changed between the filing (when the staff-meeting
+        reminder was planned) and day 14: the new holder gets it, the old one does not."""
+        from tests.unit.test_roster_time import rotate
+
+        box = Collect()
+        d = Dispatcher(svc, {"email": box})
+        rotate(svc, "yamamoto", "kobayashi", "soshiki2_kacho", at=clock.now() + dt.timedelta(days=3))
+        clock.advance(days=14)
+        d.run_once()
+        to = {m.to[0].split("@")[0] for m in box.sent if "案件1「" in m.subject}
+        assert "kobayashi" in to and "yamamoto" not in to, to
+        (due,) = [e for e in svc.peek.events(item=1) if e.type == "ReminderDue"]
+        assert due.data["recipients"] == ["kobayashi"] and due.data.get("vacant", []) == []
+
+    def test_r_n2_a_vacant_role_is_said_and_the_next_rung_goes(self, svc, clock):
+        """R-N2: nobody holds implementation manager on day 14: the ReminderDue names the role
+        vacant, and on day 21 the general manager's escalation still goes, saying it is vacant."""
+        box = Collect()
+        d = Dispatcher(svc, {"email": box})
+        (a,) = [x for x in svc.assignments_of("yamamoto") if x.position == "soshiki2_kacho" and x.valid_until is None]
+        svc.end_assignment("sato", a.id, at=clock.now() + dt.timedelta(days=3))
+        clock.advance(days=14)
+        d.run_once()
+        dues = [e for e in svc.peek.events(item=1) if e.type == "ReminderDue"]
+        assert [(0, [], ["implementation_manager"])] == [
+            (e.data["rung"], e.data["recipients"], e.data.get("vacant", [])) for e in dues]
+        clock.advance(days=7)
+        d.run_once()
+        gm = [m for m in box.sent if "案件1「" in m.subject and m.to[0].startswith("watanabe@")]
+        assert gm, [(m.to, m.subject) for m in box.sent]
+        assert "実施責任者は現在不在です" in gm[0].body, gm[0].body
