@@ -69,6 +69,10 @@ def _check_powers(b: Rulebook) -> Iterator[tuple[str, str]]:
             if value not in b.states:
                 yield f"powers.{f}", f"a state ({_one_of(b.states)}), got {value!r}"
             continue
+        if f == "hq_at_station":  # R-P4
+            if value not in ("head", "all"):
+                yield f"powers.{f}", f"\"head\" or \"all\", got {value!r}"
+            continue
         for role in (value,) if isinstance(value, str) else value:
             if role not in b.roles:
                 yield f"powers.{f}", f"roles defined under [roles], got unknown {role!r}"
@@ -177,6 +181,8 @@ def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
         for role in rr.remind + tuple(r for rung in rr.escalate for r in rung.to):
             if role not in b.roles and role not in _PSEUDO_RECIPIENTS:
                 yield f"{p}.remind", f"roles defined under [roles], got unknown {role!r}"
+        if rr.restarts not in ("sitting", "outcome"):  # R-C7
+            yield f"{p}.restarts", f"\"sitting\" or \"outcome\", got {rr.restarts!r}"
         if rr.starts is not None:
             sk, _, sname = rr.starts.partition(":")
             if sk != "held" or sname not in b.meetings:

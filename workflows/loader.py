@@ -194,6 +194,7 @@ def _reminders(r: _Reader, doc: dict[str, Any]) -> list[ReminderRule]:
             unit=r.get(d, "unit", p, str, "days"), escalate=tuple(rungs),
             cancelled_by=r.get(d, "cancelled_by", p, str, None), command=r.get(d, "command", p, str, ""),
             setting=r.get(d, "setting", p, bool, False), items=r.get(d, "items", p, str, None),
-            starts=r.get(d, "starts", p, str, None), notify=r.get(d, "notify", p, tuple, ())))
+            starts=r.get(d, "starts", p, str, None), notify=r.get(d, "notify", p, tuple, ()),
+            restarts=r.get(d, "restarts", p, str, "sitting")))
         r.get(d, "assumed", p, bool, False)
     return out

@@ -159,6 +159,10 @@ class ReminderRule:
     # "cancelled" (a cancellation to those notified). Empty: kaigi 0.2's notice, the day
     # before only, as logs adopted under a rulebook without it were written.
     notify: tuple[str, ...] = ()
+    # R-C7: what restarts the wait while the item stays in its state — "sitting" (a sitting
+    # that left it undealt with, as rulebooks written before) or "outcome" (only a recorded
+    # outcome, e.g. a progress `check`: a sitting with no outcome moves no deadline).
+    restarts: str = "sitting"
     waits_kind: str = field(default="", compare=False)
     waits_state: str | None = field(default=None, compare=False)
 
@@ -179,6 +183,9 @@ class Powers:
     organise_hq: tuple[str, ...] = ("chief",)
     organise_station: tuple[str, ...] = ("station_chief",)
     station_head: str = "station_chief"
+    # R-P4: what the HQ organiser may assign inside a station HQ: "head" (only its head post;
+    # the station chief assigns the rest) or "all" (the default of rulebooks written before).
+    hq_at_station: str = "all"
     adopt_rulebook: tuple[str, ...] = ("chief",)
     order: tuple[str, ...] = ("general_manager",)
     ordered: tuple[str, ...] = ("team_leader",)

@@ -29,13 +29,17 @@ def _may_organise(ctx: Ctx, body: BodyRecord, position: str | None = None) -> No
     except its head: who chiefs a station is the HQ chief's to say."""
     pw = ctx.book.powers
     hq = ctx.world.hq()
-    if ctx.holds(pw.organise_hq, hq):
-        return
     head = position is not None and ctx.book.role_of(position) == pw.station_head
+    # R-P4: at a station the HQ organiser appoints the head only, when the rulebook says so
+    if ctx.holds(pw.organise_hq, hq) and (body.kind == "hq" or head or position is None
+                                          or pw.hq_at_station != "head"):
+        return
     if body.kind != "hq" and not head and ctx.holds(pw.organise_station, body.key):
         return
     if head:
         raise ctx.refuse(Msg("act.appoint_head", body=body_title(body)), pw.organise_hq, hq, "R-P1")
+    if body.kind != "hq" and pw.hq_at_station == "head" and ctx.holds(pw.organise_hq, hq):
+        raise ctx.refuse(Msg("act.organise", body=body_title(body)), pw.organise_station, body.key, "R-P4")
     roles = pw.organise_hq if body.kind == "hq" else pw.organise_station + pw.organise_hq
     raise ctx.refuse(Msg("act.organise", body=body_title(body)), roles, body.key, "R-P1")
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from engine.core import authority as au
+from engine.core import decide
+from engine.core.errors import DomainError
 from engine.i18n import A, Msg, Person, Plain, When
 from engine.reminders import rank
 from engine.reminders.headers import header_text
@@ -76,7 +78,8 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
         for s in item.sittings:  # a sitting that has it and sat: record the outcome there
             m = meetings.get(s.meeting) if s.meeting in meetings else None
             if s.kind == kind.key and s.status == "held" and s.outcome is None and m is not None \
-                    and au.holds(w, held, book, kind.recorder_roles, item.body):  # type: ignore[arg-type]
+                    and au.holds(w, held, book, kind.recorder_roles, item.body) \
+                    and _accepted(w, book, login, at, item, t.trigger, m):  # type: ignore[arg-type]
                 add(Msg("do.record", trigger=t.trigger, meeting=A(kind.title), id=s.meeting),
                     _cmd(prefix, f"item advance {item.id} {t.trigger} --meeting {s.meeting}"),
                     f"/items/{item.id}#next")
@@ -91,6 +94,18 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
                 add(Msg("do.agenda", meeting=A(kind.title), id=s.id),
                     _cmd(prefix, f"meeting agenda {s.id} add {item.id}"), f"/meetings/{s.id}#agenda-add")
     return out
+
+
+def _accepted(world: object, book: Rulebook, login: str, at: dt.datetime, item: ItemRecord, trigger: str,
+              meeting: MeetingRecord) -> bool:
+    """R-N1: the act would be accepted citing that sitting — decided by the very function the
+    act runs (a sitting before the item's last step, R-M5, is never offered)."""
+    ctx = decide.Ctx(book, at, login, login, world)  # type: ignore[arg-type]
+    try:
+        decide.advance(ctx, item, trigger, meeting, "", spawn_id=2**62)
+    except DomainError:
+        return False
+    return True
 
 
 def who_can_as(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) -> dict[str, set[str]]:
@@ -213,7 +228,8 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
                press=_Lines(turn),
                look=_Look(look, f"{base}{look_page}" if base and look_page else ""),
                work=Msg("mail.my_work", url=f"{base}/") if base else "",
-               escalation=Msg("mail.escalation") if late else "")
+               escalation=_Lines([Msg("mail.escalation"), *_vacant_below(world, book, rule, rung, item, meeting, at)])
+               if late else "")
     subject = Msg("mail.subject", head=head, about=about, what=what, deadline=deadline)
     links = tuple(f"{base}{a.page}" for a in actions if base and a.page)
     links += ((f"{base}{look_page}",) if base and look_page else ()) + ((f"{base}/",) if base else ())
@@ -266,6 +282,17 @@ class _Look:
             return Msg("mail.look", where=self.command).render(lang)
         return Msg("mail.look", where=self.url).render(lang) + "\n  " + \
             Msg("mail.by_command", command=self.command).render(lang)
+
+
+def _vacant_below(world: object, book: Rulebook, rule: ReminderRule, rung: int, item: ItemRecord | None,
+                  meeting: MeetingRecord | None, at: dt.datetime) -> list[Msg]:
+    """R-N2: the roles reminded at the earlier rungs that nobody holds now, said as vacant."""
+    body = item.body if item is not None else meeting.body if meeting is not None else None
+    if body is None:
+        return []
+    roles = dict.fromkeys(role for r in range(rung) for role in rule.recipients(r) if role in book.roles)
+    return [Msg("mail.vacant_below", role=book.roles[role].title) for role in roles
+            if not au.holders(world, book, [role], body, at)]  # type: ignore[arg-type]
 
 
 class _Lines:

@@ -77,6 +77,8 @@ def _covered(item: ItemRecord, kind: str) -> bool:
 def _start(rule: ReminderRule, item: ItemRecord) -> dt.datetime | None:
     """When the wait began: entering the state, or (`starts = "held:K"`) the sitting that left it open."""
     left_open = [s for s in item.sittings if s.status == "held" and s.outcome is None and s.held_at is not None]
+    if rule.starts is None and rule.restarts == "outcome":  # R-C7: only a recorded outcome moves it
+        return item.updated_at
     if rule.starts is None:  # a sitting that left the item undealt with restarts the wait
         return max([item.updated_at, *[s.held_at for s in left_open if s.held_at >= item.updated_at]])  # type: ignore[type-var]
     kind = rule.starts.partition(":")[2]

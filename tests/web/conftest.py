@@ -35,11 +35,18 @@ def real_hq(url: str, clock: FrozenClock) -> Svc:
     from engine.core.events import BodyAdded
 
     k.system([BodyAdded(**b) for b in data["bodies"]])
-    for m in data["members"]:
+    from workflows import bundled_rulebooks
+
+    book = bundled_rulebooks()[-1]
+    head = {m.get("body"): m["login"] for m in data["members"]
+            if m.get("body") and book.role_of(m["position"]) == book.powers.station_head}
+    # the HQ chief appoints the HQ's people and each station's head; the station chief the rest (R-P4)
+    for m in sorted(data["members"], key=lambda m: m["login"] not in head.values()):
         if m["login"] != "sato":
             k.add_member(chief, m["login"], name=m["name"], name_en=m["name_en"],
                          email=f"{m['login']}@police.pref.ibaraki.example")
-            k.assign(chief, m["login"], m["position"], station=m.get("body"), team=m.get("team"))
+            by = chief if m["login"] in head.values() or not m.get("body") else Actor(head[m["body"]], "web")
+            k.assign(by, m["login"], m["position"], station=m.get("body"), team=m.get("team"))
     for it in data["items"]:
         k.file_item(Actor(it["filed_by"], "web"), it["title"], team=it.get("team"), note=it.get("note", ""),
                     station=it.get("station"))
