@@ -84,6 +84,9 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
         message = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg", "invalid"))
         if first.get("type") == "json_invalid":
             message = f"the body is not JSON: {first.get('ctx', {}).get('error', 'invalid')}"
+        bad = _unusable_char(first.get("input"))
+        if bad is not None and first.get("type") in ("string_unicode", "string_pattern_mismatch"):
+            message = f"{where}: {bad} is not allowed in text (no control, invisible format or lone surrogate character)"
         if is_api(request.url.path):
             return JSONResponse({"error": {"kind": "bad_input", "message": message[:500], "rule": None}},
                                 status_code=400)
@@ -136,6 +139,21 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
         return Response("ok", media_type="text/plain")
 
     return app
+
+
+def _unusable_char(value: object) -> str | None:
+    """The first character text may not hold (a control, an invisible format character such as
+    a bidi override, a lone surrogate), named by code point for the one-line refusal; None
+    when there is none (the schema's message then stands)."""
+    import unicodedata
+
+    if not isinstance(value, str):
+        return None
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            name = unicodedata.name(ch, "")
+            return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+    return None
 
 
 class DatabaseHealth:
