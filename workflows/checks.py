@@ -69,7 +69,7 @@ def _check_powers(b: Rulebook) -> Iterator[tuple[str, str]]:
             if value not in b.states:
                 yield f"powers.{f}", f"a state ({_one_of(b.states)}), got {value!r}"
             continue
-        if f == "hq_at_station":  # R-P4
+        if f == "top_in_body":  # R-P4
             if value not in ("head", "all"):
                 yield f"powers.{f}", f"\"head\" or \"all\", got {value!r}"
             continue

@@ -114,7 +114,9 @@ def _build(r: _Reader, doc: dict[str, Any], text: str, source: str) -> Rulebook:
         title=r.title(head, "rulebook"),
         source=r.get(head, "source", "rulebook", str, ""),
         office_closure=(closure[0], closure[1]),
-        body_kinds=r.table(doc, "body_kinds", lambda k, d, p: BodyKind(k, r.title(d, p))),
+        body_kinds=r.table(doc, "body_kinds", lambda k, d, p: BodyKind(
+            k, r.title(d, p), r.get(d, "top", p, bool, False), r.get(d, "reports_to", p, str, None),
+            r.get(d, "through", p, tuple, ()), r.get(d, "head", p, str, None), r.get(d, "start", p, str, None))),
         roles=r.table(doc, "roles", lambda k, d, p: Role(
             k, r.title(d, p), r.get(d, "body", p, str), r.get(d, "assumed", p, bool, False),
             r.get(d, "records_on_behalf_only", p, bool, False))),
@@ -141,6 +143,8 @@ def _build(r: _Reader, doc: dict[str, Any], text: str, source: str) -> Rulebook:
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         origin=source,
         pillars=r.table(doc, "pillars", lambda k, d, p: Pillar(k, r.title(d, p))) if "pillars" in doc else {},
+        trigger_titles=r.table(doc, "triggers", lambda k, d, p: r.title(d, p)) if "triggers" in doc else {},
+        filing=r.title(r.get(doc, "filing", "", dict), "filing") if "filing" in doc else None,
     )
 
 
@@ -167,8 +171,21 @@ def _transitions(r: _Reader, doc: dict[str, Any]) -> list[TransitionDef]:
     return out
 
 
+# the names `[powers]` had before kaigi 0.3 (logs adopted then keep their text)
+OLD_POWERS = {"organise_hq": "organise_top", "organise_station": "organise_body",
+              "station_head": "body_head", "hq_at_station": "top_in_body"}
+
+
 def _powers(r: _Reader, doc: dict[str, Any]) -> Powers:
-    d = r.get(doc, "powers", "", dict, {})
+    d = dict(r.get(doc, "powers", "", dict, {}))
+    for old, new in OLD_POWERS.items():
+        if old in d:
+            if new in d:
+                r.note(f"powers.{old}", f"one name: `{new}` (its name since kaigi 0.3) is given too")
+            d.setdefault(new, d.pop(old))
+    for name in d:
+        if name not in Powers.__slots__:
+            r.note(f"powers.{name}", f"a power kaigi knows ({', '.join(Powers.__slots__)})")
     base = Powers()
     return Powers(**{f: r.get(d, f, "powers", tuple if isinstance(getattr(base, f), tuple) else str,
                               getattr(base, f)) for f in Powers.__slots__})

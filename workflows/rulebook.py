@@ -24,8 +24,25 @@ class Title:
 
 @dataclass(frozen=True, slots=True)
 class BodyKind:
+    """A kind of body of the organisation (an HQ, a station HQ, a district).
+
+    `top`: the organisation's top body (one kind; `kaigi init` founds its body, and its
+    organiser holds the book's top role). A book that names none takes its first kind.
+    `reports_to`: the kind whose body this kind's bodies report up to (a station HQ to the
+    HQ, a district to the city HQ); its members see what became of those reports (R-R1).
+    `through`: the roles of that body a report passes through on its way (R-P3), for people
+    and papers to read. `head`: the role that heads a body of this kind (appointed by the
+    top body's organiser, R-P1). `start`: the state an item filed at such a body begins in
+    (the book's first transition's source when not said).
+    """
+
     key: str
     title: Title
+    top: bool = False
+    reports_to: str | None = None
+    through: tuple[str, ...] = ()
+    head: str | None = None
+    start: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,14 +195,22 @@ class ReminderRule:
 
 @dataclass(frozen=True, slots=True)
 class Powers:
-    """Powers given to roles outside meetings (R-P1, R-V1, R-T5)."""
+    """Powers given to roles outside meetings (R-P1, R-V1, R-T5), named for any organisation.
 
-    organise_hq: tuple[str, ...] = ("chief",)
-    organise_station: tuple[str, ...] = ("station_chief",)
-    station_head: str = "station_chief"
-    # R-P4: what the HQ organiser may assign inside a station HQ: "head" (only its head post;
-    # the station chief assigns the rest) or "all" (the default of rulebooks written before).
-    hq_at_station: str = "all"
+    `organise_top`: who organises the top body (the first of them is the book's top role,
+    the one `kaigi init --chief` gives the first member); `organise_body`: who organises a
+    body below it (their own); `body_head`: the role heading a body below the top (a kind's
+    own `head` overrides it); `top_in_body`: what the top organiser may assign inside a lower
+    body, "head" (its head post only, R-P4) or "all". Rulebooks adopted before kaigi 0.3
+    said `organise_hq`, `organise_station`, `station_head`, `hq_at_station`: the loader
+    reads those names as these. The defaults are kaigi 0.1's reading of the Ibaraki circular,
+    for the logs adopted under a book without `[powers]`.
+    """
+
+    organise_top: tuple[str, ...] = ("chief",)
+    organise_body: tuple[str, ...] = ("station_chief",)
+    body_head: str = "station_chief"
+    top_in_body: str = "all"
     adopt_rulebook: tuple[str, ...] = ("chief",)
     order: tuple[str, ...] = ("general_manager",)
     ordered: tuple[str, ...] = ("team_leader",)
@@ -216,6 +241,44 @@ class Rulebook:
     origin: str = field(compare=False)
     _index: dict[object, object] = field(default_factory=dict, repr=False, compare=False)
     pillars: dict[str, Pillar] = field(default_factory=dict)  # 第3's pillars (R-X1); none in an older book
+    # the words of the organisation's acts: a trigger's title (`[triggers.refer]`: 付議 / refer)
+    # and filing's (`[filing]`: 起案 / file); kaigi's own words stand where a book says none
+    trigger_titles: dict[str, Title] = field(default_factory=dict)
+    filing: Title | None = None
+
+    @property
+    def top_kind(self) -> str:
+        """The key of the top body kind: the one marked `top`, else the first declared."""
+        for k, b in self.body_kinds.items():
+            if b.top:
+                return k
+        return next(iter(self.body_kinds), "")
+
+    @property
+    def top_role(self) -> str:
+        """The role that organises the top body (the HQ chief): the first member holds it."""
+        return self.powers.organise_top[0] if self.powers.organise_top else ""
+
+    def head_of(self, kind: str) -> str | None:
+        """The role heading a body of `kind` (none for the top kind: its organiser leads it)."""
+        if kind == self.top_kind:
+            return None
+        bk = self.body_kinds.get(kind)
+        return (bk.head if bk is not None and bk.head else None) or self.powers.body_head
+
+    def start_state(self, kind: str) -> str:
+        """Where an item filed at a body of `kind` begins."""
+        bk = self.body_kinds.get(kind)
+        return bk.start if bk is not None and bk.start else self.initial
+
+    def reports_up(self, kind: str) -> list[str]:
+        """The kinds `kind` reports to, nearest first (a station HQ: [HQ]); stops at a loop."""
+        out: list[str] = []
+        bk = self.body_kinds.get(kind)
+        while bk is not None and bk.reports_to and bk.reports_to not in out and bk.reports_to != kind:
+            out.append(bk.reports_to)
+            bk = self.body_kinds.get(bk.reports_to)
+        return out
 
     @property
     def initial(self) -> str:

@@ -29,18 +29,18 @@ def _may_organise(ctx: Ctx, body: BodyRecord, position: str | None = None) -> No
     except its head: who chiefs a station is the HQ chief's to say."""
     pw = ctx.book.powers
     hq = ctx.world.hq()
-    head = position is not None and ctx.book.role_of(position) == pw.station_head
+    head = position is not None and ctx.book.role_of(position) == pw.body_head
     # R-P4: at a station the HQ organiser appoints the head only, when the rulebook says so
-    if ctx.holds(pw.organise_hq, hq) and (body.kind == "hq" or head or position is None
-                                          or pw.hq_at_station != "head"):
+    if ctx.holds(pw.organise_top, hq) and (body.kind == "hq" or head or position is None
+                                          or pw.top_in_body != "head"):
         return
-    if body.kind != "hq" and not head and ctx.holds(pw.organise_station, body.key):
+    if body.kind != "hq" and not head and ctx.holds(pw.organise_body, body.key):
         return
     if head:
-        raise ctx.refuse(Msg("act.appoint_head", body=body_title(body)), pw.organise_hq, hq, "R-P1")
-    if body.kind != "hq" and pw.hq_at_station == "head" and ctx.holds(pw.organise_hq, hq):
-        raise ctx.refuse(Msg("act.organise", body=body_title(body)), pw.organise_station, body.key, "R-P4")
-    roles = pw.organise_hq if body.kind == "hq" else pw.organise_station + pw.organise_hq
+        raise ctx.refuse(Msg("act.appoint_head", body=body_title(body)), pw.organise_top, hq, "R-P1")
+    if body.kind != "hq" and pw.top_in_body == "head" and ctx.holds(pw.organise_top, hq):
+        raise ctx.refuse(Msg("act.organise", body=body_title(body)), pw.organise_body, body.key, "R-P4")
+    roles = pw.organise_top if body.kind == "hq" else pw.organise_body + pw.organise_top
     raise ctx.refuse(Msg("act.organise", body=body_title(body)), roles, body.key, "R-P1")
 
 
@@ -66,8 +66,8 @@ def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None,
     if os_user is not None or db_role is not None:
         own_act(ctx, "binding")
     pw = ctx.book.powers
-    if not (ctx.holds(pw.organise_hq, ctx.world.hq()) or any(h.role in pw.organise_station for h in ctx.held)):
-        raise ctx.refuse(Msg("act.add_members"), pw.organise_hq + pw.organise_station, ctx.world.hq(), "R-P1")
+    if not (ctx.holds(pw.organise_top, ctx.world.hq()) or any(h.role in pw.organise_body for h in ctx.held)):
+        raise ctx.refuse(Msg("act.add_members"), pw.organise_top + pw.organise_body, ctx.world.hq(), "R-P1")
     _unique_identity(ctx, login, os_user, db_role)
     return [MemberAdded(login=login, name=name, name_en=name_en, email=email, lang=lang, channel=channel,
                         os_user=os_user, db_role=db_role)]
@@ -92,8 +92,8 @@ def bind_member(ctx: Ctx, member: MemberRecord, os_user: str | None, db_role: st
     identity_fields(os_user, db_role)
     own_act(ctx, "binding")
     pw = ctx.book.powers
-    if not ctx.holds(pw.organise_hq, ctx.world.hq()):
-        raise ctx.refuse(Msg("act.bind"), pw.organise_hq, ctx.world.hq(), "R-I1")
+    if not ctx.holds(pw.organise_top, ctx.world.hq()):
+        raise ctx.refuse(Msg("act.bind"), pw.organise_top, ctx.world.hq(), "R-I1")
     _unique_identity(ctx, member.login, os_user, db_role)
     return [MemberBound(login=member.login, os_user=os_user, db_role=db_role)]
 
@@ -232,8 +232,8 @@ def own_act(ctx: Ctx, what: str) -> None:
 
 
 def is_chief(ctx: Ctx) -> bool:
-    """The chief: who organises the HQ (R-P1's `organise_hq` at the top body)."""
-    return ctx.holds(ctx.book.powers.organise_hq, ctx.world.hq()) is not None
+    """The chief: who organises the HQ (R-P1's `organise_top` at the top body)."""
+    return ctx.holds(ctx.book.powers.organise_top, ctx.world.hq()) is not None
 
 
 def set_password(ctx: Ctx, login: str, commitment: str | None, *, legacy: bool = False) -> list[Event]:

@@ -52,7 +52,7 @@ class TestProgressCheckIsAnOutcome:
 
 
 class TestStationHQIsTheStationChiefs:
-    def test_r_p4_the_hq_chief_assigns_only_the_station_head(self, fast):
+    def test_r_p4_the_hq_chief_assigns_only_the_body_head(self, fast):
         """R-P4: inside a station HQ the station chief assigns the posts; the HQ chief may not,
         and is told who does; the HQ chief still appoints the station's head."""
         svc = fast

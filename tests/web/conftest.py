@@ -39,7 +39,7 @@ def real_hq(url: str, clock: FrozenClock) -> Svc:
 
     book = bundled_rulebooks()[-1]
     head = {m.get("body"): m["login"] for m in data["members"]
-            if m.get("body") and book.role_of(m["position"]) == book.powers.station_head}
+            if m.get("body") and book.role_of(m["position"]) == book.powers.body_head}
     # the HQ chief appoints the HQ's people and each station's head; the station chief the rest (R-P4)
     for m in sorted(data["members"], key=lambda m: m["login"] not in head.values()):
         if m["login"] != "sato":
