@@ -232,15 +232,16 @@ def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[d
 
 # ---------------------------------------------------------------- spreadsheets
 COLUMNS = ("find.col.id", "find.col.title", "find.col.state", "find.col.station", "find.col.team",
-           "find.col.pillars", "find.col.filed_by", "find.col.filed_at", "find.col.updated_at", "find.col.overdue", "find.col.deadline")
+           "find.col.filed_by", "find.col.filed_at", "find.col.updated_at", "find.col.overdue", "find.col.deadline",
+           "find.col.pillars")  # R-X1, last: the columns before it stay where spreadsheets expect them
 
 
 def _cells(row: dict[str, Any], lang: str) -> list[Any]:
     from engine.i18n import t
 
     return [row["id"], row["title"], row["state_title"], row["body_name"], row["team_title"] or "",
-            row["pillar_titles"], row["filed_by_name"], row["filed_at"], row["updated"], t("find.yes" if row["overdue"] else "find.no", lang),
-            row["deadline"]]
+            row["filed_by_name"], row["filed_at"], row["updated"], t("find.yes" if row["overdue"] else "find.no", lang),
+            row["deadline"], row["pillar_titles"]]
 
 
 def _jst_text(at: dt.datetime | None) -> str:
@@ -279,7 +280,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], lang: str) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("案件" if lang == "ja" else "Items")
-    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 24, 16, 18, 18, 10, 18)):
+    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18, 32)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
