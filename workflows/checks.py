@@ -26,8 +26,10 @@ FIRST_YEAR, LAST_YEAR = 1900, 2999
 MESSAGES = {
     "kind_unknown": "a body kind (one of {known}), got {got!r}",
     "role_unknown": "roles defined under [roles], got unknown {got!r}",
+    "role_one_of": "a role (one of {known}), got {got!r}",
+    "convener_body": "a role of a {body} body, got {got!r}",
     "power_default_unknown": "roles defined under [roles], got unknown {got!r}: kaigi's default, as [powers] "
-                             "does not say {power}; say {power} = [\"ROLE\"] with a role of this book",
+                             "does not say {power}; say {power} = {shape} with a role of this book",
     "top_in_body": "\"head\" or \"all\", got {got!r}",
     "top_twice": "at most one body kind with top = true; {other!r} says it too",
     "top_reports": "no reports_to on the top kind (its bodies report to no one), got {got!r}",
@@ -179,7 +181,8 @@ def _check_powers(b: Rulebook) -> Iterator[tuple[str, str]]:
             if role not in b.roles:
                 if f == "body_head" and not _body_head_used(b):
                     continue  # every kind below the top names its own head: body_head is not read
-                yield (_say(f"powers.{f}", "power_default_unknown", got=role, power=f) if default
+                yield (_say(f"powers.{f}", "power_default_unknown", got=role, power=f,
+                                  shape='"ROLE"' if isinstance(value, str) else '["ROLE"]') if default
                        else _say(f"powers.{f}", "role_unknown", got=role))
             elif f == "organise_top" and b.top_kind and b.roles[role].body != b.top_kind:
                 yield _say(f"powers.{f}", "organise_top_body", kind=b.top_kind, got=role, body=b.roles[role].body)
@@ -198,7 +201,7 @@ def _check_roles(b: Rulebook) -> Iterator[tuple[str, str]]:
 def _check_positions(b: Rulebook) -> Iterator[tuple[str, str]]:
     for key, pos in b.positions.items():
         if pos.role not in b.roles:
-            yield f"positions.{key}.role", f"a role ({_one_of(b.roles)}), got {pos.role!r}"
+            yield _say(f"positions.{key}.role", "role_one_of", known=_known(b.roles), got=pos.role)
 
 
 def _check_meetings(b: Rulebook) -> Iterator[tuple[str, str]]:
@@ -210,11 +213,11 @@ def _check_meetings(b: Rulebook) -> Iterator[tuple[str, str]]:
                            ("recorders", "recorders"), ("agenda", "agenda"), ("minutes", "minutes")):
             for role in getattr(m, field):
                 if role not in b.roles:
-                    yield f"{p}.{key}", f"roles defined under [roles], got unknown {role!r}"
+                    yield _say(f"{p}.{key}", "role_unknown", got=role)
         if m.convener not in b.roles:
-            yield f"{p}.convener", f"a role ({_one_of(b.roles)}), got {m.convener!r}"
+            yield _say(f"{p}.convener", "role_one_of", known=_known(b.roles), got=m.convener)
         elif b.roles[m.convener].body != m.body:
-            yield f"{p}.convener", f"a role of a {m.body} body, got {m.convener!r}"
+            yield _say(f"{p}.convener", "convener_body", body=m.body, got=m.convener)
         if not m.members and not m.calls:
             yield f"{p}.members", "at least one member role, or `callable` roles"
 
@@ -308,7 +311,7 @@ def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
             yield f"{p}.waits_on", f"state:<state>, meeting, or order; got {rr.waits_on!r}"
         for role in rr.remind + tuple(r for rung in rr.escalate for r in rung.to):
             if role not in b.roles and role not in _PSEUDO_RECIPIENTS:
-                yield f"{p}.remind", f"roles defined under [roles], got unknown {role!r}"
+                yield _say(f"{p}.remind", "role_unknown", got=role)
         if rr.restarts not in ("sitting", "outcome"):  # R-C7
             yield f"{p}.restarts", f"\"sitting\" or \"outcome\", got {rr.restarts!r}"
         if rr.starts is not None:

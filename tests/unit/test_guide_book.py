@@ -38,3 +38,19 @@ def test_the_guide_is_linked_and_points_nowhere_outside_the_repository():
     readme = (GUIDE.parents[1] / "README.md").read_text(encoding="utf-8")
     assert "docs/writing-a-rulebook.md" in readme
     assert "../shared" not in GUIDE.read_text(encoding="utf-8")
+
+
+def test_the_guides_sample_problems_are_what_check_says():
+    """Step 11 shows the problems of the example without the ward's head, organise_top and
+    body_head: they are the check's own words, every one."""
+    import pytest
+
+    from workflows import RulebookInvalid
+
+    text = GUIDE.read_text(encoding="utf-8")
+    sample = re.search(r"```\n(example-city\.toml: .*?)```", text, re.S).group(1).strip().splitlines()
+    gone = ('head = "ward_chief"', 'body_head = "ward_chief"', 'organise_top = ["mayor"]')
+    book = "\n".join(line for line in guide_book_text().split("\n") if line not in gone)
+    with pytest.raises(RulebookInvalid) as caught:
+        parse_rulebook(book, "example-city.toml")
+    assert caught.value.report().splitlines() == sample

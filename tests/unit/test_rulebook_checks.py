@@ -91,7 +91,7 @@ def test_a_lower_kind_without_any_head_is_told_what_to_add():
         "body = \"ward\"; [powers] body_head 'station_chief' is not a role of this book"]
     assert found["powers.body_head"] == [
         "roles defined under [roles], got unknown 'station_chief': kaigi's default, as [powers] does not say "
-        "body_head; say body_head = [\"ROLE\"] with a role of this book"]
+        "body_head; say body_head = \"ROLE\" with a role of this book"]
 
 
 def test_through_roles_exist_and_belong_to_the_kind_reported_to():
