@@ -10,7 +10,7 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "writing-a-rulebook.md"
 
 
 def toml_blocks() -> list[str]:
-    return re.findall(r"```toml\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.S)
+    return re.findall(r"```toml\n(.*?)```", GUIDE.read_text(encoding="utf-8"), re.DOTALL)
 
 
 def guide_book_text() -> str:
@@ -48,7 +48,7 @@ def test_the_guides_sample_problems_are_what_check_says():
     from workflows import RulebookInvalid
 
     text = GUIDE.read_text(encoding="utf-8")
-    sample = re.search(r"```\n(example-city\.toml: .*?)```", text, re.S).group(1).strip().splitlines()
+    sample = re.search(r"```\n(example-city\.toml: .*?)```", text, re.DOTALL).group(1).strip().splitlines()
     gone = ('head = "ward_chief"', 'body_head = "ward_chief"', 'organise_top = ["mayor"]')
     book = "\n".join(line for line in guide_book_text().split("\n") if line not in gone)
     with pytest.raises(RulebookInvalid) as caught:

@@ -76,22 +76,22 @@ def test_every_chain_ends_at_the_top_kind_and_each_lower_kind_has_a_head():
     text = text.replace('through = ["coordinator"]\n', "")
     found = problems(text)
     assert found["body_kinds.ward.reports_to"] == [
-        "a chain of reports_to that ends at the top kind 'city': ward -> district stops at 'district', which "
-        "reports to no one; give 'district' a reports_to, or make it the top kind"]
+        ("a chain of reports_to that ends at the top kind 'city': ward -> district stops at 'district', which "
+        "reports to no one; give 'district' a reports_to, or make it the top kind")]
     assert found["body_kinds.district.head"] == [
-        "a role heading a 'district' body (R-P1): add head = \"ROLE\" under [body_kinds.district], ROLE a role "
-        "with body = \"district\"; [powers] body_head 'ward_chief' heads a 'ward' body"]
+        ("a role heading a 'district' body (R-P1): add head = \"ROLE\" under [body_kinds.district], ROLE a role "
+        "with body = \"district\"; [powers] body_head 'ward_chief' heads a 'ward' body")]
 
 
 def test_a_lower_kind_without_any_head_is_told_what_to_add():
     text = broken('head = "ward_chief"\n', "", broken('body_head = "ward_chief"\n', ""))
     found = problems(text)
     assert found["body_kinds.ward.head"] == [
-        "a role heading a 'ward' body (R-P1): add head = \"ROLE\" under [body_kinds.ward], ROLE a role with "
-        "body = \"ward\"; [powers] body_head 'station_chief' is not a role of this book"]
+        ("a role heading a 'ward' body (R-P1): add head = \"ROLE\" under [body_kinds.ward], ROLE a role with "
+        "body = \"ward\"; [powers] body_head 'station_chief' is not a role of this book")]
     assert found["powers.body_head"] == [
-        "roles defined under [roles], got unknown 'station_chief': kaigi's default, as [powers] does not say "
-        "body_head; say body_head = \"ROLE\" with a role of this book"]
+        ("roles defined under [roles], got unknown 'station_chief': kaigi's default, as [powers] does not say "
+        "body_head; say body_head = \"ROLE\" with a role of this book")]
 
 
 def test_through_roles_exist_and_belong_to_the_kind_reported_to():
@@ -120,8 +120,8 @@ def test_start_is_a_declared_open_state():
 def test_trigger_titles_name_triggers_of_transitions():
     found = problems(broken("[triggers.escalate]", "[triggers.escalte]"))
     assert found["triggers.escalte"] == [
-        "the trigger of some transition (one of close, decide, escalate, refer, reject, report, table, withdraw), "
-        "got 'escalte'"]
+        ("the trigger of some transition (one of close, decide, escalate, refer, reject, report, table, withdraw), "
+        "got 'escalte'")]
 
 
 def test_items_roles_and_meetings_name_body_kinds():
@@ -147,8 +147,8 @@ def test_powers_roles_exist_and_organise_top_belongs_to_the_top_kind():
 def test_a_power_left_unsaid_is_explained_as_kaigis_default():
     found = problems(broken('organise_top = ["mayor"]\n', ""))
     assert found["powers.organise_top"] == [
-        "roles defined under [roles], got unknown 'chief': kaigi's default, as [powers] does not say organise_top; "
-        "say organise_top = [\"ROLE\"] with a role of this book"]
+        ("roles defined under [roles], got unknown 'chief': kaigi's default, as [powers] does not say organise_top; "
+        "say organise_top = [\"ROLE\"] with a role of this book")]
 
 
 def test_the_top_kind_has_a_role_and_reports_to_no_one():
@@ -157,8 +157,8 @@ def test_the_top_kind_has_a_role_and_reports_to_no_one():
                   "[body_kinds.city]", text)
     found = problems(text)
     assert found["body_kinds.region"] == [
-        "at least one role with body = \"region\" under [roles]: the top body's organiser, the role "
-        "`kaigi init --chief` gives the first member"]
+        ("at least one role with body = \"region\" under [roles]: the top body's organiser, the role "
+        "`kaigi init --chief` gives the first member")]
     assert found["body_kinds.city.head"]  # city is now below the top: it needs a head too
     assert found["powers.organise_top"] == ["roles of the top body kind 'region', got 'mayor' (a role of a 'city' body)"]
 
