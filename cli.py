@@ -499,7 +499,7 @@ def rulebook_check(app: App, file: str) -> None:
     with refusals(app):
         from engine.app import rulebooks
 
-        book = rulebooks.check(file, rulebooks.read_file(file))
+        book = rulebooks.check(file, rulebooks.read_file(file), app.lang)
     app.out({"ok": True, "version": book.version, "states": len(book.states), "transitions": len(book.transitions)},
             app.t("rulebook.check_ok", file=file, version=book.version, states=len(book.states),
                   transitions=len(book.transitions), meetings=len(book.meetings), reminders=len(book.reminders)))

@@ -3,7 +3,7 @@
 `RulebookInvalid` carries *every* problem found, so an author fixes a file in one pass.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class RulebookError(Exception):
@@ -17,6 +17,10 @@ class Problem:
     source: str
     key: str
     expected: str
+    # a problem the checks can say in any language: `code` names its message (the catalog's
+    # `rbcheck.<code>`, ja and en), `params` its words; `expected` is its English, as before
+    code: str = field(default="", compare=False)
+    params: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.source}: {self.key}: {self.expected}"

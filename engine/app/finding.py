@@ -168,11 +168,14 @@ def export_rows(reader: Any, f: Filters, lang: str = "en") -> list[dict[str, Any
     with who filed it and when, times as datetimes (UTC) for the writer to put in Japan time."""
     cards = _matching(reader, f)
     full = records(reader, [c.id for c in cards])
+    book = reader.book()
+    sep = "、" if lang == "ja" else "; "
     rows = []
     for c in cards:
         rec = full.get(c.id)
         row = _row(reader, c, lang)
-        row.update({"filed_by": rec.filed_by if rec else None,
+        row.update({"pillar_titles": sep.join(book.pillars[p].title.in_(lang) if p in book.pillars else p
+                                              for p in c.pillars),  # R-X1"filed_by": rec.filed_by if rec else None,
                     "filed_by_name": reader.name(rec.filed_by, lang) if rec else "",
                     "filed_at": rec.filed_at if rec else None, "updated": c.updated_at, "deadline": c.earliest_due})
         rows.append(row)
@@ -229,7 +232,8 @@ def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[d
 
 # ---------------------------------------------------------------- spreadsheets
 COLUMNS = ("find.col.id", "find.col.title", "find.col.state", "find.col.station", "find.col.team",
-           "find.col.filed_by", "find.col.filed_at", "find.col.updated_at", "find.col.overdue", "find.col.deadline")
+           "find.col.filed_by", "find.col.filed_at", "find.col.updated_at", "find.col.overdue", "find.col.deadline",
+           "find.col.pillars")  # R-X1, last: the columns before it stay where spreadsheets expect them
 
 
 def _cells(row: dict[str, Any], lang: str) -> list[Any]:
@@ -237,7 +241,7 @@ def _cells(row: dict[str, Any], lang: str) -> list[Any]:
 
     return [row["id"], row["title"], row["state_title"], row["body_name"], row["team_title"] or "",
             row["filed_by_name"], row["filed_at"], row["updated"], t("find.yes" if row["overdue"] else "find.no", lang),
-            row["deadline"]]
+            row["deadline"], row["pillar_titles"]]
 
 
 def _jst_text(at: dt.datetime | None) -> str:
@@ -276,7 +280,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], lang: str) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("案件" if lang == "ja" else "Items")
-    for col, width in zip("ABCDEFGHIJ", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18)):
+    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18, 32)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)

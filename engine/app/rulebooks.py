@@ -18,12 +18,21 @@ from workflows.versions import Rules
 __all__ = ["Rules", "adopted", "at", "bundled", "check", "compare", "parse", "version"]
 
 
+def problem_line(p: Any, lang: str = "en") -> str:
+    """One problem of a rulebook file in `lang`: file, key, what is expected and what was found.
+    A problem the checks can say in Japanese comes from the catalog; any other keeps its English."""
+    from engine.i18n import t
+
+    what = t(f"rbcheck.{p.code}", lang, **p.params) if p.code else p.expected
+    return t("rbcheck.line", lang, file=p.source, key=p.key, what=what)
+
+
 @contextmanager
-def translated() -> Iterator[None]:
+def translated(lang: str = "en") -> Iterator[None]:
     try:
         yield
     except RulebookInvalid as err:
-        raise RulebookProblems([str(p) for p in err.problems]) from None
+        raise RulebookProblems([problem_line(p, lang) for p in err.problems]) from None
     except UnknownVersion as err:
         raise NotFound("rulebook.unknown", version=err.version, known=", ".join(err.known) or "-") from None
     except NoVersionInForce as err:
@@ -61,9 +70,9 @@ def parse(text: str, source: str) -> Rulebook:
         return parse_rulebook(text, source)
 
 
-def check(path: str, text: str) -> Rulebook:
-    """A rulebook file, every problem listed if it has any."""
-    with translated():
+def check(path: str, text: str, lang: str = "en") -> Rulebook:
+    """A rulebook file, every problem listed (in `lang`) if it has any."""
+    with translated(lang):
         return parse_rulebook(text, path)
 
 

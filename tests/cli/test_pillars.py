@@ -98,3 +98,37 @@ def test_r_x1_rulebook_diff_lists_a_changed_pillar():
     keys = [c.key if hasattr(c, "key") else str(c) for c in diff(a, b)]
     assert any("pillars.fact_finding" in k for k in keys), keys
     assert not [k for k in map(str, diff(load_rulebook(BOOKS / "ibaraki-2023-07-03.toml"), a)) if "pillars" in k]
+
+
+def _export(demo_cli, tmp_path, fmt, lang):
+    out = tmp_path / f"items-{lang}.{fmt}"
+    r = demo_cli("--as", "sato", "--lang", lang, "item", "export", "--format", fmt, "-o", str(out),
+                 env={"KAIGI_LANG": lang})
+    assert r.exit_code == 0, r.output
+    if fmt == "csv":
+        import csv
+        import io
+
+        return list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+    from openpyxl import load_workbook
+
+    return [list(row) for row in load_workbook(out).active.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_r_x1_item_export_carries_each_items_pillars(demo_cli, tmp_path, fmt):
+    """R-X1: `item export` has a pillars column (柱): the titles in the CLI language, joined by
+    「、」 in Japanese and "; " in English, empty for an item that names none."""
+    r = demo_cli("--as", "yamamoto", "--json", "item", "file", "柱の案件", "--pillar", "liaison",
+                 "--pillar", "enforcement")
+    assert r.exit_code == 0, r.output
+    ja = _export(demo_cli, tmp_path, fmt, "ja")
+    col = ja[0].index("柱")
+    by_title = {row[1]: row[col] for row in ja[1:]}
+    assert by_title["柱の案件"] == "関係行政機関等との連携、違法行為に対する厳正な取締り"
+    assert all(v in ("", None) for t, v in by_title.items() if t != "柱の案件")
+    en = _export(demo_cli, tmp_path, fmt, "en")
+    col = en[0].index("Pillars")
+    titles = [en_title for en_title in (load_rulebook(BOOKS / "ibaraki-2024-10-01.toml").pillars[k].title.en
+                                        for k in ("liaison", "enforcement"))]
+    assert {row[1]: row[col] for row in en[1:]}["柱の案件"] == "; ".join(titles)

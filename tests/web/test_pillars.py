@@ -47,3 +47,19 @@ def test_r_x1_the_api_files_and_filters_by_pillar(real):
     assert [p["key"] for p in got["pillars"]] == ["enforcement"]
     assert [v["id"] for v in c.get("/api/v1/items?pillar=enforcement", headers=h).json()] == [new]
     assert c.get("/api/v1/items?pillar=nope", headers=h).status_code == 400
+
+
+def test_r_x1_the_web_export_carries_the_pillars(real, browser):
+    """R-X1: `/items.xlsx` (and `.csv`) have a 柱 column: the item's pillar titles, joined by 、."""
+    import io
+
+    from openpyxl import load_workbook
+
+    b = browser(real)
+    b.login("yamamoto")
+    r = b.post("/items", {"title": "柱つき出力", "note": "", "pillar": ["fact_finding", "liaison"]}, page="/board")
+    assert r.status_code == 200
+    rows = list(load_workbook(io.BytesIO(b.get("/items.xlsx").content)).active.iter_rows(values_only=True))
+    col = rows[0].index("柱")
+    assert {row[1]: row[col] for row in rows[1:]}["柱つき出力"] == "実態把握の推進、関係行政機関等との連携"
+    assert "実態把握の推進、関係行政機関等との連携" in b.get("/items.csv").content.decode("utf-8-sig")
