@@ -15,7 +15,7 @@ from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
 from engine.core.events import (AssignmentEnded, BodyAdded, DelegationEnded, Event, MemberAdded, MemberBound,
                                 OrderCompleted, OrderIssued, OrderWaived, RecordingDelegated, RoleAssigned,
                                 RulebookAdopted)
-from engine.i18n import Msg, When
+from engine.i18n import Msg, Said, When
 from store.records import AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord, MemberRecord, OrderRecord
 from workflows import Rulebook
 
@@ -138,8 +138,8 @@ def add_body(ctx: Ctx, key: str, kind: str, name: str, name_en: str) -> list[Eve
     if not BODY_KEY.fullmatch(key):
         raise BadInput("body.bad_key", key=key[:70])
     if kind not in book.body_kinds:
-        raise BadInput("body.no_kind", kind=kind[:70], known=[Msg("body.kind_entry", key=k, ja=b.title.ja, en=b.title.en)
-                                                              for k, b in book.body_kinds.items()])
+        kinds = [Msg("body.kind_entry", key=k, title=Said(b.title.en, b.title.ja)) for k, b in book.body_kinds.items()]
+        raise BadInput("body.no_kind", kind=kind[:70], known=kinds)
     name = text.line(name, "body_name", 200, required=True, old=ctx.legacy_text)
     name_en = text.line(name_en, "body_name_en", 200, old=ctx.legacy_text) or name
     pw = ctx.book.powers
