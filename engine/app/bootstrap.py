@@ -98,6 +98,9 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: di
         elif have_keys and have_keys != sorted({b.key for b in books}):
             raise BadInput("init.other_organisation", have=", ".join(have_keys), key=books[0].key)
         new = _new_versions(books, {a.version: a.sha256 for a in adoptions}, explicit=explicit)
+        shipped = {b.sha256 for b in bundled_rulebooks(None)}
+        if have_keys and any(b.sha256 not in shipped for b in new):  # R-V1: a new version is the chief's act
+            raise BadInput("init.adopt_by_act", version=next(b.version for b in new if b.sha256 not in shipped))
         newest = max(have_books + books, key=lambda b: b.effective_from)
         with rulebooks.translated():  # set-up is stamped with the version in force (none: refused)
             Rules(have_books + new).at(tx.now)

@@ -206,6 +206,16 @@ class TestOnce:
             assert r.exit_code == 0 and js(r)["events"] == 0, (args, r.output)
         assert log(kaigi) == before
 
+    def test_r_v1_a_new_version_is_not_adopted_by_init(self, kaigi: Any, book: str, tmp_path: Path) -> None:
+        """R-V1: once a database has its book, a new version is the chief's act (rulebook cutover)."""
+        assert kaigi("init", "--rulebook", book, "--training", "--chief", "ito", "--name", "伊藤").exit_code == 0
+        before = log(kaigi)
+        v2 = tmp_path / "minato-2.toml"
+        v2.write_text(MINATO.replace('version = "minato-2025-01-01"', 'version = "minato-2025-06-01"')
+                      .replace('effective_from = "2025-01-01"', 'effective_from = "2025-06-01"'), encoding="utf-8")
+        one_line(kaigi("init", "--rulebook", str(v2)), 2, "minato-2025-06-01", "rulebook cutover")
+        assert log(kaigi) == before
+
     def test_a_second_organisation_is_refused(self, kaigi: Any, book: str) -> None:
         assert kaigi("init", "--rulebook", book, "--training", "--chief", "ito", "--name", "伊藤").exit_code == 0
         before = log(kaigi)
