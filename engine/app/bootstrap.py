@@ -114,7 +114,8 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: di
             raise BadInput("identity.mode_differs", mode=Msg("identity.mode.training"))
         if chief is not None and members and chief["login"] not in {m.login for m in members}:
             raise BadInput("init.has_members")
-        founded = tx.now  # the chief holds office from the database's time of founding
+        # the chief holds office from the database's time of founding (decided before anything is written)
+        first = _chief(chief, newest, newest.top_kind, since=tx.now) if chief is not None and not members else []
         if tx.meta("log_id") is None:  # the name signed checkpoints give this log
             import uuid
 
@@ -130,8 +131,7 @@ def init(kaigi: Kaigi, *, demo: bool = False, mode: str | None = None, chief: di
     if not any(b.kind == top for b in bodies_):  # the top body: its key and names are its kind's
         title = newest.body_kinds[top].title
         facts.append(ev.BodyAdded(key=top, kind=top, ja=title.ja, en=title.en))
-    if chief is not None and not members:
-        facts += _chief(chief, newest, top, since=founded)
+    facts += first
     if facts:
         report.events += len(kaigi.system(facts))
     if demo and not members and report.mode == "training":
