@@ -556,6 +556,7 @@ def _read_text(path: str, limit: int = 5_000_000) -> str:
 
 # ---------------------------------------------------------------- init, roster, whoami
 @cli.command(help="help.init")
+@option("--rulebook", "rulebook_spec", metavar="FILE|KEY", help="opt.init_rulebook")
 @option("--demo", is_flag=True, help="opt.demo")
 @option("--training", is_flag=True, help="opt.training")
 @option("--chief", metavar="LOGIN", help="opt.chief")
@@ -565,8 +566,8 @@ def _read_text(path: str, limit: int = 5_000_000) -> str:
 @option("--os-user", help="opt.chief_os_user")
 @option("--db-role", help="opt.db_role")
 @pass_app
-def init(app: App, demo: bool, training: bool, chief: str | None, name: str | None, name_en: str,
-         email: str | None, os_user: str | None, db_role: str | None) -> None:
+def init(app: App, rulebook_spec: str | None, demo: bool, training: bool, chief: str | None, name: str | None,
+         name_en: str, email: str | None, os_user: str | None, db_role: str | None) -> None:
     with refusals(app):
         from engine.app import bootstrap
         from engine.core.errors import BadInput
@@ -575,21 +576,24 @@ def init(app: App, demo: bool, training: bool, chief: str | None, name: str | No
             raise BadInput("init.chief_needed")
         if chief is not None and not name:
             raise BadInput("init.name_needed")
-        if chief is not None and (demo or training):
+        if chief is not None and demo:
             raise BadInput("init.demo_real")
+        books = bootstrap.rulebook_for(rulebook_spec) if rulebook_spec is not None else None
+        bootstrap.preflight(books, demo)
         founder = None
         if chief is not None:
             from engine.infra.accounts import os_account
 
             founder = {"login": chief, "name": name, "name_en": name_en or name, "email": email,
-                       "os_user": os_user or os_account(), "db_role": db_role}
+                       "os_user": os_user or (None if training else os_account()), "db_role": db_role}
         bootstrap.upgrade(app.settings.db_url)
         k = app.kaigi(check_schema=False)
-        report = bootstrap.init(k, demo=demo, mode="training" if (demo or training) else None, chief=founder)
+        report = bootstrap.init(k, demo=demo, mode="training" if (demo or training) else None, chief=founder,
+                                books=books)
     app.header()
     safe = _safe_url(app.settings.db_url)
     app.out({"db": safe, "adopted": report.adopted, "events": report.events, "demo_items": report.demo_items,
-             "rebuilt": report.rebuilt, "mode": report.mode},
+             "rebuilt": report.rebuilt, "mode": report.mode, "rulebook": report.organisation},
             app.t("init.done", db=safe, events=report.events)
             + (app.t("init.adopted", versions=", ".join(report.adopted)) if report.adopted else "")
             + (app.t("init.demo", items=", ".join(map(str, report.demo_items))) if report.demo_items else "")
@@ -757,6 +761,46 @@ def roster_password(app: App, login: str) -> None:
             raise BadInput("password.from_stdin")
         accounts.set_password(app.kaigi(), app.actor, login, password)
     app.out({"login": login, "set": True}, app.t("password.set", login=login))
+
+
+# ---------------------------------------------------------------- bodies (R-P1)
+@cli.group(help="help.body")
+def body() -> None:
+    pass
+
+
+@body.command("add", help="help.body.add")
+@click.argument("key")
+@option("--kind", required=True, metavar="KIND", help="opt.body_kind")
+@option("--name", required=True, help="opt.body_name")
+@option("--name-en", default="", help="opt.body_name_en")
+@dry_run_opt
+@pass_app
+def body_add(app: App, key: str, kind: str, name: str, name_en: str, dry_run: bool) -> None:
+    with refusals(app):
+        out = app.kaigi().add_body(app.actor, key, kind=kind, name=name, name_en=name_en, dry_run=dry_run)
+        with app.kaigi().read() as q:
+            kinds = q.book().body_kinds
+    e = out.fact
+    d = {"dry_run": out.dry_run, "event": {"type": e.type, **e.payload(), "seq": out.records[0].seq},
+         "body": {"key": e.key, "kind": e.kind, "name_ja": e.ja, "name_en": e.en}}
+    kind_title = kinds[e.kind].title.in_(app.lang) if e.kind in kinds else e.kind
+    app.out(d, app.t("body.would" if out.dry_run else "body.added", key=e.key, kind=kind_title,
+                     name=e.ja if app.lang == "ja" else e.en, seq=out.records[0].seq))
+
+
+@body.command("list", help="help.body.list")
+@pass_app
+def body_list(app: App) -> None:
+    with refusals(app):
+        from engine.app.bodies import listing
+
+        with app.kaigi().read() as q:
+            _member(app, q)
+            rows = listing(q, app.lang)
+    app.out(rows, table([app.t("col.key"), app.t("col.kind"), app.t("col.name"), app.t("col.members")], [
+        [r["key"], r["kind_title"], r["name"] if app.lang == "ja" else f"{r['name_en']} ({r['name_ja']})",
+         r["members"]] for r in rows]))
 
 
 @cli.group(help="help.token")

@@ -547,6 +547,15 @@ class Kaigi:
             return people.end_assignment(ctx, a, ctx.world.bodies[a.body], at or ctx.now)
         return self.act(actor, "end_assignment", build, dry_run=dry_run)
 
+    @checked
+    def add_body(self, actor: Actor | str, key: str, *, kind: str, name: str, name_en: str = "",
+                 dry_run: bool = False) -> Outcome:
+        """Set up a body of one of the rulebook's kinds (a station HQ, a district): R-P1, by
+        whoever organises the top body; `assign … station=KEY` then appoints its people."""
+        def build(ctx: Ctx, tx: Any) -> list[Event]:
+            return people.add_body(ctx, key, kind, name, name_en)
+        return self.act(actor, "add_body", build, dry_run=dry_run)
+
     # ------------------------------------------------------------ rulebook versions (R-V1)
     @checked
     def adopt_rulebook(self, actor: Actor | str, text: str, source: str, *, dry_run: bool = False) -> Outcome:

@@ -12,9 +12,10 @@ from engine.core import authority as au
 from engine.core import text
 from engine.core.decide import Ctx, body_title
 from engine.core.errors import BadInput, NotFound, NotPermitted, NotPossible
-from engine.core.events import (AssignmentEnded, DelegationEnded, Event, MemberAdded, MemberBound, OrderCompleted,
-                                OrderIssued, OrderWaived, RecordingDelegated, RoleAssigned, RulebookAdopted)
-from engine.i18n import Msg, When
+from engine.core.events import (AssignmentEnded, BodyAdded, DelegationEnded, Event, MemberAdded, MemberBound,
+                                OrderCompleted, OrderIssued, OrderWaived, RecordingDelegated, RoleAssigned,
+                                RulebookAdopted)
+from engine.i18n import Msg, Said, When
 from store.records import AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord, MemberRecord, OrderRecord
 from workflows import Rulebook
 
@@ -124,6 +125,36 @@ def end_assignment(ctx: Ctx, assignment: AssignmentRecord, body: BodyRecord, at:
     if assignment.valid_until is not None and assignment.valid_until <= at:
         raise NotPossible("assignment.ended", id=assignment.id, end=When(assignment.valid_until))
     return [AssignmentEnded(id=assignment.id, valid_until=at)]
+
+
+BODY_KEY = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
+def add_body(ctx: Ctx, key: str, kind: str, name: str, name_en: str) -> list[Event]:
+    """R-P1: who organises the top body sets up a body of one of the rulebook's kinds below
+    it (a police station's HQ, a district); its people are then appointed by `assign`. The
+    top body is founded once, by `kaigi init`, never here."""
+    book = ctx.book
+    if not BODY_KEY.fullmatch(key):
+        raise BadInput("body.bad_key", key=key[:70])
+    if kind not in book.body_kinds:
+        kinds = [Msg("body.kind_entry", key=k, title=Said(b.title.en, b.title.ja)) for k, b in book.body_kinds.items()]
+        raise BadInput("body.no_kind", kind=kind[:70], known=kinds)
+    name = text.line(name, "body_name", 200, required=True, old=ctx.legacy_text)
+    name_en = text.line(name_en, "body_name_en", 200, old=ctx.legacy_text) or name
+    pw = ctx.book.powers
+    top = ctx.world.body(None).key
+    if not ctx.holds(pw.organise_top, top):
+        raise ctx.refuse(Msg("act.add_body", kind=book.body_kinds[kind].title), pw.organise_top, top, "R-P1")
+    if kind == book.top_kind:
+        raise NotPossible("body.top_once", kind=book.body_kinds[kind].title, top=body_title(ctx.world.bodies[top]))
+    for b in ctx.world.bodies.values():
+        if key in (b.key, b.ja, b.en):
+            raise BadInput("body.exists", key=key, body=body_title(b))
+        for n in {name, name_en}:
+            if n in (b.key, b.ja, b.en):
+                raise BadInput("body.name_taken", name=n, body=body_title(b))
+    return [BodyAdded(key=key, kind=kind, ja=name, en=name_en)]
 
 
 # ---------------------------------------------------------------- investigation orders (R-T5)

@@ -363,6 +363,10 @@ def _assign(r: Replayer, ctx: Ctx, e: ev.RoleAssigned) -> list[ev.Event]:
                          e.valid_from, e.valid_until)
 
 
+def _body(r: Replayer, ctx: Ctx, e: ev.BodyAdded) -> list[ev.Event]:
+    return people.add_body(ctx, e.key, e.kind, e.ja, e.en)
+
+
 def _end(r: Replayer, ctx: Ctx, e: ev.AssignmentEnded) -> list[ev.Event]:
     a = r.world.assignments.get(e.id)
     if a is None:
@@ -412,4 +416,5 @@ _DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {
     ev.MemberAdded: _member, ev.MemberBound: _bind, ev.RoleAssigned: _assign, ev.AssignmentEnded: _end,
     ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _password,
     ev.TokenCreated: _token, ev.TokenRevoked: _untoken, ev.DocumentPrinted: _printed,
+    ev.BodyAdded: _body,  # a body a member set up (init's are the system's, SETUP)
 }

@@ -30,7 +30,7 @@ def real_hq(url: str, clock: FrozenClock) -> Svc:
     k = Svc(open_store(url, clock=clock.now))
     k.clock = clock
     bootstrap.init(k, chief={"login": "sato", "name": "佐藤 一郎", "name_en": "Ichiro Sato", "db_role": "sato"})
-    data = tomllib.loads((resources.files("workflows") / "demo" / "ibaraki-demo.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((resources.files("workflows") / "demo" / "ibaraki-foreign-residents.toml").read_text(encoding="utf-8"))
     chief = Actor("sato", "web")
     from engine.core.events import BodyAdded
 

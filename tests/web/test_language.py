@@ -22,7 +22,7 @@ from tests import language_world as lw
 from web import create_app
 
 LOGINS = {m["login"] for m in __import__("tomllib").loads(
-    (__import__("importlib.resources", fromlist=["files"]).files("workflows") / "demo" / "ibaraki-demo.toml")
+    (__import__("importlib.resources", fromlist=["files"]).files("workflows") / "demo" / "ibaraki-foreign-residents.toml")
     .read_text(encoding="utf-8"))["members"]}
 SHOWN_ATTRS = ("title", "aria-label", "placeholder", "alt")
 READERS = ("sato", "watanabe", "matsumoto")  # the chief (sees all), the general manager, a station chief
@@ -123,7 +123,7 @@ def english_on_japanese() -> tuple[set[str], list[str]]:
         keys |= set(b.states) | {t.trigger for t in b.transitions} | set(b.meetings) | set(b.roles) | set(b.positions)
     keys |= {k.split(".", 1)[1] for k in catalog() if k.startswith(("status.", "trigger."))}
     keys |= set(ev.REGISTRY)
-    demo = tomllib.loads((resources.files("workflows") / "demo" / "ibaraki-demo.toml").read_text(encoding="utf-8"))
+    demo = tomllib.loads((resources.files("workflows") / "demo" / "ibaraki-foreign-residents.toml").read_text(encoding="utf-8"))
     keys |= {m["login"] for m in demo["members"]}
     sentences = []
     for key, entry in catalog().items():
@@ -149,7 +149,7 @@ def japanese_on_english() -> set[str]:
             for x in group.values():
                 if x.title.ja != x.title.en:
                     words.add(x.title.ja)
-    demo = tomllib.loads((resources.files("workflows") / "demo" / "ibaraki-demo.toml").read_text(encoding="utf-8"))
+    demo = tomllib.loads((resources.files("workflows") / "demo" / "ibaraki-foreign-residents.toml").read_text(encoding="utf-8"))
     words |= {m["name"] for m in demo["members"]} | {b["ja"] for b in demo["bodies"]}
     words |= {e["ja"] for k, e in catalog().items() if k.startswith(("trigger.", "status.", "event.", "actname."))}
     return {w for w in words if len(w) >= 2}
