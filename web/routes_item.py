@@ -57,8 +57,9 @@ def _steps(q: Any, login: str, rec: Any, language: str) -> list[dict[str, Any]]:
                      else m["kind"]} for m in s["meetings"]]
         out.append({**s, "meeting": s["meeting_kind"], "meetings": meetings,
                     "to_title": st.title.in_(language) if st else s["to"],
-                    # a step in a station's meeting carries the sitting's result (the report, R-P3)
-                    "document": bool(s["meeting_kind"]) and kind != "hq"})
+                    # a step in the meeting of a body that reports up (a station's) carries the
+                    # sitting's result (the report, R-P3)
+                    "document": bool(s["meeting_kind"]) and bool(book.reports_up(kind or ""))})
     return out
 
 
@@ -92,6 +93,7 @@ def item_page_response(request: Request, item_id: int, status: int = 200, refusa
         view = q.item_view(rec, language)
         history = q.history(item_id, language)
         book = q.book()
+        item_kind = q.w.body_kinds().get(rec.body)  # the path its body's kind of items follows
         steps = _steps(q, login, rec, language)
         orders = []
         for o in view["orders"]:
@@ -101,7 +103,7 @@ def item_page_response(request: Request, item_id: int, status: int = 200, refusa
         order_form = _order_form(q, login, rec, language)
     from engine.app.diagrams import svg
 
-    path_svg = svg(book, language, current=view["state"], kind="hq" if view["station"] is None else "station")
+    path_svg = svg(book, language, current=view["state"], kind=item_kind)
     return render(request, "item.html", status=status, item=view, history=history,
                   acts=[s for s in steps if not s["secondary"]],
                   secondary=[s for s in steps if s["secondary"]],

@@ -183,12 +183,12 @@ def _step_form(q: Any, lang: str, item: ItemRecord, group: list[dict[str, Any]],
     else:
         choices.append({"name": "trigger", "type": "select", "label": Msg("work.field.outcome").render(lang),
                         "options": [{"value": s["trigger"], "checked": i == 0,
-                                     "label": f"{trigger_word(s['trigger'], lang)} → {_state_title(book, s['to'], lang)}"}
+                                     "label": f"{trigger_word(s['trigger'], lang, book)} → {_state_title(book, s['to'], lang)}"}
                                     for i, s in enumerate(group)]})
     if meeting is not None:
         hidden["meeting"] = meeting
     first = group[0]
-    button = (Msg("work.button.step", trigger=trigger_word(first["trigger"], lang),
+    button = (Msg("work.button.step", trigger=trigger_word(first["trigger"], lang, book),
                   to=_state_title(book, first["to"], lang)).render(lang) if len(group) == 1
               else Msg("work.button.record").render(lang))
     return {"method": "post", "action": f"/items/{item.id}/advance", "hidden": hidden, "choices": choices,
