@@ -25,11 +25,8 @@ ALLOWED = {
     "received",
 }
 
-# Files still allowed to name a key, until their own change lands.
-KNOWN = {
-    # (bootstrap: init founds the top body; see branch bodyinit)
-    Path("engine/app/bootstrap.py"),
-}
+# Files still allowed to name a key: none (init founds the top body from the book).
+KNOWN: set[Path] = set()
 
 
 def _keys() -> dict[str, str]:
