@@ -14,9 +14,14 @@ __all__ = ["MeetingKind", "Problem", "Role", "Rulebook", "RulebookError", "Ruleb
            "parse_rulebook"]
 
 
-def bundled_rulebooks() -> list[Rulebook]:
-    """The rulebook versions shipped with kaigi, oldest first."""
+# the book `kaigi init` starts a database on when it is given none (`--rulebook KEY` names another)
+DEFAULT_KEY = "ibaraki-foreign-residents"
+
+
+def bundled_rulebooks(key: str | None = DEFAULT_KEY) -> list[Rulebook]:
+    """The versions of one rulebook shipped with kaigi (`key`; every book's for None), oldest
+    first. Each organisation's book is its own line of versions: a database adopts one."""
     folder = resources.files("workflows") / "rulebooks"
     books = [parse_rulebook(f.read_text(encoding="utf-8"), f"workflows/rulebooks/{f.name}")
              for f in folder.iterdir() if f.name.endswith(".toml")]
-    return sorted(books, key=lambda b: b.effective_from)
+    return sorted((b for b in books if key is None or b.key == key), key=lambda b: b.effective_from)
