@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Step:
-    """Convene `kind` as `convener` with the item (and `attendees`), hold it, then
-    `recorder` records `trigger`; the item is then in `state`."""
+    """Convene `kind` as `convener` (who chairs it) with the item (and `attendees`), hold
+    it, then `recorder` records `trigger`; the item is then in `state`. `called`: members
+    the book calls to it as of right (all of them in the meeting's attendees)."""
 
     kind: str
     convener: str
@@ -24,6 +25,7 @@ class Step:
     trigger: str
     state: str
     attendees: tuple[str, ...] = ()
+    called: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,13 @@ IBARAKI = Scenario(
     key="ibaraki-foreign-residents",
     item=1,
     start="filed",
-    path=(Step("staff", "yamamoto", "yamamoto", "refer", "pre_review", attendees=("nakamura", "yoshida")),
-          Step("team_lead", "watanabe", "watanabe", "refer", "council"),
-          Step("council", "sato", "watanabe", "decide", "in_progress"),
-          Step("council", "sato", "watanabe", "check", "in_progress"),
-          Step("council", "sato", "sato", "close", "closed")),
+    path=(Step("staff", "yamamoto", "yamamoto", "refer", "pre_review", attendees=("nakamura", "yoshida"),
+               called=("yamamoto",)),
+          Step("team_lead", "watanabe", "watanabe", "refer", "council",
+               called=("watanabe", "yamamoto", "nakamura", "kobayashi", "kato")),
+          Step("council", "sato", "watanabe", "decide", "in_progress", called=("sato", "suzuki", "takahashi", "tanaka", "ito", "watanabe", "yamamoto")),
+          Step("council", "sato", "watanabe", "check", "in_progress", called=("sato", "suzuki", "takahashi", "tanaka", "ito", "watanabe", "yamamoto")),
+          Step("council", "sato", "sato", "close", "closed", called=("sato", "suzuki", "takahashi", "tanaka", "ito", "watanabe", "yamamoto"))),
     done="closed",
     lower_filer="matsumoto",
     lower_body="mito",
@@ -88,11 +92,11 @@ CITY = Scenario(
     key="sakuragawa-tabunka",
     item=1,
     start="proposed",
-    path=(Step("working_group", "ogawa", "ogawa", "send_up", "secretaries", attendees=("goto",)),
-          Step("secretaries", "mori", "mori", "submit", "before_hq"),
-          Step("hq_meeting", "yamashita", "mori", "adopt", "implementing"),
-          Step("hq_meeting", "yamashita", "mori", "review", "implementing"),
-          Step("hq_meeting", "yamashita", "yamashita", "complete", "done")),
+    path=(Step("working_group", "ogawa", "ogawa", "send_up", "secretaries", called=("ogawa", "goto", "hasegawa")),
+          Step("secretaries", "mori", "mori", "submit", "before_hq", called=("mori", "fujita", "ogawa")),
+          Step("hq_meeting", "yamashita", "mori", "adopt", "implementing", called=("yamashita", "okada", "ishikawa", "maeda", "mori")),
+          Step("hq_meeting", "yamashita", "mori", "review", "implementing", called=("yamashita", "okada", "ishikawa", "maeda", "mori")),
+          Step("hq_meeting", "yamashita", "yamashita", "complete", "done", called=("yamashita", "okada", "ishikawa", "maeda", "mori"))),
     done="done",
     lower_filer="kondo",
     lower_body="kita",

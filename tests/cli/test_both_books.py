@@ -32,13 +32,16 @@ def state(k: Any, item: int, who: str) -> str:
     return str(js(r)["state"])
 
 
-def sit(k: Any, kind: str, convener: str, item: int, attendees: tuple[str, ...] = ()) -> int:
-    """Convene `kind` now with the item on its agenda and record that it sat."""
+def sit(k: Any, kind: str, convener: str, item: int, attendees: tuple[str, ...] = (),
+        called: tuple[str, ...] = ()) -> int:
+    """Convene `kind` now with the item on its agenda and record that it sat; its convener
+    chairs it and the members the book calls are called (R-C2, R-C3)."""
     extra = [a for login in attendees for a in ("--attendee", login)]
     r = k("--json", "--as", convener, "meeting", "convene", kind, "--at", "now", "--item", str(item), *extra)
     assert r.exit_code == 0, r.output
     m = js(r)
-    assert (m["kind"], m["convener"]) == (kind, convener)
+    assert (m["kind"], m["convener"], m["chair"]) == (kind, convener, convener)
+    assert set(called) <= set(m["attendees"]), m["attendees"]
     r = k("--as", convener, "meeting", "hold", str(m["id"]))
     assert r.exit_code == 0, r.output
     return int(m["id"])
@@ -58,7 +61,7 @@ def test_an_item_goes_from_filing_to_done_through_each_meeting_r_c1(book):
     first = s.path[0]
     assert state(k, s.item, first.convener) == s.start
     for step in s.path:
-        m = sit(k, step.kind, step.convener, s.item, step.attendees)
+        m = sit(k, step.kind, step.convener, s.item, step.attendees, step.called)
         r = k("--json", "--as", step.recorder, "item", "advance", str(s.item), step.trigger, "--meeting", str(m))
         assert r.exit_code == 0, r.output
         assert js(r)["event"]["to"] == step.state
