@@ -44,6 +44,7 @@ class Scenario:
     key: str                       # the book's [rulebook] key
     item: int                      # a demo item at the top body
     start: str                     # the state it was filed in
+    start_title: tuple[str, str]   # that state's title in the book (ja, en)
     path: tuple[Step, ...]         # filing to done
     done: str
     # a lower body's item: filed by `lower_filer` at `lower_body`, tabled and reported in
@@ -66,6 +67,7 @@ IBARAKI = Scenario(
     key="ibaraki-foreign-residents",
     item=1,
     start="filed",
+    start_title=("起案", "filed"),
     path=(Step("staff", "yamamoto", "yamamoto", "refer", "pre_review", attendees=("nakamura", "yoshida"),
                called=("yamamoto",)),
           Step("team_lead", "watanabe", "watanabe", "refer", "council",
@@ -92,6 +94,7 @@ CITY = Scenario(
     key="sakuragawa-tabunka",
     item=1,
     start="proposed",
+    start_title=("提案", "proposed"),
     path=(Step("working_group", "ogawa", "ogawa", "send_up", "secretaries", called=("ogawa", "goto", "hasegawa")),
           Step("secretaries", "mori", "mori", "submit", "before_hq", called=("mori", "fujita", "ogawa")),
           Step("hq_meeting", "yamashita", "mori", "adopt", "implementing", called=("yamashita", "okada", "ishikawa", "maeda", "mori")),

@@ -82,7 +82,13 @@ def replayed(k: Any, item: int, who: str, db_url: str) -> list[str]:
 
 def test_an_item_goes_from_filing_to_done_on_its_pages_r_c1(site, db_url):
     s, k, as_ = site
-    assert state_on_page(as_(s.path[0].convener), s.item) == s.start
+    b = as_(s.path[0].convener)
+    assert state_on_page(b, s.item) == s.start
+    page = b.get(f"/items/{s.item}").text  # the state in the book's own words
+    assert re.search(rf'data-state="{s.start}">{s.start_title[0]}<', page), page[:800]
+    b.get("/lang/en")
+    assert re.search(rf'data-state="{s.start}">{s.start_title[1]}<', b.get(f"/items/{s.item}").text)
+    b.get("/lang/ja")
     for step in s.path:
         m = sit(as_(step.convener), step.kind, s.item, step.attendees)
         advance(as_(step.recorder), s.item, step.trigger, m)
