@@ -13,7 +13,40 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import click
+KAIGI_PACKAGES = ("engine", "store", "web", "workflows")
+
+
+def foreign_package() -> tuple[str, str] | None:
+    """A top-level package of kaigi's that is not kaigi's: kaigi installs `engine`, `store`, `web`
+    and `workflows` at the top level, and another distribution shipping a package of the same
+    name may overwrite or shadow it. Each of ours carries `__kaigi__`; read without importing
+    (a foreign `engine` might do anything on import). Returns (name, where) of the first not ours."""
+    import importlib.util
+
+    for name in KAIGI_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = getattr(spec, "origin", None)
+        try:
+            text = Path(origin).read_text(encoding="utf-8", errors="replace") if origin else ""
+        except OSError:
+            text = ""
+        if f'__kaigi__ = "{name}"' not in text:
+            return name, str(origin or "-")
+    return None
+
+
+if (_foreign := foreign_package()) is not None:  # before anything of ours is imported
+    sys.stderr.write(
+        f"kaigi: パッケージ「{_foreign[0]}」({_foreign[1]})は kaigi のものではありません。別の配布物が同名のパッケージを"
+        f"入れています。kaigi は専用の仮想環境に入れ直してください(python3 -m venv .venv; .venv/bin/pip install …) / "
+        f"the package '{_foreign[0]}' ({_foreign[1]}) is not kaigi's: another distribution installed a package "
+        f"of that name; install kaigi in its own virtual environment (python3 -m venv .venv, or pipx)\n")
+    sys.exit(1)
+
+import click  # noqa: E402
 
 
 def _json() -> Any:

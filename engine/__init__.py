@@ -11,6 +11,8 @@ The engine never imports a face. Its layers: `engine.core` decides and folds (pu
 `engine.infra` holds settings, logs and time.
 """
 
+__kaigi__ = "engine"  # cli.py checks this mark: the top-level `engine` is kaigi's own
+
 from typing import Any
 
 __all__ = ["SCHEDULER", "SYSTEM", "Actor", "BadInput", "Conflict", "DomainError", "IntegrityFailure", "NotFound",

@@ -5,6 +5,8 @@ Importing `store` pulls in only pure names; `store.sql` (the drivers) and `store
 that need none stay fast. The store knows no rules: records in, records out.
 """
 
+__kaigi__ = "store"  # cli.py checks this mark: the top-level `store` is kaigi's own
+
 from store.chain import GENESIS, canonical, envelope, instant, link
 from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
 

@@ -3,6 +3,8 @@
 Pure: importing this package pulls in nothing but the standard library.
 """
 
+__kaigi__ = "workflows"  # cli.py checks this mark: the top-level `workflows` is kaigi's own
+
 from importlib import resources
 
 from workflows.errors import NoVersionInForce, Problem, RulebookError, RulebookInvalid, UnknownVersion
