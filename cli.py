@@ -612,8 +612,9 @@ def roster() -> None:
     pass
 
 
-def _role_text(app: App, r: dict[str, Any]) -> str:
-    body = "" if r["body"] == "hq" else f"@{r['body']}"
+def _role_text(app: App, r: dict[str, Any], top: str) -> str:
+    """A post: its role, `@body` unless at the top body (`top`, its key), `/team`."""
+    body = "" if r["body"] == top else f"@{r['body']}"
     team = f"/{r['team']}" if r["team"] else ""
     return f"{r['title']}{body}{team}"
 
@@ -627,8 +628,9 @@ def roster_list(app: App, at_: str | None) -> None:
         with app.kaigi().read() as q:
             _member(app, q)
             rows = q.roster(at, app.lang)
+            top = q.w.top() if q.w.bodies else ""
     app.out(rows, table([app.t("col.login"), app.t("col.name"), app.t("col.roles")], [
-        [r["login"], r["name"], ", ".join(_role_text(app, x) for x in r["roles"]) or "-"] for r in rows]))
+        [r["login"], r["name"], ", ".join(_role_text(app, x, top) for x in r["roles"]) or "-"] for r in rows]))
 
 
 def _roster_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
@@ -872,7 +874,7 @@ def work(app: App) -> None:
     app.out(rows, table([app.t("col.due"), app.t("col.what"), app.t("col.item"), app.t("col.meeting"),
                          app.t("col.command")], [
         [(_when(_parse(r["deadline"]), app.lang) if r["deadline"] else "-") + (" !" if r["overdue"] else ""),
-         trigger_word(r["act"], app.lang) if r["kind"] == "step" else app.t(f"work.act.{r['act']}"),
+         r.get("act_word") or trigger_word(r["act"], app.lang) if r["kind"] == "step" else app.t(f"work.act.{r['act']}"),
          r["item"] or "", r["meeting"] or r.get("meeting_title") or "", r["command"]] for r in rows])
             if rows else app.t("web.work.none"))
 
@@ -956,7 +958,7 @@ def item_text(app: App, v: dict[str, Any]) -> str:
             continue
         where = t("show.in_meeting", meeting=n["meeting_title"]) if n["meeting"] else ""
         who = ", ".join(n["who_names"]) or t("word.nobody")
-        lines.append(t("show.next", trigger=n["trigger"], to=n["to_title"], where=where,
+        lines.append(t("show.next", trigger=n.get("trigger_word") or n["trigger"], to=n["to_title"], where=where,
                        roles=" / ".join(n["role_titles"]) + (t("show.or_filer") if n["filer"] else ""), who=who))
     if v["origin"]:
         lines.append(t("show.origin", id=v["origin"]))
@@ -1123,7 +1125,7 @@ def _step_words(app: App, item_id: int, trigger: str, meeting_id: int | None, de
         st = book.states.get(dest)
     where = Msg("advance.where", meeting_id=meeting_id, meeting=kind.title.in_(lang) if kind else "")
     said = t(f"trigger_done.{trigger}", lang) if f"trigger_done.{trigger}" in _catalog() else trigger
-    return {"title": rec.title if rec else "", "said": said, "trigger_title": trigger_title(trigger, lang),
+    return {"title": rec.title if rec else "", "said": said, "trigger_title": trigger_title(trigger, lang, book),
             "where": where.render(lang) if meeting_id is not None else "",
             "dest_title": st.title.in_(lang) if st else dest}
 

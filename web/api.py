@@ -541,7 +541,7 @@ def _vocabulary(app: Any) -> dict[str, list[str]]:
             "triggers": sorted({t.trigger for b in books for t in b.transitions}),
             "teams": sorted({t for b in books for t in b.teams}),
             "pillars": sorted({p for b in books for p in b.pillars}),
-            "hq_kinds": sorted({k for b in books for k, m in b.meetings.items() if m.body == "hq"}),
+            "hq_kinds": sorted({k for b in books for k, m in b.meetings.items() if m.body == b.top_kind}),
             "states": sorted({s for b in books for s in b.states}),
             "versions": [b.version for b in books]}
 
@@ -577,7 +577,7 @@ def openapi(app: Any) -> dict[str, Any]:
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     kinds, triggers, teams, states = words["kinds"], words["triggers"], words["teams"], words["states"]
     schemas["Convene"]["properties"]["kind"]["enum"] = kinds
-    schemas["Convene"]["anyOf"] = [  # a station's meeting names its station
+    schemas["Convene"]["anyOf"] = [  # a lower body's meeting names its body (`station`)
         {"properties": {"kind": {"enum": words["hq_kinds"]}}},
         {"required": ["station"], "properties": {"station": {"type": "string"}}}]
     schemas["Advance"]["properties"]["trigger"]["enum"] = triggers

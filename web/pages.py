@@ -303,7 +303,7 @@ def diagram(request: Request, item: int | None = None) -> Response:
         book = q.book()
         try:
             rec = q.item_record(item) if item is not None else None
-            kind = q.w.body_kinds().get(rec.body if rec is not None else q.w.hq())
+            kind = q.w.body_kinds().get(rec.body if rec is not None else q.w.top())
         except NotFound as err:
             return _not_found(request, err)
     picture = svg(book, language, current=rec.state if rec else None, kind=kind)

@@ -47,6 +47,7 @@ def _steps(q: Any, login: str, rec: Any, language: str) -> list[dict[str, Any]]:
     """The steps `login` may take on `rec` now (offers.item_steps), with the words a form
     shows: the destination's title and each sitting's name and date."""
     from engine.app import offers
+    from engine.i18n import trigger_word
 
     book = q.book()
     kind = q.w.body_kinds().get(rec.body)
@@ -57,8 +58,10 @@ def _steps(q: Any, login: str, rec: Any, language: str) -> list[dict[str, Any]]:
                      else m["kind"]} for m in s["meetings"]]
         out.append({**s, "meeting": s["meeting_kind"], "meetings": meetings,
                     "to_title": st.title.in_(language) if st else s["to"],
-                    # a step in a station's meeting carries the sitting's result (the report, R-P3)
-                    "document": bool(s["meeting_kind"]) and kind != "hq"})
+                    "trigger_word": trigger_word(s["trigger"], language, book),  # the book's own word
+                    # a step in the meeting of a body that reports up (a station's) carries the
+                    # sitting's result (the report, R-P3)
+                    "document": bool(s["meeting_kind"]) and bool(book.reports_up(kind or ""))})
     return out
 
 
@@ -92,6 +95,7 @@ def item_page_response(request: Request, item_id: int, status: int = 200, refusa
         view = q.item_view(rec, language)
         history = q.history(item_id, language)
         book = q.book()
+        item_kind = q.w.body_kinds().get(rec.body)  # the path its body's kind of items follows
         steps = _steps(q, login, rec, language)
         orders = []
         for o in view["orders"]:
@@ -101,7 +105,7 @@ def item_page_response(request: Request, item_id: int, status: int = 200, refusa
         order_form = _order_form(q, login, rec, language)
     from engine.app.diagrams import svg
 
-    path_svg = svg(book, language, current=view["state"], kind="hq" if view["station"] is None else "station")
+    path_svg = svg(book, language, current=view["state"], kind=item_kind)
     return render(request, "item.html", status=status, item=view, history=history,
                   acts=[s for s in steps if not s["secondary"]],
                   secondary=[s for s in steps if s["secondary"]],

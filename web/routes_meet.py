@@ -224,7 +224,7 @@ def _meeting_page(request: Request, meeting_id: int, status: int = 200, refusal:
         for a in view["agenda"]:
             st = book.states.get(a["state"])
             a["state_title"] = st.title.in_(language) if st else a["state"]
-            a["outcome_word"] = trigger_word(a["outcome"], language) if a["outcome"] else None
+            a["outcome_word"] = trigger_word(a["outcome"], language, book) if a["outcome"] else None
         for x in view["minutes"]:
             x["recorded_name"] = q.name(x["recorded_by"], language) if x["recorded_by"] else ""
             x["approved_name"] = q.name(x["approved_by"], language) if x["approved_by"] else ""

@@ -26,13 +26,13 @@ class KindOffer:
 
     kind: MeetingKind
     body: BodyRecord
-    station: str | None  # the `station` field the form posts (None: the HQ)
+    station: str | None  # the `station` field the form posts: a body below the top (None: the top)
     callable: list[str] = field(default_factory=list)
 
 
 def _bodies(ctx: Ctx, kind: MeetingKind) -> list[BodyRecord]:
     kinds = ctx.world.body_kinds()
-    if kind.body == "hq":
+    if kind.body == ctx.book.top_kind:  # a meeting of the top body (the HQ's)
         return [ctx.world.body(None)]
     return [ctx.world.bodies[b] for b in sorted({h.body for h in ctx.held if kinds.get(h.body) == kind.body})]
 
@@ -52,7 +52,7 @@ def kinds(q: Any, login: str) -> list[KindOffer]:
             called = [x for x in _may_call(ctx, kind, body) if x != login] if kind.calls else []
             if _passes(lambda kind=kind, body=body, called=called: sittings.convene(
                     ctx, PLACEHOLDER_ID, kind.key, body, ctx.now, [], called, [])):
-                station = None if kind.body == "hq" else body.key
+                station = None if kind.body == ctx.book.top_kind else body.key
                 out.append(KindOffer(kind, body, station, called))
     return out
 
@@ -118,7 +118,7 @@ def guests(q: Any, login: str, offer: KindOffer, lang: str) -> list[dict[str, An
                             f"{book.role_title(h.role).in_(lang)} ({q.body_name(h.body, lang)})", "people": []}
         groups_[key]["people"].append({"login": m.login, "name": q.name(m.login, lang), "ticked": False})
     order = list(book.roles)
-    hq = q.w.hq()
+    hq = q.w.top()
     keys = sorted(groups_, key=lambda rb: (rb[1] != hq, rb[1], order.index(rb[0]) if rb[0] in order else 99))
     return [groups_[key] for key in keys]
 

@@ -56,7 +56,7 @@ def moves(q: Any, new: Rulebook, rules: Rules, lang: str = "en") -> list[dict[st
             roles = list(old.meetings[t_.meeting].recorder_roles) if t_.meeting else list(t_.roles)
             st = old.states.get(item.state)
             duties.append((t("cutover.item", lang, id=item.id, state=st.title.in_(lang) if st else item.state,
-                             trigger=trigger_title(t_.trigger, lang)) if lang == "ja" else
+                             trigger=trigger_title(t_.trigger, lang, old)) if lang == "ja" else
                            f"item {item.id} ({item.state}): {t_.trigger}", roles, item.body))
         for p in item.reminders:
             rule = rule_of(old, p.key)

@@ -106,7 +106,7 @@ def svg(book: Rulebook, lang: str = "en", current: str | None = None, kind: str 
         if t.source not in pos or t.dest not in pos:
             continue
         (x1, y1), (x2, y2) = pos[t.source], pos[t.dest]
-        label = escape(trigger_title(t.trigger, lang) if lang == "ja" else t.trigger)  # 付議 on a Japanese page
+        label = escape(trigger_title(t.trigger, lang, book) if lang == "ja" else t.trigger)  # 付議 on a Japanese page
         if t.source == t.dest:
             cx, cy = x1 + w / 2, y1
             out.append(f'<path d="M{cx - 20},{cy} C{cx - 30},{cy - 28} {cx + 30},{cy - 28} {cx + 20},{cy}" '

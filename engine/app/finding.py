@@ -216,7 +216,7 @@ def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[d
                                         "deadline": iso(p.due_at), "deadline_at": p.due_at,
                                         "days": (now - p.due_at).days}
     out = []
-    for body in sorted(groups, key=lambda b: (b != reader.w.hq(), b)):
+    for body in sorted(groups, key=lambda b: (b != reader.w.top(), b)):
         roles = []
         for g in sorted(groups[body].values(), key=lambda g: g["role"]):
             items = sorted(g["items"].values(), key=lambda r: (r["deadline_at"], r["id"]))

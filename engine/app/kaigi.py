@@ -396,7 +396,7 @@ class Kaigi:
     @staticmethod
     def _meeting_body(ctx: Ctx, kind: str) -> Any:
         kinds = ctx.world.body_kinds()
-        if kind == "hq":
+        if kind == ctx.book.top_kind:
             return ctx.world.body(None)
         mine = sorted({h.body for h in ctx.held if kinds.get(h.body) == kind})
         if len(mine) != 1:

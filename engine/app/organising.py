@@ -66,8 +66,7 @@ def roster(q: Any, at: dt.datetime | None = None, lang: str = "en") -> list[dict
                           "valid_from": iso(a.valid_from), "valid_until": iso(a.valid_until)})
         if posts:
             out.append({"login": m.login, "name": q.name(m.login, lang), "posts": posts})
-    kinds = q.w.body_kinds()
-    order = sorted(q.w.bodies, key=lambda b: (kinds.get(b) != "hq", list(q.w.bodies).index(b)))  # the HQ first
+    order = sorted(q.w.bodies, key=lambda b: (not q.w.is_top(b), list(q.w.bodies).index(b)))  # the top body first
     return sorted(out, key=lambda r: (min(order.index(p["body"]) if p["body"] in order else 99 for p in r["posts"]),
                                       min(p["id"] for p in r["posts"])))
 
@@ -126,12 +125,12 @@ def assignable(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     if me is None:
         return []
     out = []
-    for body in sorted(q.w.bodies.values(), key=lambda b: b.kind != "hq"):  # the HQ first
+    for body in sorted(q.w.bodies.values(), key=lambda b: b.kind != book.top_kind):  # the top body first
         positions = [{"key": key, "title": pos.title.in_(lang)} for key, pos in book.positions.items()
                      if book.roles[pos.role].body == body.kind
                      and _passes(lambda key=key: people.assign(ctx, PLACEHOLDER_ID, me, key, body, None, q.now, None))]
         if positions:
-            teams = [{"key": k, "title": tm.title.in_(lang)} for k, tm in book.teams.items()] if body.kind == "hq" else []
+            teams = [{"key": k, "title": tm.title.in_(lang)} for k, tm in book.teams.items()] if body.kind == book.top_kind else []
             out.append({"body": body.key, "body_name": q.body_name(body.key, lang), "kind": body.kind,
                         "positions": positions, "teams": teams})
     return out

@@ -15,7 +15,7 @@ from engine.core.decide import chair_was_present, describe
 from engine.core.errors import NotFound
 from engine.core.text import usable
 from engine.core.world import Lazy, World
-from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title
+from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title, trigger_word
 from engine.infra.timeutil import iso
 from engine.reminders import plan
 from engine.reminders import recipients as rcp
@@ -268,7 +268,8 @@ class Reader:
             who = list(self._holders[key])
             if t.filer and item.filed_by not in who:
                 who.append(item.filed_by)
-            out.append({"trigger": t.trigger, "trigger_title": trigger_title(t.trigger, lang), "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
+            out.append({"trigger": t.trigger, "trigger_title": trigger_title(t.trigger, lang, book),
+                        "trigger_word": trigger_word(t.trigger, lang, book), "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
                         "who": who, "who_names": [self.name(x, lang) for x in who], "rule": t.rule,
                         "by_convening": bool(t.fired_by),
                         "role_titles": [book.role_title(r).in_(lang) for r in roles],
@@ -305,7 +306,7 @@ class Reader:
         taken = [self.link_view(book, c, lang) for c in self.descendants(item.id) if self.sees_item(c)]
         origin = self._parent(item.origin) if item.origin is not None else None
         return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
-                "station": item.body if kinds.get(item.body) != "hq" else None, "team": item.team,
+                "station": item.body if kinds.get(item.body) != book.top_kind else None, "team": item.team,
                 "team_title": book.teams[item.team].title.in_(lang) if item.team in book.teams else None,
                 "pillars": [{"key": p, "title": book.pillars[p].title.in_(lang) if p in book.pillars else p}
                             for p in item.pillars],  # R-X1
@@ -321,7 +322,7 @@ class Reader:
                 "sittings": [{"meeting": s.meeting, "kind": s.kind, "status": s.status, "starts_at": iso(s.starts_at),
                               "status_title": status_title(s.status, lang),
                               "held_at": iso(s.held_at), "outcome": s.outcome,
-                              "outcome_title": trigger_title(s.outcome, lang),
+                              "outcome_title": trigger_title(s.outcome, lang, book),
                               "title": book.meetings[s.kind].title.in_(lang) if s.kind in book.meetings else s.kind}
                              for s in item.sittings]}
 
@@ -337,9 +338,10 @@ class Reader:
                     lang: str) -> dict[str, Any] | None:
         """What became of a station's report (R-P3; R-R1 lets the station see it): the report,
         the steps the HQ took on it since (relayed, received, closed or escalated), and the
-        HQ items it became with their state. None for an HQ item or one not reported yet.
+        HQ items it became with their state. None for an item of a body that reports to no
+        one (the HQ's: its kind has no `reports_to`) or one not reported yet.
         The report is the item's last step recorded in a sitting that is not a tabling."""
-        if self.w.body_kinds().get(item.body) == "hq":
+        if not book.reports_up(self.w.body_kinds().get(item.body, "")):
             return None
         steps = [e for e in self.tx.events(item=item.id) if e.type == "ItemAdvanced"]
         at = max((i for i, e in enumerate(steps) if e.meeting is not None and not e.data.get("tabled")), default=None)
@@ -452,12 +454,12 @@ class Reader:
                "note": d.get("note") or d.get("reason") or d.get("finding") or None,
                "document": d.get("document"), "spawned": d.get("spawned"), "origin": d.get("origin")}
         book = self.book(e.at)
-        out.update({"type_title": event_title(e.type, lang), "trigger_title": trigger_title(d.get("trigger"), lang),
+        out.update({"type_title": event_title(e.type, lang), "trigger_title": trigger_title(d.get("trigger"), lang, book),
                     "from_title": _state_title(book, d.get("from"), lang),
                     "to_title": _state_title(book, d.get("to"), lang)})
         if e.type == "ActRefused":  # the reason in the reader's language, as it was written then
             out["note"] = Said(d.get("reason", ""), d.get("reason_ja", "")).render(lang) or None
-            out["act_title"] = act_title(d.get("act", ""), lang)
+            out["act_title"] = act_title(d.get("act", ""), lang, book)
         out["summary"] = self.summary(e, d, lang)
         return out
 
@@ -499,7 +501,7 @@ class Reader:
         if t == "ReminderFailed":
             return Msg("history.failed", to=self.person(d["recipient"], False), error=d.get("error", "")).render(lang)
         if t == "ActRefused":
-            return Msg("history.refused", act=act_title(d.get("act", ""), lang),
+            return Msg("history.refused", act=act_title(d.get("act", ""), lang, book),
                        reason=Said(d.get("reason", ""), d.get("reason_ja", ""))).render(lang)
         if t == "OrderIssued":
             return Msg("history.order", id=d["id"], to=self.person(d["to"], False), due=When(_t(d["due_at"]))).render(lang)
@@ -546,7 +548,7 @@ class Reader:
             it = self.w.items.get(i)
             items.append({"id": i, "title": it.title if it else "", "state": it.state if it else "",
                           "state_title": _state_title(book, it.state, lang) if it else "",
-                          "outcome": m.outcomes.get(i), "outcome_title": trigger_title(m.outcomes.get(i), lang)})
+                          "outcome": m.outcomes.get(i), "outcome_title": trigger_title(m.outcomes.get(i), lang, book)})
         return {"id": m.id, "kind": m.kind, "title": kind.title.in_(lang) if kind else m.kind, "body": m.body,
                 "body_name": self.body_name(m.body, lang), "status": m.status,
                 "status_title": status_title(m.status, lang), "starts_at": iso(m.starts_at),
@@ -559,7 +561,7 @@ class Reader:
                 "people": [{"login": x, "name": self.name(x, lang), "invited": x in m.invited,
                             "present": x in m.present} for x in (*m.attendees, *m.invited)],
                 "outcomes": {str(k): v for k, v in m.outcomes.items() if k in shown},
-                "outcome_titles": {str(k): trigger_title(v, lang) for k, v in m.outcomes.items() if k in shown},
+                "outcome_titles": {str(k): trigger_title(v, lang, book) for k, v in m.outcomes.items() if k in shown},
                 "held_at": iso(m.held_at),
                 "sat_at": iso(m.sat_at or m.held_at), "convened_at": iso(m.convened_at), "version": m.version,
                 "minutes": [{"n": x.n, "sha256": x.sha256, "text": x.text, "recorded_by": x.recorded_by,

@@ -2,7 +2,7 @@
 
 A viewer is a member at a time (the reader's). They see
 
-- everything, if they hold a current post at the top body (the HQ: `World.hq()`);
+- everything, if they hold a current post at the top body (the HQ: `World.top()`);
 - else their own bodies' items and meetings (agenda, minutes, outcomes, history), what
   became of their reports (an item taken from one of theirs, as an escalation takes a
   station's item into the HQ path: its state and outcome, never the HQ's other business),

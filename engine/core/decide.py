@@ -78,7 +78,7 @@ def describe(world: World, book: Rulebook, held: list[au.Holding]) -> Msg:
     parts = []
     for h in held:
         title = book.role_title(h.role)
-        if kinds.get(h.body) == "hq":
+        if kinds.get(h.body) == book.top_kind:  # a post at the top body goes without its body
             parts.append(title)
         else:
             b = world.bodies.get(h.body)
@@ -119,8 +119,9 @@ def file_item(ctx: Ctx, item_id: int, title: str, body: str, team: str | None, n
     own = [h for h in ctx.held if h.body == b.key and not ctx.book.roles[h.role].records_on_behalf_only]
     if not own:
         raise NotPermitted("refuse.file", body=body_title(b), held=ctx.held_text())
-    return [ItemFiled(item=item_id, title=title, body=b.key, team=team, note=note, state=ctx.book.initial,
-                      origin=origin, pillars=pillars)]
+    # an item begins where the rulebook says items of its body's kind begin (`start`)
+    return [ItemFiled(item=item_id, title=title, body=b.key, team=team, note=note,
+                      state=ctx.book.start_state(b.kind), origin=origin, pillars=pillars)]
 
 
 # ---------------------------------------------------------------- advancing

@@ -29,19 +29,20 @@ def _may_organise(ctx: Ctx, body: BodyRecord, position: str | None = None) -> No
     """R-P1: the chief organises the HQ; a station chief organises their own station HQ,
     except its head: who chiefs a station is the HQ chief's to say."""
     pw = ctx.book.powers
-    hq = ctx.world.hq()
-    head = position is not None and ctx.book.role_of(position) == pw.body_head
-    # R-P4: at a station the HQ organiser appoints the head only, when the rulebook says so
-    if ctx.holds(pw.organise_top, hq) and (body.kind == "hq" or head or position is None
-                                          or pw.top_in_body != "head"):
+    hq = ctx.world.top()
+    top = body.kind == ctx.book.top_kind
+    head_role = ctx.book.head_of(body.kind)  # R-P1: the role heading a body below the top
+    head = position is not None and head_role is not None and ctx.book.role_of(position) == head_role
+    # R-P4: at a lower body the top organiser appoints the head only, when the rulebook says so
+    if ctx.holds(pw.organise_top, hq) and (top or head or position is None or pw.top_in_body != "head"):
         return
-    if body.kind != "hq" and not head and ctx.holds(pw.organise_body, body.key):
+    if not top and not head and ctx.holds(pw.organise_body, body.key):
         return
     if head:
         raise ctx.refuse(Msg("act.appoint_head", body=body_title(body)), pw.organise_top, hq, "R-P1")
-    if body.kind != "hq" and pw.top_in_body == "head" and ctx.holds(pw.organise_top, hq):
+    if not top and pw.top_in_body == "head" and ctx.holds(pw.organise_top, hq):
         raise ctx.refuse(Msg("act.organise", body=body_title(body)), pw.organise_body, body.key, "R-P4")
-    roles = pw.organise_top if body.kind == "hq" else pw.organise_body + pw.organise_top
+    roles = pw.organise_top if top else pw.organise_body + pw.organise_top
     raise ctx.refuse(Msg("act.organise", body=body_title(body)), roles, body.key, "R-P1")
 
 
@@ -67,8 +68,8 @@ def add_member(ctx: Ctx, login: str, name: str, name_en: str, email: str | None,
     if os_user is not None or db_role is not None:
         own_act(ctx, "binding")
     pw = ctx.book.powers
-    if not (ctx.holds(pw.organise_top, ctx.world.hq()) or any(h.role in pw.organise_body for h in ctx.held)):
-        raise ctx.refuse(Msg("act.add_members"), pw.organise_top + pw.organise_body, ctx.world.hq(), "R-P1")
+    if not (ctx.holds(pw.organise_top, ctx.world.top()) or any(h.role in pw.organise_body for h in ctx.held)):
+        raise ctx.refuse(Msg("act.add_members"), pw.organise_top + pw.organise_body, ctx.world.top(), "R-P1")
     _unique_identity(ctx, login, os_user, db_role)
     return [MemberAdded(login=login, name=name, name_en=name_en, email=email, lang=lang, channel=channel,
                         os_user=os_user, db_role=db_role)]
@@ -93,8 +94,8 @@ def bind_member(ctx: Ctx, member: MemberRecord, os_user: str | None, db_role: st
     identity_fields(os_user, db_role)
     own_act(ctx, "binding")
     pw = ctx.book.powers
-    if not ctx.holds(pw.organise_top, ctx.world.hq()):
-        raise ctx.refuse(Msg("act.bind"), pw.organise_top, ctx.world.hq(), "R-I1")
+    if not ctx.holds(pw.organise_top, ctx.world.top()):
+        raise ctx.refuse(Msg("act.bind"), pw.organise_top, ctx.world.top(), "R-I1")
     _unique_identity(ctx, member.login, os_user, db_role)
     return [MemberBound(login=member.login, os_user=os_user, db_role=db_role)]
 
@@ -162,7 +163,7 @@ def issue_order(ctx: Ctx, order_id: int, item: ItemRecord, to: MemberRecord, due
                 note: str) -> list[Event]:
     """The general manager orders a team leader to investigate an item in pre-review."""
     pw = ctx.book.powers
-    hq = ctx.world.hq()
+    hq = ctx.world.top()
     note = text.prose(note, "note", 10_000, old=ctx.legacy_text)
     if ctx.holds(pw.order, hq) is None:
         raise ctx.refuse(Msg("act.order"), pw.order, hq, "R-T5")
@@ -193,8 +194,8 @@ def complete_order(ctx: Ctx, order: OrderRecord, finding: str, item: ItemRecord)
 
 def waive_order(ctx: Ctx, order: OrderRecord, reason: str, item: ItemRecord) -> list[Event]:
     pw = ctx.book.powers
-    if ctx.holds(pw.order, ctx.world.hq()) is None:
-        raise ctx.refuse(Msg("act.waive"), pw.order, ctx.world.hq(), "R-T5")
+    if ctx.holds(pw.order, ctx.world.top()) is None:
+        raise ctx.refuse(Msg("act.waive"), pw.order, ctx.world.top(), "R-T5")
     if order.status != "open":
         raise NotPossible("order.settled", id=order.id, status=order.status)
     reason = text.prose(reason, "reason", 10_000, strip=True, old=ctx.legacy_text)
@@ -211,7 +212,7 @@ def delegate(ctx: Ctx, delegation_id: int, clerk: MemberRecord, valid_from: dt.d
     if not [h for h in ctx.held if not book.roles[h.role].records_on_behalf_only]:
         raise NotPermitted("delegation.holders_only", rule="R-A1", held=ctx.held_text())
     held = au.holdings(ctx.world, book, clerk.login, valid_from)
-    if au.holds(ctx.world, held, book, book.clerk_roles, ctx.world.hq()) is None:
+    if au.holds(ctx.world, held, book, book.clerk_roles, ctx.world.top()) is None:
         raise NotPermitted("delegation.clerks_only", rule="R-A1", roles=ctx.titles(book.clerk_roles),
                            who=ctx.person(clerk.login), held=ctx.held_text(held))
     if valid_until <= valid_from:
@@ -231,7 +232,7 @@ def may_record_for(ctx: Ctx) -> DelegationRecord:
     """R-A1: a clerk records a holder's act only under a delegation valid now; returns it."""
     book = ctx.book
     clerk = au.holdings(ctx.world, book, ctx.actor, ctx.now)
-    if au.holds(ctx.world, clerk, book, book.clerk_roles, ctx.world.hq()) is None:
+    if au.holds(ctx.world, clerk, book, book.clerk_roles, ctx.world.top()) is None:
         raise NotPermitted("delegation.not_clerk", rule="R-A1", roles=ctx.titles(book.clerk_roles),
                            who=ctx.person(ctx.actor), held=ctx.held_text(clerk))
     for d in ctx.world.delegations.values():
@@ -245,8 +246,8 @@ def may_record_for(ctx: Ctx) -> DelegationRecord:
 def adopt_rulebook(ctx: Ctx, book: Rulebook) -> list[Event]:
     """The chief adopts a new version (a circular), in force from its effective date."""
     pw = ctx.book.powers
-    if ctx.holds(pw.adopt_rulebook, ctx.world.hq()) is None:
-        raise ctx.refuse(Msg("act.adopt"), pw.adopt_rulebook, ctx.world.hq(), "R-V1")
+    if ctx.holds(pw.adopt_rulebook, ctx.world.top()) is None:
+        raise ctx.refuse(Msg("act.adopt"), pw.adopt_rulebook, ctx.world.top(), "R-V1")
     if book.version in ctx.world.adoptions:
         raise NotPossible("rulebook.adopted", version=book.version)
     return [RulebookAdopted(version=book.version, effective_from=book.effective_from.isoformat(),
@@ -264,7 +265,7 @@ def own_act(ctx: Ctx, what: str) -> None:
 
 def is_chief(ctx: Ctx) -> bool:
     """The chief: who organises the HQ (R-P1's `organise_top` at the top body)."""
-    return ctx.holds(ctx.book.powers.organise_top, ctx.world.hq()) is not None
+    return ctx.holds(ctx.book.powers.organise_top, ctx.world.top()) is not None
 
 
 def set_password(ctx: Ctx, login: str, commitment: str | None, *, legacy: bool = False) -> list[Event]:

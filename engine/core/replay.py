@@ -196,8 +196,8 @@ class Replayer:
         if rec.actor != SYSTEM:  # a new version adopted later: the chief issues circulars
             book = self._book(rec)
             ctx = self._ctx(rec, book)
-            if ctx.holds(book.powers.adopt_rulebook, self.world.hq()) is None:
-                raise ctx.refuse(Msg("act.adopt"), book.powers.adopt_rulebook, self.world.hq(), "R-V1")
+            if ctx.holds(book.powers.adopt_rulebook, self.world.top()) is None:
+                raise ctx.refuse(Msg("act.adopt"), book.powers.adopt_rulebook, self.world.top(), "R-V1")
         if hashlib.sha256(e.text.encode("utf-8")).hexdigest() != e.sha256:
             raise ReplayMismatch("replay.rulebook_sha", seq=rec.seq)
         book = parsed(e.text, f"adopted rulebook {e.version}")

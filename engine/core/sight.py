@@ -51,7 +51,7 @@ def sight(w: World, login: str | None, at: dt.datetime) -> Sight:
         return EVERYTHING
     bodies = frozenset(a.body for a in w.assignments_of(login) if a.valid_at(at))
     try:
-        top = w.hq()
+        top = w.top()
     except DomainError:  # a database without its top body yet: nobody is at it
         top = None
     return Sight(login, top is not None and top in bodies, bodies)

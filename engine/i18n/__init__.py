@@ -80,13 +80,23 @@ class Msg:
         return hash(self.key)
 
 
-def trigger_word(key: str, lang: str) -> str:
+def _book_title(book: Any, key: str, lang: str) -> str | None:
+    """A trigger's title as the rulebook `book` words it (`[triggers.KEY]`), if it does."""
+    title = getattr(book, "trigger_titles", {}).get(key) if book is not None else None
+    return (title.in_(lang_of(lang)) or None) if title is not None else None
+
+
+def trigger_word(key: str, lang: str, book: Any = None) -> str:
     """A trigger as people read it: its Japanese word with the key they type (`付議(refer)`),
-    the key itself in English; a trigger the catalog does not know stays its key."""
+    the key itself in English; a trigger the catalog does not know stays its key. The word
+    is the rulebook's (`book`, its `[triggers.KEY]`) where it gives one, else the catalog's."""
     if lang != "ja":
         return key
-    entry = catalog().get(f"trigger.{key}")
-    return f"{entry['ja']}({key})" if entry else key
+    word = _book_title(book, key, "ja")
+    if word is None:
+        entry = catalog().get(f"trigger.{key}")
+        word = entry["ja"] if entry else None
+    return f"{word}({key})" if word else key
 
 
 def render(value: Any, lang: str) -> str:
@@ -202,10 +212,14 @@ def when(at: dt.datetime | None, lang: str = "en", date_only: bool = False) -> s
 
 
 # ---------------------------------------------------------------- keys as people read them
-def trigger_title(key: str | None, lang: str) -> str:
-    """A trigger's own word, without its key: `付議` / `refer` (an unknown one stays its key)."""
+def trigger_title(key: str | None, lang: str, book: Any = None) -> str:
+    """A trigger's own word, without its key: `付議` / `refer` (an unknown one stays its key):
+    the rulebook's (`book`, its `[triggers.KEY]`) where it words it, else the catalog's."""
     if not key:
         return ""
+    word = _book_title(book, key, lang)
+    if word is not None:
+        return word
     entry = catalog().get(f"trigger.{key}")
     return (entry.get(lang_of(lang)) or key) if entry else key
 
@@ -224,8 +238,12 @@ def event_title(type_: str, lang: str) -> str:
     return (entry.get(lang_of(lang)) or type_) if entry else type_
 
 
-def act_title(name: str, lang: str) -> str:
-    """An act of the application API in words (`advance` -> `案件の進行`), as a refusal names it."""
+def act_title(name: str, lang: str, book: Any = None) -> str:
+    """An act of the application API in words (`advance` -> `案件の進行`), as a refusal names it.
+    Filing (`file_item`) is named as the rulebook `book` words it (`[filing]`: 起案) if it does."""
+    filing = getattr(book, "filing", None) if book is not None and name == "file_item" else None
+    if filing is not None and filing.in_(lang_of(lang)):
+        return str(filing.in_(lang_of(lang)))
     entry = catalog().get(f"actname.{name}")
     return (entry.get(lang_of(lang)) or name) if entry else name
 

@@ -74,7 +74,7 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
                     f"/items/{item.id}#next")
             continue
         kind = book.meetings[t.meeting]
-        station = f" --station {item.body}" if kinds.get(item.body) != "hq" else ""
+        station = f" --station {item.body}" if kinds.get(item.body) != book.top_kind else ""
         for s in item.sittings:  # a sitting that has it and sat: record the outcome there
             m = meetings.get(s.meeting) if s.meeting in meetings else None
             if s.kind == kind.key and s.status == "held" and s.outcome is None and m is not None \

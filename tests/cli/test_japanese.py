@@ -43,7 +43,7 @@ def test_click_speaks_japanese_in_help_and_usage_errors(kaigi):
         shown = [s for s in CLICK_ENGLISH if s in r.output]
         assert not shown, (shown, r.output)
     assert re.search(r"使い方: (kaigi|cli) \[オプション\] コマンド \[引数\]\.\.\.", runs[0].output), runs[0].output
-    assert "kaigi: 案件は推進本部の会議を" in runs[0].output  # kaigi's own help follows --lang too
+    assert "kaigi: 案件は組織の会議体を" in runs[0].output  # kaigi's own help follows --lang too
     assert "オプション:" in runs[0].output and "コマンド:" in runs[0].output
     assert "この説明を表示して終了します。" in runs[2].output
     assert runs[3].exit_code == 2 and "エラー: 次の引数がありません: 'ITEM_ID'." in runs[3].output
