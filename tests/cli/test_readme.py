@@ -5,6 +5,7 @@ announces (`# exit 3: …`). Blocks fenced as ```text (a diagram) are not comman
 The README says how `kaigi` gets on PATH, and neither it nor docs/ points outside the
 repository."""
 
+import json
 import os
 import re
 import subprocess
@@ -88,6 +89,9 @@ def test_the_readme_runs_as_written_after_make_demo(tmp_path: Path) -> None:
     shown = run(["kaigi", "--json", "--as", "sato", "item", "show", "1"], tmp_path, env)
     assert shown.returncode == 0 and '"closed"' in shown.stdout, shown.stderr
     assert (tmp_path / "copy.db").exists()
+    # and its `--as` refusal wrote nothing there
+    listed = run(["kaigi", "--db", "sqlite:///real.db", "--json", "item", "list"], tmp_path, env)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed.stderr
 
 
 def test_the_readme_says_how_kaigi_gets_on_path() -> None:
