@@ -2,7 +2,9 @@
 the rule tests also run on the memory store (the fast tier).
 
 PostgreSQL tests get a schema of their own (search_path in the URL), dropped afterwards,
-so they run against a real server without touching anything else in the database.
+so they run against a real server without touching anything else in the database. Under
+pytest-xdist (`make test` runs `-n`) each worker also gets a database of its own, made at
+its start from KAIGI_TEST_PG_URL's and dropped at its end (`test_gw0_<run>`, ...).
 """
 
 import datetime as dt
@@ -21,7 +23,21 @@ from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
 from store import open_store
 
-PG_URL = os.environ.get("KAIGI_TEST_PG_URL")
+
+
+def _worker_pg_url(url: str | None) -> str | None:
+    """The database this pytest-xdist worker uses: KAIGI_TEST_PG_URL's name + worker + run
+    (two runs on one cluster, or two workers of one run, never share a database)."""
+    worker, run = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not url or not worker or not run:
+        return url
+    base, sep, query = url.partition("?")
+    head, db = base.rsplit("/", 1)
+    return f"{head}/{db}_{worker}_{run[:8]}{sep}{query}"
+
+
+BASE_PG_URL = os.environ.get("KAIGI_TEST_PG_URL")
+PG_URL = _worker_pg_url(BASE_PG_URL)
 PG_SKIP = "PostgreSQL tests need KAIGI_TEST_PG_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 
@@ -35,6 +51,29 @@ def _quiet_logs() -> Iterator[None]:
     logs._info = False
     yield
     structlog.reset_defaults()
+
+
+def _pg_conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_database() -> Iterator[None]:
+    """Under pytest-xdist with KAIGI_TEST_PG_URL: this worker's own database (see PG_URL)."""
+    if not PG_URL or PG_URL == BASE_PG_URL:
+        yield
+        return
+    import psycopg
+
+    name = PG_URL.partition("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(_pg_conninfo(BASE_PG_URL or ""), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield
+    finally:
+        with psycopg.connect(_pg_conninfo(BASE_PG_URL or ""), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pg_schema_url() -> Iterator[str]:
