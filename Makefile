@@ -36,10 +36,10 @@ browser:
 	else echo "note: no Chromium, poppler/zbar or npm (apt-get install -y $(DEBS) $(NODE_DEBS)); the browser, paper and OpenID tests will be skipped"; fi
 
 # On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set (each worker its own database).
-# pytest-xdist: TEST_WORKERS processes (the tests wait on fsync and on Chromium as much as on
-# the CPU); a file's tests stay on one worker (--dist loadfile: a module's fixtures are shared
+# pytest-xdist: TEST_WORKERS processes, one a core with `auto` (measured on 2 cores: 2 beat 3; the
+# tests wait on fsync too, but not enough); a file's tests stay on one worker (--dist loadfile: a module's fixtures are shared
 # by its tests, a browser walk goes in order). `make test TEST_WORKERS=0` runs them serially.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= auto
 test: setup browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 

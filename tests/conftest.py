@@ -217,11 +217,38 @@ def drop_append_only(store: Any) -> None:
         raw(store, "DROP TRIGGER event_no_delete")
 
 
-def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+_MIGRATED: list[str] = []  # this process's SQLite file at the newest schema, nothing in it
+
+
+def migrate(url: str) -> None:
+    """`store.db.upgrade(url)`; a new SQLite file is a copy of one this process migrated once
+    (Alembic's migrations take ~1 s a database, most of a fixture's set-up). The copy is the
+    same schema and nothing else: the log id and the roster are written later, by `init`."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from store.db import upgrade
 
-    if not url.startswith("memory"):
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is None or path.exists() or not path.parent.is_dir():
         upgrade(url)
+        return
+    if not _MIGRATED:
+        import atexit
+
+        folder = tempfile.mkdtemp(prefix="kaigi-schema-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "kaigi.db"
+        upgrade(f"sqlite:///{template}")
+        assert not Path(f"{template}-wal").exists(), "the migrated template must be one file"
+        _MIGRATED.append(str(template))
+    shutil.copyfile(_MIGRATED[0], path)
+
+
+def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+    if not url.startswith("memory"):
+        migrate(url)
     s = Svc(open_store(url, clock=clock.now))
     s.clock = clock
     bootstrap.init(s, demo=demo)
@@ -230,9 +257,7 @@ def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
 
 @pytest.fixture
 def store(db_url: str, clock: FrozenClock) -> Iterator[Any]:
-    from store.db import upgrade
-
-    upgrade(db_url)
+    migrate(db_url)
     st = open_store(db_url, clock=clock.now)
     yield st
     st.close()
