@@ -35,9 +35,13 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) $(NODE_DEBS) >/dev/null; \
 	else echo "note: no Chromium, poppler/zbar or npm (apt-get install -y $(DEBS) $(NODE_DEBS)); the browser, paper and OpenID tests will be skipped"; fi
 
-# On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set.
+# On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set (each worker its own database).
+# pytest-xdist: TEST_WORKERS processes, one a core with `auto` (on 2 cores 2 beat 3: the tests
+# wait on fsync too, but not enough); a file's tests stay on one worker (--dist loadfile: a
+# module's fixtures serve its tests, a browser walk goes in order). TEST_WORKERS=0: serially.
+TEST_WORKERS ?= auto
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) kaigi.db kaigi.db-wal kaigi.db-shm

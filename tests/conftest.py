@@ -2,7 +2,9 @@
 the rule tests also run on the memory store (the fast tier).
 
 PostgreSQL tests get a schema of their own (search_path in the URL), dropped afterwards,
-so they run against a real server without touching anything else in the database.
+so they run against a real server without touching anything else in the database. Under
+pytest-xdist (`make test` runs `-n`) each worker also gets a database of its own, made at
+its start from KAIGI_TEST_PG_URL's and dropped at its end (`test_gw0_<run>`, ...).
 """
 
 import datetime as dt
@@ -21,7 +23,21 @@ from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
 from store import open_store
 
-PG_URL = os.environ.get("KAIGI_TEST_PG_URL")
+
+
+def _worker_pg_url(url: str | None) -> str | None:
+    """The database this pytest-xdist worker uses: KAIGI_TEST_PG_URL's name + worker + run
+    (two runs on one cluster, or two workers of one run, never share a database)."""
+    worker, run = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not url or not worker or not run:
+        return url
+    base, sep, query = url.partition("?")
+    head, db = base.rsplit("/", 1)
+    return f"{head}/{db}_{worker}_{run[:8]}{sep}{query}"
+
+
+BASE_PG_URL = os.environ.get("KAIGI_TEST_PG_URL")
+PG_URL = _worker_pg_url(BASE_PG_URL)
 PG_SKIP = "PostgreSQL tests need KAIGI_TEST_PG_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 
@@ -35,6 +51,29 @@ def _quiet_logs() -> Iterator[None]:
     logs._info = False
     yield
     structlog.reset_defaults()
+
+
+def _pg_conninfo(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_database() -> Iterator[None]:
+    """Under pytest-xdist with KAIGI_TEST_PG_URL: this worker's own database (see PG_URL)."""
+    if not PG_URL or PG_URL == BASE_PG_URL:
+        yield
+        return
+    import psycopg
+
+    name = PG_URL.partition("?")[0].rsplit("/", 1)[1]
+    with psycopg.connect(_pg_conninfo(BASE_PG_URL or ""), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield
+    finally:
+        with psycopg.connect(_pg_conninfo(BASE_PG_URL or ""), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def pg_schema_url() -> Iterator[str]:
@@ -178,11 +217,38 @@ def drop_append_only(store: Any) -> None:
         raw(store, "DROP TRIGGER event_no_delete")
 
 
-def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+_MIGRATED: list[str] = []  # this process's SQLite file at the newest schema, nothing in it
+
+
+def migrate(url: str) -> None:
+    """`store.db.upgrade(url)`; a new SQLite file is a copy of one this process migrated once
+    (Alembic's migrations take ~1 s a database, most of a fixture's set-up). The copy is the
+    same schema and nothing else: the log id and the roster are written later, by `init`."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     from store.db import upgrade
 
-    if not url.startswith("memory"):
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is None or path.exists() or not path.parent.is_dir():
         upgrade(url)
+        return
+    if not _MIGRATED:
+        import atexit
+
+        folder = tempfile.mkdtemp(prefix="kaigi-schema-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "kaigi.db"
+        upgrade(f"sqlite:///{template}")
+        assert not Path(f"{template}-wal").exists(), "the migrated template must be one file"
+        _MIGRATED.append(str(template))
+    shutil.copyfile(_MIGRATED[0], path)
+
+
+def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+    if not url.startswith("memory"):
+        migrate(url)
     s = Svc(open_store(url, clock=clock.now))
     s.clock = clock
     bootstrap.init(s, demo=demo)
@@ -191,9 +257,7 @@ def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
 
 @pytest.fixture
 def store(db_url: str, clock: FrozenClock) -> Iterator[Any]:
-    from store.db import upgrade
-
-    upgrade(db_url)
+    migrate(db_url)
     st = open_store(db_url, clock=clock.now)
     yield st
     st.close()

@@ -14,7 +14,7 @@ from engine.app.identity import Actor
 from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
 from store import open_store
-from tests.conftest import Svc
+from tests.conftest import Svc, migrate
 
 PASSWORDS = {login: f"pw-{login}-2026" for login in
              ("sato", "watanabe", "yamamoto", "nakamura", "yoshida", "matsumoto", "inoue", "kobayashi")}
@@ -23,10 +23,8 @@ NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=JST)
 
 def real_hq(url: str, clock: FrozenClock) -> Svc:
     """A real database with the demo's bodies, members, posts and items; some passwords set."""
-    from store.db import upgrade
-
     if not url.startswith("memory"):
-        upgrade(url)
+        migrate(url)
     k = Svc(open_store(url, clock=clock.now))
     k.clock = clock
     bootstrap.init(k, chief={"login": "sato", "name": "佐藤 一郎", "name_en": "Ichiro Sato", "db_role": "sato"})
