@@ -116,3 +116,30 @@ def test_a_decider_must_belong_to_a_declared_act(throwaway, monkeypatch):
     monkeypatch.setitem(ACTS, throwaway, dataclasses.replace(ACTS[ev.ReminderSent], event=throwaway))
     with pytest.raises(LookupError, match="system fact"):
         acts.replays(throwaway)(lambda r, ctx, e: [e])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_event_of_a_log_reads_as_words(lang):
+    """The history line of each event a log holds (the roster set up, items filed, a meeting
+    convened and held, a refusal) is words in the reader's language, never its type."""
+    import datetime as dt
+
+    from engine.core.errors import DomainError
+    from engine.infra.clock import FrozenClock
+    from tests.conftest import T0, make_svc
+
+    clock = FrozenClock(T0)
+    svc = make_svc("memory://", clock)
+    m = svc.convene("yamamoto", "staff", clock.now() + dt.timedelta(days=3), items=[1],
+                    attendees=["yoshida"]).fact.meeting
+    with pytest.raises(DomainError):
+        svc.hold("nakamura", m)  # refused, and kept for the auditor
+    clock.advance(days=3)
+    svc.hold("yamamoto", m)
+    with svc.read() as q:
+        records = q.tx.events()
+        lines = {e.type: q.event_view(e, lang)["summary"] for e in records}
+    assert {"RulebookAdopted", "MemberAdded", "RoleAssigned", "ItemFiled", "MeetingConvened", "ActRefused",
+            "MeetingHeld"} <= set(lines)
+    for type_, line in lines.items():
+        assert line and line != type_ and not line.startswith(("history.", "event.")), (type_, line)
