@@ -874,7 +874,7 @@ def work(app: App) -> None:
     app.out(rows, table([app.t("col.due"), app.t("col.what"), app.t("col.item"), app.t("col.meeting"),
                          app.t("col.command")], [
         [(_when(_parse(r["deadline"]), app.lang) if r["deadline"] else "-") + (" !" if r["overdue"] else ""),
-         trigger_word(r["act"], app.lang) if r["kind"] == "step" else app.t(f"work.act.{r['act']}"),
+         r.get("act_word") or trigger_word(r["act"], app.lang) if r["kind"] == "step" else app.t(f"work.act.{r['act']}"),
          r["item"] or "", r["meeting"] or r.get("meeting_title") or "", r["command"]] for r in rows])
             if rows else app.t("web.work.none"))
 
@@ -958,7 +958,7 @@ def item_text(app: App, v: dict[str, Any]) -> str:
             continue
         where = t("show.in_meeting", meeting=n["meeting_title"]) if n["meeting"] else ""
         who = ", ".join(n["who_names"]) or t("word.nobody")
-        lines.append(t("show.next", trigger=n["trigger"], to=n["to_title"], where=where,
+        lines.append(t("show.next", trigger=n.get("trigger_word") or n["trigger"], to=n["to_title"], where=where,
                        roles=" / ".join(n["role_titles"]) + (t("show.or_filer") if n["filer"] else ""), who=who))
     if v["origin"]:
         lines.append(t("show.origin", id=v["origin"]))

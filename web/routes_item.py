@@ -47,6 +47,7 @@ def _steps(q: Any, login: str, rec: Any, language: str) -> list[dict[str, Any]]:
     """The steps `login` may take on `rec` now (offers.item_steps), with the words a form
     shows: the destination's title and each sitting's name and date."""
     from engine.app import offers
+    from engine.i18n import trigger_word
 
     book = q.book()
     kind = q.w.body_kinds().get(rec.body)
@@ -57,6 +58,7 @@ def _steps(q: Any, login: str, rec: Any, language: str) -> list[dict[str, Any]]:
                      else m["kind"]} for m in s["meetings"]]
         out.append({**s, "meeting": s["meeting_kind"], "meetings": meetings,
                     "to_title": st.title.in_(language) if st else s["to"],
+                    "trigger_word": trigger_word(s["trigger"], language, book),  # the book's own word
                     # a step in the meeting of a body that reports up (a station's) carries the
                     # sitting's result (the report, R-P3)
                     "document": bool(s["meeting_kind"]) and bool(book.reports_up(kind or ""))})

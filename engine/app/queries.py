@@ -15,7 +15,7 @@ from engine.core.decide import chair_was_present, describe
 from engine.core.errors import NotFound
 from engine.core.text import usable
 from engine.core.world import Lazy, World
-from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title
+from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title, trigger_word
 from engine.infra.timeutil import iso
 from engine.reminders import plan
 from engine.reminders import recipients as rcp
@@ -268,7 +268,8 @@ class Reader:
             who = list(self._holders[key])
             if t.filer and item.filed_by not in who:
                 who.append(item.filed_by)
-            out.append({"trigger": t.trigger, "trigger_title": trigger_title(t.trigger, lang, book), "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
+            out.append({"trigger": t.trigger, "trigger_title": trigger_title(t.trigger, lang, book),
+                        "trigger_word": trigger_word(t.trigger, lang, book), "to": t.dest, "roles": roles, "filer": t.filer, "meeting": t.meeting,
                         "who": who, "who_names": [self.name(x, lang) for x in who], "rule": t.rule,
                         "by_convening": bool(t.fired_by),
                         "role_titles": [book.role_title(r).in_(lang) for r in roles],

@@ -160,11 +160,13 @@ def _item_work(q: Any, login: str, lang: str, item: ItemRecord, upcoming: dict[t
     for mid, group in sorted(by_meeting.items()):
         m = sat[mid]
         out.append({**_item_base(q, lang, item), "kind": "step", "act": group[0]["trigger"], "meeting": mid,
+                    "act_word": trigger_word(group[0]["trigger"], lang, book),
                     "command": f"kaigi item advance {item.id} {group[0]['trigger']} --meeting {mid}",
                     "meeting_title": _kind_title(book, m["kind"], lang), "starts_at": iso(m["starts_at"]),
                     "sat_at": iso(m["sat_at"]), "form": _step_form(q, lang, item, group, mid)})
     if outside and not by_meeting:  # a sitting that dealt with it records its outcome there
         out.append({**_item_base(q, lang, item), "kind": "step", "act": outside[0]["trigger"],
+                    "act_word": trigger_word(outside[0]["trigger"], lang, book),
                     "command": f"kaigi item advance {item.id} {outside[0]['trigger']}",
                     "form": _step_form(q, lang, item, outside, None)})
     out += _convene_work(q, login, lang, item, kind, upcoming)

@@ -129,11 +129,13 @@ def _fits(ctx: Ctx, kind: MeetingKind, body: BodyRecord, item: ItemRecord) -> No
     kinds = ctx.world.body_kinds()
     here = [t for t in book.transitions_from(item.state, kinds.get(item.body)) if t.meeting == kind.key]
     if not here:
-        needs = sorted({book.meetings[t.meeting].title.en for t in book.transitions_from(item.state) if t.meeting})
+        # the meetings that can take it, of its own body's path, each titled in the reader's language
+        needs = tuple(book.meetings[k].title for k in sorted(
+            {t.meeting for t in book.transitions_from(item.state, kinds.get(item.body)) if t.meeting}))
         st = book.states.get(item.state)
         raise NotPossible("agenda.cannot_take", item=item.id, state=st.title if st else item.state,
                           meeting=A(kind.title),
-                          needs=Msg("agenda.needs", meetings=", ".join(needs)) if needs else "")
+                          needs=Msg("agenda.needs", meetings=needs) if needs else "")
 
 
 # ---------------------------------------------------------------- the agenda (R-M3)

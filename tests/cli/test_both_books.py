@@ -111,3 +111,16 @@ def test_a_meeting_called_by_a_role_the_book_does_not_name_is_refused_r_c3(book)
     after = k("--json", "audit", "export").stdout
     kept = [json.loads(x) for x in after.splitlines() if json.loads(x).get("type") != "ActRefused"]
     assert kept == [json.loads(x) for x in before.splitlines()]
+
+
+def test_item_show_names_the_next_step_in_the_books_own_word(book):
+    """`item show` in Japanese says the next act as the book words it, with the key to type:
+    付議(refer) on the Ibaraki book, the city's own word on the city's."""
+    from workflows import bundled_rulebooks
+
+    s, k = book
+    first = s.path[0]
+    word = bundled_rulebooks(s.key)[-1].trigger_titles[first.trigger].ja
+    r = k("--lang", "ja", "--as", first.convener, "item", "show", str(s.item))
+    assert r.exit_code == 0, r.output
+    assert f"{word}({first.trigger})" in r.output, r.output

@@ -111,3 +111,14 @@ def test_history_replay_diff_and_cutover_in_words(demo_cli):
         assert " から " in x and x.endswith(" へ") and "->" not in x and "nobody" not in x, x
         assert not keys_shown(x), (keys_shown(x), x)
 
+
+
+def test_a_meeting_that_cannot_take_an_item_names_the_ones_that_can_in_japanese(demo_cli):
+    """R-C1: a council cannot take a filed item; the Japanese refusal names the meeting that
+    can (担当者会議), in Japanese, and no meeting of another body's path (the station council)."""
+    r = ja(demo_cli, "--as", "sato", "meeting", "convene", "council", "--at", "now", "--item", "1")
+    assert r.exit_code == 4, r.output
+    assert "(必要な会議: 担当者会議)" in r.output, r.output
+    assert "staff meeting" not in r.output and "署推進本部対策会議" not in r.output, r.output
+    en = demo_cli("--lang", "en", "--as", "sato", "meeting", "convene", "council", "--at", "now", "--item", "1")
+    assert "(it needs: staff meeting (担当者会議))" in en.output, en.output

@@ -36,9 +36,14 @@ def test_a_foreign_top_level_package_is_named_in_one_line(tmp_path: Path, name: 
 
 
 def test_the_wheel_installed_outside_the_checkout_runs(tmp_path: Path) -> None:
-    dist, site, work = tmp_path / "dist", tmp_path / "site", tmp_path / "work"
+    import shutil
+
+    dist, site, work, src = tmp_path / "dist", tmp_path / "site", tmp_path / "work", tmp_path / "src"
     work.mkdir()
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
+    # built from a copy: setuptools writes build/ beside the sources, never into the checkout
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "tests", "node_modules",
+                                                             "__pycache__", ".hypothesis", "*.db", "*.db-*"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(src)],
                            capture_output=True, text=True, timeout=600)
     if build.returncode != 0 and "No matching distribution" in build.stderr:
         pytest.skip("no setuptools to build with (offline, no package index)")

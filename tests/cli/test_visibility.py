@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "whoami": ("own", "the member's own roles"),
     "token list": ("own", "the member's own tokens"),
     "roster list": ("own", "people and posts: no item, meeting or log"),
+    "body list": ("own", "the organisation's bodies and their head counts: no item, meeting or log"),
     "rulebook list": ("own", "the rules (the circular), not objects"),
     "rulebook show": ("own", "the rules"),
     "rulebook diff": ("own", "the rules"),
@@ -78,6 +79,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # acts that name no item, meeting or order: who may act is the rules'
     "item file": ("act", "files in the actor's own body"),
     "roster add": ("act", "the rules of who may organise"),
+    "body add": ("act", "the rules of who may organise (R-P1: the top body's organiser)"),
     "roster bind": ("act", "the rules of who may organise"),
     "roster assign": ("act", "the rules of who may organise"),
     "roster end": ("act", "the rules of who may organise"),

@@ -110,7 +110,8 @@ class TestDiff:
                          'members = ["general_manager", "team_leader"]', 1)
                 .replace("due = 14", "due = 21", 1)
                 .replace('en = "HQ chief"', 'en = "head of the promotion HQ"', 1)
-                .replace('trigger = "defer"', 'trigger = "postpone"', 1))
+                .replace('trigger = "defer"', 'trigger = "postpone"', 1)
+                .replace('[triggers.defer]', '[triggers.postpone]', 1))
         changed = {c.key: c for c in diff(v2024, parse_rulebook(text, "edited.toml"))}
         assert {"meetings.team_lead.members", "reminders.staff_meeting.due", "roles.chief.title",
                 "transitions[defer from council (hq)]", "transitions[postpone from council (hq)]"} == set(changed)

@@ -62,9 +62,11 @@ def sit(b: Any, kind: str, item: int, attendees: tuple[str, ...] = ()) -> int:
     return meeting
 
 
-def advance(b: Any, item: int, trigger: str, meeting: int | None = None) -> None:
+def advance(b: Any, item: int, trigger: str, meeting: int | None = None, word: str | None = None) -> None:
     page = b.get(f"/items/{item}").text
     assert f'data-trigger="{trigger}"' in page or f'value="{trigger}"' in page, f"{trigger} not offered"
+    if word is not None:  # the button says the act in the book's own word: 付議(refer), 上申(send_up)
+        assert f"{word}({trigger})" in page, f"{word}({trigger}) not on the page"
     data = {"trigger": trigger, **({"meeting": str(meeting)} if meeting is not None else {})}
     no_refusal(b.post(f"/items/{item}/advance", data, page=f"/items/{item}"))
 
@@ -89,9 +91,12 @@ def test_an_item_goes_from_filing_to_done_on_its_pages_r_c1(site, db_url):
     b.get("/lang/en")
     assert re.search(rf'data-state="{s.start}">{s.start_title[1]}<', b.get(f"/items/{s.item}").text)
     b.get("/lang/ja")
+    from workflows import bundled_rulebooks
+
+    words = {k: v.ja for k, v in bundled_rulebooks(s.key)[-1].trigger_titles.items()}
     for step in s.path:
         m = sit(as_(step.convener), step.kind, s.item, step.attendees)
-        advance(as_(step.recorder), s.item, step.trigger, m)
+        advance(as_(step.recorder), s.item, step.trigger, m, word=words[step.trigger])
         assert state_on_page(as_(step.recorder), s.item) == step.state
     assert state_on_page(as_(s.path[-1].convener), s.item) == s.done
     audit = as_(s.path[-1].convener).get("/audit")
