@@ -514,7 +514,7 @@ class Reader:
         if t == "DocumentPrinted":
             return Msg("history.DocumentPrinted", kind=Msg("paper.kind." + d.get("kind", "report")),
                        sha=str(d.get("sha256", ""))[:12]).render(lang)
-        return t
+        return event_title(t, lang)  # an event without a line of its own (engine/core/acts.py): its title
 
     # ------------------------------------------------------------ meetings
     def meeting(self, meeting_id: int, lang: str = "en") -> dict[str, Any]:

@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core import acts
 from engine.core import events as ev
 from engine.core.errors import ReplayMismatch
 from engine.core.world import World
@@ -192,6 +193,7 @@ def apply(world: World, stamp: Stamp, event: ev.Event, changes: Changes) -> None
 
 
 # ---------------------------------------------------------------- the rules and the roster
+@acts.folds(ev.RulebookAdopted)
 def _adopted(f: Fold, s: Stamp, e: ev.RulebookAdopted) -> None:
     new = AdoptionRecord(e.version, dt.date.fromisoformat(e.effective_from), e.sha256, e.text)
     f.w.adoptions[new.version] = new
@@ -199,6 +201,7 @@ def _adopted(f: Fold, s: Stamp, e: ev.RulebookAdopted) -> None:
     f.w.rules_changed()
 
 
+@acts.folds(ev.BodyAdded)
 def _body(f: Fold, s: Stamp, e: ev.BodyAdded) -> None:
     if e.key in f.w.bodies:
         raise ValueError(f"body {e.key} exists")
@@ -208,6 +211,7 @@ def _body(f: Fold, s: Stamp, e: ev.BodyAdded) -> None:
     f.w.bodies_changed()
 
 
+@acts.folds(ev.MemberAdded)
 def _member(f: Fold, s: Stamp, e: ev.MemberAdded) -> None:
     if e.login in f.w.members:
         raise ValueError(f"member {e.login} exists")
@@ -216,6 +220,7 @@ def _member(f: Fold, s: Stamp, e: ev.MemberAdded) -> None:
     f.c.put("member", new.login, new, None)
 
 
+@acts.folds(ev.MemberBound)
 def _bound(f: Fold, s: Stamp, e: ev.MemberBound) -> None:
     old = f.w.members[e.login]
     new = _r(old, os_user=e.os_user, db_role=e.db_role)
@@ -223,6 +228,7 @@ def _bound(f: Fold, s: Stamp, e: ev.MemberBound) -> None:
     f.c.put("member", new.login, new, old)
 
 
+@acts.folds(ev.RoleAssigned)
 def _assigned(f: Fold, s: Stamp, e: ev.RoleAssigned) -> None:
     new = AssignmentRecord(e.id, e.login, e.position, e.body, e.team, e.valid_from, e.valid_until)
     f.w.assignments[new.id] = new
@@ -230,6 +236,7 @@ def _assigned(f: Fold, s: Stamp, e: ev.RoleAssigned) -> None:
     f.w.roster_changed()
 
 
+@acts.folds(ev.AssignmentEnded)
 def _ended(f: Fold, s: Stamp, e: ev.AssignmentEnded) -> None:
     old = f.w.assignments[e.id]
     new = _r(old, valid_until=e.valid_until)
@@ -238,12 +245,14 @@ def _ended(f: Fold, s: Stamp, e: ev.AssignmentEnded) -> None:
     f.w.roster_changed()
 
 
+@acts.folds(ev.RecordingDelegated)
 def _delegated(f: Fold, s: Stamp, e: ev.RecordingDelegated) -> None:
     new = DelegationRecord(e.id, s.authority, e.clerk, e.valid_from, e.valid_until)
     f.w.delegations[new.id] = new
     f.c.put("delegation", new.id, new, None)
 
 
+@acts.folds(ev.DelegationEnded)
 def _undelegated(f: Fold, s: Stamp, e: ev.DelegationEnded) -> None:
     old = f.w.delegations[e.id]
     new = _r(old, valid_until=e.valid_until)
@@ -252,6 +261,7 @@ def _undelegated(f: Fold, s: Stamp, e: ev.DelegationEnded) -> None:
 
 
 # ---------------------------------------------------------------- items
+@acts.folds(ev.ItemFiled)
 def _filed(f: Fold, s: Stamp, e: ev.ItemFiled) -> None:
     if e.item in f.w.items:
         raise ValueError(f"item {e.item} exists")
@@ -260,6 +270,7 @@ def _filed(f: Fold, s: Stamp, e: ev.ItemFiled) -> None:
                       pillars=e.pillars), None)
 
 
+@acts.folds(ev.ItemAdvanced)
 def _advanced(f: Fold, s: Stamp, e: ev.ItemAdvanced) -> None:
     old = f.w.items[e.item]
     if old.state != e.src:
@@ -273,6 +284,7 @@ def _advanced(f: Fold, s: Stamp, e: ev.ItemAdvanced) -> None:
 
 
 # ---------------------------------------------------------------- meetings
+@acts.folds(ev.MeetingConvened)
 def _convened(f: Fold, s: Stamp, e: ev.MeetingConvened) -> None:
     if e.meeting in f.w.meetings:
         raise ValueError(f"meeting {e.meeting} exists")
@@ -283,6 +295,7 @@ def _convened(f: Fold, s: Stamp, e: ev.MeetingConvened) -> None:
     f.sittings(new)
 
 
+@acts.folds(ev.AgendaChanged)
 def _agenda(f: Fold, s: Stamp, e: ev.AgendaChanged) -> None:
     old = f.w.meetings[e.meeting]
     items = [i for i in old.items if i != e.item]
@@ -300,6 +313,7 @@ def _changed(f: Fold, old: MeetingRecord, s: Stamp) -> dt.datetime | None:
     return s.at if plan.follows_changes(f.w.book(old.convened_at)) else old.changed_at
 
 
+@acts.folds(ev.MeetingHeld)
 def _held(f: Fold, s: Stamp, e: ev.MeetingHeld) -> None:
     old = f.w.meetings[e.meeting]
     new = _r(old, status="held", present=e.present, held_at=s.at, sat_at=e.sat_at, version=old.version + 1)
@@ -307,6 +321,7 @@ def _held(f: Fold, s: Stamp, e: ev.MeetingHeld) -> None:
     f.sittings(new)
 
 
+@acts.folds(ev.MeetingCancelled)
 def _cancelled(f: Fold, s: Stamp, e: ev.MeetingCancelled) -> None:
     old = f.w.meetings[e.meeting]
     new = _r(old, status="cancelled", version=old.version + 1, changed_at=_changed(f, old, s))
@@ -314,6 +329,7 @@ def _cancelled(f: Fold, s: Stamp, e: ev.MeetingCancelled) -> None:
     f.sittings(new)
 
 
+@acts.folds(ev.MeetingMoved)
 def _moved(f: Fold, s: Stamp, e: ev.MeetingMoved) -> None:
     """Another time or place (R-M6): its items' view of it and its reminders follow."""
     old = f.w.meetings[e.meeting]
@@ -322,12 +338,14 @@ def _moved(f: Fold, s: Stamp, e: ev.MeetingMoved) -> None:
     f.sittings(new)
 
 
+@acts.folds(ev.MinutesRecorded)
 def _minutes(f: Fold, s: Stamp, e: ev.MinutesRecorded) -> None:
     old = f.w.meetings[e.meeting]
     entry = Minutes(e.n, e.sha256, e.text, s.authority, s.at)
     f.meeting(_r(old, minutes=(*old.minutes, entry), version=old.version + 1), old)
 
 
+@acts.folds(ev.MinutesApproved)
 def _approved(f: Fold, s: Stamp, e: ev.MinutesApproved) -> None:
     old = f.w.meetings[e.meeting]
     minutes = tuple(_r(m, approved_by=s.authority, approved_at=s.at) if m.n == e.n else m for m in old.minutes)
@@ -335,6 +353,7 @@ def _approved(f: Fold, s: Stamp, e: ev.MinutesApproved) -> None:
 
 
 # ---------------------------------------------------------------- orders
+@acts.folds(ev.OrderIssued)
 def _issued(f: Fold, s: Stamp, e: ev.OrderIssued) -> None:
     if e.id in f.w.orders:
         raise ValueError(f"order {e.id} exists")
@@ -346,6 +365,7 @@ def _issued(f: Fold, s: Stamp, e: ev.OrderIssued) -> None:
     f.item(_r(old, orders=(*old.orders, OpenOrder(e.id, e.to, s.at, e.due_at))), old)
 
 
+@acts.folds(ev.OrderCompleted, ev.OrderWaived)
 def _settled(f: Fold, s: Stamp, e: ev.OrderCompleted | ev.OrderWaived) -> None:
     old = f.w.orders[e.id]
     if old.status != "open":
@@ -360,6 +380,7 @@ def _settled(f: Fold, s: Stamp, e: ev.OrderCompleted | ev.OrderWaived) -> None:
 
 
 # ---------------------------------------------------------------- what the scheduler did
+@acts.folds(ev.ReminderDue)
 def _due(f: Fold, s: Stamp, e: ev.ReminderDue) -> None:
     """A rung went out: the subject's tally of it moves on (and so does its plan)."""
     ident = e.reminder
@@ -376,6 +397,7 @@ def _due(f: Fold, s: Stamp, e: ev.ReminderDue) -> None:
     f.item(_r(item, fired=plan.tally(item.fired, ident)), item)
 
 
+@acts.folds(ev.ReminderSet)
 def _legacy_set(f: Fold, s: Stamp, e: ev.ReminderSet) -> None:
     """kaigi 0.1 bookkeeping: no state; its id is kept to read the 0.1 delivery events."""
     subject = f"order:{e.order}" if e.order is not None else (
@@ -384,6 +406,8 @@ def _legacy_set(f: Fold, s: Stamp, e: ev.ReminderSet) -> None:
     f.w.legacy[e.id] = (ident, e.key, e.due_at, e.order)
 
 
+@acts.folds(ev.ReminderSent, ev.ReminderFailed, ev.ActRefused, ev.CredentialSet, ev.TokenCreated, ev.TokenRevoked,
+            ev.ReminderCancelled, ev.DocumentPrinted)
 def _nothing(f: Fold, s: Stamp, e: ev.Event) -> None:
     """Facts for the auditor that change no state: a message sent or failed, a refusal."""
 
@@ -405,14 +429,5 @@ def fold_credential(tokens: dict[int, dict[str, Any]], commitments: dict[str, st
         commitments[e.login] = e.commitment
 
 
-_HANDLERS: dict[type, Any] = {
-    ev.RulebookAdopted: _adopted, ev.BodyAdded: _body, ev.MemberAdded: _member, ev.MemberBound: _bound,
-    ev.RoleAssigned: _assigned, ev.AssignmentEnded: _ended, ev.RecordingDelegated: _delegated,
-    ev.DelegationEnded: _undelegated, ev.ItemFiled: _filed, ev.ItemAdvanced: _advanced,
-    ev.MeetingConvened: _convened, ev.AgendaChanged: _agenda, ev.MeetingHeld: _held,
-    ev.MeetingCancelled: _cancelled, ev.MeetingMoved: _moved, ev.MinutesRecorded: _minutes, ev.MinutesApproved: _approved,
-    ev.OrderIssued: _issued, ev.OrderCompleted: _settled, ev.OrderWaived: _settled, ev.ReminderDue: _due,
-    ev.ReminderSent: _nothing, ev.ReminderFailed: _nothing, ev.ActRefused: _nothing, ev.CredentialSet: _nothing,
-    ev.TokenCreated: _nothing, ev.TokenRevoked: _nothing, ev.ReminderSet: _legacy_set,
-    ev.ReminderCancelled: _nothing, ev.DocumentPrinted: _nothing,
-}
+# every handler above, as `@acts.folds` registered it for the event types engine/core/acts.py declares
+_HANDLERS: dict[type, Any] = acts.FOLDS

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.core import decide, papers, people, sittings
+from engine.core import acts, decide, papers, people, sittings
 from engine.core import events as ev
 from engine.core.decide import Ctx
 from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
@@ -30,8 +30,12 @@ from workflows import Rulebook
 from workflows.versions import parsed
 
 SYSTEM, SCHEDULER = "system", "scheduler"
-SETUP = (ev.RulebookAdopted, ev.BodyAdded, ev.MemberAdded, ev.RoleAssigned, ev.MemberBound)
-DELIVERY = (ev.ReminderDue, ev.ReminderSent, ev.ReminderFailed)
+# the system facts, and who may write what, as engine/core/acts.py declares each event type
+SETUP = acts.setup_types()  # the system's, while `kaigi init` sets up
+DELIVERY = acts.of_replay(acts.DELIVERY)  # the scheduler's: a reminder due, sent, failed
+ADOPTED = acts.of_replay(acts.ADOPTED)  # a rulebook text, checked by its hash
+REFUSALS = acts.of_replay(acts.REFUSAL)  # kept for the auditor; changes no state
+SCHEDULED = acts.scheduler_types()  # an act the scheduler may also write (the notice it prints)
 
 
 class _NoChanges(Changes):
@@ -150,19 +154,19 @@ class Replayer:
     def _judge(self, rec: EventRecord, e: ev.Event) -> Msg:
         if self._pending:
             return self._follow(rec, e)
-        if isinstance(e, ev.RulebookAdopted):
-            return self._adopt(rec, e)
+        if isinstance(e, ADOPTED):
+            return self._adopt(rec, e)  # type: ignore[arg-type]
         book = self._book(rec)
-        if isinstance(e, ev.ActRefused):
-            return Msg("replay.refused_then", reason=Said(e.reason, e.reason_ja))  # as refused, in either language
+        if isinstance(e, REFUSALS):  # as refused, in either language
+            return Msg("replay.refused_then", reason=Said(e.reason, e.reason_ja))  # type: ignore[attr-defined]
         if e.legacy:
             if rec.v != 1:
                 raise ReplayMismatch("replay.legacy_in_new", seq=rec.seq, type=rec.type)
             return Msg("replay.legacy")
         if rec.actor == SYSTEM:
             return self._setup(rec, e)
-        if rec.actor == SCHEDULER and isinstance(e, ev.DocumentPrinted):
-            return self._notice_printed(rec, e)
+        if rec.actor == SCHEDULER and isinstance(e, SCHEDULED):
+            return self._notice_printed(rec, e)  # type: ignore[arg-type]
         if isinstance(e, DELIVERY):
             if rec.actor != SCHEDULER:
                 raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)
@@ -292,10 +296,12 @@ def _show(e: ev.Event | None) -> str:
 
 
 # ---------------------------------------------------------------- the deciders: events back to their acts
+@acts.replays(ev.ItemFiled)
 def _file(r: Replayer, ctx: Ctx, e: ev.ItemFiled) -> list[ev.Event]:
     return decide.file_item(ctx, e.item, e.title, e.body, e.team, e.note, pillars=e.pillars)
 
 
+@acts.replays(ev.ItemAdvanced)
 def _advance(r: Replayer, ctx: Ctx, e: ev.ItemAdvanced) -> list[ev.Event]:
     if e.tabled:
         raise ReplayMismatch("replay.tabled_alone", item=e.item)
@@ -304,69 +310,84 @@ def _advance(r: Replayer, ctx: Ctx, e: ev.ItemAdvanced) -> list[ev.Event]:
     return decide.advance(ctx, item, e.trigger, meeting, e.note, spawn_id=e.spawned, document=e.document)
 
 
+@acts.replays(ev.MeetingConvened)
 def _convene(r: Replayer, ctx: Ctx, e: ev.MeetingConvened) -> list[ev.Event]:
     items = [r.world.item(i) for i in e.items]
     return sittings.convene(ctx, e.meeting, e.kind, r.world.bodies[e.body], e.starts_at, items,
                             list(e.attendees), list(e.invited), e.place)
 
 
+@acts.replays(ev.AgendaChanged)
 def _agenda(r: Replayer, ctx: Ctx, e: ev.AgendaChanged) -> list[ev.Event]:
     m = r.world.meeting(e.meeting)
     position = e.position if e.op != "remove" else None
     return sittings.change_agenda(ctx, m, e.op, r.world.item(e.item), position)
 
 
+@acts.replays(ev.MeetingHeld)
 def _hold(r: Replayer, ctx: Ctx, e: ev.MeetingHeld) -> list[ev.Event]:
     return sittings.hold(ctx, r.world.meeting(e.meeting), list(e.present), e.sat_at)
 
 
+@acts.replays(ev.MeetingCancelled)
 def _cancel(r: Replayer, ctx: Ctx, e: ev.MeetingCancelled) -> list[ev.Event]:
     return sittings.cancel(ctx, r.world.meeting(e.meeting), e.reason)
 
 
+@acts.replays(ev.MeetingMoved)
 def _move(r: Replayer, ctx: Ctx, e: ev.MeetingMoved) -> list[ev.Event]:
     return sittings.move(ctx, r.world.meeting(e.meeting), e.starts_at, e.place, e.reason)
 
 
+@acts.replays(ev.MinutesRecorded)
 def _minutes(r: Replayer, ctx: Ctx, e: ev.MinutesRecorded) -> list[ev.Event]:
     return sittings.record_minutes(ctx, r.world.meeting(e.meeting), e.text)
 
 
+@acts.replays(ev.MinutesApproved)
 def _approve(r: Replayer, ctx: Ctx, e: ev.MinutesApproved) -> list[ev.Event]:
     return sittings.approve_minutes(ctx, r.world.meeting(e.meeting), e.n)
 
 
+@acts.replays(ev.OrderIssued)
 def _order(r: Replayer, ctx: Ctx, e: ev.OrderIssued) -> list[ev.Event]:
     return people.issue_order(ctx, e.id, r.world.item(e.item), r.world.member(e.to), e.due_at, e.note)
 
 
+@acts.replays(ev.OrderCompleted)
 def _complete(r: Replayer, ctx: Ctx, e: ev.OrderCompleted) -> list[ev.Event]:
     o = r.world.order(e.id)
     return people.complete_order(ctx, o, e.finding, r.world.item(o.item))
 
 
+@acts.replays(ev.OrderWaived)
 def _waive(r: Replayer, ctx: Ctx, e: ev.OrderWaived) -> list[ev.Event]:
     o = r.world.order(e.id)
     return people.waive_order(ctx, o, e.reason, r.world.item(o.item))
 
 
+@acts.replays(ev.MemberAdded)
 def _member(r: Replayer, ctx: Ctx, e: ev.MemberAdded) -> list[ev.Event]:
     return people.add_member(ctx, e.login, e.name, e.name_en, e.email, e.lang, e.channel, e.os_user, e.db_role)
 
 
+@acts.replays(ev.MemberBound)
 def _bind(r: Replayer, ctx: Ctx, e: ev.MemberBound) -> list[ev.Event]:
     return people.bind_member(ctx, r.world.member(e.login), e.os_user, e.db_role)
 
 
+@acts.replays(ev.RoleAssigned)
 def _assign(r: Replayer, ctx: Ctx, e: ev.RoleAssigned) -> list[ev.Event]:
     return people.assign(ctx, e.id, r.world.member(e.login), e.position, r.world.bodies[e.body], e.team,
                          e.valid_from, e.valid_until)
 
 
+@acts.replays(ev.BodyAdded)
 def _body(r: Replayer, ctx: Ctx, e: ev.BodyAdded) -> list[ev.Event]:
     return people.add_body(ctx, e.key, e.kind, e.ja, e.en)
 
 
+@acts.replays(ev.AssignmentEnded)
 def _end(r: Replayer, ctx: Ctx, e: ev.AssignmentEnded) -> list[ev.Event]:
     a = r.world.assignments.get(e.id)
     if a is None:
@@ -374,10 +395,12 @@ def _end(r: Replayer, ctx: Ctx, e: ev.AssignmentEnded) -> list[ev.Event]:
     return people.end_assignment(ctx, a, r.world.bodies[a.body], e.valid_until)
 
 
+@acts.replays(ev.RecordingDelegated)
 def _delegate(r: Replayer, ctx: Ctx, e: ev.RecordingDelegated) -> list[ev.Event]:
     return people.delegate(ctx, e.id, r.world.member(e.clerk), e.valid_from, e.valid_until)
 
 
+@acts.replays(ev.DelegationEnded)
 def _undelegate(r: Replayer, ctx: Ctx, e: ev.DelegationEnded) -> list[ev.Event]:
     d = r.world.delegations.get(e.id)
     if d is None:
@@ -389,32 +412,29 @@ def _nothing(r: Replayer, ctx: Ctx, e: ev.Event) -> list[ev.Event]:
     return [e]  # web sign-in facts: the actor acted on their own account (checked by the application)
 
 
+@acts.replays(ev.CredentialSet)
 def _password(r: Replayer, ctx: Ctx, e: ev.CredentialSet) -> list[ev.Event]:
     return people.set_password(ctx, e.login, e.commitment, legacy=r._schema < 2)
 
 
+@acts.replays(ev.TokenCreated)
 def _token(r: Replayer, ctx: Ctx, e: ev.TokenCreated) -> list[ev.Event]:
     if e.id in r.tokens:
         raise ReplayMismatch("replay.token_exists", id=e.id)
     return people.create_token(ctx, e.id, e.name, e.expires_at, e.digest, legacy=r._schema < 2)
 
 
+@acts.replays(ev.TokenRevoked)
 def _untoken(r: Replayer, ctx: Ctx, e: ev.TokenRevoked) -> list[ev.Event]:
     t = r.tokens.get(e.id)
     return people.revoke_token(ctx, e.id, t["login"] if t else None, t is not None and t["revoked_at"] is not None,
                                legacy=r._schema < 2)
 
 
+@acts.replays(ev.DocumentPrinted)
 def _printed(r: Replayer, ctx: Ctx, e: ev.DocumentPrinted) -> list[ev.Event]:
     return papers.printed(ctx, e.kind, e.item, e.meeting, e.lang, e.sha256, e.of_seq, e.head_seq)
 
 
-_DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = {
-    ev.ItemFiled: _file, ev.ItemAdvanced: _advance, ev.MeetingConvened: _convene, ev.AgendaChanged: _agenda,
-    ev.MeetingHeld: _hold, ev.MeetingCancelled: _cancel, ev.MeetingMoved: _move, ev.MinutesRecorded: _minutes,
-    ev.MinutesApproved: _approve, ev.OrderIssued: _order, ev.OrderCompleted: _complete, ev.OrderWaived: _waive,
-    ev.MemberAdded: _member, ev.MemberBound: _bind, ev.RoleAssigned: _assign, ev.AssignmentEnded: _end,
-    ev.RecordingDelegated: _delegate, ev.DelegationEnded: _undelegate, ev.CredentialSet: _password,
-    ev.TokenCreated: _token, ev.TokenRevoked: _untoken, ev.DocumentPrinted: _printed,
-    ev.BodyAdded: _body,  # a body a member set up (init's are the system's, SETUP)
-}
+# every decider above, as `@acts.replays` registered it for the acts engine/core/acts.py declares
+_DECIDERS: dict[type, Callable[[Replayer, Ctx, Any], list[ev.Event]]] = acts.REPLAYS
