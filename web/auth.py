@@ -23,7 +23,7 @@ from collections import deque
 from fastapi import Request
 
 from engine.app import sessions
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.core.errors import DomainError, NotPermitted
 
 CSRF_FIELD = "csrf_token"

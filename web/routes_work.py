@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from web.app import lang, render
+from web.respond import lang, render
 from web.pages import _gate, _reader, _who
 
 router = APIRouter(include_in_schema=False)

@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.core import people
 from engine.core.decide import Ctx
 from engine.core.errors import BadInput, NotPermitted

@@ -26,7 +26,7 @@ from typing import Any
 from engine.core import authority as au
 from engine.core.errors import BadInput
 from engine.infra.timeutil import iso
-from engine.reminders import plan
+from engine.core import plan
 from store.records import ItemCard, ItemRecord
 
 PAGE = 50  # results a page shows unless asked otherwise

@@ -17,8 +17,8 @@ from engine.core.text import usable
 from engine.core.world import Lazy, World
 from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title
 from engine.infra.timeutil import iso
-from engine.reminders import plan
-from engine.reminders import recipients as rcp
+from engine.core import plan
+from engine.core import recipients as rcp
 from store.records import EventRecord, ItemRecord, MeetingRecord, Planned
 from workflows import Rulebook, Title
 

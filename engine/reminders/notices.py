@@ -12,9 +12,9 @@ Pure.
 """
 
 from engine.i18n import Msg, Person, When
-from engine.reminders.compose import Action, Text, _agenda, _cmd, _render_actions, _tidy
+from engine.reminders.mailparts import Action, Text, _agenda, _cmd, _render_actions, _tidy
 from engine.reminders.headers import header_text
-from engine.reminders.plan import notified
+from engine.core.plan import notified
 from store.records import MeetingRecord, MemberRecord, Planned
 from workflows import Rulebook
 from workflows.rulebook import ReminderRule

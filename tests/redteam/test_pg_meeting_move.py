@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.app import bootstrap
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.app.kaigi import Kaigi
 from engine.core.errors import NotPermitted
 from engine.infra.clock import FrozenClock

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.app import bootstrap
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.app.kaigi import Kaigi
 from engine.infra.clock import FrozenClock
 from store import open_store

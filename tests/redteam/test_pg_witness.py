@@ -16,7 +16,7 @@ import pytest
 
 from engine.app import bootstrap
 from engine.app.audit import verify
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.app.kaigi import Kaigi
 from engine.core.errors import DomainError, NotPermitted
 from engine.infra.clock import FrozenClock

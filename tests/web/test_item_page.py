@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from engine.app import accounts
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.core.errors import DomainError
 from tests import visibility_world as vw
 from tests.conftest import fingerprint

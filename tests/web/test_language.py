@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.core import events as ev
 from engine.i18n import catalog
 from tests import language_world as lw

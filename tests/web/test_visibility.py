@@ -21,7 +21,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine.app import accounts
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.core.errors import NotFound
 from tests import visibility_world as vw
 from tests.conftest import fingerprint
