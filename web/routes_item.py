@@ -21,8 +21,8 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from engine.core.errors import DomainError, NotFound
 from engine.infra.timeutil import JST, parse_when
-from web.respond import lang, redirect, refusal_status, render
 from web.pages import _checked, _form_id, _gate, _kaigi, _not_found, _reader, _who
+from web.respond import lang, redirect, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 from engine.core import authority as au
 from engine.core import decide
 from engine.core.errors import DomainError
+from engine.core.recipients import subject_order
 from engine.i18n import A, Msg, Person, Plain, When
 from engine.reminders import rank
 from engine.reminders.headers import header_text
 from engine.reminders.mailparts import Action, Text, _agenda, _cmd, _render_actions, _tidy
 from engine.reminders.notices import meeting_notice
-from engine.core.recipients import subject_order
 from store.records import ItemRecord, MeetingRecord, MemberRecord, Planned
 from workflows import Rulebook
 from workflows.rulebook import ReminderRule
