@@ -22,7 +22,7 @@ from engine.core.recipients import subject_order
 from engine.i18n import A, Msg, Person, Plain, When
 from engine.reminders import rank
 from engine.reminders.headers import header_text
-from engine.reminders.mailparts import Action, Text, _agenda, _cmd, _render_actions, _tidy
+from engine.reminders.mailparts import Action, Text, _cmd, _render_actions, _tidy
 from engine.reminders.notices import meeting_notice
 from store.records import ItemRecord, MeetingRecord, MemberRecord, Planned
 from workflows import Rulebook
