@@ -582,7 +582,7 @@ def init(app: App, rulebook_spec: str | None, demo: bool, training: bool, chief:
         bootstrap.preflight(books, demo)
         founder = None
         if chief is not None:
-            from engine.infra.accounts import os_account
+            from engine.infra.os_account import os_account
 
             founder = {"login": chief, "name": name, "name_en": name_en or name, "email": email,
                        "os_user": os_user or (None if training else os_account()), "db_role": db_role}

@@ -60,7 +60,7 @@ def main() -> None:
     app = create_app(k, secret="bench")
 
     from engine.app import accounts
-    from engine.app.identity import Actor
+    from engine.core.identity import Actor
 
     _, secret = accounts.create_token(k, Actor("sato", "training"), "bench")
 

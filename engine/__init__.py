@@ -39,7 +39,7 @@ def __getattr__(name: str) -> Any:
     """The API's names, imported when first used (importing `engine.i18n` for a help text
     must not pull in the application)."""
     if name in ("SCHEDULER", "SYSTEM", "Actor"):
-        from engine.app import identity
+        from engine.core import identity
 
         return getattr(identity, name)
     if name in __all__:

@@ -7,13 +7,13 @@ has always held; PostgreSQL keeps `timestamptz` for the plain columns).
 """
 
 import datetime as dt
+from datetime import UTC
 from typing import Any
 
 import orjson
 
 from store.records import ItemRecord, MeetingRecord, Minutes, OpenOrder, Planned, Sitting
 
-UTC = dt.timezone.utc
 _parse = dt.datetime.fromisoformat
 
 

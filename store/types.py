@@ -5,11 +5,10 @@ PostgreSQL) and always come back aware UTC (LIBRARIES.md 2.1).
 """
 
 import datetime as dt
+from datetime import UTC
 from typing import Any
 
 import sqlalchemy as sa
-
-UTC = dt.timezone.utc
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):

@@ -24,7 +24,7 @@ from engine.core.decide import MAX_NOTE, MAX_TITLE
 from engine.core.errors import DomainError
 from engine.core.sittings import MAX_ATTENDEES, MAX_PLACE
 from engine.core.text import BIDI, LINE_BREAKS
-from web.app import error_json
+from web.respond import error_json
 
 PAGE, MAX_PAGE = 50, 500  # a list's page unless asked, and the most one page may hold
 ERROR_KINDS = ["bad_input", "not_permitted", "not_possible", "not_found", "conflict", "integrity", "unavailable",

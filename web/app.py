@@ -3,7 +3,8 @@
 Pages are rendered on the server (Jinja2) and read with JavaScript off; htmx (vendored in
 `web/static`, no CDN) only makes some forms partial. Every write goes through the same
 application API as the CLI: the same rules, events and refusals. Like `cli.py`, this
-package knows nothing of storage and nothing of the rules' internals.
+package knows nothing of storage and nothing of the rules' internals. This module only
+assembles: the routes share `web.respond` and `web.pages`, and never import it.
 """
 
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
@@ -21,10 +22,9 @@ from engine.i18n import lang_of, t, trigger_word, when
 from web import auth
 from web import oidc as web_oidc
 from web.perimeter import Perimeter, Proxy
+from web.respond import refusal_status
 
 HERE = Path(__file__).parent
-STATUS = {"bad_input": 400, "not_permitted": 403, "not_possible": 409, "not_found": 404, "conflict": 409,
-          "integrity": 409, "unavailable": 503}
 
 
 def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | None = None,
@@ -243,40 +243,6 @@ def _weekdays(language: str) -> list[str]:
     return list("月火水木金土日") if language == "ja" else ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def lang(request: Request) -> str:
-    """Japanese first: the session's choice, else the member's language, else Japanese."""
-    chosen = request.session.get("lang")
-    if chosen:
-        return lang_of(str(chosen))
-    login = auth.signed_in(request)
-    if login:
-        with request.app.state.kaigi.read() as q:
-            m = q.w.members.get(login)
-            if m is not None:
-                return lang_of(m.lang)
-    return "ja"
-
-
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page in the reader's language, with the signed-in member, the CSRF token and the
-    training banner every page carries."""
-    language = context.pop("lang", None) or lang(request)
-    who = auth.signed_in(request)
-    k = request.app.state.kaigi
-    me = None
-    if who:
-        with k.read() as q:
-            if who in q.w.members:
-                me = {"login": who, "name": q.name(who, language)}
-
-    def tr(key: str, **params: Any) -> str:
-        return t(key, language, **params)
-
-    ctx = {"request": request, "lang": language, "t": tr, "me": me, "csrf": auth.csrf_token(request),
-           "training": request.app.state.training, "path": request.url.path, **context}
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
-
-
 def is_api(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
@@ -357,16 +323,3 @@ class ApiFaults:
             body = JSONResponse({"error": {"kind": "internal", "message": "a fault of the server; it is logged",
                                            "rule": None}}, status_code=500)
             await body(scope, receive, send)
-
-
-def refusal_status(err: Any) -> int:
-    return STATUS.get(getattr(err, "kind", ""), 400)
-
-
-def error_json(err: Any, language: str = "en") -> JSONResponse:
-    return JSONResponse({"error": {"kind": err.kind, "message": err.render(language), "rule": err.rule}},
-                        status_code=refusal_status(err))
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)

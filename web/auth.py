@@ -23,8 +23,8 @@ from collections import deque
 from fastapi import Request
 
 from engine.app import sessions
-from engine.app.identity import Actor
 from engine.core.errors import DomainError, NotPermitted
+from engine.core.identity import Actor
 
 CSRF_FIELD = "csrf_token"
 SESSION_ID = "sid"

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response, Streami
 from engine.core.errors import DomainError, NotFound
 from engine.infra.timeutil import JST, parse_when
 from web import auth
-from web.app import lang, redirect, refusal_status, render
+from web.respond import lang, redirect, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.app import finding
 from engine.core.errors import BadInput, DomainError
-from web.app import lang, refusal_status, render
 from web.pages import _gate, _reader
+from web.respond import lang, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 

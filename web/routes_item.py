@@ -21,8 +21,8 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from engine.core.errors import DomainError, NotFound
 from engine.infra.timeutil import JST, parse_when
-from web.app import lang, redirect, refusal_status, render
 from web.pages import _checked, _form_id, _gate, _kaigi, _not_found, _reader, _who
+from web.respond import lang, redirect, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,8 +69,8 @@ def _order_form(q: Any, login: str, rec: Any, language: str) -> dict[str, Any] |
     """The order form (R-T5) for a member who may order now: the team leaders they may
     order, by name, and the rulebook's due date as the default."""
     from engine.app import offers
-    from engine.reminders.plan import rule_of
-    from engine.reminders.workdays import deadline
+    from engine.core.plan import rule_of
+    from engine.core.workdays import deadline
 
     to = offers.may_order(q, login, rec)
     if not to:

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.core.errors import BadInput, DomainError, NotFound
 from engine.infra.timeutil import JST, parse_when
-from web.app import lang, redirect, refusal_status, render
 from web.pages import _checked, _form_id, _gate, _kaigi, _not_found, _reader, _t, _who
+from web.respond import lang, redirect, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 

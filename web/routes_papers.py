@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from engine.core.errors import DomainError, NotFound
 from engine.infra.timeutil import parse_when
-from web.app import lang, refusal_status, render
 from web.pages import _checked, _gate, _kaigi, _not_found, _reader, _who
+from web.respond import lang, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD = 50_000_000

@@ -19,8 +19,8 @@ from engine.app.visibility import absent, in_range
 from engine.core.errors import BadInput, DomainError, NotFound, NotPermitted
 from engine.infra.timeutil import parse_when
 from web import auth
-from web.app import lang, redirect, refusal_status, render
 from web.pages import _checked, _gate, _kaigi, _reader, _t, _who
+from web.respond import lang, redirect, refusal_status, render
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}

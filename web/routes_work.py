@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from web.app import lang, render
 from web.pages import _gate, _reader, _who
+from web.respond import lang, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,13 +8,10 @@ not depend on what the repository holds today.
 import datetime as dt
 from collections.abc import Iterable
 from functools import lru_cache
-from zoneinfo import ZoneInfo
-
 from workflows.errors import NoVersionInForce, UnknownVersion
 from workflows.loader import parse_rulebook
 from workflows.rulebook import Rulebook
-
-JST = ZoneInfo("Asia/Tokyo")
+from workflows.timezone import JST
 
 
 def takes_effect(book: Rulebook) -> dt.datetime:

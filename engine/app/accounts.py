@@ -14,11 +14,11 @@ import hashlib
 import secrets
 from typing import Any
 
-from engine.app.identity import Actor
 from engine.core import people
 from engine.core.decide import Ctx
 from engine.core.errors import BadInput, NotPermitted
 from engine.core.events import Event
+from engine.core.identity import Actor
 from engine.infra import passwords
 
 TOKEN_PREFIX = "kaigi_"

@@ -26,6 +26,7 @@ from engine.core.replay import Replayer, Step
 from engine.core.world import World
 from engine.i18n import Msg
 from engine.infra.collector import held_off
+from engine.reminders.digests import message_digest, route_digest
 from store.chain import GENESIS, canonical, instant, record_hash
 from store.records import EventRecord
 
@@ -254,16 +255,6 @@ def _deliveries(tx: Any, v: Verdict) -> None:
         if d.status in ("sent", "failed") and settled != d.status:
             v.fail(None, Msg("verify.delivery_status", id=d.id, status=d.status))
             return
-
-
-def route_digest(recipient: str, channel: str, address: str, ics: str | None) -> str:
-    """Where a message goes: kept with the ReminderDue, so a redirected address is caught."""
-    return hashlib.sha256(f"{recipient}\n{channel}\n{address}\n{ics or ''}".encode()).hexdigest()
-
-
-def message_digest(recipient: str, subject: str, body: str) -> str:
-    """What a ReminderDue keeps of each message it queued."""
-    return hashlib.sha256(f"{recipient}\n{subject}\n{body}".encode()).hexdigest()
 
 
 def _last_touch(tx: Any, kind: str, key: Any, record: Any) -> int | None:

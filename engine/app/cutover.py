@@ -10,8 +10,8 @@ import datetime as dt
 from typing import Any
 
 from engine.core import authority as au
-from engine.reminders import recipients as rcp
-from engine.reminders.plan import rule_of
+from engine.core import recipients as rcp
+from engine.core.plan import rule_of
 from workflows import Rulebook
 from workflows.versions import Rules, takes_effect
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.core import authority as au
+from engine.core import plan
 from engine.core.errors import BadInput
 from engine.infra.timeutil import iso
-from engine.reminders import plan
 from store.records import ItemCard, ItemRecord
 
 PAGE = 50  # results a page shows unless asked otherwise

@@ -20,18 +20,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.app.identity import SCHEDULER, SYSTEM, Actor
+from engine.app.visibility import MAX_ID
 from engine.core import authority as au, decide, people, sittings, text
 from engine.core.decide import Ctx
 from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
 from engine.core.events import ActRefused, Event
 from engine.core.fold import Changes, Stamp, apply
+from engine.core.identity import SCHEDULER, SYSTEM, Actor
 from engine.core.world import Lazy, World
 from engine.i18n import Msg
 from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent
 
 Build = Callable[[Ctx, Any], list[Event]]
-MAX_ID = 2**63 - 1
 
 
 def usable_text(name: str, value: Any) -> None:
@@ -142,7 +142,7 @@ class Kaigi:
         """The member this process acts as. A training database takes `claimed` (else the OS
         account) on trust. A real one asks the witness: PostgreSQL's authenticated role, or on
         SQLite the OS account running kaigi; `claimed` may only name that member."""
-        from engine.infra.accounts import os_account
+        from engine.infra.os_account import os_account
 
         if tx is None:
             with self.store.read() as tx_:
@@ -461,8 +461,8 @@ class Kaigi:
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             due = due_at
             if due is None:
-                from engine.reminders.plan import rule_of
-                from engine.reminders.workdays import deadline
+                from engine.core.plan import rule_of
+                from engine.core.workdays import deadline
 
                 rule = rule_of(ctx.book, "investigation_order")
                 due = deadline(ctx.now, rule.due if rule else 7, rule.unit if rule else "days",
@@ -570,7 +570,7 @@ class Kaigi:
         return out
 
     # ------------------------------------------------------------ papers (kaigi document)
-    def print_paper(self, actor: Actor | str, kind: str, subject: int | None = None, *, lang: str = "ja",
+    def print_paper(self, actor: Actor | str | None, kind: str, subject: int | None = None, *, lang: str = "ja",
                     since: dt.datetime | None = None, until: dt.datetime | None = None,
                     record: bool = True) -> Any:
         """A paper (engine.papers.paper) as `actor` may see it, its print recorded as theirs."""

@@ -16,13 +16,13 @@ import datetime as dt
 from typing import Any
 
 from engine.app import visibility as vis
+from engine.app.offers import PLACEHOLDER_ID
 from engine.core import people
 from engine.core.decide import Ctx
 from engine.core.errors import DomainError
 from engine.infra.timeutil import iso
 from store.records import AssignmentRecord, DelegationRecord
 
-PLACEHOLDER_ID = 2**62  # an id no act will get
 PLACEHOLDER_LOGIN = "zz-placeholder-newcomer"  # a login nobody has: adding members is decided for it
 DAY = dt.timedelta(days=1)
 

@@ -11,14 +11,14 @@ from typing import Any
 
 from engine.app import visibility as vis
 from engine.core import authority as au
+from engine.core import plan
+from engine.core import recipients as rcp
 from engine.core.decide import chair_was_present, describe
 from engine.core.errors import NotFound
 from engine.core.text import usable
 from engine.core.world import Lazy, World
 from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title, trigger_word
 from engine.infra.timeutil import iso
-from engine.reminders import plan
-from engine.reminders import recipients as rcp
 from store.records import EventRecord, ItemRecord, MeetingRecord, Planned
 from workflows import Rulebook, Title
 

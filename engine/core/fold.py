@@ -2,7 +2,7 @@
 
 `apply(world, stamp, event, changes)` changes the records the event is about, then plans
 again the reminders of every item and meeting it touched (the projection of
-`engine.reminders.plan`). The same function serves the live path (an act folds the events
+`engine.core.plan`). The same function serves the live path (an act folds the events
 it just appended and saves `changes`) and replay (an empty World folds the whole log), so
 stored and replayed state cannot drift; if they differ, something was altered. It reads
 nothing but its arguments.
@@ -18,9 +18,9 @@ from typing import Any
 
 from engine.core import acts
 from engine.core import events as ev
+from engine.core import plan
 from engine.core.errors import ReplayMismatch
 from engine.core.world import World
-from engine.reminders import plan
 from store.frozen import copier, record
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)

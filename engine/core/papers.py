@@ -13,10 +13,10 @@ from engine.core.decide import Ctx
 from engine.core.errors import BadInput, NotPermitted
 from engine.core.events import DocumentPrinted, Event
 from engine.core.sight import sight
+from engine.i18n import LANGS
 
 MEETING_PAPERS = ("notice", "agenda", "minutes")
 KINDS = (*MEETING_PAPERS, "report", "progress")
-LANGS = ("ja", "en")
 
 
 def printed(ctx: Ctx, kind: str, item: int | None, meeting: int | None, lang: str, sha256: str,

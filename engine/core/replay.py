@@ -19,17 +19,17 @@ from typing import Any
 
 from engine.core import acts, decide, papers, people, sittings
 from engine.core import events as ev
+from engine.core import recipients as rcp
 from engine.core.decide import Ctx
 from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
 from engine.core.fold import Changes, Stamp, apply, fold_credential, settle
+from engine.core.identity import SCHEDULER, SYSTEM
 from engine.core.world import World
 from engine.i18n import Msg, Said
-from engine.reminders import recipients as rcp
 from store.records import EventRecord
 from workflows import Rulebook
 from workflows.versions import parsed
 
-SYSTEM, SCHEDULER = "system", "scheduler"
 # the system facts, and who may write what, as engine/core/acts.py declares each event type
 SETUP = acts.setup_types()  # the system's, while `kaigi init` sets up
 DELIVERY = acts.of_replay(acts.DELIVERY)  # the scheduler's: a reminder due, sent, failed
@@ -65,7 +65,7 @@ class Step:
     event: ev.Event | None = None
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:
-        from engine.i18n import JST
+        from workflows.timezone import JST
 
         return {"seq": self.seq, "at": self.at.astimezone(JST).isoformat(timespec="seconds"), "actor": self.actor, "authority": self.authority,
                 "type": self.type, "item": self.item, "meeting": self.meeting, "trigger": self.trigger,
@@ -163,12 +163,12 @@ class Replayer:
             if rec.v != 1:
                 raise ReplayMismatch("replay.legacy_in_new", seq=rec.seq, type=rec.type)
             return Msg("replay.legacy")
-        if rec.actor == SYSTEM:
+        if rec.actor == SYSTEM.login:
             return self._setup(rec, e)
-        if rec.actor == SCHEDULER and isinstance(e, SCHEDULED):
+        if rec.actor == SCHEDULER.login and isinstance(e, SCHEDULED):
             return self._notice_printed(rec, e)  # type: ignore[arg-type]
         if isinstance(e, DELIVERY):
-            if rec.actor != SCHEDULER:
+            if rec.actor != SCHEDULER.login:
                 raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)
             return self._delivery(rec, e, book)
         decider = _DECIDERS.get(type(e))
@@ -197,7 +197,7 @@ class Replayer:
         return Msg("replay.part_of", seq=first.seq)
 
     def _adopt(self, rec: EventRecord, e: ev.RulebookAdopted) -> Msg:
-        if rec.actor != SYSTEM:  # a new version adopted later: the chief issues circulars
+        if rec.actor != SYSTEM.login:  # a new version adopted later: the chief issues circulars
             book = self._book(rec)
             ctx = self._ctx(rec, book)
             if ctx.holds(book.powers.adopt_rulebook, self.world.top()) is None:
@@ -210,7 +210,7 @@ class Replayer:
         return Msg("replay.adopted", version=book.version, since=str(book.effective_from))
 
     def _setup(self, rec: EventRecord, e: ev.Event) -> Msg:
-        if rec.authority != SYSTEM:
+        if rec.authority != SYSTEM.login:
             raise ReplayMismatch("replay.setup_authority", seq=rec.seq)
         if not isinstance(e, SETUP + (ev.ItemFiled,)):
             raise NotPermitted("replay.setup_only", seq=rec.seq, type=rec.type)
@@ -262,7 +262,7 @@ class Replayer:
         """The scheduler prints one paper only: the convocation notice of a meeting still
         convened, that its invitations carry, anchored at the head it follows."""
         m = self.world.meetings.get(e.meeting) if e.meeting is not None else None
-        if (rec.authority != SCHEDULER or e.kind != "notice" or e.item is not None or m is None
+        if (rec.authority != SCHEDULER.login or e.kind != "notice" or e.item is not None or m is None
                 or m.status != "convened" or e.head_seq != rec.seq - 1 or not 0 <= e.of_seq <= e.head_seq
                 or e.lang not in papers.LANGS or not re.fullmatch(r"[0-9a-f]{64}", e.sha256)):
             raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)

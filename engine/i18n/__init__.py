@@ -16,8 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from workflows.timezone import JST
+
 LANGS = ("ja", "en")
-JST = dt.timezone(dt.timedelta(hours=9), "JST")  # Japan keeps no summer time: a fixed +09:00, no tz database to load
 HERE = Path(__file__).parent
 _WEEKDAYS_JA = "月火水木金土日"
 

@@ -1,9 +1,8 @@
 """Time is injected: `SystemClock` in the CLI, `FrozenClock` in tests and benchmarks."""
 
 import datetime as dt
+from datetime import UTC
 from typing import Protocol
-
-UTC = dt.timezone.utc
 
 
 class Clock(Protocol):

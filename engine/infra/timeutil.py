@@ -7,13 +7,11 @@ overflows at the ends of the calendar.
 """
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+from datetime import UTC
 
 from engine.core.errors import BadInput
-
-JST = ZoneInfo("Asia/Tokyo")
-UTC = dt.timezone.utc
-FIRST_YEAR, LAST_YEAR = 1900, 2999  # a kaigi time lies in these years
+from workflows.checks import FIRST_YEAR, LAST_YEAR  # a kaigi time lies in these years
+from workflows.timezone import JST
 
 
 def parse_when(text: str, now: dt.datetime, *, end_of_day: bool = False) -> dt.datetime:

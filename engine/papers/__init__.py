@@ -26,7 +26,8 @@ from typing import Any
 
 from engine.core.errors import NotFound, NotPossible
 from engine.core.papers import KINDS, MEETING_PAPERS
-from engine.i18n import JST, era, t
+from engine.i18n import era, t
+from workflows.timezone import JST
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ANCHOR_RE = re.compile(r"kaigi-paper/1 log=(\S+) kind=([a-z]+) of=(\d+):([0-9a-f]{64}) head=(\d+):([0-9a-f]{64})")
@@ -266,7 +267,7 @@ def _progress_paper(q: Any, lang: str, since: dt.datetime | None, until: dt.date
 
 
 def _overdue(rec: Any, now: dt.datetime) -> bool:
-    from engine.reminders import plan
+    from engine.core import plan
 
     return plan.overdue(rec.reminders, now)  # R-N3: a planned deadline has passed
 

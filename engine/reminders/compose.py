@@ -18,35 +18,15 @@ from urllib.parse import urlencode
 from engine.core import authority as au
 from engine.core import decide
 from engine.core.errors import DomainError
+from engine.core.recipients import subject_order
 from engine.i18n import A, Msg, Person, Plain, When
 from engine.reminders import rank
 from engine.reminders.headers import header_text
-from engine.reminders.recipients import subject_order
+from engine.reminders.mailparts import Action, Text, _cmd, _render_actions, _tidy
+from engine.reminders.notices import meeting_notice
 from store.records import ItemRecord, MeetingRecord, MemberRecord, Planned
 from workflows import Rulebook
 from workflows.rulebook import ReminderRule
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """Something the recipient may do: what (words), the command that does it, and the
-    path of the web page where it is done (joined to the base URL when there is one)."""
-
-    what: Msg
-    command: str
-    page: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    subject: str
-    body: str
-    commands: tuple[str, ...]
-    links: tuple[str, ...] = ()
-
-
-def _cmd(prefix: str, rest: str) -> str:
-    return f"kaigi {prefix}{rest}"
 
 
 def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str, at: dt.datetime,
@@ -177,8 +157,6 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
     look = ""
     look_page = ""
     if rule.waits_kind == "meeting" and meeting is not None:  # a meeting's notice (R-N5): engine/reminders/notices.py
-        from engine.reminders.notices import meeting_notice
-
         text = meeting_notice(world, book, rule, p, to, meeting, prefix)
         if not base:
             return text
@@ -237,38 +215,6 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
                 tuple(a.command for a in actions) + ((look,) if look else ()), links)
 
 
-def _tidy(text: str) -> str:
-    """No runs of blank lines where an optional part was empty."""
-    out: list[str] = []
-    for line in text.splitlines():
-        if not line.strip() and out and not out[-1].strip():
-            continue
-        out.append(line.rstrip())
-    return "\n".join(out).strip("\n") + "\n"
-
-
-class _Actions:
-    """Each act: its words, then its page's link and the command for those who use the
-    command line, or (without a base URL, or an act without a page) the command alone."""
-
-    def __init__(self, actions: list[Action], base: str = "") -> None:
-        self.actions, self.base = actions, base
-
-    def render(self, lang: str) -> str:
-        out = []
-        for a in self.actions:
-            if self.base and a.page:
-                out.append(f"  - {a.what.render(lang)}:\n      {self.base}{a.page}\n      "
-                           + Msg("mail.by_command", command=a.command).render(lang))
-            else:
-                out.append(f"  - {a.what.render(lang)}:\n      {a.command}")
-        return "\n".join(out)
-
-
-def _render_actions(actions: list[Action], base: str = "") -> _Actions:
-    return _Actions(actions, base)
-
-
 class _Look:
     """Where to look: the page, then the command; or the command alone."""
 
@@ -301,17 +247,3 @@ class _Lines:
 
     def render(self, lang: str) -> str:
         return "\n".join(m.render(lang) for m in self.msgs)
-
-
-class _Agenda:
-    def __init__(self, world: object, meeting: MeetingRecord) -> None:
-        self.items = [(i, world.items[i].title if i in world.items else "") for i in meeting.items]  # type: ignore[attr-defined]
-
-    def render(self, lang: str) -> str:
-        if not self.items:
-            return Msg("mail.agenda_empty").render(lang)
-        return "\n".join(Msg("mail.agenda_item", id=i, title=t).render(lang) for i, t in self.items)
-
-
-def _agenda(world: object, meeting: MeetingRecord) -> _Agenda:
-    return _Agenda(world, meeting)

@@ -24,13 +24,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.app.audit import message_digest, route_digest
-from engine.app.identity import SCHEDULER
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
+from engine.core.identity import SCHEDULER
+from engine.core.recipients import recipients, rule_for
 from engine.reminders.compose import compose
+from engine.reminders.digests import message_digest, route_digest
 from engine.reminders.headers import domain_of, header_token
 from engine.reminders.ics import meeting_calendar, method_of
-from engine.reminders.recipients import recipients, rule_for
 from engine.reminders.senders import Attachment, DeliveryError, Message, Sender
 from store.records import DeliveryRecord
 
@@ -321,13 +321,11 @@ class Dispatcher:
         return [replace(d, attachment=attached[d.id]) if d.id in attached else d for d in claimed]
 
     def _print_notice(self, meeting: int, lang: str, rows: list[DeliveryRecord]) -> str | None:
-        from engine.app.identity import SCHEDULER
         from engine.core.events import DocumentPrinted
-        from engine.papers import paper
         from store.records import DocumentRecord
 
         for _ in range(3):
-            out = paper(self.kaigi, "notice", meeting, viewer=None, lang=lang, record=False)
+            out = self.kaigi.print_paper(None, "notice", meeting, lang=lang, record=False)  # viewer None: all of it
             with self.store.act() as tx:
                 if tx.head().seq != out.anchor.head_seq:
                     continue  # another act came between: print again at the new head

@@ -11,10 +11,10 @@ calendar (its METHOD is REQUEST, or CANCEL for the cancellation: `ics.meeting_ca
 Pure.
 """
 
+from engine.core.plan import notified
 from engine.i18n import Msg, Person, When
-from engine.reminders.compose import Action, Text, _agenda, _cmd, _render_actions, _tidy
 from engine.reminders.headers import header_text
-from engine.reminders.plan import notified
+from engine.reminders.mailparts import Action, Text, _agenda, _cmd, _render_actions, _tidy
 from store.records import MeetingRecord, MemberRecord, Planned
 from workflows import Rulebook
 from workflows.rulebook import ReminderRule

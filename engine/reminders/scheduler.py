@@ -12,13 +12,12 @@ import fcntl
 import os
 import signal
 import threading
+from datetime import UTC
 from pathlib import Path
 from typing import IO, Any
 
 from engine.core.errors import NotPossible
 from engine.reminders.dispatch import Dispatcher, PassStats
-
-UTC = dt.timezone.utc
 
 
 class SingleScheduler:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine.infra.accounts import os_account
+from engine.infra.os_account import os_account
 
 
 def js(r: Any) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from engine.infra.accounts import os_account
+from engine.infra.os_account import os_account
 
 ME = os_account()
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from engine.infra.accounts import os_account
+from engine.infra.os_account import os_account
 from workflows import DEFAULT_KEY, bundled_organisations, bundled_rulebooks
 
 # A small rulebook of a made-up city, in the shape of the Ibaraki book but sharing no key with it.

@@ -25,7 +25,7 @@ from hypothesis.control import currently_in_test_context
 from hypothesis import strategies as st
 
 from engine.app import accounts
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from tests.conftest import fingerprint
 from tests.web.conftest import PASSWORDS, cheap_hashes, csrf, real, real_hq, web_clock  # noqa: F401 (fixtures)
 

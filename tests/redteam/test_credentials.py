@@ -17,10 +17,10 @@ import pytest
 
 from engine.app import accounts
 from engine.app.audit import verify
-from engine.app.identity import Actor
 from engine.core import events as ev
 from engine.core import people
 from engine.core.errors import BadInput, NotFound, NotPermitted
+from engine.core.identity import Actor
 from store.codec import t_out
 from tests.conftest import fingerprint, raw
 

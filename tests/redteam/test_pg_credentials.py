@@ -23,8 +23,8 @@ import pytest
 
 from engine.app import accounts, bootstrap
 from engine.app.audit import verify
-from engine.app.identity import Actor
 from engine.app.kaigi import Kaigi
+from engine.core.identity import Actor
 from store import open_store
 from tests.conftest import PG_SKIP, PG_URL, pg_schema_url
 

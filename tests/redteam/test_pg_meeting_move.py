@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from engine.app import bootstrap
-from engine.app.identity import Actor
 from engine.app.kaigi import Kaigi
 from engine.core.errors import NotPermitted
+from engine.core.identity import Actor
 from engine.infra.clock import FrozenClock
 from store import open_store
 from tests.conftest import PG_SKIP, PG_URL, pg_schema_url

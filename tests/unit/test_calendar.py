@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.reminders.workdays import (
+from engine.core.workdays import (
     JST,
     add_days,
     add_working_days,

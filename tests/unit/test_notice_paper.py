@@ -106,8 +106,8 @@ def test_without_papers_the_mail_goes_alone(svc, clock):
 def test_the_scheduler_prints_nothing_but_a_notice(svc, clock, kind):
     """Replay (and, on PostgreSQL, kaigi_append) refuse a print in the scheduler's name of any
     other paper: the scheduler is no member and sees nothing of its own."""
-    from engine.app.identity import SCHEDULER
     from engine.core.events import DocumentPrinted
+    from engine.core.identity import SCHEDULER
 
     m = at_convening(svc, clock)
     fact = DocumentPrinted(item=1 if kind == "report" else None, meeting=None if kind == "report" else m,

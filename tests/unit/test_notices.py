@@ -11,9 +11,9 @@ import pytest
 import vobject
 
 from engine.app.audit import verify
+from engine.core import plan
 from engine.core.events import RulebookAdopted
 from engine.infra.timeutil import JST
-from engine.reminders import plan
 from engine.reminders.dispatch import Dispatcher
 from engine.reminders.ics import meeting_uid
 from workflows import bundled_rulebooks, parse_rulebook

@@ -11,10 +11,10 @@ import json
 import pytest
 
 from engine.app.audit import verify
+from engine.core import plan
 from engine.core.events import RulebookAdopted
 from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
-from engine.reminders import plan
 from engine.reminders.dispatch import Dispatcher
 from engine.reminders.senders import DeliveryError, OutboxSender
 from tests.conftest import T0, held, make_svc, walk_to

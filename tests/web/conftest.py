@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.app import accounts, bootstrap
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
 from store import open_store

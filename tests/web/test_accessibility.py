@@ -92,7 +92,7 @@ def _world(k: Any, clock: Any) -> dict[str, list[Any]]:
     one convened with a station chief invited, a station's report relayed, received and
     escalated, another station's own council, minutes approved and awaiting approval, a
     meeting called off. Returns the ids the pages' paths take."""
-    from engine.app.identity import Actor
+    from engine.core.identity import Actor
 
     def act(login: str) -> Actor:
         return Actor(login, "web")

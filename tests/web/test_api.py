@@ -6,7 +6,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from engine.app import accounts
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from tests.conftest import fingerprint
 from web import create_app
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from engine.app import accounts
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from web import create_app
 
 schemathesis = pytest.importorskip("schemathesis")

@@ -196,7 +196,7 @@ def test_meetings_fit_a_390_px_phone(chromium, server):
     """The calendar collapses to a list below ~600 px (CSS only); the list view, the
     convening form and a meeting's page are no wider than a 390-px screen."""
     k = server["kaigi"]
-    from engine.app.identity import Actor
+    from engine.core.identity import Actor
 
     m = k.convene(Actor("sato", "web"), "council", server["clock"].now() + dt.timedelta(days=2),
                   place="茨城県警察本部 4階 大会議室（水戸市笠原町978番6）").fact.meeting

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from tests.web.test_browser import CHROMIUM, VIOLATIONS, chromium, server, shot, signed_in  # noqa: F401
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="the browser tests need Debian's Chromium")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from engine.app import finding
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from tests import visibility_world as vw
 
 MITO = "水戸署 技能実習生ＡＢＣ講習 ｶﾀｶﾅ"

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from engine.app import accounts
-from engine.app.identity import Actor
 from engine.core.errors import DomainError
+from engine.core.identity import Actor
 from tests import visibility_world as vw
 from tests.conftest import fingerprint
 from tests.web.conftest import PASSWORDS, csrf

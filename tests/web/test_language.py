@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from engine.app.identity import Actor
 from engine.core import events as ev
+from engine.core.identity import Actor
 from engine.i18n import catalog
 from tests import language_world as lw
 from web import create_app

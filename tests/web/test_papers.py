@@ -7,7 +7,7 @@ from tests import visibility_world as vw
 
 
 def _world(real):
-    from engine.app.identity import Actor
+    from engine.core.identity import Actor
 
     return vw.build(real, lambda login: Actor(login, "web"))
 

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from engine.app import accounts
-from engine.app.identity import Actor
 from engine.core.errors import NotFound
+from engine.core.identity import Actor
 from engine.infra.timeutil import JST
 from tests.conftest import fingerprint
 from tests.web.conftest import PASSWORDS

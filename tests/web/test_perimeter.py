@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.app import accounts
-from engine.app.identity import Actor
+from engine.core.identity import Actor
 from tests.web.conftest import PASSWORDS, Browser, csrf
 
 CHIEF = Actor("sato", "web")

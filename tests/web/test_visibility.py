@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine.app import accounts
-from engine.app.identity import Actor
 from engine.core.errors import NotFound
+from engine.core.identity import Actor
 from tests import visibility_world as vw
 from tests.conftest import fingerprint
 from web import create_app

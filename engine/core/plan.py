@@ -12,7 +12,7 @@ Pure: times come from the records and the rulebook.
 
 import datetime as dt
 
-from engine.reminders.workdays import deadline
+from engine.core.workdays import deadline
 from store.records import ItemRecord, MeetingRecord, Planned
 from workflows import Rulebook
 from workflows.rulebook import ReminderRule

@@ -23,7 +23,7 @@ def subject_order(ident: str) -> int | None:
 
 def rule_for(world: Any, book: Rulebook, key: str, planned_under: str | None = None) -> ReminderRule | None:
     """A planned reminder's rule: the one in force now, else the one it was planned under."""
-    from engine.reminders.plan import rule_of
+    from engine.core.plan import rule_of
 
     rule = rule_of(book, key)
     if rule is None and planned_under is not None and planned_under in world.adoptions:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Final
-from zoneinfo import ZoneInfo
 
 import jpholiday
 
-JST: Final = ZoneInfo("Asia/Tokyo")
+from workflows.timezone import JST
 
 Closure = tuple[str, str]
 """The office closure as inclusive ("MM-DD", "MM-DD"); it may wrap the year end."""
