@@ -22,6 +22,8 @@ _TOKEN_UNSAFE = re.compile(r"[^\x21-\x7e]")
 
 def header_text(text: str) -> str:
     """`text` on one line: controls and separators become a space, format characters go."""
+    if text.isprintable():  # no Cc, Cf, Cs, Zl, Zp in it (nor Zs but the ASCII space): nothing to fold or drop
+        return _SPACES.sub(" ", text).strip()
     kept = []
     for ch in text:
         category = unicodedata.category(ch)

@@ -562,10 +562,24 @@ def _quit(conn: smtplib.SMTP) -> None:
 
 
 class OutboxSender:
-    """Appends each message as one JSON line; the line is on disk (fsync) before ``send`` returns."""
+    """Appends each message as one JSON line; the line is on disk (fsync) before ``send`` returns.
+
+    Inside ``open()``/``close()`` (the scheduler's batch) the file stays open and locked from
+    the first line to ``flush()``: each ``send`` is one write, and ``flush`` makes the batch's
+    lines durable with one fsync and lets other writers in. The scheduler flushes before it
+    settles the batch's deliveries, so a settled delivery's line is on disk; a crash before
+    that leaves the batch unsettled, and its resends find their lines (or write them)."""
+
+    batched = True  # the dispatcher calls flush() before settling what send() accepted
 
     def __init__(self, path: Path) -> None:
         self._path = path
+        self._fd: int | None = None
+        self._locked = False
+        self._dirty = False
+        self._created = False
+        self._size = 0
+        self._ids: set[str] | None = None  # Message-IDs in the file, read once per locked batch for resends
 
     def __repr__(self) -> str:
         return f"OutboxSender({str(self._path)!r})"
@@ -582,12 +596,99 @@ class OutboxSender:
         except OSError as exc:
             raise ValueError(f"outbox {self._path}: {exc.strerror or exc}") from None
 
+    # ------------------------------------------------------------ a batch
+    def open(self) -> None:
+        """Keep the file open for a batch of sends (the scheduler's pass)."""
+        if self._fd is not None:
+            return
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._created = not self._path.exists()
+            self._fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
+
+    def flush(self) -> None:
+        """Make every line written since the last flush durable (one fsync) and unlock the file.
+
+        Raises DeliveryError (transient): those lines may not be on disk; their deliveries are
+        not settled and go again as resends."""
+        fd = self._fd
+        if fd is None or not self._locked:
+            return
+        try:
+            if self._dirty:
+                os.fsync(fd)
+                if self._created:
+                    _fsync_dir(self._path.parent)
+                    self._created = False
+        except OSError as exc:
+            raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
+        finally:
+            self._dirty, self._ids = False, None
+            self._unlock()
+
+    def close(self) -> None:
+        """Flush (best effort: what is not settled goes again) and close; never raises."""
+        fd = self._fd
+        if fd is None:
+            return
+        try:
+            self.flush()
+        except DeliveryError:
+            pass
+        finally:
+            self._fd = None
+            self._unlock()
+            os.close(fd)
+
+    def _unlock(self) -> None:
+        if self._locked and self._fd is not None and fcntl is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            except OSError:
+                pass
+        self._locked = False
+
+    def _lock(self, fd: int) -> None:
+        if self._locked:
+            return
+        if fcntl is not None:  # keeps lines whole when several processes append at once
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        self._locked = True
+        self._size = _drop_torn_tail(fd)
+        self._ids = None
+
+    def _append_batched(self, fd: int, line: bytes, look_for: str | None) -> None:
+        self._lock(fd)
+        if look_for is not None:
+            if self._ids is None:
+                self._ids = _message_ids(fd, self._size)
+            if look_for in self._ids:
+                return
+        view = memoryview(line)
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            try:  # no half line left for the next to be glued onto
+                os.ftruncate(fd, self._size)
+            except OSError:
+                self._unlock()  # the next writer cuts the torn tail
+            raise
+        self._size += len(line)
+        self._dirty = True
+        if self._ids is not None and look_for is not None:
+            self._ids.add(look_for)
+
+    # ------------------------------------------------------------ one message
     def send(self, msg: Message) -> None:
         """Append ``msg`` to the outbox file, creating it (and its folder) if needed.
 
         A ``resend`` first looks for its Message-ID in the file, under the same lock as the
         append: a scheduler killed after its line was written and before it was marked sent
         left the line there, and the message is then not written again (exactly once).
+        Outside a batch the line is fsynced before ``send`` returns; inside one, at ``flush``.
         """
         record = {
             "message_id": msg.message_id,
@@ -604,7 +705,10 @@ class OutboxSender:
             ]
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            self._append(line, msg.message_id if msg.resend else None)
+            if self._fd is not None:
+                self._append_batched(self._fd, line, msg.message_id if msg.resend else None)
+            else:
+                self._append(line, msg.message_id if msg.resend else None)
         except OSError as exc:
             raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
 
@@ -667,6 +771,24 @@ def _holds(fd: int, size: int, message_id: str) -> bool:
                 return True
             at = view.find(needle, at + 1)
     return False
+
+
+def _message_ids(fd: int, size: int) -> set[str]:
+    """The Message-IDs of the outbox's whole lines (each line starts with its own): read once
+    for a batch that carries resends, instead of a pass over the file per resend."""
+    found: set[str] = set()
+    if size == 0:
+        return found
+    with mmap.mmap(fd, size, access=mmap.ACCESS_READ) as view:
+        for m in _LINE_ID.finditer(view):
+            try:
+                found.add(json.loads(m.group(1)))
+            except ValueError:
+                continue
+    return found
+
+
+_LINE_ID: Final = re.compile(rb'(?m)^\{"message_id": ("(?:[^"\\\n]|\\.)*"),')
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -27,11 +27,75 @@ def lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def test_a_scheduler_dead_after_its_third_send_leaves_only_that_message_unsettled(fast: Any, clock: Any,
-                                                                                 tmp_path: Path) -> None:
+def test_a_scheduler_dead_after_its_third_send_leaves_only_that_message_unsettled_over_smtp_like_senders(
+        fast: Any, clock: Any) -> None:
+    """A sender that cannot look for a resend (SMTP) has each message settled as it is handed
+    over: a death after the third send leaves that one unsettled, and only it goes again."""
+    clock.advance(days=14)  # the demo's four HQ items are due
+    handed: list[str] = []
+    got: list[Message] = []
+
+    class Wire:
+        def send(self, msg: Message) -> None:
+            got.append(msg)
+
+    def die_on_third(d: Any) -> None:
+        handed.append(d.message_id)
+        if len(handed) == 3:
+            raise Died
+
+    first = Dispatcher(fast, {"email": Wire()}, worker="a", lease=dt.timedelta(minutes=5), after_send=die_on_third)
+    with pytest.raises(Died):
+        first.run_once()
+    rows = {d.message_id: d for d in fast.peek.deliveries()}
+    assert [rows[m].status for m in handed] == ["sent", "sent", "sending"]  # settled as handed over
+    clock.advance(minutes=6)  # the dead scheduler's lease runs out
+    got.clear()
+    stats = Dispatcher(fast, {"email": Wire()}, worker="b").run_once()
+    assert stats.sent == len(rows) - 2
+    assert [m.message_id for m in got if m.message_id in handed] == [handed[2]]  # only the one in flight again
+
+
+def _outbox_run_dies(fast: Any, out: Path, die: Any, after_send: Any = None) -> None:
+    class Dying(Dispatcher):
+        def _flushed(self, settled: Any) -> Any:
+            done = super()._flushed(settled)
+            die()
+            return done
+
+    first = Dying(fast, {"outbox": OutboxSender(out)}, worker="a", lease=dt.timedelta(minutes=5),
+                  after_send=after_send)
+    with pytest.raises(Died):
+        first.run_once()
+
+
+def _rerun_writes_none_twice(fast: Any, clock: Any, out: Path) -> list[Message]:
+    rows = {d.message_id: d for d in fast.peek.deliveries()}
+    clock.advance(minutes=6)  # the dead scheduler's lease runs out
+    got: list[Message] = []
+
+    class Watching(OutboxSender):
+        def send(self, msg: Message) -> None:
+            got.append(msg)
+            super().send(msg)
+
+    stats = Dispatcher(fast, {"outbox": Watching(out)}, worker="b").run_once()
+    assert stats.failed == stats.retried == 0
+    ids = [r["message_id"] for r in lines(out)]
+    assert sorted(ids) == sorted(rows) and len(ids) == len(set(ids))  # the outbox has each once
+    assert all(d.status == "sent" for d in fast.peek.deliveries())
+    sent_events = [e for e in fast.peek.events() if e.type == "ReminderSent"]
+    assert len(sent_events) == len(rows)  # each settled once
+    return got
+
+
+def test_a_scheduler_dead_in_its_outbox_batch_leaves_the_batch_unsettled_and_the_rerun_writes_none_twice(
+        fast: Any, clock: Any, tmp_path: Path) -> None:
+    """The outbox takes a batch's lines with one fsync, and the batch is settled after it: a
+    death after the third line leaves the batch `sending`; the next scheduler sends it again
+    as resends, and the outbox, finding the lines already there, writes none of them twice."""
     out = tmp_path / "outbox.jsonl"
     clock.advance(days=14)  # the demo's four HQ items are due
-
     handed: list[str] = []
 
     def die_on_third(d: Any) -> None:
@@ -44,29 +108,31 @@ def test_a_scheduler_dead_after_its_third_send_leaves_only_that_message_unsettle
     with pytest.raises(Died):
         first.run_once()
     rows = {d.message_id: d for d in fast.peek.deliveries()}
-    assert [rows[m].status for m in handed] == ["sent", "sent", "sending"]  # settled as handed over
-    assert len(lines(out)) == 3
+    assert {rows[m].status for m in handed} == {"sending"}  # the batch is in flight: none settled
+    assert [r["message_id"] for r in lines(out)] == handed  # its lines were written
+    got = _rerun_writes_none_twice(fast, clock, out)
+    assert all(m.resend for m in got) and len(got) == len(rows)  # all of the batch again, flagged
+    assert {m.message_id for m in got} >= set(handed)
 
-    clock.advance(minutes=6)  # the dead scheduler's lease runs out
-    got: list[Message] = []
 
-    class Watching(OutboxSender):
-        def send(self, msg: Message) -> None:
-            got.append(msg)
-            super().send(msg)
+def test_a_crash_after_the_outbox_fsync_before_settling_writes_nothing_twice(fast: Any, clock: Any,
+                                                                              tmp_path: Path) -> None:
+    """The window batching opens: the batch's lines are fsynced, then the process dies before
+    its settling transaction. Nothing was settled; the rerun finds every line and writes none."""
+    out = tmp_path / "outbox.jsonl"
+    clock.advance(days=14)
 
-    stats = Dispatcher(fast, {"outbox": Watching(out)}, worker="b").run_once()
-    assert stats.sent == len(rows) - 2 and stats.failed == stats.retried == 0
-    in_flight = [m for m in got if m.message_id == handed[2]]
-    assert len(in_flight) == 1 and in_flight[0].resend  # sent again, flagged, with the same Message-ID
-    # The rest had been claimed by the dead scheduler too: nobody can know it did not hand them
-    # over, so they are resends as well; the outbox looks for each and finds none of them.
-    assert all(m.resend for m in got) and len(got) == len(rows) - 2
-    ids = [r["message_id"] for r in lines(out)]
-    assert sorted(ids) == sorted(rows) and len(ids) == len(set(ids))  # the outbox has each once
-    assert all(d.status == "sent" for d in fast.peek.deliveries())
-    sent_events = [e for e in fast.peek.events() if e.type == "ReminderSent"]
-    assert len(sent_events) == len(rows)
+    def die() -> None:
+        raise Died
+
+    _outbox_run_dies(fast, out, die)
+    rows = {d.message_id: d for d in fast.peek.deliveries()}
+    assert rows and {d.status for d in rows.values()} == {"sending"}
+    assert sorted(r["message_id"] for r in lines(out)) == sorted(rows)  # all written, all durable
+    before = out.read_bytes()
+    got = _rerun_writes_none_twice(fast, clock, out)
+    assert len(got) == len(rows) and all(m.resend for m in got)
+    assert out.read_bytes() == before  # not one byte more
 
 
 def message(mid: str, *, resend: bool = False, body: str = "本文\n") -> Message:
