@@ -46,6 +46,39 @@ class MemoryStore:
         self.tokens_: dict[int, dict[str, Any]] = {}
         self.web_sessions: dict[str, dict[str, Any]] = {}
         self.meta: dict[str, str] = {}
+        # Indexes kept beside the tables (each write and its undo keep them in step), so a
+        # long-lived store answers "open items", "due items" and "waiting messages" without
+        # a pass over every record it ever held (bench/loggen.py: 1,000,000 events).
+        self.item_states: dict[str, set[int]] = {}
+        self.items_due: set[int] = set()
+        self.waiting: set[int] = set()  # deliveries pending or sending
+        self.dedupe_keys: set[str] = set()
+        self.top: dict[str, Any] = {}  # kind -> its largest id, while known (max_id)
+
+    def reindex(self, table: dict[Any, Any], key: Any, old: Any, new: Any) -> None:
+        """Move `key` in the indexes from what `old` (None: absent) said to what `new` says."""
+        kind = next((k for k in ("item", "meeting", "order") if self.tables[k] is table), None)
+        if kind is not None and kind in self.top:  # the largest id: grows with a new one, forgotten with its removal
+            if new is None and old is not None and key == self.top[kind]:
+                del self.top[kind]
+            elif old is None and new is not None:
+                self.top[kind] = max(self.top[kind], key)
+        if table is self.tables["item"]:
+            if old is not None:
+                self.item_states.get(old.state, set()).discard(key)
+                self.items_due.discard(key)
+            if new is not None:
+                self.item_states.setdefault(new.state, set()).add(key)
+                if new.reminders and new.next_due_at is not None:
+                    self.items_due.add(key)
+        elif table is self.deliveries_:
+            if old is not None:
+                self.waiting.discard(key)
+                self.dedupe_keys.discard(old.dedupe_key)
+            if new is not None:
+                if new.status in ("pending", "sending"):
+                    self.waiting.add(key)
+                self.dedupe_keys.add(new.dedupe_key)
 
     @contextmanager
     def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None, role: str | None = None) -> Iterator["MemoryTx"]:
@@ -90,13 +123,19 @@ class MemoryTx:
     # ------------------------------------------------------------ journal
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         old = table.get(key, _MISSING)
+        t = self.s.tables
+        indexed = table is self.s.deliveries_ or table is t["item"] or table is t["meeting"] or table is t["order"]
 
         def undo() -> None:
+            if indexed:
+                self.s.reindex(table, key, table.get(key), None if old is _MISSING else old)
             if old is _MISSING:
                 table.pop(key, None)
             else:
                 table[key] = old
         self.journal.append(undo)
+        if indexed:
+            self.s.reindex(table, key, None if old is _MISSING else old, value)
         table[key] = value
 
     def undo(self) -> None:
@@ -128,7 +167,16 @@ class MemoryTx:
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
               after: int = 0) -> list[ItemRecord]:
         out = []
-        for i in self.s.tables["item"].values():  # filtered, then sorted: a big store has few that match
+        table = self.s.tables["item"]
+        if ids is not None:
+            pool: Iterable[Any] = [table[k] for k in set(ids) if k in table]
+        elif due_by is not None:
+            pool = [table[k] for k in self.s.items_due]
+        elif state:
+            pool = [table[k] for k in self.s.item_states.get(state, ())]
+        else:
+            pool = table.values()
+        for i in pool:  # filtered, then sorted: a big store has few that match
             if i.id <= after or (state and i.state != state) or (body and i.body != body):
                 continue
             if (origin is not None and i.origin != origin) or (ids is not None and i.id not in ids):
@@ -161,9 +209,10 @@ class MemoryTx:
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
                status: str | None = None) -> list[OrderRecord]:
-        return [o for o in sorted(self.s.tables["order"].values(), key=lambda x: x.id)
-                if (item is None or o.item == item) and (ids is None or o.id in ids)
-                and (status is None or o.status == status)]
+        table = self.s.tables["order"]
+        pool = table.values() if ids is None else [table[k] for k in set(ids) if k in table]
+        return sorted((o for o in pool if (item is None or o.item == item) and (ids is None or o.id in ids)
+                       and (status is None or o.status == status)), key=_by_id)
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
         return [d for d in sorted(self.s.deliveries_.values(), key=lambda x: x.id)
@@ -204,7 +253,12 @@ class MemoryTx:
     def max_id(self, kind: str) -> int:
         if kind == "token":
             return max(self.s.tokens_, default=0)
-        return max(self.s.tables[kind], default=0)
+        top = self.s.top
+        if kind not in ("item", "meeting", "order"):  # the tables reindex() follows
+            return max(self.s.tables[kind], default=0)
+        if kind not in top:
+            top[kind] = max(self.s.tables[kind], default=0)
+        return top[kind]
 
     def credential(self, login: str) -> str | None:
         return self.s.credentials.get(login)
@@ -289,21 +343,20 @@ class MemoryTx:
 
     def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None:
         self._writable()
-        have = {d.dedupe_key for d in self.s.deliveries_.values()}
-        new_id = max(self.s.deliveries_, default=0)
+        have = self.s.dedupe_keys  # kept in step by _set
+        new_id = next(reversed(self.s.deliveries_), 0)  # ids are added in order: the last is the largest
         for d in rows:
             if d.dedupe_key in have:
                 continue
             new_id += 1
             self._set(self.s.deliveries_, new_id, replace(d, id=new_id))
             self._set(self.s.delivery_meta, new_id, {"claimed_by": None, "lease_until": None})
-            have.add(d.dedupe_key)
 
     def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
                          limit: int) -> list[DeliveryRecord]:
         self._writable()
         out = []
-        waiting = [d for d in self.s.deliveries_.values() if d.status in ("pending", "sending")]
+        waiting = [self.s.deliveries_[i] for i in self.s.waiting]
         for d in sorted(waiting, key=lambda x: (x.next_attempt_at, x.id)):
             meta = self.s.delivery_meta[d.id]
             due = (d.status == "pending" and d.next_attempt_at <= now) or (

@@ -167,8 +167,9 @@ _parse_at = dt.datetime.fromisoformat
 
 
 def _stored(tx: Any) -> dict[str, dict[Any, Any]]:
+    """The stored records but the items (read in chunks by `_item_differing`)."""
     bodies, members, assignments, delegations, adoptions = tx.roster()
-    return {"item": {i.id: i for i in tx.items()}, "meeting": {m.id: m for m in tx.meetings()},
+    return {"meeting": {m.id: m for m in tx.meetings()},
             "order": {o.id: o for o in tx.orders()}, "member": {m.login: m for m in members},
             "assignment": {a.id: a for a in assignments}, "delegation": {d.id: d for d in delegations},
             "body": {b.key: b for b in bodies}, "adoption": {a.version: a for a in adoptions}}
@@ -178,8 +179,14 @@ def _compare(tx: Any, v: Verdict) -> None:
     """Stored records must equal what the log replays to, planned reminders included."""
     w = v.replayer.world
     v.items, v.meetings = len(w.items), len(w.meetings)
+    differing = _item_differing(tx, w.items)
+    if differing is not None:
+        key, mine, row = differing
+        what = "log" if mine is None else ("db" if row is None else "differs")
+        v.fail(_last_touch(tx, "item", key, row or mine), Msg(f"verify.stored_{what}", kind="item", key=str(key)))
+        return
     stored = _stored(tx)
-    replayed = {"item": w.items, "meeting": w.meetings, "order": w.orders, "member": w.members,
+    replayed = {"meeting": w.meetings, "order": w.orders, "member": w.members,
                 "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     for kind, rows in stored.items():
         mine = replayed[kind]
@@ -196,6 +203,27 @@ def _compare(tx: Any, v: Verdict) -> None:
         if doc is None or hashlib.sha256(doc.content).hexdigest() != sha:
             v.fail(seq, Msg("verify.document", seq=seq, sha=sha[:12]))
             return
+
+
+def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, Any] | None:
+    """The first item (in the order `_compare` names keys) whose stored record is not the
+    replayed one: (id, replayed, stored), either None where missing. The stored items are
+    read a chunk at a time, so the replayed and the stored copies of a long log are never
+    both held whole."""
+    bad: list[int] = []
+    seen: set[int] = set()
+    after = 0
+    while rows := tx.items(after=after, limit=chunk):
+        for row in rows:
+            seen.add(row.id)
+            if mine.get(row.id) != row:
+                bad.append(row.id)
+        after = rows[-1].id
+    bad += [k for k in mine if k not in seen]
+    if not bad:
+        return None
+    key = min(bad, key=str)
+    return key, mine.get(key), tx.item(key)
 
 
 _TOKEN_FIELDS = ("login", "name", "digest", "created_at", "expires_at", "revoked_at")

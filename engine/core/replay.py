@@ -15,7 +15,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.core import acts, decide, papers, people, sittings
 from engine.core import events as ev
@@ -36,6 +36,15 @@ DELIVERY = acts.of_replay(acts.DELIVERY)  # the scheduler's: a reminder due, sen
 ADOPTED = acts.of_replay(acts.ADOPTED)  # a rulebook text, checked by its hash
 REFUSALS = acts.of_replay(acts.REFUSAL)  # kept for the auditor; changes no state
 SCHEDULED = acts.scheduler_types()  # an act the scheduler may also write (the notice it prints)
+
+
+class Fired(NamedTuple):
+    """What a `ReminderDue` queued, kept for the messages and settlings that answer to it
+    (not the whole event: a long log fires many)."""
+
+    recipients: tuple[str, ...]
+    digests: tuple[str, ...]
+    routes: tuple[str, ...]
 
 
 class _NoChanges(Changes):
@@ -80,7 +89,7 @@ class Replayer:
     world: World = field(default_factory=World)
     acted: bool = False  # a member has acted: set-up by `kaigi init` is over
     sent: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
-    due: dict[tuple[str, int], ev.ReminderDue] = field(default_factory=dict)
+    due: dict[tuple[str, int], "Fired"] = field(default_factory=dict)  # what each fired rung queued
     documents: dict[str, int] = field(default_factory=dict)  # sha256 -> the event that carried it
     tokens: dict[int, dict[str, Any]] = field(default_factory=dict)  # API token id -> its row, as replayed
     credentials: dict[str, str | None] = field(default_factory=dict)  # login -> commitment of the latest password
@@ -116,7 +125,8 @@ class Replayer:
             if event.document:  # type: ignore[attr-defined]
                 self.documents.setdefault(event.document, rec.seq)  # type: ignore[attr-defined]
         elif t is ev.ReminderDue:
-            self.due[(self._ident(event), event.rung)] = event  # type: ignore[arg-type, attr-defined]
+            self.due[(self._ident(event), event.rung)] = Fired(event.recipients, event.digests,  # type: ignore
+                                                               event.routes)  # type: ignore[attr-defined]
         elif t is ev.ReminderSent:
             self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"  # type: ignore
         elif t is ev.ReminderFailed:

@@ -200,6 +200,7 @@ def era(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+@lru_cache(maxsize=4096)  # pure; a mail renders its deadline three times
 def when(at: dt.datetime | None, lang: str = "en", date_only: bool = False) -> str:
     """`令和8年12月2日(水) 10:00` / `Wed 2 Dec 2026 10:00 JST`; `-` for none."""
     if at is None:
