@@ -15,6 +15,10 @@ Timed, in this process, alternating:
   replay  kaigi's `verify(store)`: the chain pass, every act re-decided by the code that made
           it, every reminder that went out re-decided, the projections compared with the replay
 
+Then each kaigi pass once more, alone in a fresh process, for its peak memory (the
+process's peak resident set, `ru_maxrss`, the interpreter and imports included), printed
+beside the log's size.
+
 The last line is `ratio: X`: the full replay's rate over the raw pass's (medians); the
 chain pass's ratio is printed before it.
 """
@@ -77,6 +81,22 @@ def kaigi_pass(path: Path, replay: bool) -> int:
     return v.events
 
 
+def peak_rss(path: Path, replay: bool) -> float:
+    """MiB: the peak resident set of a fresh process that runs one kaigi pass over `path`."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--peak-of", str(path)] + (["--replay"] if replay else []),
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+def _peak_of(path: Path, replay: bool) -> None:
+    import resource
+
+    kaigi_pass(path, replay)
+    print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}")  # Linux: KiB
+
+
 def timed(fn, *args):  # type: ignore[no-untyped-def]
     t = time.perf_counter()
     n = fn(*args)
@@ -89,7 +109,11 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--dir", default=None)
     ap.add_argument("--keep", action="store_true", help="keep the generated file (reused if present)")
+    ap.add_argument("--peak-of", default=None, help=argparse.SUPPRESS)  # the child of peak_rss
+    ap.add_argument("--replay", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.peak_of:
+        return _peak_of(Path(a.peak_of), a.replay)
     folder = Path(a.dir or tempfile.mkdtemp(prefix="kaigi-verify-"))
     path = folder / f"log-{a.events}.db"
     if not (a.keep and path.exists()):
@@ -115,6 +139,9 @@ def main() -> None:
         print(f"  {k:7} {v:10,.0f} events/s")
     print(f"chain / raw = {med['chain'] / med['raw']:.2f} (aim: at least 0.9)")
     print(f"replay / raw = {med['replay'] / med['raw']:.2f} (aim: at least 0.5)")
+    size = sum(p.stat().st_size for p in folder.glob(f"{path.name}*")) / 2**20
+    print(f"peak memory (RSS of a process doing one pass): chain {peak_rss(path, False):.0f} MiB, "
+          f"replay {peak_rss(path, True):.0f} MiB; the log file {size:.0f} MiB")
     if not a.keep:
         for p in folder.glob(f"{path.name}*"):
             p.unlink()

@@ -167,7 +167,7 @@ _parse_at = dt.datetime.fromisoformat
 
 
 def _stored(tx: Any) -> dict[str, dict[Any, Any]]:
-    """The stored records but the items (read in chunks by `_item_differing`)."""
+    """The stored records but the items (read a chunk at a time by `_item_differing`)."""
     bodies, members, assignments, delegations, adoptions = tx.roster()
     return {"meeting": {m.id: m for m in tx.meetings()},
             "order": {o.id: o for o in tx.orders()}, "member": {m.login: m for m in members},
@@ -181,9 +181,9 @@ def _compare(tx: Any, v: Verdict) -> None:
     v.items, v.meetings = len(w.items), len(w.meetings)
     differing = _item_differing(tx, w.items)
     if differing is not None:
-        key, mine, row = differing
-        what = "log" if mine is None else ("db" if row is None else "differs")
-        v.fail(_last_touch(tx, "item", key, row or mine), Msg(f"verify.stored_{what}", kind="item", key=str(key)))
+        key, want, row = differing
+        what = "log" if want is None else ("db" if row is None else "differs")
+        v.fail(_last_touch(tx, "item", key, row or want), Msg(f"verify.stored_{what}", kind="item", key=str(key)))
         return
     stored = _stored(tx)
     replayed = {"meeting": w.meetings, "order": w.orders, "member": w.members,
@@ -208,11 +208,11 @@ def _compare(tx: Any, v: Verdict) -> None:
 def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, Any] | None:
     """The first item (in the order `_compare` names keys) whose stored record is not the
     replayed one: (id, replayed, stored), either None where missing. The stored items are
-    read a chunk at a time, so the replayed and the stored copies of a long log are never
-    both held whole."""
+    read a chunk at a time in id order (from the lowest id a row may have), so the
+    replayed and the stored copies of a long log are never both held whole."""
     bad: list[int] = []
     seen: set[int] = set()
-    after = 0
+    after = -(2**63)
     while rows := tx.items(after=after, limit=chunk):
         for row in rows:
             seen.add(row.id)
@@ -223,7 +223,7 @@ def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, An
     if not bad:
         return None
     key = min(bad, key=str)
-    return key, mine.get(key), tx.item(key)
+    return key, mine.get(key), next((r for r in tx.items(ids=[key])), None)
 
 
 _TOKEN_FIELDS = ("login", "name", "digest", "created_at", "expires_at", "revoked_at")
