@@ -12,7 +12,8 @@ then copied, so every run below starts from the same bytes.
 kaigi:  Dispatcher(kaigi, {"outbox": OutboxSender(file)}, batch=500).run_once(): claims the due
         items through `ix_item_due`, appends a `ReminderDue` event per item (hash-chained),
         inserts the delivery rows, claims those with a lease, appends each message to the
-        outbox file and marks it sent with a `ReminderSent` event.
+        outbox file (kept open and locked for the batch, one fsync per batch) and marks the
+        batch sent with its `ReminderSent` events in one transaction.
 raw:    stdlib sqlite3 with the same pragmas on a copy of the same file: in a loop until none,
         one transaction `UPDATE item SET next_due_at = NULL … WHERE id IN (SELECT … ORDER BY
         next_due_at LIMIT 500) RETURNING …`, then one JSON line per claimed row to an outbox
