@@ -151,9 +151,9 @@ def _held(k: Kaigi, clock: Clock, who: str, kind: str, items: list[int], act: An
     return m if act(k.hold, who, m) is not None else None
 
 
-def _open(k: Kaigi, state: str, body: str = "hq") -> list[int]:
-    with k.store.read() as tx:
-        return [i.id for i in tx.items(state=state, body=body)]
+def _open(k: Kaigi, state: str, body: str = "hq", limit: int | None = None) -> list[int]:
+    with k.store.read() as tx:  # the first `limit` by id: the backlog grows with the log
+        return [i.id for i in tx.items(state=state, body=body, limit=limit)]
 
 
 def _day(k: Kaigi, clock: Clock, rng: random.Random, act: Any) -> None:
@@ -170,7 +170,7 @@ def _day(k: Kaigi, clock: Clock, rng: random.Random, act: Any) -> None:
         if m is not None:
             for i in staff:
                 act(k.advance, "yamamoto", i, "refer", meeting=m)
-    pre = _open(k, "pre_review")[:10]
+    pre = _open(k, "pre_review", limit=10)
     for i in pre[:2]:
         out = act(k.issue_order, "watanabe", i, rng.choice(["nakamura", "kobayashi", "kato"]), note="調査")
         if out is not None and rng.random() < 0.7:
@@ -181,7 +181,7 @@ def _day(k: Kaigi, clock: Clock, rng: random.Random, act: Any) -> None:
     if m is not None:
         for i in pre:
             act(k.advance, "watanabe", i, "refer" if rng.random() < 0.85 else "return", meeting=m)
-    council = (_open(k, "council") + _open(k, "in_progress"))[:12]
+    council = (_open(k, "council", limit=12) + _open(k, "in_progress", limit=12))[:12]
     m = _held(k, clock, "sato", "council", council, act)
     if m is not None:
         with k.store.read() as tx:

@@ -7,6 +7,7 @@ Records are immutable, so the journal holds references, not copies.
 
 import datetime as dt
 import hashlib
+import heapq
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +52,8 @@ class MemoryStore:
         # a pass over every record it ever held (bench/loggen.py: 1,000,000 events).
         self.item_states: dict[str, set[int]] = {}
         self.items_due: set[int] = set()
+        self.meeting_states: dict[str, set[int]] = {}
+        self.meetings_due: set[int] = set()
         self.waiting: set[int] = set()  # deliveries pending or sending
         self.dedupe_keys: set[str] = set()
         self.top: dict[str, Any] = {}  # kind -> its largest id, while known (max_id)
@@ -63,6 +66,14 @@ class MemoryStore:
                 del self.top[kind]
             elif old is None and new is not None:
                 self.top[kind] = max(self.top[kind], key)
+        if table is self.tables["meeting"]:
+            if old is not None:
+                self.meeting_states.get(old.status, set()).discard(key)
+                self.meetings_due.discard(key)
+            if new is not None:
+                self.meeting_states.setdefault(new.status, set()).add(key)
+                if new.reminders and new.next_due_at is not None:
+                    self.meetings_due.add(key)
         if table is self.tables["item"]:
             if old is not None:
                 self.item_states.get(old.state, set()).discard(key)
@@ -184,8 +195,10 @@ class MemoryTx:
             if due_by is not None and (not i.reminders or i.next_due_at is None or i.next_due_at > due_by):
                 continue
             out.append(i)
+        if limit is not None:
+            return heapq.nsmallest(limit, out, key=_by_id)
         out.sort(key=_by_id)
-        return out if limit is None else out[:limit]
+        return out
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         if not storable_id(meeting_id):
@@ -196,7 +209,16 @@ class MemoryTx:
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
                  until: dt.datetime | None = None) -> list[MeetingRecord]:
         out = []
-        for m in self.s.tables["meeting"].values():
+        table = self.s.tables["meeting"]
+        if ids is not None:
+            pool: Iterable[Any] = [table[k] for k in set(ids) if k in table]
+        elif due_by is not None:
+            pool = [table[k] for k in self.s.meetings_due]
+        elif status:
+            pool = [table[k] for k in self.s.meeting_states.get(status, ())]
+        else:
+            pool = table.values()
+        for m in pool:
             if (ids is not None and m.id not in ids) or (status and m.status != status):
                 continue
             if due_by is not None and (not m.reminders or m.next_due_at is None or m.next_due_at > due_by):
