@@ -28,9 +28,8 @@ def t_in(value: Any) -> dt.datetime | None:
     """A stored instant back to an aware UTC datetime (SQLite text or PostgreSQL timestamptz)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = _parse(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    when: dt.datetime = _parse(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _ts(at: dt.datetime | None) -> str | None:

@@ -83,7 +83,7 @@ class MemoryTx:
     def __init__(self, store: MemoryStore, write: bool) -> None:
         self.s = store
         self.write = write
-        self.journal: list[Callable[[], None]] = []
+        self.journal: list[Callable[[], object]] = []  # undo steps, run newest first
         self.identity: str | None = None
         self.now = store.clock()
 
@@ -117,7 +117,7 @@ class MemoryTx:
     def item(self, item_id: int) -> ItemRecord | None:
         if not storable_id(item_id):  # as the SQL store: an id no record can have is absent
             return None
-        return self.s.tables["item"].get(item_id)  # type: ignore[no-any-return]
+        return self.s.tables["item"].get(item_id)
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
         return [ItemCard(i.id, i.title, i.state, i.body, i.team, i.origin, i.updated_at,
@@ -142,7 +142,7 @@ class MemoryTx:
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         if not storable_id(meeting_id):
             return None
-        return self.s.tables["meeting"].get(meeting_id)  # type: ignore[no-any-return]
+        return self.s.tables["meeting"].get(meeting_id)
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,

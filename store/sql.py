@@ -86,7 +86,7 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:///FILE or postgresql+psycopg://…")
 
 
-def translate(err: Exception, waited: float | None = None) -> StoreError:
+def translate(err: BaseException, waited: float | None = None) -> StoreError:
     """A driver's error as a store error. `waited`: the bound an act waited for the head, when
     the error may be that wait running out (PostgreSQL's lock_timeout, SQLite's busy timeout)."""
     code = getattr(err, "sqlstate", None)

@@ -10,7 +10,7 @@ in one statement. Projections carry no foreign keys: they are rebuilt from the l
 """
 
 import datetime as dt
-from typing import Optional
+from typing import Any, Optional
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -26,8 +26,9 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def _json() -> dict[str, object]:
-    return {"sa_column_kwargs": {"server_default": "[]"}}
+def _json() -> dict[str, Any]:
+    """The column's server default: an empty JSON list."""
+    return {"server_default": "[]"}
 
 
 class Body(SQLModel, table=True):
@@ -85,11 +86,11 @@ class Item(SQLModel, table=True):
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     note: str = ""
     origin: Optional[int] = None
-    sittings: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    orders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    pillars: str = Field(default="[]", **_json())  # type: ignore[arg-type]  # 第3's pillars it serves (R-X1)
+    sittings: str = Field(default="[]", sa_column_kwargs=_json())
+    orders: str = Field(default="[]", sa_column_kwargs=_json())
+    reminders: str = Field(default="[]", sa_column_kwargs=_json())
+    fired: str = Field(default="[]", sa_column_kwargs=_json())
+    pillars: str = Field(default="[]", sa_column_kwargs=_json())  # 第3's pillars it serves (R-X1)
     next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
 
 
@@ -109,14 +110,14 @@ class Meeting(SQLModel, table=True):
     convened_at: dt.datetime = Field(sa_type=UTCDateTime)
     held_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     sat_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    attendees: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    invited: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    present: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    items: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    attendees: str = Field(default="[]", sa_column_kwargs=_json())
+    invited: str = Field(default="[]", sa_column_kwargs=_json())
+    present: str = Field(default="[]", sa_column_kwargs=_json())
+    items: str = Field(default="[]", sa_column_kwargs=_json())
     outcomes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
-    minutes: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    minutes: str = Field(default="[]", sa_column_kwargs=_json())
+    reminders: str = Field(default="[]", sa_column_kwargs=_json())
+    fired: str = Field(default="[]", sa_column_kwargs=_json())
     place: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     changed_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
     next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)

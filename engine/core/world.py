@@ -26,7 +26,8 @@ class Overlay(MutableMapping[K, V], Generic[K, V]):
     __slots__ = ("base", "own")
 
     def __init__(self, base: dict[K, V]) -> None:
-        self.base, self.own = base, {}
+        self.base = base
+        self.own: dict[K, V] = {}
 
     def __getitem__(self, key: K) -> V:
         try:
@@ -57,7 +58,8 @@ class Lazy(MutableMapping[K, V], Generic[K, V]):
     __slots__ = ("load", "seen")
 
     def __init__(self, load: Callable[[K], V | None]) -> None:
-        self.load, self.seen = load, {}
+        self.load = load
+        self.seen: dict[K, V] = {}
 
     def __getitem__(self, key: K) -> V:
         try:
