@@ -21,6 +21,8 @@ from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecor
 class Reads(Protocol):
     """What any transaction can read."""
 
+    now: dt.datetime  # when it began (an act's: the time the act is recorded with)
+
     def head(self) -> Head: ...
 
     def roster(self) -> tuple[list[BodyRecord], list[MemberRecord], list[AssignmentRecord],
@@ -56,6 +58,12 @@ class Reads(Protocol):
 
     def stream(self, batch: int = 5000) -> Iterator[EventRecord]: ...
 
+    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Every event as a plain row in order, its time as the text that was hashed."""
+        ...
+
+    def meta(self, key: str) -> str | None: ...
+
     def max_id(self, kind: str) -> int: ...
 
     def credential(self, login: str) -> str | None: ...
@@ -80,7 +88,6 @@ class Reads(Protocol):
 class Act(Reads, Protocol):
     """A write transaction holding the log's head lock."""
 
-    now: dt.datetime
     identity: str | None  # who the database authenticated (PostgreSQL), else None
 
     def append(self, actor: str, authority: str, identity: str, rulebook: str,
@@ -117,13 +124,30 @@ class Act(Reads, Protocol):
     def put_raw_event(self, record: EventRecord, roster: bool = True) -> None:
         """Import: an event exactly as exported (its hash checked by the caller)."""
 
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def clear_projections(self) -> None:
+        """Empty every projection (a rebuild from the log follows, in this transaction)."""
+
+    def reset_head_roster(self) -> None:
+        """After a rebuild every cached roster is stale: the head's roster mark moves to its end."""
+
 
 class Store(Protocol):
     dialect: str  # "memory", "sqlite" or "postgresql"
     url: str
 
-    def act(self, *, rollback: bool = False) -> AbstractContextManager[Act]: ...
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
+            role: str | None = None) -> AbstractContextManager[Act]:
+        """`head=False`: a write that is not an act (a delivery's lease, a sign-in), without the
+        head lock; `item`: an item the act will read, fetched with the head in the same statement; `role`: the
+        database role to act as (PostgreSQL `SET ROLE`)."""
+        ...
 
     def read(self) -> AbstractContextManager[Reads]: ...
+
+    def revision(self) -> str | None:
+        """The schema's migration revision, or None for a database kaigi has not made."""
+        ...
 
     def close(self) -> None: ...
