@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from types import TracebackType
-from typing import Final, NamedTuple, Protocol, Self, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from engine.infra.secrets import MASK, redact_url  # noqa: F401 (redact_url is re-exported)
@@ -589,7 +589,7 @@ class OutboxSender:
         append: a scheduler killed after its line was written and before it was marked sent
         left the line there, and the message is then not written again (exactly once).
         """
-        record = {
+        record: dict[str, Any] = {
             "message_id": msg.message_id,
             "to": list(msg.to),
             "subject": header_text(msg.subject),
