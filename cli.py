@@ -8,10 +8,10 @@ catalog, in Japanese or English (`--lang`, KAIGI_LANG, else the member's own lan
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 KAIGI_PACKAGES = ("engine", "store", "web", "workflows")
 
@@ -162,7 +162,10 @@ class TOption(click.Option):
         return super().get_help_record(ctx)
 
 
-def option(*decls: str, **kw: Any) -> Any:
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
+
+
+def option(*decls: str, **kw: Any) -> Callable[[FC], FC]:
     return click.option(*decls, cls=TOption, **kw)
 
 
@@ -883,7 +886,7 @@ def _member(app: App, q: Any) -> str:
     """The acting member, who must be on the roster to read (CLI.md, Identity)."""
     from engine.core.errors import NotPermitted
 
-    login = app.actor_in(q.tx).login
+    login: str = app.actor_in(q.tx).login
     if login not in q.w.members:
         raise NotPermitted("actor.not_on_roster", login=login)
     return login

@@ -34,7 +34,9 @@ ERROR_KINDS = ["bad_input", "not_permitted", "not_possible", "not_found", "confl
 # ---------------------------------------------------------------- what the engine's text rules accept
 def _ranges(bad: Any) -> str:
     """A regex character class body naming every code point `bad` holds, as ranges."""
-    out, start, prev = [], None, None
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    prev = 0
     for cp in range(sys.maxunicode + 1):
         if bad(cp) and not 0xD800 <= cp <= 0xDFFF:
             if start is None:

@@ -46,7 +46,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
     ctx = {"request": request, "lang": language, "t": tr, "me": me, "csrf": auth.csrf_token(request),
            "training": request.app.state.training, "path": request.url.path, **context}
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+    return page
 
 
 def refusal_status(err: Any) -> int:

@@ -168,7 +168,7 @@ async def meeting_convene(request: Request) -> Response:
     raw_kind = str(form.get("kind") or "")
     kind, _, in_kind = raw_kind.partition(":")
     station = str(form.get("station") or "") or in_kind or None
-    typed = {"starts_at": str(form.get("starts_at") or ""), "place": str(form.get("place") or ""),
+    typed: dict[str, Any] = {"starts_at": str(form.get("starts_at") or ""), "place": str(form.get("place") or ""),
              "item": [str(x) for x in form.getlist("item")], "attendee": [str(x) for x in form.getlist("attendee")],
              "invite": [str(x) for x in form.getlist("invite")]}
     try:

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -179,7 +179,7 @@ def _compare(tx: Any, v: Verdict) -> None:
     w = v.replayer.world
     v.items, v.meetings = len(w.items), len(w.meetings)
     stored = _stored(tx)
-    replayed = {"item": w.items, "meeting": w.meetings, "order": w.orders, "member": w.members,
+    replayed: dict[str, Mapping[Any, Any]] = {"item": w.items, "meeting": w.meetings, "order": w.orders, "member": w.members,
                 "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     for kind, rows in stored.items():
         mine = replayed[kind]

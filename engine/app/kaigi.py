@@ -34,6 +34,7 @@ from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord
 
 if TYPE_CHECKING:
     from engine.app.guard import Guarded
+    from engine.papers import Paper
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -578,7 +579,7 @@ class Kaigi:
     # ------------------------------------------------------------ papers (kaigi document)
     def print_paper(self, actor: Actor | str | None, kind: str, subject: int | None = None, *, lang: str = "ja",
                     since: dt.datetime | None = None, until: dt.datetime | None = None,
-                    record: bool = True) -> Any:
+                    record: bool = True) -> "Paper":
         """A paper (engine.papers.paper) as `actor` may see it, its print recorded as theirs."""
         from engine.papers import paper
 

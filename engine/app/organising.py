@@ -93,7 +93,8 @@ def delegations(q: Any, login: str, lang: str = "en") -> dict[str, list[dict[str
     """`login`'s delegations: those they gave (to a clerk) and those they received, the
     current and future first, each saying whether `login` may end it now."""
     ctx = _ctx(q, login)
-    given, received = [], []
+    given: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
     for d in sorted(q.w.delegations.values(), key=lambda d: d.id, reverse=True):
         if login not in (d.holder, d.clerk):
             continue

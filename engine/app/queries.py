@@ -118,7 +118,7 @@ class Reader:
     def sees_meeting(self, meeting: MeetingRecord) -> bool:
         return self.sight.meeting(meeting)
 
-    def item_record(self, item_id: int) -> ItemRecord:
+    def item_record(self, item_id: int | None) -> ItemRecord:  # None: absent, as an id never used
         """The item, or `NotFound` alike for an id never used, out of range, or hidden."""
         rec = self.w.items.get(item_id) if vis.in_range(item_id) else None
         if rec is None or not self.sees_item(rec):

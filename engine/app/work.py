@@ -219,7 +219,7 @@ def _convene_work(q: Any, login: str, lang: str, item: ItemRecord, kind: str | N
             continue  # the agenda keeper adds it to the sitting already called
         if ctx.holds((mk.convener,), item.body) is None:
             continue
-        if not offers._passes(lambda mk=mk: sittings._fits(ctx, mk, body, item)):
+        if not offers._passes(sittings._fits, ctx, mk, body, item):
             continue
         out.append({**_item_base(q, lang, item), "kind": "convene", "act": "convene", "meeting_kind": t.meeting,
                     "command": f"kaigi meeting convene {t.meeting} --at WHEN --item {item.id}",

@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,7 @@ def read_anchor(data: bytes) -> Anchor | None:
     try:
         from pypdf import PdfReader
 
-        meta = PdfReader(io.BytesIO(data)).metadata or {}
+        meta: Mapping[str, Any] = PdfReader(io.BytesIO(data)).metadata or {}
         found = Anchor.parse(str(meta.get("/Keywords", "")))
         if found is not None:
             return found
