@@ -22,7 +22,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.core.identity import SCHEDULER
@@ -32,10 +32,7 @@ from engine.reminders.digests import message_digest, route_digest
 from engine.reminders.headers import domain_of, header_token
 from engine.reminders.ics import meeting_calendar, method_of
 from engine.reminders.senders import Attachment, DeliveryError, Message, Sender
-from store.records import DeliveryRecord, Planned
-
-if TYPE_CHECKING:
-    from engine.app.kaigi import Kaigi
+from store.records import DeliveryRecord
 
 
 @dataclass
@@ -73,7 +70,7 @@ def _addressed(member: Any) -> tuple[str, str]:
 
 
 class Dispatcher:
-    def __init__(self, kaigi: "Kaigi", senders: dict[str, Sender], *, worker: str | None = None,
+    def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
                  lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
                  clock: Callable[[], dt.datetime] | None = None, domain: str | None = None,
                  digest: str | None = None, papers: bool = False, base_url: str | None = None) -> None:
@@ -111,7 +108,7 @@ class Dispatcher:
             open_meetings = tuple(tx.meetings(status="convened"))
             facts: list[Any] = []
             rows: list[DeliveryRecord] = []
-            subjects: list[tuple[Planned, int | None, int | None]] = [(p, i.id, None) for i in items for p in i.reminders if p.next_at and p.next_at <= now]
+            subjects = [(p, i.id, None) for i in items for p in i.reminders if p.next_at and p.next_at <= now]
             subjects += [(p, None, m.id) for m in meetings for p in m.reminders if p.next_at and p.next_at <= now]
             for p, item_id, meeting_id in subjects:
                 fact, msgs = self._fire(w, book, p, item_id, meeting_id, now, training, open_meetings)
@@ -344,7 +341,8 @@ class Dispatcher:
                 for d in rows:
                     tx.settle_delivery(d.id, self.worker, attachment=out.sha256)
                 self._papers[out.sha256] = Attachment(out.filename, "application/pdf", out.pdf)
-                return out.sha256
+                sha256: str = out.sha256  # (the kaigi is untyped here: the reminders sit below engine.app)
+                return sha256
         return None
 
     def _paper(self, sha256: str) -> Attachment | None:
