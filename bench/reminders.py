@@ -71,7 +71,7 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     cols = [r[1] for r in db.execute("PRAGMA table_info(item)")]
-    row = dict(zip(cols, db.execute("SELECT * FROM item WHERE id = ?", (template,)).fetchone()))
+    row = dict(zip(cols, db.execute("SELECT * FROM item WHERE id = ?", (template,)).fetchone(), strict=True))
     plan = json.loads(row["reminders"])
     assert len(plan) == 1 and plan[0][0] == "staff_meeting", plan
     step, made = max(total // max(due, 1), 1), 0

@@ -280,7 +280,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], lang: str) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("案件" if lang == "ja" else "Items")
-    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18, 32)):
+    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18, 32), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)

@@ -67,7 +67,7 @@ def item_steps(q: Any, login: str, item: ItemRecord) -> list[dict[str, Any]]:
             meetings = [{"id": m.id, "kind": m.kind, "starts_at": m.starts_at, "sat_at": decide.sat_at(m)}
                         for m in cited]
         else:
-            if not _passes(lambda: decide.advance(ctx, item, t.trigger, None, "", spawn_id=PLACEHOLDER_ID)):
+            if not _passes(decide.advance, ctx, item, t.trigger, None, "", spawn_id=PLACEHOLDER_ID):
                 continue
             meetings = []
         seen.add(t.trigger)

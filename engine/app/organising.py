@@ -129,7 +129,7 @@ def assignable(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     for body in sorted(q.w.bodies.values(), key=lambda b: b.kind != book.top_kind):  # the top body first
         positions = [{"key": key, "title": pos.title.in_(lang)} for key, pos in book.positions.items()
                      if book.roles[pos.role].body == body.kind
-                     and _passes(lambda key=key: people.assign(ctx, PLACEHOLDER_ID, me, key, body, None, q.now, None))]
+                     and _passes(people.assign, ctx, PLACEHOLDER_ID, me, key, body, None, q.now, None)]
         if positions:
             teams = [{"key": k, "title": tm.title.in_(lang)} for k, tm in book.teams.items()] if body.kind == book.top_kind else []
             out.append({"body": body.key, "body_name": q.body_name(body.key, lang), "kind": body.kind,

@@ -125,7 +125,7 @@ def _decoder(cls: type[Event]) -> Callable[[dict[str, Any], int | None, int | No
     """Straight-line code turning one type's payload into its event (replay decodes every
     row of the log; a loop over the fields cost as much as the decision itself)."""
     args = []
-    for name, key, kind, default in cls._spec:
+    for name, key, kind, _default in cls._spec:
         get = f"d.get({key!r}, _D[{name!r}])" if name in cls._optional else f"d[{key!r}]"
         if kind == "time":
             get = f"_t({get})"

@@ -324,7 +324,7 @@ def read_anchor(data: bytes) -> Anchor | None:
 
 def verify(kaigi: Any, data: bytes, load: Callable[[], Any] | None = None) -> Verdict:
     """Whether this log vouches for the paper `data` (exit codes of `document verify`)."""
-    if not data.lstrip()[:5] == b"%PDF-":
+    if data.lstrip()[:5] != b"%PDF-":
         return Verdict(2, "paper.verify.not_pdf")
     anchor = read_anchor(data)
     if anchor is None:

@@ -145,7 +145,8 @@ def test_serve_and_scheduler_survive_a_postgresql_restart(cluster: Cluster, tmp_
     outbox = tmp_path / "outbox.jsonl"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    logs = {name: open(tmp_path / f"{name}.err", "w+", encoding="utf-8") for name in ("serve", "scheduler")}
+    logs = {name: open(tmp_path / f"{name}.err", "w+", encoding="utf-8")  # noqa: SIM115 (the children write them; read back at the end)
+            for name in ("serve", "scheduler")}
     serve = subprocess.Popen([*KAIGI, "--db", cluster.url, "serve", "--port", str(port)], cwd=tmp_path,
                              env=env_for(), stdout=subprocess.DEVNULL, stderr=logs["serve"])
     sched = subprocess.Popen([*KAIGI, "--db", cluster.url, "scheduler", "run", "--sweep", "1"], cwd=tmp_path,
