@@ -366,6 +366,10 @@ class Kaigi:
     def advance(self, actor: Actor | str, item: int, trigger: str, *, meeting: int | None = None, note: str = "",
                 document: tuple[str, bytes] | None = None, expect_version: int | None = None,
                 dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        from engine.app import testhooks
+
+        testhooks.barrier()  # a no-op unless the suite races two processes (KAIGI_TEST_BARRIER)
+
         def build(ctx: Ctx, tx: Any) -> list[Event]:
             it = ctx.world.item(item)
             if expect_version is not None and it.version != expect_version:
