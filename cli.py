@@ -94,7 +94,9 @@ def _lang_now() -> str:
     asked = current()  # `--help` is answered while parsing, before the App exists: the root's `--lang`
     if asked is not None:
         return asked
-    env = os.environ.get("KAIGI_LANG")
+    from engine.infra.settings import environment
+
+    env = environment().lang
     return env if env in ("ja", "en") else "ja"
 
 
@@ -146,8 +148,9 @@ class Root(TGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from engine.i18n import click_ja
+        from engine.infra.settings import environment
 
-        click_ja.use(click_ja.language(list(args), os.environ.get("KAIGI_LANG")))
+        click_ja.use(click_ja.language(list(args), environment().lang))
         return super().parse_args(ctx, args)
 
 
@@ -175,7 +178,9 @@ class App:
 
     def __init__(self, db: str | None, as_: str | None, json_out: bool, lang: str | None) -> None:
         self.db_arg, self.login, self.json = db, as_, json_out
-        self.lang = lang or os.environ.get("KAIGI_LANG") or "ja"
+        from engine.infra.settings import environment
+
+        self.lang = lang or environment().lang or "ja"
         self._kaigi: Any = None
         self._settings: Any = None
         self._actor: Any = None
@@ -186,7 +191,7 @@ class App:
             from engine.infra.settings import load_settings
 
             try:
-                self._settings = load_settings(os.environ, db_url=self.db_arg, cwd=Path.cwd())
+                self._settings = load_settings(db_url=self.db_arg, cwd=Path.cwd())
             except ValueError as err:
                 fail(self, 2, "bad_input", str(err))
         return self._settings
@@ -222,8 +227,12 @@ class App:
     def actor_in(self, tx: Any) -> Any:
         """`actor`, asked inside a read transaction the command holds already."""
         if self._actor is None:
-            self._actor = self.kaigi().authenticate(self.login or os.environ.get("KAIGI_AS") or None, tx)
+            self._actor = self.kaigi().authenticate(self.claimed_login(), tx)
         return self._actor
+
+    def claimed_login(self) -> str | None:
+        """The login `--as` (or KAIGI_AS) names, if any."""
+        return self.login or self.settings.env.as_login or None
 
     def now(self) -> Any:
         import datetime as dt
@@ -308,13 +317,19 @@ def _undecodable_argument() -> int | None:
     return None
 
 
+def _env_lang() -> str:
+    from engine.infra.settings import environment
+
+    return environment().lang or "ja"
+
+
 def main() -> None:
     app: App | None = None
     bad = _undecodable_argument()
     if bad is not None:
         argv = sys.argv[1:]
         lang = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--lang"),
-                    os.environ.get("KAIGI_LANG") or "ja")
+                    _env_lang())
         click.echo(_t("input.argument_not_utf8", lang, n=bad), err=True)
         sys.exit(2)
     try:
@@ -858,7 +873,7 @@ def _log_reader(app: App) -> Any:
     from engine.core.errors import NotPermitted
 
     k = _auditor(app)
-    claimed = app.login or os.environ.get("KAIGI_AS") or None
+    claimed = app.claimed_login()
     try:
         login = app.actor.login
     except NotPermitted as err:
@@ -1447,7 +1462,7 @@ def serve(app: App, host: str, port: int) -> None:
         from web import create_app
 
         k = app.kaigi()
-        web_app = create_app(k, https_only=os.environ.get("KAIGI_HTTPS") == "1")
+        web_app = create_app(k, https_only=app.settings.env.https, env=app.settings.env)
     app.header()
     click.echo(app.t("serve.at", url=f"http://{host}:{port}/"), err=True)
     # the app alone decides which peer's X-Forwarded-For to believe (KAIGI_TRUSTED_PROXIES)
