@@ -20,13 +20,8 @@ def lang(request: Request) -> str:
     chosen = request.session.get("lang")
     if chosen:
         return lang_of(str(chosen))
-    login = auth.signed_in(request)
-    if login:
-        with request.app.state.kaigi.read() as q:
-            m = q.w.members.get(login)
-            if m is not None:
-                return lang_of(m.lang)
-    return "ja"
+    own = auth.member_lang(request)  # found with the member: no second look at the roster
+    return lang_of(own) if own else "ja"
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:

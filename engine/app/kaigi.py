@@ -175,16 +175,24 @@ class Kaigi:
     def web_actor(self, login: str) -> Actor:
         """The member a web sign-in vouched for (a password, a token, a trusted proxy, or the
         training menu); on PostgreSQL the server then acts as their database role."""
-        with self.store.read() as tx:
-            w = self.snapshot(tx)
-            m = w.members.get(login)
-            if m is None:
-                raise NotPermitted("actor.not_on_roster", login=login)
-            if not self.holds_post(login, tx):
-                raise NotPermitted("actor.no_post", rule="R-I6", login=login)
-            if self.training(tx):
-                return Actor(login, "training")
-        return Actor(login, "web", via=m.db_role or m.login)
+        return self.web_member(login)[0]
+
+    @checked
+    def web_member(self, login: str, tx: Reads | None = None) -> tuple[Actor, str]:
+        """`web_actor` and the member's own language, from one look at the roster (inside `tx`
+        when the face holds one already: a web request resolves its member once)."""
+        if tx is None:
+            with self.store.read() as tx_:
+                return self.web_member(login, tx_)
+        w = self.snapshot(tx)
+        m = w.members.get(login)
+        if m is None:
+            raise NotPermitted("actor.not_on_roster", login=login)
+        if not self._holds_post(w, login):
+            raise NotPermitted("actor.no_post", rule="R-I6", login=login)
+        if self.training(tx):
+            return Actor(login, "training"), m.lang
+        return Actor(login, "web", via=m.db_role or m.login), m.lang
 
     def holds_post(self, login: str, tx: Reads | None = None) -> bool:
         """Whether `login` holds a post now. A member whose posts have all ended keeps no web
@@ -192,7 +200,9 @@ class Kaigi:
         if tx is None:
             with self.store.read() as tx_:
                 return self.holds_post(login, tx_)
-        w = self.snapshot(tx)
+        return self._holds_post(self.snapshot(tx), login)
+
+    def _holds_post(self, w: World, login: str) -> bool:
         now = self.now()
         try:
             book = w.book(now)
@@ -373,6 +383,10 @@ class Kaigi:
     def advance(self, actor: Actor | str, item: int, trigger: str, *, meeting: int | None = None, note: str = "",
                 document: tuple[str, bytes] | None = None, expect_version: int | None = None,
                 dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
+        from engine.app import testhooks
+
+        testhooks.barrier()  # a no-op unless the suite races two processes (KAIGI_TEST_BARRIER)
+
         def build(ctx: Ctx, tx: Act) -> list[Event]:
             it = ctx.world.item(item)
             if expect_version is not None and it.version != expect_version:
