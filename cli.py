@@ -240,7 +240,7 @@ class App:
     def now(self) -> Any:
         import datetime as dt
 
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def when(self, text: str, end_of_day: bool = False) -> Any:
         from engine.infra.timeutil import parse_when

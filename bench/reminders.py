@@ -39,11 +39,10 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday, far from the office closure
 FILER = "yamamoto"
 CHUNK = 10_000

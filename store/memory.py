@@ -34,7 +34,7 @@ class MemoryStore:
 
     def __init__(self, clock: Callable[[], dt.datetime] | None = None, url: str = "memory://") -> None:
         self.url = url
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Any, Any]] = {k: {} for k in _KEYS}
         self.log: list[EventRecord] = []

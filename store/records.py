@@ -120,7 +120,7 @@ class Planned:
 
     @property
     def ident(self) -> str:
-        return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.timezone.utc).isoformat(timespec='microseconds')}"
+        return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.UTC).isoformat(timespec='microseconds')}"
 
 
 @record

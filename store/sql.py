@@ -486,7 +486,7 @@ class SqlTx:
         self.pg = store.pg
         self.t = (lambda x: x) if self.pg else t_out
         self.identity: str | None = None
-        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.timezone.utc))
+        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.UTC))
         self._head: Head | None = None
         self._items: dict[int, ItemRecord] = {}
         self._appended = False  # PostgreSQL: the append function has kept the roster tables
@@ -534,8 +534,8 @@ class SqlTx:
         if item is not None and not self.pg and row[4] is not None:
             self._items[item] = codec.item_in(row[4:])
         clock = self.s.clock
-        self.now = clock() if clock is not None else (row[4] if self.pg else dt.datetime.now(dt.timezone.utc))
-        self.now = self.now.astimezone(dt.timezone.utc)
+        self.now = clock() if clock is not None else (row[4] if self.pg else dt.datetime.now(dt.UTC))
+        self.now = self.now.astimezone(dt.UTC)
 
     def head(self) -> Head:
         if self._head is not None:

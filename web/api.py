@@ -572,7 +572,7 @@ def openapi(app: Any) -> dict[str, Any]:
             op.setdefault("security", [{"bearer": []}])
             resp = op.get("responses", {})
             resp.pop("422", None)
-            if "400" not in resp and op.get("parameters") or "requestBody" in op:
+            if ("400" not in resp and op.get("parameters")) or "requestBody" in op:
                 resp.setdefault("400", {"description": "bad input", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
             resp.setdefault("500", {"description": "a fault of the server", "content": {
@@ -599,4 +599,4 @@ def openapi(app: Any) -> dict[str, Any]:
     return doc
 
 
-__all__ = ["router", "openapi", "JSONResponse"]
+__all__ = ["JSONResponse", "openapi", "router"]

@@ -257,7 +257,7 @@ def api_http_error(request: Request, exc: Any) -> Response:
     kinds = {400: "bad_input", 401: "not_permitted", 403: "not_permitted", 404: "not_found", 405: "not_allowed",
              409: "not_possible", 503: "unavailable"}
     headers = dict(exc.headers or {})
-    if exc.status_code == 405 or exc.status_code == 404 and exc.detail == "Not Found":
+    if exc.status_code == 405 or (exc.status_code == 404 and exc.detail == "Not Found"):
         allowed = allowed_methods(request)
         if allowed and request.method not in allowed:
             headers["Allow"] = ", ".join(sorted(allowed))

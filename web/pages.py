@@ -4,14 +4,12 @@ Each handler reads through one `Reader` snapshot or calls one act of the applica
 a refusal is shown as the CLI's one line in `#refusal`, with the status of its kind.
 """
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
 from engine.core.errors import DomainError, NotFound
-from engine.infra.timeutil import JST, parse_when
 from web import auth
 from web.respond import lang, redirect, refusal_status, render
 

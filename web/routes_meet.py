@@ -43,7 +43,7 @@ def meetings_page(request: Request, month: str | None = None, view: str | None =
     start = dt.datetime.combine(first, dt.time(), JST)
     end = dt.datetime.combine(until, dt.time(), JST)
     with _reader(request) as q:
-        rows = q.meetings(since=start.astimezone(dt.timezone.utc), until=end.astimezone(dt.timezone.utc), lang=language)
+        rows = q.meetings(since=start.astimezone(dt.UTC), until=end.astimezone(dt.UTC), lang=language)
         from engine.app import convening
 
         may_convene = bool(convening.kinds(q, _who(request).login))

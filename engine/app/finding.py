@@ -102,7 +102,7 @@ def _cards(reader: Any, f: Filters) -> Iterator[ItemCard]:
     body, team = check(reader, f)
     now = reader.now
     for c in reader.tx.item_cards(body=body):
-        if f.state and c.state != f.state or team and c.team != team:
+        if (f.state and c.state != f.state) or (team and c.team != team):
             continue
         if f.overdue and not (c.earliest_due is not None and c.earliest_due <= now):  # R-N3
             continue

@@ -26,7 +26,7 @@ from engine.core.decide import Ctx
 from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
 from engine.core.events import ActRefused, Event
 from engine.core.fold import Changes, Stamp, apply
-from engine.core.identity import SCHEDULER, SYSTEM, Actor
+from engine.core.identity import SYSTEM, Actor
 from engine.core.world import Lazy, World
 from engine.i18n import Msg
 from store.ports import Act, Reads, Store
@@ -141,7 +141,7 @@ class Kaigi:
         """The time as this database's acts will see it (a test's clock, else the host's), for
         a face reading what people type ("now", a bare date) the way acts will judge it."""
         clock = getattr(self.store, "clock", None)
-        return clock() if clock is not None else dt.datetime.now(dt.timezone.utc)
+        return clock() if clock is not None else dt.datetime.now(dt.UTC)
 
     # ------------------------------------------------------------ who is acting (R-I1)
     @checked

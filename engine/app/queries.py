@@ -30,12 +30,12 @@ class Reader:
     def __init__(self, kaigi: Any, viewer: str | None = None) -> None:
         self.kaigi = kaigi
         self.viewer = viewer
-        self.sight: vis.Sight = vis.sight(World(), viewer, dt.datetime.now(dt.timezone.utc))
+        self.sight: vis.Sight = vis.sight(World(), viewer, dt.datetime.now(dt.UTC))
         self._seen: dict[int, bool] = {}  # item id -> visible, this snapshot
         self._cm: Any = None
         self.tx: Any = None
         self.w: World = World()
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.now = dt.datetime.now(dt.UTC)
         self._holders: dict[tuple[Any, ...], list[str]] = {}  # who holds which roles where, this snapshot
 
     def __enter__(self) -> "Reader":
@@ -46,7 +46,7 @@ class Reader:
         self.w.meetings = Lazy(self.tx.meeting)
         self.w.orders = Lazy(lambda i: next(iter(self.tx.orders(ids=[i])), None))
         clock = getattr(self.kaigi.store, "clock", None)
-        self.now = (clock() if clock else dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        self.now = (clock() if clock else dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         self.sight = vis.sight(self.w, self.viewer, self.now)
         return self
 
@@ -225,7 +225,7 @@ class Reader:
             recs = self.tx.items(state=state, body=body, after=last, limit=chunk)
             for n, i in enumerate(recs):
                 last = i.id
-                if since is not None and i.updated_at < since or not self.sees_item(i):
+                if (since is not None and i.updated_at < since) or not self.sees_item(i):
                     continue
                 if pillar is not None and pillar not in i.pillars:  # R-X1
                     continue

@@ -24,7 +24,7 @@ from engine.i18n import Msg, trigger_word
 from engine.infra.timeutil import iso
 from store.records import ItemRecord, MeetingRecord, Planned
 
-_LAST = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+_LAST = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:

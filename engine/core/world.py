@@ -95,9 +95,26 @@ class World:
     """Bodies, members and their assignments over time, delegations, adopted rulebooks;
     items, meetings and orders. Indexes are rebuilt when what they index changes."""
 
-    __slots__ = ("bodies", "members", "assignments", "delegations", "adoptions", "items", "meetings",
-                 "orders", "_by_login", "_rules", "_kinds", "legacy", "lazy", "dirty_items", "dirty_meetings",
-                 "_book", "agenda_of", "_by_body")
+    __slots__ = (
+        "_book",
+        "_by_body",
+        "_by_login",
+        "_kinds",
+        "_rules",
+        "adoptions",
+        "agenda_of",
+        "assignments",
+        "bodies",
+        "delegations",
+        "dirty_items",
+        "dirty_meetings",
+        "items",
+        "lazy",
+        "legacy",
+        "meetings",
+        "members",
+        "orders",
+    )
 
     def __init__(self, *, bodies: MutableMapping[str, BodyRecord] | None = None,
                  members: MutableMapping[str, MemberRecord] | None = None,

@@ -36,7 +36,7 @@ def meeting_notice(world: World, book: Rulebook, rule: ReminderRule, p: Planned,
                    meeting: MeetingRecord, prefix: str) -> Text:
     """One meeting notice to `to`: subject, body and the commands it offers."""
     lang = to.lang
-    members = getattr(world, "members")
+    members = world.members
 
     def person(login: str) -> Person:
         m = members.get(login) if login in members else None

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
-from engine.infra.secrets import MASK, redact_url  # noqa: F401 (redact_url is re-exported)
+from engine.infra.secrets import MASK, redact_url
 from engine.reminders.headers import (
     ascii_domain,
     has_line_break_or_control,

@@ -32,7 +32,7 @@ from tests.conftest import make_svc
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 KAIGI = [sys.executable, "-c", "from cli import main; main()"]
 LEAD = 20.0  # seconds from set-up until the reminders fall due: after the restart
 

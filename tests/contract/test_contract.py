@@ -14,7 +14,7 @@ from store.chain import GENESIS, record_hash
 from store.records import (DeliveryRecord, DocumentRecord, ItemRecord, MeetingRecord, Minutes, NewEvent,
                            OpenOrder, Planned, Sitting)
 
-T0 = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
 
 
 class Clock:

@@ -8,7 +8,7 @@ import pytest
 
 from store import open_store
 
-T0 = dt.datetime(2026, 12, 6, 1, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 12, 6, 1, 0, tzinfo=dt.UTC)
 DIGEST = "ab" * 32
 
 

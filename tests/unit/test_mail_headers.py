@@ -24,7 +24,7 @@ from engine.reminders.headers import header_text
 from engine.reminders.senders import Message, OutboxSender, SmtpConfig, SmtpSender, build_email
 from tests.unit.test_delivery import Collector, free_port
 
-SENT_AT = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+SENT_AT = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 INJECTION = "Bcc: evil@example.com"
 # Line breaks the mail library refuses, controls it lets through, and invisible format characters.
 NASTY = ["\r\n", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\x00", "\x1b", "\x7f", "\t",
