@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
+                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
                            OrderRecord)
 
 
@@ -33,6 +33,17 @@ class Reads(Protocol):
               limit: int | None = None, after: int = 0) -> list[ItemRecord]: ...
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]: ...
+
+    def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
+                  latest: bool = False) -> list[ItemCard]:
+        """Light rows of the items `q` names, from columns and indexes (no record decoded):
+        in id order after id `after` (keyset pages), or `latest` changed first; `limit` rows
+        from `offset`."""
+        ...
+
+    def count_items(self, q: ItemQuery, *, by_state: bool = False) -> Any:
+        """How many items `q` names: an int, or a dict state -> count with `by_state`."""
+        ...
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None: ...
 
