@@ -135,6 +135,8 @@ class MemoryTx:
             return False
         if q.pillar is not None and q.pillar not in i.pillars:
             return False
+        if q.origins is not None and i.origin not in q.origins:
+            return False
         return q.bodies is None or i.body in q.bodies or i.id in q.also
 
     def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
@@ -192,10 +194,10 @@ class MemoryTx:
         return out
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]:
+               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
         return [o for o in sorted(self.s.tables["order"].values(), key=lambda x: x.id)
                 if (item is None or o.item == item) and (ids is None or o.id in ids)
-                and (status is None or o.status == status)]
+                and (status is None or o.status == status) and (items is None or o.item in items)]
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
         return [d for d in sorted(self.s.deliveries_.values(), key=lambda x: x.id)

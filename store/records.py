@@ -155,6 +155,7 @@ class ItemQuery:
     not_overdue_at: dt.datetime | None = None  # no deadline, or a later one (the board's other cards)
     since: dt.datetime | None = None
     origin_only: bool = False  # only items taken from another (those with an origin)
+    origins: tuple[int, ...] | None = None  # only items taken from these
 
 
 @record

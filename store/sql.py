@@ -612,6 +612,8 @@ class SqlTx:
         w.cmp("updated_at", ">=", t(q.since) if q.since is not None else None)
         if q.origin_only:
             w.parts.append("origin IS NOT NULL")
+        if q.origins is not None:  # the items taken from these (ix_item_origin)
+            w.among("origin", q.origins)
         if q.pillar is not None:  # R-X1: a key in the JSON list, as written ("key")
             w.params["pil"] = '%"' + q.pillar.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
             w.parts.append("pillars LIKE :pil ESCAPE '\\'")
@@ -632,6 +634,8 @@ class SqlTx:
         """Light rows (board cards) of the items `q` names: in id order after id `after`
         (keyset pages), or `latest` changed first; `limit` rows from `offset`."""
         w = self._item_where(q, after)
+        if w.empty:
+            return []
         order = " ORDER BY updated_at DESC, id" if latest else f" ORDER BY {self._by_id(q.overdue_at is not None or q.since is not None)}"
         page = (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and not self.pg else ""))
         page += f" OFFSET {int(offset)}" if offset else ""
@@ -642,6 +646,8 @@ class SqlTx:
     def count_items(self, q: ItemQuery, *, by_state: bool = False) -> Any:
         """How many items `q` names (an int), or per state (a dict) with `by_state`."""
         w = self._item_where(q)
+        if w.empty:
+            return {} if by_state else 0
         if by_state:
             return {r[0]: int(r[1]) for r in self.all("SELECT state, count(*) FROM item" + w.sql() + " GROUP BY state",
                                                      w.params)}
@@ -665,8 +671,8 @@ class SqlTx:
         return [codec.meeting_in(r) for r in self.all(self._MEETING + w.sql() + order, w.params)]
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]:
-        w = _Where().ref("item_id", item).among("id", ids).eq("status", status)
+               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
+        w = _Where().ref("item_id", item).among("id", ids).eq("status", status).among("item_id", items)
         if w.empty:
             return []
         rows = self.all("SELECT id, item_id, issued_by, \"to\", issued_at, due_at, status, note, finding, reason, "

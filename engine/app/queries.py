@@ -39,6 +39,8 @@ class Reader:
         self.now = dt.datetime.now(dt.timezone.utc)
         self._holders: dict[tuple[Any, ...], list[str]] = {}  # who holds which roles where, this snapshot
         self._also: dict[str | None, tuple[int, ...]] = {}  # R-R1: items taken from a viewer's, this snapshot
+        self._page_orders: dict[int, list[Any]] = {}  # a page's orders by item, read at once (views_of)
+        self._leaves: set[int] = set()  # a page's items taken into nothing (views_of)
 
     def __enter__(self) -> "Reader":
         self._cm = self.kaigi.store.read()
@@ -249,8 +251,19 @@ class Reader:
     def views_of(self, ids: list[int], lang: str = "en") -> list[dict[str, Any]]:
         """`item_view`s of `ids` (already chosen as visible), in that order: a page's records
         read in one query, views built for those alone."""
-        full = {r.id: r for r in self.tx.items(ids=ids)} if ids else {}
-        return [self.item_view(full[i], lang) for i in ids if i in full]
+        if not ids:
+            return []
+        full = {r.id: r for r in self.tx.items(ids=ids)}
+        self.w.items.update(full)  # the recipients of a deadline look its item up: this read, once
+        self._page_orders = {i: [] for i in full}
+        for o in self.tx.orders(items=ids):
+            self._page_orders[o.item].append(o)
+        parents = {c.origin for c in self.tx.item_rows(ItemQuery(origins=tuple(full)))}
+        self._leaves = {i for i in full if i not in parents}  # taken into nothing: no descendants to read
+        try:
+            return [self.item_view(full[i], lang) for i in ids if i in full]
+        finally:
+            self._page_orders, self._leaves = {}, set()
 
     # ------------------------------------------------------------ lists from the store's indexes
     def item_query(self, q: ItemQuery, login: str | None = None) -> ItemQuery:
@@ -340,7 +353,8 @@ class Reader:
         kinds = self.w.body_kinds()
         st = book.states.get(item.state)
         deadlines = self.deadlines(book, item.reminders, item.id, None, lang)
-        orders = [self.order_view(o, lang) for o in self.tx.orders(item=item.id)]
+        mine = self._page_orders.get(item.id)
+        orders = [self.order_view(o, lang) for o in (self.tx.orders(item=item.id) if mine is None else mine)]
         taken = [self.link_view(book, c, lang) for c in self.descendants(item.id) if self.sees_item(c)]
         origin = self._parent(item.origin) if item.origin is not None else None
         return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
@@ -411,6 +425,8 @@ class Reader:
         return doc, carriers
 
     def descendants(self, item_id: int) -> list[ItemRecord]:
+        if item_id in self._leaves:  # a page read knew it was taken into nothing
+            return []
         out, frontier = [], [item_id]
         while frontier:
             kids = self.tx.items(origin=frontier.pop())
