@@ -142,9 +142,7 @@ class MemoryTx:
     def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
                   latest: bool = False) -> list[ItemCard]:
         found = [i for i in self.s.tables["item"].values() if i.id > after and self._matches(i, q)]
-        found.sort(key=_by_id)
-        if latest:  # the latest changed first; ties in id order, as the SQL store
-            found.sort(key=lambda i: i.updated_at, reverse=True)
+        found.sort(key=(lambda i: (i.updated_at, i.id)) if latest else _by_id, reverse=latest)
         found = found[offset:] if limit is None else found[offset:offset + limit]
         return [ItemCard(i.id, i.title, i.state, i.body, i.team, i.origin, i.updated_at, i.deadline_at, i.pillars)
                 for i in found]

@@ -37,7 +37,8 @@ class Reads(Protocol):
     def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
                   latest: bool = False) -> list[ItemCard]:
         """Light rows of the items `q` names, from columns and indexes (no record decoded):
-        in id order after id `after` (keyset pages), or `latest` changed first; `limit` rows
+        in id order after id `after` (keyset pages), or the `latest` changed first (the later id first among
+        items changed by one act); `limit` rows
         from `offset`."""
         ...
 

@@ -632,14 +632,21 @@ class SqlTx:
     def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
                   latest: bool = False) -> list[ItemCard]:
         """Light rows (board cards) of the items `q` names: in id order after id `after`
-        (keyset pages), or `latest` changed first; `limit` rows from `offset`."""
+        (keyset pages), or the `latest` changed first (the later id first among
+        items changed by one act); `limit` rows from `offset`."""
         w = self._item_where(q, after)
         if w.empty:
             return []
-        order = " ORDER BY updated_at DESC, id" if latest else f" ORDER BY {self._by_id(q.overdue_at is not None or q.since is not None)}"
+        order = " ORDER BY updated_at DESC, id DESC" if latest else f" ORDER BY {self._by_id(q.overdue_at is not None or q.since is not None)}"
         page = (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and not self.pg else ""))
         page += f" OFFSET {int(offset)}" if offset else ""
-        rows = self.all(self._CARD + w.sql() + order + page, w.params)
+        if q.overdue_at is not None and limit is not None and not latest:
+            # the page's ids from the index alone (ix_item_deadline covers deadline_at, state, id),
+            # then those rows: not a row read for every overdue item to sort them by id
+            sql = (self._CARD + " WHERE id IN (SELECT id FROM item" + w.sql() + order + page + ") ORDER BY id")
+        else:
+            sql = self._CARD + w.sql() + order + page
+        rows = self.all(sql, w.params)
         return [ItemCard(r[0], r[1], r[2], r[3], r[4], r[5], t_in(r[6]), t_in(r[7]),  # type: ignore[arg-type]
                          tuple(orjson.loads(r[8] or "[]"))) for r in rows]
 
@@ -648,8 +655,9 @@ class SqlTx:
         w = self._item_where(q)
         if w.empty:
             return {} if by_state else 0
-        if by_state:
-            return {r[0]: int(r[1]) for r in self.all("SELECT state, count(*) FROM item" + w.sql() + " GROUP BY state",
+        if by_state:  # overdue: through ix_item_deadline (deadline_at, state), not every row of each state
+            group = "+state" if q.overdue_at is not None and not self.pg else "state"
+            return {r[0]: int(r[1]) for r in self.all("SELECT state, count(*) FROM item" + w.sql() + f" GROUP BY {group}",
                                                      w.params)}
         return int(self.one("SELECT count(*) FROM item" + w.sql(), w.params)[0])
 

@@ -74,7 +74,7 @@ class Item(SQLModel, table=True):
     __tablename__ = "item"
     __table_args__ = (sa.Index("ix_item_state", "state"), sa.Index("ix_item_body", "body"),
                       sa.Index("ix_item_origin", "origin"), sa.Index("ix_item_due", "next_due_at"),
-                      sa.Index("ix_item_deadline", "deadline_at"), sa.Index("ix_item_updated", "updated_at"),
+                      sa.Index("ix_item_deadline", "deadline_at", "state"), sa.Index("ix_item_updated", "updated_at"),
                       sa.Index("ix_item_state_updated", "state", "updated_at"))
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     title: str

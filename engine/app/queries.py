@@ -189,19 +189,21 @@ class Reader:
               shown: int = 60) -> list[dict[str, Any]]:
         """The board's columns, one per state of the rulebook in force: how many items the
         viewer may see there (`count`) and the first `shown` cards, the overdue first (R-N3),
-        then the latest changed. Each column is read from the indexes a page at a time, so
+        then the latest changed (the later id first among items one act changed). Each column is read from the indexes a page at a time, so
         the board costs its shown cards and a count, not every item."""
         _filters(station=station, team=team)
         body = self.w.body(station).key if station else None
         book, names = self.book(), {}  # type: ignore[var-annotated]
         q = self.item_query(ItemQuery(body=body, team=team))
         counts = self.tx.count_items(q, by_state=True)
+        late = self.tx.count_items(dataclasses.replace(q, overdue_at=self.now), by_state=True) if counts else {}
         out = []
         for key, st in book.states.items():
             rows = []
-            if counts.get(key):
+            if late.get(key):
                 rows = self.tx.item_rows(dataclasses.replace(q, state=key, overdue_at=self.now), latest=True,
                                          limit=shown)
+            if counts.get(key, 0) > late.get(key, 0):
                 if len(rows) < shown:
                     rows += self.tx.item_rows(dataclasses.replace(q, state=key, not_overdue_at=self.now),
                                               latest=True, limit=shown - len(rows))

@@ -97,15 +97,16 @@ def test_every_list_gives_the_items_of_before_for_each_filter_R_R1(world: Any, v
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_the_board_counts_and_orders_as_before_R_R1(world: Any, viewer: str | None) -> None:
     """Each column counts the items of its state the viewer may see and shows the first
-    `shown`: the overdue first, then the latest changed (R-N3)."""
+    `shown`: the overdue first, then the latest changed (R-N3; among items one act changed,
+    the later id first)."""
     k, seen = world
     with k.read(viewer=viewer) as q:
         cards = q.cards()
         assert [c["id"] for c in cards] == oracle(k, viewer)
         for shown in (1, 3, 60):
             for col in q.board(shown=shown):
-                here = sorted((c for c in cards if c["state"] == col["key"]), key=lambda c: c["updated_at"],
-                              reverse=True)
+                here = sorted((c for c in cards if c["state"] == col["key"]),
+                              key=lambda c: (c["updated_at"], c["id"]), reverse=True)
                 here = [c for c in here if c["overdue"]] + [c for c in here if not c["overdue"]]
                 assert col["count"] == len(here)
                 assert [c["id"] for c in col["cards"]] == [c["id"] for c in here[:shown]], (col["key"], shown)

@@ -33,13 +33,13 @@ def _earliest(text: str | None) -> dt.datetime | None:
     if not text or text == "[]":
         return None
     dues = [dt.datetime.fromisoformat(p[4]) for p in orjson.loads(text) if p[4]]
-    return min(dues).astimezone(dt.timezone.utc) if dues else None
+    return min(dues).astimezone(dt.UTC) if dues else None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("item") as batch:
         batch.add_column(sa.Column("deadline_at", T, nullable=True))
-    op.create_index("ix_item_deadline", "item", ["deadline_at"])
+    op.create_index("ix_item_deadline", "item", ["deadline_at", "state"])
     op.create_index("ix_item_updated", "item", ["updated_at"])
     op.create_index("ix_item_state_updated", "item", ["state", "updated_at"])
     conn = op.get_bind()
