@@ -5,8 +5,10 @@ viewer may see (R-R1): an item is dropped before its words are looked at, so a s
 never tell that a hidden item matched. The faces (`/items`, `/overdue`, `/items.csv|xlsx`,
 `kaigi item list|export`) all come here, so a filter means the same everywhere.
 
-Reads are light: the store's item cards (id, title, state, body, team, origin, updated
-time, earliest deadline; no history decoded) choose and order the items; full records are
+Reads are light: the store's query (`item_rows`, `count_items`: the filters and R-R1 asked
+of its columns and indexes, overdue by `ix_item_deadline`) chooses, counts and pages the
+items as cards (id, title, state, body, team, origin, updated time, earliest deadline; no
+history decoded); a search's words alone are compared here, over those cards; full records are
 read only where a card cannot answer (an item's note, for a search whose words are not all
 in its title; who filed it and when, for an export; the reminders of an overdue item), and
 never an item's whole view (deadlines, next acts, orders), which a list does not show.
@@ -29,6 +31,7 @@ from engine.infra.timeutil import iso
 from store.records import ItemCard, ItemQuery, ItemRecord
 
 PAGE = 50  # results a page shows unless asked otherwise
+OVERDUE_PAGE = 200  # overdue items the overdue view groups a page at a time
 MAX_PAGE = 200  # the most one page may ask for: a list is read by a person
 MAX_QUERY = 200  # characters of a search; more is bad input, not a slow scan
 BATCH = 500  # records read at once where a card is not enough
@@ -186,14 +189,23 @@ def export_rows(reader: Any, f: Filters, lang: str = "en") -> list[dict[str, Any
 
 
 # ---------------------------------------------------------------- the overdue view (R-N3)
-def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[dict[str, Any]]:
+def overdue_total(reader: Any, station: str | None = None) -> int:
+    """How many items the viewer may see are overdue (R-N3): the overdue view's pages."""
+    return int(reader.tx.count_items(query(reader, Filters(station=station, overdue=True))))
+
+
+def overdue(reader: Any, lang: str = "en", station: str | None = None, *, limit: int | None = None,
+            offset: int = 0) -> list[dict[str, Any]]:
     """The overdue items the viewer may see, by station and by the role that must act: the
     roles a planned reminder whose deadline has passed reminds first (its rule's `remind`;
     the rungs it escalates to are supervisors, not those who act). An item waiting on two
     roles is under each. Each role's group names who holds it there now (the people reminded
-    first). Groups come HQ first, then by body, with counts of distinct items."""
+    first). Groups come HQ first, then by body, with counts of distinct items. `limit` and
+    `offset`: one page of the overdue items in id order (the store's `ix_item_deadline`),
+    grouped; only that page's records are read."""
     f = Filters(station=station, overdue=True)
-    cards = _cards(reader, f)
+    cards = (_cards(reader, f) if limit is None
+             else reader.tx.item_rows(query(reader, f), limit=max(1, int(limit)), offset=max(0, int(offset))))
     full = records(reader, [c.id for c in cards])
     book = reader.book()
     now = reader.now
