@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord)
+                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
+                           NewEvent, OrderRecord)
 
 
 class Reads(Protocol):

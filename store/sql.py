@@ -603,7 +603,8 @@ class SqlTx:
         """The WHERE of an `ItemQuery`: columns the indexes serve (state, body, deadline_at,
         updated_at) compared as stored, never wrapped in a function."""
         t = self.t
-        w = _Where(f"{self._by_id(q.overdue_at is not None or q.since is not None)} > :after", after=after) if after else _Where()
+        by_id = self._by_id(q.overdue_at is not None or q.since is not None)
+        w = _Where(f"{by_id} > :after", after=after) if after else _Where()
         w.eq("state", q.state).eq("body", q.body).eq("team", q.team)
         w.cmp("deadline_at", "<=", t(q.overdue_at) if q.overdue_at is not None else None)
         if q.not_overdue_at is not None:
@@ -637,7 +638,8 @@ class SqlTx:
         w = self._item_where(q, after)
         if w.empty:
             return []
-        order = " ORDER BY updated_at DESC, id DESC" if latest else f" ORDER BY {self._by_id(q.overdue_at is not None or q.since is not None)}"
+        by_id = self._by_id(q.overdue_at is not None or q.since is not None)
+        order = " ORDER BY updated_at DESC, id DESC" if latest else f" ORDER BY {by_id}"
         page = (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and not self.pg else ""))
         page += f" OFFSET {int(offset)}" if offset else ""
         if q.overdue_at is not None and limit is not None and not latest:
@@ -657,8 +659,8 @@ class SqlTx:
             return {} if by_state else 0
         if by_state:  # overdue: through ix_item_deadline (deadline_at, state), not every row of each state
             group = "+state" if q.overdue_at is not None and not self.pg else "state"
-            return {r[0]: int(r[1]) for r in self.all("SELECT state, count(*) FROM item" + w.sql() + f" GROUP BY {group}",
-                                                     w.params)}
+            rows = self.all("SELECT state, count(*) FROM item" + w.sql() + f" GROUP BY {group}", w.params)
+            return {r[0]: int(r[1]) for r in rows}
         return int(self.one("SELECT count(*) FROM item" + w.sql(), w.params)[0])
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:

@@ -189,8 +189,9 @@ class Reader:
               shown: int = 60) -> list[dict[str, Any]]:
         """The board's columns, one per state of the rulebook in force: how many items the
         viewer may see there (`count`) and the first `shown` cards, the overdue first (R-N3),
-        then the latest changed (the later id first among items one act changed). Each column is read from the indexes a page at a time, so
-        the board costs its shown cards and a count, not every item."""
+        then the latest changed (the later id first among items one act changed). Each column
+        is read from the indexes a page at a time, so the board costs its shown cards and its
+        counts, not every item."""
         _filters(station=station, team=team)
         body = self.w.body(station).key if station else None
         book, names = self.book(), {}  # type: ignore[var-annotated]
