@@ -980,8 +980,7 @@ def item_list(app: App, search: str, state: str | None, station: str | None, tea
         with _reading(app) as q:
             found = finding.find(q, finding.Filters(search, state, station, team, overdue, pillar), limit=limit,
                                  offset=offset, lang=app.lang)
-            full = finding.records(q, [r["id"] for r in found.rows])
-            views = [q.item_view(full[r["id"]], app.lang) for r in found.rows if r["id"] in full]
+            views = q.views_of([r["id"] for r in found.rows], app.lang)  # the page's views alone
     app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
                           app.t("col.title"), app.t("col.waiting")], [
         [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body_name"] if app.lang == "ja" else v["body"],

@@ -86,7 +86,8 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
             r = [template + k, "staff_meeting", f"item:{template + k}", plan[0][2], iso(filed), iso(due_at), 0,
                  iso(due_at), None]
             rows.append({**row, "id": template + k, "title": f"bench item {k}",
-                         "reminders": json.dumps([r[1:]]), "next_due_at": ts(due_at)})
+                         "reminders": json.dumps([r[1:]]), "next_due_at": ts(due_at),
+                         "deadline_at": ts(due_at)})
         if start == 0:
             db.execute("DELETE FROM item WHERE id = ?", (template,))
         db.executemany(f"INSERT INTO item ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", rows)

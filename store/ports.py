@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord)
+                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
+                           NewEvent, OrderRecord)
 
 
 class Reads(Protocol):
@@ -36,6 +36,18 @@ class Reads(Protocol):
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]: ...
 
+    def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
+                  latest: bool = False) -> list[ItemCard]:
+        """Light rows of the items `q` names, from columns and indexes (no record decoded):
+        in id order after id `after` (keyset pages), or the `latest` changed first (the later id first among
+        items changed by one act); `limit` rows
+        from `offset`."""
+        ...
+
+    def count_items(self, q: ItemQuery, *, by_state: bool = False) -> Any:
+        """How many items `q` names: an int, or a dict state -> count with `by_state`."""
+        ...
+
     def meeting(self, meeting_id: int) -> MeetingRecord | None: ...
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
@@ -43,7 +55,7 @@ class Reads(Protocol):
                  until: dt.datetime | None = None) -> list[MeetingRecord]: ...
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]: ...
+               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]: ...
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]: ...
 

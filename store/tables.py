@@ -74,7 +74,9 @@ class Item(SQLModel, table=True):
 
     __tablename__ = "item"
     __table_args__ = (sa.Index("ix_item_state", "state"), sa.Index("ix_item_body", "body"),
-                      sa.Index("ix_item_origin", "origin"), sa.Index("ix_item_due", "next_due_at"))
+                      sa.Index("ix_item_origin", "origin"), sa.Index("ix_item_due", "next_due_at"),
+                      sa.Index("ix_item_deadline", "deadline_at", "state"), sa.Index("ix_item_updated", "updated_at"),
+                      sa.Index("ix_item_state_updated", "state", "updated_at"))
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     title: str
     body: str = Field(max_length=64)
@@ -92,6 +94,7 @@ class Item(SQLModel, table=True):
     fired: str = Field(default="[]", sa_column_kwargs=_json())
     pillars: str = Field(default="[]", sa_column_kwargs=_json())  # 第3's pillars it serves (R-X1)
     next_due_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deadline_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # earliest deadline (R-N3)
 
 
 class Meeting(SQLModel, table=True):
