@@ -95,7 +95,7 @@ def main() -> None:
 
     def raw() -> int:
         ids = [r[0] for r in db.execute(page_sql, (ts(NOW), PAGE))]
-        rows = [dict(zip(cols, r)) for r in db.execute(f"SELECT * FROM item WHERE id IN ({','.join('?' * len(ids))})"
+        rows = [dict(zip(cols, r, strict=True)) for r in db.execute(f"SELECT * FROM item WHERE id IN ({','.join('?' * len(ids))})"
                                                         " ORDER BY id", ids)]
         for r in rows:
             for c in ("sittings", "orders", "reminders", "fired", "pillars"):

@@ -125,13 +125,13 @@ class MemoryTx:
     def _matches(self, i: ItemRecord, q: ItemQuery) -> bool:
         """`q` asked of a record, as the SQL store asks it of the columns."""
         due = i.deadline_at
-        if q.state and i.state != q.state or q.body and i.body != q.body or q.team and i.team != q.team:
+        if (q.state and i.state != q.state) or (q.body and i.body != q.body) or (q.team and i.team != q.team):
             return False
         if q.overdue_at is not None and (due is None or due > q.overdue_at):
             return False
         if q.not_overdue_at is not None and due is not None and due <= q.not_overdue_at:
             return False
-        if q.since is not None and i.updated_at < q.since or q.origin_only and i.origin is None:
+        if (q.since is not None and i.updated_at < q.since) or (q.origin_only and i.origin is None):
             return False
         if q.pillar is not None and q.pillar not in i.pillars:
             return False

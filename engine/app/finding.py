@@ -103,8 +103,9 @@ def query(reader: Any, f: Filters) -> ItemQuery:
     """The filters but the words as the store's query, narrowed to what the viewer may see
     (R-R1): the store answers it from its indexes, overdue by `ix_item_deadline` (R-N3)."""
     body, team = check(reader, f)
-    return reader.item_query(ItemQuery(state=f.state, body=body, team=team, pillar=f.pillar,  # R-X1
+    q: ItemQuery = reader.item_query(ItemQuery(state=f.state, body=body, team=team, pillar=f.pillar,  # R-X1
                                        overdue_at=reader.now if f.overdue else None))
+    return q
 
 
 def _cards(reader: Any, f: Filters) -> list[ItemCard]:

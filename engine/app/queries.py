@@ -204,10 +204,9 @@ class Reader:
             if late.get(key):
                 rows = self.tx.item_rows(dataclasses.replace(q, state=key, overdue_at=self.now), latest=True,
                                          limit=shown)
-            if counts.get(key, 0) > late.get(key, 0):
-                if len(rows) < shown:
-                    rows += self.tx.item_rows(dataclasses.replace(q, state=key, not_overdue_at=self.now),
-                                              latest=True, limit=shown - len(rows))
+            if counts.get(key, 0) > late.get(key, 0) and len(rows) < shown:
+                rows += self.tx.item_rows(dataclasses.replace(q, state=key, not_overdue_at=self.now),
+                                          latest=True, limit=shown - len(rows))
             out.append({"key": key, "title": st.title.in_(lang), "count": counts.get(key, 0),
                         "cards": [self._card(c, book, names, lang) for c in rows]})
         return out
