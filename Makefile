@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup clean browser
+.PHONY: demo test lint setup clean browser
 
 $(BIN)/kaigi: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "kaigi needs Python >= 3.11 (set PYTHON=...)"; exit 1; }
@@ -39,6 +39,12 @@ browser:
 # pytest-xdist: TEST_WORKERS processes, one a core with `auto` (on 2 cores 2 beat 3: the tests
 # wait on fsync too, but not enough); a file's tests stay on one worker (--dist loadfile: a
 # module's fixtures serve its tests, a browser walk goes in order). TEST_WORKERS=0: serially.
+# Lint: ruff on the whole repository, mypy on the code (strict on engine/core and store);
+# both configured in pyproject.toml, and any finding fails.
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 TEST_WORKERS ?= auto
 test: setup browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile

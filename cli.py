@@ -8,10 +8,10 @@ catalog, in Japanese or English (`--lang`, KAIGI_LANG, else the member's own lan
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 KAIGI_PACKAGES = ("engine", "store", "web", "workflows")
 
@@ -94,7 +94,9 @@ def _lang_now() -> str:
     asked = current()  # `--help` is answered while parsing, before the App exists: the root's `--lang`
     if asked is not None:
         return asked
-    env = os.environ.get("KAIGI_LANG")
+    from engine.infra.settings import environment
+
+    env = environment().lang
     return env if env in ("ja", "en") else "ja"
 
 
@@ -146,8 +148,9 @@ class Root(TGroup):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         from engine.i18n import click_ja
+        from engine.infra.settings import environment
 
-        click_ja.use(click_ja.language(list(args), os.environ.get("KAIGI_LANG")))
+        click_ja.use(click_ja.language(list(args), environment().lang))
         return super().parse_args(ctx, args)
 
 
@@ -162,7 +165,10 @@ class TOption(click.Option):
         return super().get_help_record(ctx)
 
 
-def option(*decls: str, **kw: Any) -> Any:
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
+
+
+def option(*decls: str, **kw: Any) -> Callable[[FC], FC]:
     return click.option(*decls, cls=TOption, **kw)
 
 
@@ -175,7 +181,9 @@ class App:
 
     def __init__(self, db: str | None, as_: str | None, json_out: bool, lang: str | None) -> None:
         self.db_arg, self.login, self.json = db, as_, json_out
-        self.lang = lang or os.environ.get("KAIGI_LANG") or "ja"
+        from engine.infra.settings import environment
+
+        self.lang = lang or environment().lang or "ja"
         self._kaigi: Any = None
         self._settings: Any = None
         self._actor: Any = None
@@ -186,7 +194,7 @@ class App:
             from engine.infra.settings import load_settings
 
             try:
-                self._settings = load_settings(os.environ, db_url=self.db_arg, cwd=Path.cwd())
+                self._settings = load_settings(db_url=self.db_arg, cwd=Path.cwd())
             except ValueError as err:
                 fail(self, 2, "bad_input", str(err))
         return self._settings
@@ -222,13 +230,17 @@ class App:
     def actor_in(self, tx: Any) -> Any:
         """`actor`, asked inside a read transaction the command holds already."""
         if self._actor is None:
-            self._actor = self.kaigi().authenticate(self.login or os.environ.get("KAIGI_AS") or None, tx)
+            self._actor = self.kaigi().authenticate(self.claimed_login(), tx)
         return self._actor
+
+    def claimed_login(self) -> str | None:
+        """The login `--as` (or KAIGI_AS) names, if any."""
+        return self.login or self.settings.env.as_login or None
 
     def now(self) -> Any:
         import datetime as dt
 
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def when(self, text: str, end_of_day: bool = False) -> Any:
         from engine.infra.timeutil import parse_when
@@ -308,13 +320,19 @@ def _undecodable_argument() -> int | None:
     return None
 
 
+def _env_lang() -> str:
+    from engine.infra.settings import environment
+
+    return environment().lang or "ja"
+
+
 def main() -> None:
     app: App | None = None
     bad = _undecodable_argument()
     if bad is not None:
         argv = sys.argv[1:]
         lang = next((argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--lang"),
-                    os.environ.get("KAIGI_LANG") or "ja")
+                    _env_lang())
         click.echo(_t("input.argument_not_utf8", lang, n=bad), err=True)
         sys.exit(2)
     try:
@@ -348,40 +366,6 @@ def table(columns: list[str], rows: list[list[Any]]) -> str:
     for r in [columns, *cells]:
         lines.append("  ".join(c + " " * (w - width(c)) for c, w in zip(r, widths, strict=True)).rstrip())
     return "\n".join(lines)
-
-
-def _test_barrier() -> None:
-    """Test hook: with KAIGI_TEST_BARRIER=DIR:N, wait before acting until N processes are ready
-    (it makes a race deterministic: two `advance` calls that start together)."""
-    spec = os.environ.get("KAIGI_TEST_BARRIER")
-    if not spec:
-        return
-    import time
-
-    folder, _, count = spec.rpartition(":")
-    if not count.isdigit() or not Path(folder).is_dir():
-        return
-    Path(folder, str(os.getpid())).touch()
-    deadline = time.monotonic() + 20
-    while len(os.listdir(folder)) < int(count) and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
-def _test_kill() -> Any:
-    """Test hook: with KAIGI_TEST_KILL_AFTER_SENDS=N, SIGKILL ourselves after the N-th send,
-    before it is settled (the crash between sending and marking)."""
-    spec = os.environ.get("KAIGI_TEST_KILL_AFTER_SENDS")
-    if not spec or not spec.isdigit():
-        return None
-    sent = [0]
-
-    def hook(_delivery: Any) -> None:
-        import signal
-
-        sent[0] += 1
-        if sent[0] >= int(spec):
-            os.kill(os.getpid(), signal.SIGKILL)
-    return hook
 
 
 # ================================================================ commands
@@ -526,22 +510,9 @@ def rulebook_diagram(app: App, fmt: str, version: str | None) -> None:
 @pass_app
 def rulebook_cutover(app: App, version: str, file: str | None, dry_run: bool) -> None:
     with refusals(app):
-        from engine.app.cutover import moves
-        from engine.core.errors import BadInput
+        from engine.app.cutover import cutover
 
-        k = app.kaigi()
-        rules = _rules(app)
-        if file:
-            from engine.app import rulebooks
-
-            new = rulebooks.parse(_read_text(file), file)
-            if new.version != version:
-                raise BadInput("rulebook.file_version", file=file, version=new.version, wanted=version)
-            k.adopt_rulebook(app.actor, new.text, file, dry_run=dry_run)
-            rules = rules.add(new)
-        book = _book(app, rules, version)
-        with k.read() as q:
-            rows = moves(q, book, rules, app.lang)
+        book, rows = cutover(app.kaigi(), lambda: app.actor, version, file, dry_run=dry_run, lang=app.lang)
     head = (app.t("cutover.moves", since=str(book.effective_from), version=version) if rows else
             app.t("cutover.nothing", since=str(book.effective_from), version=version))
     app.out(rows, head + "".join("\n" + app.t("cutover.line", what=r["what"], was=r["from_posts"], will=r["to_posts"])
@@ -570,26 +541,10 @@ def init(app: App, rulebook_spec: str | None, demo: bool, training: bool, chief:
          name_en: str, email: str | None, os_user: str | None, db_role: str | None) -> None:
     with refusals(app):
         from engine.app import bootstrap
-        from engine.core.errors import BadInput
 
-        if chief is None and (name or os_user or db_role or email):
-            raise BadInput("init.chief_needed")
-        if chief is not None and not name:
-            raise BadInput("init.name_needed")
-        if chief is not None and demo:
-            raise BadInput("init.demo_real")
-        books = bootstrap.rulebook_for(rulebook_spec) if rulebook_spec is not None else None
-        bootstrap.preflight(books, demo)
-        founder = None
-        if chief is not None:
-            from engine.infra.os_account import os_account
-
-            founder = {"login": chief, "name": name, "name_en": name_en or name, "email": email,
-                       "os_user": os_user or (None if training else os_account()), "db_role": db_role}
-        bootstrap.upgrade(app.settings.db_url)
-        k = app.kaigi(check_schema=False)
-        report = bootstrap.init(k, demo=demo, mode="training" if (demo or training) else None, chief=founder,
-                                books=books)
+        report = bootstrap.initialise(lambda: app.kaigi(check_schema=False), app.settings.db_url,
+                                      rulebook_spec=rulebook_spec, demo=demo, training=training, chief=chief,
+                                      name=name, name_en=name_en, email=email, os_user=os_user, db_role=db_role)
     app.header()
     safe = _safe_url(app.settings.db_url)
     app.out({"db": safe, "adopted": report.adopted, "events": report.events, "demo_items": report.demo_items,
@@ -883,7 +838,7 @@ def _member(app: App, q: Any) -> str:
     """The acting member, who must be on the roster to read (CLI.md, Identity)."""
     from engine.core.errors import NotPermitted
 
-    login = app.actor_in(q.tx).login
+    login: str = app.actor_in(q.tx).login
     if login not in q.w.members:
         raise NotPermitted("actor.not_on_roster", login=login)
     return login
@@ -921,7 +876,7 @@ def _log_reader(app: App) -> Any:
     from engine.core.errors import NotPermitted
 
     k = _auditor(app)
-    claimed = app.login or os.environ.get("KAIGI_AS") or None
+    claimed = app.claimed_login()
     try:
         login = app.actor.login
     except NotPermitted as err:
@@ -1025,8 +980,7 @@ def item_list(app: App, search: str, state: str | None, station: str | None, tea
         with _reading(app) as q:
             found = finding.find(q, finding.Filters(search, state, station, team, overdue, pillar), limit=limit,
                                  offset=offset, lang=app.lang)
-            full = finding.records(q, [r["id"] for r in found.rows])
-            views = [q.item_view(full[r["id"]], app.lang) for r in found.rows if r["id"] in full]
+            views = q.views_of([r["id"] for r in found.rows], app.lang)  # the page's views alone
     app.out(views, table([app.t("col.id"), app.t("col.state"), app.t("col.body"), app.t("col.team"),
                           app.t("col.title"), app.t("col.waiting")], [
         [v["id"], v["state_title"] + (" !" if v["overdue"] else ""), v["body_name"] if app.lang == "ja" else v["body"],
@@ -1096,7 +1050,6 @@ def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, n
         k = app.kaigi()
         _addressed(app, items=[item_id], meetings=[meeting_id] if meeting_id is not None else [])
         doc = _document(document) if document else None
-        _test_barrier()
         out = k.advance(app.actor, item_id, trigger, meeting=meeting_id, note=note, document=doc, dry_run=dry_run,
                         on_behalf_of=on_behalf_of)
         view = None
@@ -1480,59 +1433,23 @@ def scheduler() -> None:
 @option("--lease", default=300.0, show_default=True, type=Seconds(1, 86400), help="opt.lease")
 @pass_app
 def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
-    import datetime as dt
-    from contextlib import nullcontext
-
     with refusals(app):
-        from engine.core.errors import NotPossible
-        from engine.infra.settings import sqlite_file
-        from engine.reminders.dispatch import Dispatcher
+        from engine.app import scheduling
 
         k = app.kaigi()
-        senders = _senders(app)
-        if not senders:
-            raise NotPossible("scheduler.no_channel")
-        dispatcher = Dispatcher(k, senders, lease=dt.timedelta(seconds=lease), after_send=_test_kill(),
-                                digest=app.settings.digest, base_url=app.settings.base_url,
-                                papers=app.settings.mail_papers)
-        db_file = sqlite_file(app.settings.db_url, Path.cwd()) if k.store.dialect == "sqlite" else None
-        from engine.reminders.scheduler import ReminderClock, SingleScheduler
-
-        with SingleScheduler(db_file) if db_file else nullcontext():
-            if once:
-                s = dispatcher.run_once()
-                app.out({"fired": s.fired, "sent": s.sent, "retried": s.retried, "failed": s.failed},
-                        app.t("scheduler.once", fired=s.fired, sent=s.sent, retried=s.retried, failed=s.failed))
-                return
-            clock = ReminderClock(dispatcher, sweep_seconds=sweep)
-            click.echo(app.t("scheduler.running_on", worker=dispatcher.worker, db=_safe_url(k.store.url)), err=True)
-            clock.start()
-            tot = clock.total
-            app.out({"fired": tot.fired, "sent": tot.sent, "retried": tot.retried, "failed": tot.failed},
-                    app.t("scheduler.stopped", fired=tot.fired, sent=tot.sent, failed=tot.failed))
-
-
-def _senders(app: App) -> dict[str, Any]:
-    from engine.reminders.senders import OutboxSender, SmtpSender, parse_smtp_url
-
-    s = app.settings
-    senders: dict[str, Any] = {}
-    if s.smtp_url:
         try:
-            config = parse_smtp_url(s.smtp_url)
+            dispatcher = scheduling.dispatcher_for(k, app.settings, lease_seconds=lease)
         except ValueError as err:
-            fail(app, 2, "bad_input", f"KAIGI_SMTP_URL: {err}")
-        try:
-            senders["email"] = SmtpSender(config, s.mail_from)
-        except ValueError as err:
-            fail(app, 2, "bad_input", f"KAIGI_MAIL_FROM: {err}")
-    if s.outbox:
-        senders["outbox"] = OutboxSender(Path(s.outbox))
-        try:
-            senders["outbox"].check()
-        except ValueError as err:
-            fail(app, 2, "bad_input", f"KAIGI_OUTBOX: {err}")
-    return senders
+            fail(app, 2, "bad_input", str(err))
+        if once:
+            s = scheduling.run_once(k, app.settings, dispatcher)
+            app.out({"fired": s.fired, "sent": s.sent, "retried": s.retried, "failed": s.failed},
+                    app.t("scheduler.once", fired=s.fired, sent=s.sent, retried=s.retried, failed=s.failed))
+            return
+        tot = scheduling.run_clock(k, app.settings, dispatcher, sweep, started=lambda: click.echo(
+            app.t("scheduler.running_on", worker=dispatcher.worker, db=_safe_url(k.store.url)), err=True))
+        app.out({"fired": tot.fired, "sent": tot.sent, "retried": tot.retried, "failed": tot.failed},
+                app.t("scheduler.stopped", fired=tot.fired, sent=tot.sent, failed=tot.failed))
 
 
 # ---------------------------------------------------------------- audit
@@ -1547,7 +1464,7 @@ def serve(app: App, host: str, port: int) -> None:
         from web import create_app
 
         k = app.kaigi()
-        web_app = create_app(k, https_only=os.environ.get("KAIGI_HTTPS") == "1")
+        web_app = create_app(k, https_only=app.settings.env.https, env=app.settings.env)
     app.header()
     click.echo(app.t("serve.at", url=f"http://{host}:{port}/"), err=True)
     # the app alone decides which peer's X-Forwarded-For to believe (KAIGI_TRUSTED_PROXIES)
@@ -1660,6 +1577,7 @@ def _write_new(path: str, text: str) -> None:
 @pass_app
 def audit_replay(app: App, item_id: int, at_: str | None) -> None:
     with refusals(app):
+        from engine.app import audit as audit_app
         from engine.infra.timeutil import jst
 
         at = app.when(at_) if at_ else None
@@ -1668,9 +1586,9 @@ def audit_replay(app: App, item_id: int, at_: str | None) -> None:
             words = q.replay_view(item_id, app.lang, at) if not app.json else []
         rows = [s.as_dict(app.lang) for s in steps]
         item_then = r.world.items.get(item_id)
-        due = _reminders_then(r, item_id, at) if at is not None else []
+        due = audit_app.reminders_then(r, item_id, at) if at is not None else []
     if app.json:
-        app.out(rows if at is None else {"steps": rows, "item": _item_then(item_then), "reminders": due})
+        app.out(rows if at is None else {"steps": rows, "item": audit_app.item_then(r, item_id), "reminders": due})
         return
     app.header()
     if app.lang == "ja":  # each step in words: what, by whom, under which version, allowed or refused and why
@@ -1697,23 +1615,6 @@ def _state_title(app: App, key: str) -> str:
     with app.kaigi().read() as q:
         st = q.book().states.get(key)
     return st.title.in_(app.lang) if st else key
-
-
-def _item_then(item: Any) -> Any:
-    return None if item is None else {"id": item.id, "state": item.state, "version": item.version,
-                                      "updated_at": _iso(item.updated_at)}
-
-
-def _reminders_then(r: Any, item_id: int, at: Any) -> list[dict[str, Any]]:
-    """The item's reminders that were due by `at`, and what had been sent of each."""
-    out = []
-    item = r.world.items.get(item_id)
-    for p in item.reminders if item else ():
-        if p.due_at <= at:
-            sent = [{"rung": rung, "recipients": list(f.recipients)} for (ident, rung), f in r.due.items()
-                    if ident == p.ident]
-            out.append({"id": p.ident, "key": p.key, "due_at": _iso(p.due_at), "fired": p.fired, "rungs": sent})
-    return out
 
 
 @audit.command("report", help="help.audit.report")

@@ -33,9 +33,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import orjson  # noqa: E402
+import orjson
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2025, 6, 2, 1, 0, tzinfo=UTC)  # after the rulebook (2024-10-01) and the demo roster
 GENESIS = "0" * 64
 SKIPPER, WITHDRAWER, FILER = "yamamoto", "watanabe", "yamamoto"

@@ -54,7 +54,7 @@ def main() -> None:
     n_events = head.seq
     import datetime as dt
 
-    later = max(head.at, dt.datetime.now(dt.timezone.utc)) + dt.timedelta(minutes=1)  # loggen's log runs ahead
+    later = max(head.at, dt.datetime.now(dt.UTC)) + dt.timedelta(minutes=1)  # loggen's log runs ahead
     k = engine.open_url(f"sqlite:///{path}", clock=lambda: later)
     print(f"log: {n_events:,} events, {n_items:,} items; {a.clients} clients")
     app = create_app(k, secret="bench")

@@ -19,15 +19,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.app import bootstrap  # noqa: E402
-from engine.app.audit import world_rows  # noqa: E402
-from engine.app.kaigi import Kaigi  # noqa: E402
-from engine.core.errors import DomainError  # noqa: E402
-from engine.reminders.dispatch import Dispatcher  # noqa: E402
-from store.codec import t_out  # noqa: E402
-from store.memory import MemoryStore  # noqa: E402
+from engine.app import bootstrap
+from engine.app.audit import world_rows
+from engine.app.kaigi import Kaigi
+from engine.core.errors import DomainError
+from engine.reminders.dispatch import Dispatcher
+from store.codec import t_out
+from store.memory import MemoryStore
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2025, 1, 6, 0, 30, tzinfo=UTC)  # a Monday, 09:30 in Japan
 TEAMS = ["chiiki", "torishimari", "koho", "seian", "gaiji", "cyber", "somu"]
 FILERS = ["yamamoto", "nakamura", "kobayashi", "kato", "yoshida", "yamada", "sasaki", "watanabe"]

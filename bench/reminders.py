@@ -40,11 +40,10 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NOW = dt.datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday, far from the office closure
 FILER = "yamamoto"
 CHUNK = 10_000
@@ -72,7 +71,7 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     cols = [r[1] for r in db.execute("PRAGMA table_info(item)")]
-    row = dict(zip(cols, db.execute("SELECT * FROM item WHERE id = ?", (template,)).fetchone()))
+    row = dict(zip(cols, db.execute("SELECT * FROM item WHERE id = ?", (template,)).fetchone(), strict=True))
     plan = json.loads(row["reminders"])
     assert len(plan) == 1 and plan[0][0] == "staff_meeting", plan
     step, made = max(total // max(due, 1), 1), 0
@@ -88,7 +87,8 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
             r = [template + k, "staff_meeting", f"item:{template + k}", plan[0][2], iso(filed), iso(due_at), 0,
                  iso(due_at), None]
             rows.append({**row, "id": template + k, "title": f"bench item {k}",
-                         "reminders": json.dumps([r[1:]]), "next_due_at": ts(due_at)})
+                         "reminders": json.dumps([r[1:]]), "next_due_at": ts(due_at),
+                         "deadline_at": ts(due_at)})
         if start == 0:
             db.execute("DELETE FROM item WHERE id = ?", (template,))
         db.executemany(f"INSERT INTO item ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", rows)

@@ -7,14 +7,21 @@ that need none stay fast. The store knows no rules: records in, records out.
 
 __kaigi__ = "store"  # cli.py checks this mark: the top-level `store` is kaigi's own
 
+import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from store.chain import GENESIS, canonical, envelope, instant, link
 from store.errors import ConcurrencyConflict, NotInitialised, ReadOnly, StoreError
+
+if TYPE_CHECKING:
+    from store.ports import Store
 
 __all__ = ["GENESIS", "ConcurrencyConflict", "NotInitialised", "ReadOnly", "StoreError", "canonical", "envelope",
            "instant", "link"]
 
 
-def open_store(url: str, clock=None, readonly: bool = False):  # type: ignore[no-untyped-def]
+def open_store(url: str, clock: Callable[[], dt.datetime] | None = None, readonly: bool = False) -> "Store":
     """The store at `url`: `memory://`, `sqlite:///FILE` or `postgresql+psycopg://…`."""
     if url.startswith("memory:"):
         from store.memory import MemoryStore

@@ -29,7 +29,7 @@ def canonical(value: Any) -> str:
 
 def instant(at: dt.datetime) -> str:
     """The one text form of a time inside hashed data: UTC, microseconds, offset."""
-    return at.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def envelope(seq: int, at: str, actor: str, authority: str, rulebook: str, item: int | None,
@@ -41,7 +41,7 @@ def envelope(seq: int, at: str, actor: str, authority: str, rulebook: str, item:
 
 
 def link(prev_hash: str, envelope_text: str, payload_text: str) -> str:
-    data = f"{prev_hash}\n{envelope_text}\n{payload_text}".encode("utf-8")
+    data = f"{prev_hash}\n{envelope_text}\n{payload_text}".encode()
     return hashlib.sha256(data).hexdigest()
 
 

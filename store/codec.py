@@ -28,9 +28,8 @@ def t_in(value: Any) -> dt.datetime | None:
     """A stored instant back to an aware UTC datetime (SQLite text or PostgreSQL timestamptz)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = _parse(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    when: dt.datetime = _parse(value) if isinstance(value, str) else value
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _ts(at: dt.datetime | None) -> str | None:
@@ -92,7 +91,8 @@ def minutes_in(text: str | None) -> tuple[Minutes, ...]:
 
 # ---------------------------------------------------------------- items and meetings
 ITEM_COLS = ("id", "title", "body", "team", "state", "version", "filed_by", "filed_at", "updated_at", "note",
-             "origin", "sittings", "orders", "reminders", "fired", "pillars", "next_due_at")
+             "origin", "sittings", "orders", "reminders", "fired", "pillars", "next_due_at", "deadline_at")
+ITEM_READ = ITEM_COLS[:-2]  # what a record is read from (the two times are derived from its reminders)
 MEETING_COLS = ("id", "kind", "body", "convener", "chair", "starts_at", "status", "version", "convened_at",
                 "held_at", "sat_at", "attendees", "invited", "present", "items", "outcomes", "minutes",
                 "reminders", "fired", "place", "changed_at", "next_due_at")
@@ -113,7 +113,7 @@ def item_row(i: ItemRecord, t: Any = t_out) -> dict[str, Any]:
             "filed_by": i.filed_by, "filed_at": t(i.filed_at), "updated_at": t(i.updated_at), "note": i.note,
             "origin": i.origin, "sittings": sittings_out(i.sittings), "orders": orders_out(i.orders),
             "reminders": planned_out(i.reminders), "fired": fired_out(i.fired), "pillars": dumps(list(i.pillars)),
-            "next_due_at": t(i.next_due_at)}
+            "next_due_at": t(i.next_due_at), "deadline_at": t(i.deadline_at)}
 
 
 def item_in(r: Any) -> ItemRecord:

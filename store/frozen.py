@@ -15,18 +15,29 @@ assignment still raises `FrozenInstanceError`, equality, hashing, `repr`,
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform, overload
 
 T = TypeVar("T")
 _MISSING = dataclasses.MISSING
 
 
-def record(cls: type[T] | None = None, /, **options: Any) -> Any:
-    """`@dataclass(frozen=True, slots=True, **options)` with the cheap constructor."""
+@overload
+def record(cls: type[T], /) -> type[T]: ...
+
+
+@overload
+def record(cls: None = None, /, **options: Any) -> Callable[[type[T]], type[T]]: ...
+
+
+@dataclass_transform(frozen_default=True)
+def record(cls: type[T] | None = None, /, **options: Any) -> type[T] | Callable[[type[T]], type[T]]:
+    """`@dataclass(frozen=True, slots=True, **options)` with the cheap constructor.
+
+    `dataclass_transform` tells a type checker that the fields are the class's annotations."""
 
     def wrap(c: type[T]) -> type[T]:
         made = dataclasses.dataclass(frozen=True, slots=True, **options)(c)
-        made.__init__ = _init_for(made)  # type: ignore[misc]
+        made.__init__ = _init_for(made)  # type: ignore[method-assign]  # the faster constructor, same signature
         return made
 
     return wrap if cls is None else wrap(cls)

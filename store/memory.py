@@ -17,8 +17,8 @@ from typing import Any
 from store.chain import GENESIS, seal
 from store.errors import ClockBehind, StoreError
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord, storable_id)
+                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
+                           NewEvent, OrderRecord, storable_id)
 
 _KEYS = {"item": "id", "meeting": "id", "order": "id", "member": "login", "assignment": "id",
          "delegation": "id", "body": "key", "adoption": "version"}
@@ -35,7 +35,7 @@ class MemoryStore:
 
     def __init__(self, clock: Callable[[], dt.datetime] | None = None, url: str = "memory://") -> None:
         self.url = url
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Any, Any]] = {k: {} for k in _KEYS}
         self.log: list[EventRecord] = []
@@ -127,7 +127,7 @@ class MemoryTx:
     def __init__(self, store: MemoryStore, write: bool) -> None:
         self.s = store
         self.write = write
-        self.journal: list[Callable[[], None]] = []
+        self.journal: list[Callable[[], object]] = []  # undo steps, run newest first
         self.identity: str | None = None
         self.now = store.clock()
 
@@ -167,12 +167,44 @@ class MemoryTx:
     def item(self, item_id: int) -> ItemRecord | None:
         if not storable_id(item_id):  # as the SQL store: an id no record can have is absent
             return None
-        return self.s.tables["item"].get(item_id)  # type: ignore[no-any-return]
+        return self.s.tables["item"].get(item_id)
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
-        return [ItemCard(i.id, i.title, i.state, i.body, i.team, i.origin, i.updated_at,
-                         min((p.due_at for p in i.reminders), default=None), i.pillars)
-                for i in self.items(body=body)]
+        return self.item_rows(ItemQuery(body=body))
+
+    def _matches(self, i: ItemRecord, q: ItemQuery) -> bool:
+        """`q` asked of a record, as the SQL store asks it of the columns."""
+        due = i.deadline_at
+        if (q.state and i.state != q.state) or (q.body and i.body != q.body) or (q.team and i.team != q.team):
+            return False
+        if q.overdue_at is not None and (due is None or due > q.overdue_at):
+            return False
+        if q.not_overdue_at is not None and due is not None and due <= q.not_overdue_at:
+            return False
+        if (q.since is not None and i.updated_at < q.since) or (q.origin_only and i.origin is None):
+            return False
+        if q.pillar is not None and q.pillar not in i.pillars:
+            return False
+        if q.origins is not None and i.origin not in q.origins:
+            return False
+        return q.bodies is None or i.body in q.bodies or i.id in q.also
+
+    def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
+                  latest: bool = False) -> list[ItemCard]:
+        found = [i for i in self.s.tables["item"].values() if i.id > after and self._matches(i, q)]
+        found.sort(key=(lambda i: (i.updated_at, i.id)) if latest else _by_id, reverse=latest)
+        found = found[offset:] if limit is None else found[offset:offset + limit]
+        return [ItemCard(i.id, i.title, i.state, i.body, i.team, i.origin, i.updated_at, i.deadline_at, i.pillars)
+                for i in found]
+
+    def count_items(self, q: ItemQuery, *, by_state: bool = False) -> Any:
+        found = [i for i in self.s.tables["item"].values() if self._matches(i, q)]
+        if not by_state:
+            return len(found)
+        out: dict[str, int] = {}
+        for i in found:
+            out[i.state] = out.get(i.state, 0) + 1
+        return out
 
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
@@ -203,7 +235,7 @@ class MemoryTx:
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         if not storable_id(meeting_id):
             return None
-        return self.s.tables["meeting"].get(meeting_id)  # type: ignore[no-any-return]
+        return self.s.tables["meeting"].get(meeting_id)
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
@@ -230,11 +262,12 @@ class MemoryTx:
         return out
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]:
+               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
         table = self.s.tables["order"]
         pool = table.values() if ids is None else [table[k] for k in set(ids) if k in table]
         return sorted((o for o in pool if (item is None or o.item == item) and (ids is None or o.id in ids)
-                       and (status is None or o.status == status)), key=_by_id)
+                       and (status is None or o.status == status) and (items is None or o.item in items)),
+                      key=_by_id)
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
         return [d for d in sorted(self.s.deliveries_.values(), key=lambda x: x.id)

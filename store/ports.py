@@ -14,12 +14,14 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord)
+                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
+                           NewEvent, OrderRecord)
 
 
 class Reads(Protocol):
     """What any transaction can read."""
+
+    now: dt.datetime  # when it began (an act's: the time the act is recorded with)
 
     def head(self) -> Head: ...
 
@@ -34,6 +36,18 @@ class Reads(Protocol):
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]: ...
 
+    def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
+                  latest: bool = False) -> list[ItemCard]:
+        """Light rows of the items `q` names, from columns and indexes (no record decoded):
+        in id order after id `after` (keyset pages), or the `latest` changed first (the later id first among
+        items changed by one act); `limit` rows
+        from `offset`."""
+        ...
+
+    def count_items(self, q: ItemQuery, *, by_state: bool = False) -> Any:
+        """How many items `q` names: an int, or a dict state -> count with `by_state`."""
+        ...
+
     def meeting(self, meeting_id: int) -> MeetingRecord | None: ...
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
@@ -41,7 +55,7 @@ class Reads(Protocol):
                  until: dt.datetime | None = None) -> list[MeetingRecord]: ...
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]: ...
+               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]: ...
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]: ...
 
@@ -55,6 +69,12 @@ class Reads(Protocol):
                after: int = 0, limit: int | None = None) -> list[EventRecord]: ...
 
     def stream(self, batch: int = 5000) -> Iterator[EventRecord]: ...
+
+    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+        """Every event as a plain row in order, its time as the text that was hashed."""
+        ...
+
+    def meta(self, key: str) -> str | None: ...
 
     def max_id(self, kind: str) -> int: ...
 
@@ -80,7 +100,6 @@ class Reads(Protocol):
 class Act(Reads, Protocol):
     """A write transaction holding the log's head lock."""
 
-    now: dt.datetime
     identity: str | None  # who the database authenticated (PostgreSQL), else None
 
     def append(self, actor: str, authority: str, identity: str, rulebook: str,
@@ -117,13 +136,30 @@ class Act(Reads, Protocol):
     def put_raw_event(self, record: EventRecord, roster: bool = True) -> None:
         """Import: an event exactly as exported (its hash checked by the caller)."""
 
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def clear_projections(self) -> None:
+        """Empty every projection (a rebuild from the log follows, in this transaction)."""
+
+    def reset_head_roster(self) -> None:
+        """After a rebuild every cached roster is stale: the head's roster mark moves to its end."""
+
 
 class Store(Protocol):
     dialect: str  # "memory", "sqlite" or "postgresql"
     url: str
 
-    def act(self, *, rollback: bool = False) -> AbstractContextManager[Act]: ...
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
+            role: str | None = None) -> AbstractContextManager[Act]:
+        """`head=False`: a write that is not an act (a delivery's lease, a sign-in), without the
+        head lock; `item`: an item the act will read, fetched with the head in the same statement; `role`: the
+        database role to act as (PostgreSQL `SET ROLE`)."""
+        ...
 
     def read(self) -> AbstractContextManager[Reads]: ...
+
+    def revision(self) -> str | None:
+        """The schema's migration revision, or None for a database kaigi has not made."""
+        ...
 
     def close(self) -> None: ...

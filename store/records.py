@@ -120,7 +120,7 @@ class Planned:
 
     @property
     def ident(self) -> str:
-        return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.timezone.utc).isoformat(timespec='microseconds')}"
+        return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.UTC).isoformat(timespec='microseconds')}"
 
 
 @record
@@ -136,6 +136,26 @@ class ItemCard:
     updated_at: dt.datetime
     earliest_due: dt.datetime | None
     pillars: tuple[str, ...] = ()  # R-X1
+
+
+@record
+class ItemQuery:
+    """Which items a list wants, as the store answers it from its columns and indexes (no
+    record decoded): every field None means any. `bodies` with `also` is a viewer's sight
+    (R-R1): items of those bodies, and the ids `also` (items taken from theirs); `overdue_at`
+    keeps items whose earliest deadline is at or before it (R-N3, `ix_item_deadline`)."""
+
+    state: str | None = None
+    body: str | None = None
+    bodies: tuple[str, ...] | None = None
+    also: tuple[int, ...] = ()
+    team: str | None = None
+    pillar: str | None = None
+    overdue_at: dt.datetime | None = None
+    not_overdue_at: dt.datetime | None = None  # no deadline, or a later one (the board's other cards)
+    since: dt.datetime | None = None
+    origin_only: bool = False  # only items taken from another (those with an origin)
+    origins: tuple[int, ...] | None = None  # only items taken from these
 
 
 @record
@@ -160,6 +180,11 @@ class ItemRecord:
     @property
     def next_due_at(self) -> dt.datetime | None:
         return min((p.next_at for p in self.reminders if p.next_at is not None), default=None)
+
+    @property
+    def deadline_at(self) -> dt.datetime | None:
+        """The earliest deadline of what it waits for: overdue from then (R-N3, `plan.overdue`)."""
+        return min((p.due_at for p in self.reminders), default=None)
 
 
 @record

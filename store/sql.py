@@ -34,8 +34,8 @@ from store.chain import GENESIS, instant, seal
 from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, ReadOnly,
                           Refused, StoreError, Unreachable)
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
-                           DocumentRecord, EventRecord, Head, ItemRecord, MeetingRecord, MemberRecord, NewEvent,
-                           OrderRecord, storable_id)
+                           DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
+                           NewEvent, OrderRecord, storable_id)
 
 t_in, t_out = codec.t_in, codec.t_out
 EVENT_COLS = "seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash, identity, schema, v"
@@ -86,7 +86,7 @@ def dialect_of(url: str) -> str:
     raise StoreError(f"unsupported database URL scheme {scheme!r}: use sqlite:///FILE or postgresql+psycopg://…")
 
 
-def translate(err: Exception, waited: float | None = None) -> StoreError:
+def translate(err: BaseException, waited: float | None = None) -> StoreError:
     """A driver's error as a store error. `waited`: the bound an act waited for the head, when
     the error may be that wait running out (PostgreSQL's lock_timeout, SQLite's busy timeout)."""
     code = getattr(err, "sqlstate", None)
@@ -486,7 +486,7 @@ class SqlTx:
         self.pg = store.pg
         self.t = (lambda x: x) if self.pg else t_out
         self.identity: str | None = None
-        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.timezone.utc))
+        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.UTC))
         self._head: Head | None = None
         self._items: dict[int, ItemRecord] = {}
         self._appended = False  # PostgreSQL: the append function has kept the roster tables
@@ -510,7 +510,7 @@ class SqlTx:
         return self.x(sql, params).fetchone()
 
     # ------------------------------------------------------------ the head
-    _HEAD_ITEM = ("SELECT h.seq, h.hash, h.at, h.roster_seq, {clock} i." + ", i.".join(codec.ITEM_COLS[:-1])
+    _HEAD_ITEM = ("SELECT h.seq, h.hash, h.at, h.roster_seq, {clock} i." + ", i.".join(codec.ITEM_READ)
                   + " FROM log_head h LEFT JOIN item i ON i.id = :item WHERE h.id = 1")
 
     def lock_head(self, item: int | None = None) -> None:
@@ -534,8 +534,8 @@ class SqlTx:
         if item is not None and not self.pg and row[4] is not None:
             self._items[item] = codec.item_in(row[4:])
         clock = self.s.clock
-        self.now = clock() if clock is not None else (row[4] if self.pg else dt.datetime.now(dt.timezone.utc))
-        self.now = self.now.astimezone(dt.timezone.utc)
+        self.now = clock() if clock is not None else (row[4] if self.pg else dt.datetime.now(dt.UTC))
+        self.now = self.now.astimezone(dt.UTC)
 
     def head(self) -> Head:
         if self._head is not None:
@@ -563,8 +563,16 @@ class SqlTx:
                                        "ORDER BY effective_from")]
         return bodies, members, assignments, delegations, adoptions
 
-    _ITEM = "SELECT " + ", ".join(codec.ITEM_COLS[:-1]) + " FROM item"
+    _ITEM = "SELECT " + ", ".join(codec.ITEM_READ) + " FROM item"
     _MEETING = "SELECT " + ", ".join(codec.MEETING_COLS[:-1]) + " FROM meeting"
+
+    def _by_id(self, indexed: bool) -> str:
+        """`id` as a query orders and pages by it. Where a time's index picks the rows (the
+        scheduler's `next_due_at`, a list's `deadline_at`), SQLite is told `+id`: a bare `id`
+        makes its planner walk the whole table in id order to save a sort, reading every row
+        to find the few due (`EXPLAIN QUERY PLAN`: SCAN item); PostgreSQL plans by its
+        statistics and needs no hint."""
+        return "+id" if indexed and not self.pg else "id"
 
     def item(self, item_id: int) -> ItemRecord | None:
         if item_id in self._items:
@@ -577,25 +585,83 @@ class SqlTx:
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
               ids: Sequence[int] | None = None, due_by: dt.datetime | None = None, limit: int | None = None,
               after: int = 0) -> list[ItemRecord]:
-        w = (_Where("id > :after", after=after).eq("state", state).eq("body", body).ref("origin", origin)
+        by_id = self._by_id(due_by is not None)
+        w = (_Where(f"{by_id} > :after", after=after).eq("state", state).eq("body", body).ref("origin", origin)
              .among("id", ids).cmp("next_due_at", "<=", self.t(due_by) if due_by else None))
         if w.empty:
             return []
-        sql = self._ITEM + w.sql() + " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None else "")
+        sql = self._ITEM + w.sql() + f" ORDER BY {by_id}" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return [codec.item_in(r) for r in self.all(sql, w.params)]
+
+    _CARD = "SELECT id, title, state, body, team, origin, updated_at, deadline_at, pillars FROM item"
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
         """Every item as a board card, read without decoding its sittings, orders or tallies."""
-        w = _Where().eq("body", body)
-        rows = self.all("SELECT id, title, state, body, team, origin, updated_at, reminders, pillars FROM item" + w.sql()
-                        + " ORDER BY id", w.params)
-        out = []
-        for r in rows:
-            planned = orjson.loads(r[7]) if r[7] and r[7] != "[]" else ()
-            due = min((p[4] for p in planned), default=None)
-            out.append(ItemCard(r[0], r[1], r[2], r[3], r[4], r[5], t_in(r[6]),  # type: ignore[arg-type]
-                                t_in(due) if due else None, tuple(orjson.loads(r[8] or "[]"))))
-        return out
+        return self.item_rows(ItemQuery(body=body))
+
+    def _item_where(self, q: ItemQuery, after: int = 0) -> "_Where":
+        """The WHERE of an `ItemQuery`: columns the indexes serve (state, body, deadline_at,
+        updated_at) compared as stored, never wrapped in a function."""
+        t = self.t
+        by_id = self._by_id(q.overdue_at is not None or q.since is not None)
+        w = _Where(f"{by_id} > :after", after=after) if after else _Where()
+        w.eq("state", q.state).eq("body", q.body).eq("team", q.team)
+        w.cmp("deadline_at", "<=", t(q.overdue_at) if q.overdue_at is not None else None)
+        if q.not_overdue_at is not None:
+            w.params["nod"] = t(q.not_overdue_at)
+            w.parts.append("(deadline_at IS NULL OR deadline_at > :nod)")
+        w.cmp("updated_at", ">=", t(q.since) if q.since is not None else None)
+        if q.origin_only:
+            w.parts.append("origin IS NOT NULL")
+        if q.origins is not None:  # the items taken from these (ix_item_origin)
+            w.among("origin", q.origins)
+        if q.pillar is not None:  # R-X1: a key in the JSON list, as written ("key")
+            w.params["pil"] = '%"' + q.pillar.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"%'
+            w.parts.append("pillars LIKE :pil ESCAPE '\\'")
+        if q.bodies is not None:  # R-R1: the viewer's bodies, and the items taken from theirs
+            names = []
+            for n, b in enumerate(q.bodies):
+                w.params[f"vb{n}"] = b
+                names.append(f":vb{n}")
+            also = [str(int(i)) for i in q.also if storable_id(i)]
+            seen = [f"body IN ({', '.join(names)})"] if names else []
+            if also:
+                seen.append(f"id IN ({', '.join(also)})")
+            w.parts.append("(" + " OR ".join(seen) + ")" if seen else "1 = 0")
+        return w
+
+    def item_rows(self, q: ItemQuery, *, after: int = 0, limit: int | None = None, offset: int = 0,
+                  latest: bool = False) -> list[ItemCard]:
+        """Light rows (board cards) of the items `q` names: in id order after id `after`
+        (keyset pages), or the `latest` changed first (the later id first among
+        items changed by one act); `limit` rows from `offset`."""
+        w = self._item_where(q, after)
+        if w.empty:
+            return []
+        by_id = self._by_id(q.overdue_at is not None or q.since is not None)
+        order = " ORDER BY updated_at DESC, id DESC" if latest else f" ORDER BY {by_id}"
+        page = (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and not self.pg else ""))
+        page += f" OFFSET {int(offset)}" if offset else ""
+        if q.overdue_at is not None and limit is not None and not latest:
+            # the page's ids from the index alone (ix_item_deadline covers deadline_at, state, id),
+            # then those rows: not a row read for every overdue item to sort them by id
+            sql = (self._CARD + " WHERE id IN (SELECT id FROM item" + w.sql() + order + page + ") ORDER BY id")
+        else:
+            sql = self._CARD + w.sql() + order + page
+        rows = self.all(sql, w.params)
+        return [ItemCard(r[0], r[1], r[2], r[3], r[4], r[5], t_in(r[6]), t_in(r[7]),  # type: ignore[arg-type]
+                         tuple(orjson.loads(r[8] or "[]"))) for r in rows]
+
+    def count_items(self, q: ItemQuery, *, by_state: bool = False) -> Any:
+        """How many items `q` names (an int), or per state (a dict) with `by_state`."""
+        w = self._item_where(q)
+        if w.empty:
+            return {} if by_state else 0
+        if by_state:  # overdue: through ix_item_deadline (deadline_at, state), not every row of each state
+            group = "+state" if q.overdue_at is not None and not self.pg else "state"
+            rows = self.all("SELECT state, count(*) FROM item" + w.sql() + f" GROUP BY {group}", w.params)
+            return {r[0]: int(r[1]) for r in rows}
+        return int(self.one("SELECT count(*) FROM item" + w.sql(), w.params)[0])
 
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         if not storable_id(meeting_id):
@@ -611,11 +677,12 @@ class SqlTx:
              .cmp("starts_at", ">=", t(since) if since else None).cmp("starts_at", "<", t(until) if until else None))
         if w.empty:
             return []
-        return [codec.meeting_in(r) for r in self.all(self._MEETING + w.sql() + " ORDER BY id", w.params)]
+        order = f" ORDER BY {self._by_id(due_by is not None)}"
+        return [codec.meeting_in(r) for r in self.all(self._MEETING + w.sql() + order, w.params)]
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None) -> list[OrderRecord]:
-        w = _Where().ref("item_id", item).among("id", ids).eq("status", status)
+               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
+        w = _Where().ref("item_id", item).among("id", ids).eq("status", status).among("item_id", items)
         if w.empty:
             return []
         rows = self.all("SELECT id, item_id, issued_by, \"to\", issued_at, due_at, status, note, finding, reason, "

@@ -10,7 +10,7 @@ in one statement. Projections carry no foreign keys: they are rebuilt from the l
 """
 
 import datetime as dt
-from typing import Optional
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -26,8 +26,9 @@ SQLModel.metadata.naming_convention = {
 }
 
 
-def _json() -> dict[str, object]:
-    return {"sa_column_kwargs": {"server_default": "[]"}}
+def _json() -> dict[str, Any]:
+    """The column's server default: an empty JSON list."""
+    return {"server_default": "[]"}
 
 
 class Body(SQLModel, table=True):
@@ -47,11 +48,11 @@ class Member(SQLModel, table=True):
     login: str = Field(primary_key=True, max_length=64)
     name: str
     name_en: str
-    email: Optional[str] = None
+    email: str | None = None
     lang: str = Field(default="ja", max_length=8)
     channel: str = Field(default="email", max_length=16)
-    os_user: Optional[str] = Field(default=None, max_length=64)
-    db_role: Optional[str] = Field(default=None, max_length=64)
+    os_user: str | None = Field(default=None, max_length=64)
+    db_role: str | None = Field(default=None, max_length=64)
 
 
 class Assignment(SQLModel, table=True):
@@ -63,9 +64,9 @@ class Assignment(SQLModel, table=True):
     login: str = Field(max_length=64)
     position: str = Field(max_length=64)
     body: str = Field(max_length=64)
-    team: Optional[str] = Field(default=None, max_length=64)
+    team: str | None = Field(default=None, max_length=64)
     valid_from: dt.datetime = Field(sa_type=UTCDateTime)
-    valid_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    valid_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Item(SQLModel, table=True):
@@ -73,24 +74,27 @@ class Item(SQLModel, table=True):
 
     __tablename__ = "item"
     __table_args__ = (sa.Index("ix_item_state", "state"), sa.Index("ix_item_body", "body"),
-                      sa.Index("ix_item_origin", "origin"), sa.Index("ix_item_due", "next_due_at"))
+                      sa.Index("ix_item_origin", "origin"), sa.Index("ix_item_due", "next_due_at"),
+                      sa.Index("ix_item_deadline", "deadline_at", "state"), sa.Index("ix_item_updated", "updated_at"),
+                      sa.Index("ix_item_state_updated", "state", "updated_at"))
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     title: str
     body: str = Field(max_length=64)
-    team: Optional[str] = Field(default=None, max_length=64)
+    team: str | None = Field(default=None, max_length=64)
     state: str = Field(max_length=32)
     version: int = Field(default=1, nullable=False)
     filed_by: str = Field(max_length=64)
     filed_at: dt.datetime = Field(sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(sa_type=UTCDateTime)
     note: str = ""
-    origin: Optional[int] = None
-    sittings: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    orders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    pillars: str = Field(default="[]", **_json())  # type: ignore[arg-type]  # 第3's pillars it serves (R-X1)
-    next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    origin: int | None = None
+    sittings: str = Field(default="[]", sa_column_kwargs=_json())
+    orders: str = Field(default="[]", sa_column_kwargs=_json())
+    reminders: str = Field(default="[]", sa_column_kwargs=_json())
+    fired: str = Field(default="[]", sa_column_kwargs=_json())
+    pillars: str = Field(default="[]", sa_column_kwargs=_json())  # 第3's pillars it serves (R-X1)
+    next_due_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    deadline_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # earliest deadline (R-N3)
 
 
 class Meeting(SQLModel, table=True):
@@ -107,19 +111,19 @@ class Meeting(SQLModel, table=True):
     status: str = Field(max_length=16)
     version: int = Field(default=1, nullable=False)
     convened_at: dt.datetime = Field(sa_type=UTCDateTime)
-    held_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    sat_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    attendees: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    invited: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    present: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    items: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    held_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sat_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attendees: str = Field(default="[]", sa_column_kwargs=_json())
+    invited: str = Field(default="[]", sa_column_kwargs=_json())
+    present: str = Field(default="[]", sa_column_kwargs=_json())
+    items: str = Field(default="[]", sa_column_kwargs=_json())
     outcomes: str = Field(default="{}", sa_column_kwargs={"server_default": "{}"})
-    minutes: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    reminders: str = Field(default="[]", **_json())  # type: ignore[arg-type]
-    fired: str = Field(default="[]", **_json())  # type: ignore[arg-type]
+    minutes: str = Field(default="[]", sa_column_kwargs=_json())
+    reminders: str = Field(default="[]", sa_column_kwargs=_json())
+    fired: str = Field(default="[]", sa_column_kwargs=_json())
     place: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
-    changed_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    next_due_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    changed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_due_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RulebookAdoption(SQLModel, table=True):
@@ -144,13 +148,13 @@ class Event(SQLModel, table=True):
     actor: str = Field(max_length=64)
     authority: str = Field(max_length=64)
     rulebook: str = Field(max_length=32)
-    item_id: Optional[int] = None
-    meeting_id: Optional[int] = None
+    item_id: int | None = None
+    meeting_id: int | None = None
     type: str = Field(max_length=48)
     payload: str
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
-    identity: Optional[str] = Field(default=None, max_length=16)
+    identity: str | None = Field(default=None, max_length=16)
     schema_: int = Field(default=1, sa_column=sa.Column("schema", sa.Integer, nullable=False, server_default="1"))
     v: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
@@ -166,11 +170,11 @@ class LogHead(SQLModel, table=True):
     id: int = Field(primary_key=True)
     seq: int
     hash: str = Field(max_length=64)
-    at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     roster_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    lock_txid: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
-    lock_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    append_txid: Optional[int] = Field(default=None, sa_type=sa.BigInteger)
+    lock_txid: int | None = Field(default=None, sa_type=sa.BigInteger)
+    lock_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    append_txid: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class Delivery(SQLModel, table=True):
@@ -184,27 +188,27 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "delivery"
     __table_args__ = (sa.Index("ix_delivery_due", "status", "next_attempt_at"),
                       sa.Index("ix_delivery_reminder", "reminder"))
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=200, unique=True)
     reminder: str = Field(max_length=160)
-    item_id: Optional[int] = None
-    meeting_id: Optional[int] = None
+    item_id: int | None = None
+    meeting_id: int | None = None
     rung: int
     recipient: str = Field(max_length=64)
     channel: str = Field(max_length=16)
-    address: Optional[str] = None
+    address: str | None = None
     message_id: str = Field(max_length=240)
     subject: str
     body: str
-    ics: Optional[str] = None
-    attachment: Optional[str] = Field(default=None, max_length=64)  # sha256 of a stored document it carries
+    ics: str | None = None
+    attachment: str | None = Field(default=None, max_length=64)  # sha256 of a stored document it carries
     status: str = Field(max_length=16)
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(sa_type=UTCDateTime)
-    lease_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    claimed_by: Optional[str] = Field(default=None, max_length=120)
-    last_error: Optional[str] = None
-    sent_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    lease_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=120)
+    last_error: str | None = None
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
 
 
@@ -221,9 +225,9 @@ class InvestigationOrder(SQLModel, table=True):
     due_at: dt.datetime = Field(sa_type=UTCDateTime)
     status: str = Field(max_length=16)
     note: str = ""
-    finding: Optional[str] = None
-    reason: Optional[str] = None
-    settled_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    finding: str | None = None
+    reason: str | None = None
+    settled_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     version: int = Field(default=1, nullable=False)
 
 
@@ -235,7 +239,7 @@ class Delegation(SQLModel, table=True):
     holder: str = Field(max_length=64)
     clerk: str = Field(max_length=64)
     valid_from: dt.datetime = Field(sa_type=UTCDateTime)
-    valid_until: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    valid_until: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Document(SQLModel, table=True):
@@ -267,8 +271,8 @@ class ApiToken(SQLModel, table=True):
     name: str
     digest: str = Field(max_length=64, unique=True)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
-    expires_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    revoked_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class WebSession(SQLModel, table=True):
@@ -281,11 +285,11 @@ class WebSession(SQLModel, table=True):
     __tablename__ = "web_session"
     digest: str = Field(primary_key=True, max_length=64)
     login: str = Field(max_length=64, index=True)
-    credential: Optional[str] = Field(default=None, max_length=64)
+    credential: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(sa_type=UTCDateTime)
     expires_at: dt.datetime = Field(sa_type=UTCDateTime)
-    ended_at: Optional[dt.datetime] = Field(default=None, sa_type=UTCDateTime)
-    id_token: Optional[str] = Field(default=None, max_length=8000)  # OpenID Connect: for the provider's logout
+    ended_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    id_token: str | None = Field(default=None, max_length=8000)  # OpenID Connect: for the provider's logout
 
 
 class KaigiMeta(SQLModel, table=True):

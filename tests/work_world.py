@@ -24,7 +24,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from tests.conftest import held, walk_to  # noqa: F401 (walk_to for the tests)
+from tests.conftest import held, walk_to
 
 
 @dataclass

@@ -34,7 +34,9 @@ ERROR_KINDS = ["bad_input", "not_permitted", "not_possible", "not_found", "confl
 # ---------------------------------------------------------------- what the engine's text rules accept
 def _ranges(bad: Any) -> str:
     """A regex character class body naming every code point `bad` holds, as ranges."""
-    out, start, prev = [], None, None
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    prev = 0
     for cp in range(sys.maxunicode + 1):
         if bad(cp) and not 0xD800 <= cp <= 0xDFFF:
             if start is None:
@@ -570,7 +572,7 @@ def openapi(app: Any) -> dict[str, Any]:
             op.setdefault("security", [{"bearer": []}])
             resp = op.get("responses", {})
             resp.pop("422", None)
-            if "400" not in resp and op.get("parameters") or "requestBody" in op:
+            if ("400" not in resp and op.get("parameters")) or "requestBody" in op:
                 resp.setdefault("400", {"description": "bad input", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
             resp.setdefault("500", {"description": "a fault of the server", "content": {
@@ -597,4 +599,4 @@ def openapi(app: Any) -> dict[str, Any]:
     return doc
 
 
-__all__ = ["router", "openapi", "JSONResponse"]
+__all__ = ["JSONResponse", "openapi", "router"]

@@ -7,7 +7,6 @@ package knows nothing of storage and nothing of the rules' internals. This modul
 assembles: the routes share `web.respond` and `web.pages`, and never import it.
 """
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ HERE = Path(__file__).parent
 
 def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | None = None,
                https_only: bool = False, oidc: dict[str, str] | None = None, proxy_header: str | None = None,
-               proxy_realm: str | None = None, trusted_proxies: str | None = None) -> FastAPI:
+               proxy_realm: str | None = None, trusted_proxies: str | None = None, env: Any = None) -> FastAPI:
     """The app over `kaigi`. `secret` signs the session cookies (share it between the
     processes behind one proxy: KAIGI_SECRET); the sessions themselves live in the
     database, so a sign-out holds on every process. `trust_proxy` honours the header
@@ -40,24 +39,28 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     X-Forwarded-For. `oidc`: {"issuer", "client_id", "client_secret", "login_claim"} of an intranet
     identity provider (KAIGI_OIDC_ISSUER, KAIGI_OIDC_CLIENT_ID, KAIGI_OIDC_CLIENT_SECRET,
     KAIGI_OIDC_LOGIN_CLAIM; web.oidc); the login claim (default `preferred_username`) names
-    the member."""
+    the member. Unset, each is read from `env` (`engine.infra.settings.Environment`, by default
+    this process's)."""
+    from engine.infra.settings import environment
+
+    env = environment() if env is None else env
     app = FastAPI(title="kaigi", docs_url=None, openapi_url="/api/openapi.json", redoc_url=None)
     app.state.kaigi = kaigi
-    app.state.trust_proxy = (os.environ.get("KAIGI_TRUST_PROXY_HEADER") == "1") if trust_proxy is None else trust_proxy
-    peers = trusted_proxies if trusted_proxies is not None else os.environ.get("KAIGI_TRUSTED_PROXIES", "")
+    app.state.trust_proxy = env.trust_proxy_header if trust_proxy is None else trust_proxy
+    peers = trusted_proxies if trusted_proxies is not None else env.trusted_proxies
     app.state.proxy = Proxy(trusted=app.state.trust_proxy,
-                            header=(proxy_header or os.environ.get("KAIGI_PROXY_HEADER") or "Remote-User").strip(),
-                            realm=(proxy_realm if proxy_realm is not None else os.environ.get("KAIGI_PROXY_REALM"))
+                            header=(proxy_header or env.proxy_header or "Remote-User").strip(),
+                            realm=(proxy_realm if proxy_realm is not None else env.proxy_realm)
                             or None,
                             peers=frozenset(p.strip() for p in peers.split(",") if p.strip()))
     inner = app.build_middleware_stack
     app.build_middleware_stack = lambda: Perimeter(inner(), app.state.proxy)  # type: ignore[method-assign]
     app.state.limiter = auth.SignInLimiter()
     app.state.training = kaigi.training()
-    app.add_middleware(SessionMiddleware, secret_key=secret or os.environ.get("KAIGI_SECRET") or secrets.token_hex(32),
+    app.add_middleware(SessionMiddleware, secret_key=secret or env.secret or secrets.token_hex(32),
                        session_cookie="kaigi_session", same_site="lax", https_only=https_only, max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.state.oidc = web_oidc.make(oidc if oidc is not None else web_oidc.from_env())
+    app.state.oidc = web_oidc.make(oidc if oidc is not None else env.oidc)
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays, trigger_word=trigger_word)
     templates.env.filters.update(fromiso=_fromiso, jst=_jst)
@@ -254,7 +257,7 @@ def api_http_error(request: Request, exc: Any) -> Response:
     kinds = {400: "bad_input", 401: "not_permitted", 403: "not_permitted", 404: "not_found", 405: "not_allowed",
              409: "not_possible", 503: "unavailable"}
     headers = dict(exc.headers or {})
-    if exc.status_code == 405 or exc.status_code == 404 and exc.detail == "Not Found":
+    if exc.status_code == 405 or (exc.status_code == 404 and exc.detail == "Not Found"):
         allowed = allowed_methods(request)
         if allowed and request.method not in allowed:
             headers["Allow"] = ", ".join(sorted(allowed))

@@ -94,30 +94,39 @@ def actor(request: Request) -> Actor | None:
     cached = getattr(request.state, "kaigi_actor", _UNSET)
     if cached is not _UNSET:
         return cached  # type: ignore[return-value]
-    found = _actor(request)
+    found, request.state.kaigi_lang = _actor(request)
     request.state.kaigi_actor = found
     return found
 
 
-def _actor(request: Request) -> Actor | None:
+def member_lang(request: Request) -> str | None:
+    """The signed-in member's own language, found with them (no second look at the roster)."""
+    return getattr(request.state, "kaigi_lang", None) if actor(request) is not None else None
+
+
+def _actor(request: Request) -> tuple[Actor | None, str | None]:
     k = request.app.state.kaigi
     login = getattr(request.state, "proxy_user", None) if request.app.state.trust_proxy else None
     session_id = None
-    if login is None:
-        session_id = request.session.get(SESSION_ID)
-        login = sessions.login_of(k, session_id) if session_id else None
-        if login is None:
-            request.session.pop(SESSION_ID, None)
-            return None
     try:
-        return k.web_actor(login)  # type: ignore[no-any-return]
+        if login is None:
+            session_id = request.session.get(SESSION_ID)
+            login, found = sessions.member_of(k, session_id)
+            if login is None:
+                request.session.pop(SESSION_ID, None)
+                return None, None
+        else:
+            found = k.web_member(login)
+        if isinstance(found, NotPermitted):
+            raise found
+        return found  # type: ignore[no-any-return]
     except NotPermitted:  # off the roster, or no post now (R-I6): the session is over for good
         if session_id is not None:
             sessions.end(k, session_id)
             request.session.pop(SESSION_ID, None)
-        return None
+        return None, None
     except DomainError:  # the database unavailable, say: not signed in this time, nothing ended
-        return None
+        return None, None
 
 
 def signed_in(request: Request) -> str | None:
@@ -146,6 +155,7 @@ def sign_in(request: Request, login: str, id_token: str | None = None) -> None:
     if lang:
         request.session["lang"] = lang
     request.state.kaigi_actor = _UNSET
+    request.state.kaigi_lang = None
 
 
 def id_token(request: Request) -> str | None:

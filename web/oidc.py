@@ -21,7 +21,6 @@ meta refresh and a link): a redirect answering the sign-out form would leave CSP
 `form-action 'self'`.
 """
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,8 +85,10 @@ class OIDC:
 
 
 def from_env() -> dict[str, str] | None:
-    found = {k: os.environ.get(v, "") for k, v in ENV.items()}
-    return found if found["issuer"] and found["client_id"] else None
+    """The provider named by KAIGI_OIDC_* (read by engine.infra.settings), or None."""
+    from engine.infra.settings import environment
+
+    return environment().oidc
 
 
 def make(conf: dict[str, str] | None) -> OIDC | None:

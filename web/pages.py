@@ -4,14 +4,12 @@ Each handler reads through one `Reader` snapshot or calls one act of the applica
 a refusal is shown as the CLI's one line in `#refusal`, with the status of its kind.
 """
 
-import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
 from engine.core.errors import DomainError, NotFound
-from engine.infra.timeutil import JST, parse_when
 from web import auth
 from web.respond import lang, redirect, refusal_status, render
 
@@ -230,15 +228,9 @@ def board(request: Request, station: str | None = None, team: str | None = None)
     with _reader(request) as q:
         book = q.book()
         try:
-            visible = q.cards(station=station, team=team, lang=language)
+            columns = q.board(station=station, team=team, lang=language, shown=BOARD_SHOWN)
         except DomainError as err:
             return render(request, "error.html", status=refusal_status(err), message=err.render(language))
-        columns = []
-        for key, st in book.states.items():
-            here = sorted((v for v in visible if v["state"] == key), key=lambda v: v["updated_at"], reverse=True)
-            cards = [c for c in here if c["overdue"]] + [c for c in here if not c["overdue"]]
-            columns.append({"key": key, "title": st.title.in_(language), "count": len(cards),
-                            "cards": cards[:BOARD_SHOWN]})
         bodies = [{"key": b.key, "name": q.body_name(b.key, language)} for b in q.w.bodies.values()]
         teams = [{"key": k_, "title": tm.title.in_(language)} for k_, tm in book.teams.items()]
         pillars = [{"key": k_, "title": p.title.in_(language)} for k_, p in book.pillars.items()]  # R-X1

@@ -20,13 +20,8 @@ def lang(request: Request) -> str:
     chosen = request.session.get("lang")
     if chosen:
         return lang_of(str(chosen))
-    login = auth.signed_in(request)
-    if login:
-        with request.app.state.kaigi.read() as q:
-            m = q.w.members.get(login)
-            if m is not None:
-                return lang_of(m.lang)
-    return "ja"
+    own = auth.member_lang(request)  # found with the member: no second look at the roster
+    return lang_of(own) if own else "ja"
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -46,7 +41,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 
     ctx = {"request": request, "lang": language, "t": tr, "me": me, "csrf": auth.csrf_token(request),
            "training": request.app.state.training, "path": request.url.path, **context}
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+    page: HTMLResponse = request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+    return page
 
 
 def refusal_status(err: Any) -> int:

@@ -97,15 +97,22 @@ def items_xlsx(request: Request, q: str | None = None, state: str | None = None,
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-def overdue_page(request: Request, station: str | None = None) -> Response:
+def overdue_page(request: Request, station: str | None = None, page: str | None = None) -> Response:
     if (gate := _gate(request)) is not None:
         return gate
     language = lang(request)
+    size = finding.OVERDUE_PAGE
     with _reader(request) as r:
         choices = _choices(r, language)
         try:
-            groups = finding.overdue(r, language, station=station or None)
+            n = _page_number(page)
+            total = finding.overdue_total(r, station=station or None)
+            groups = finding.overdue(r, language, station=station or None, limit=size, offset=(n - 1) * size)
         except DomainError as err:
             return render(request, "overdue.html", status=refusal_status(err), groups=[], station=station,
-                          refusal=err.render(language), **choices)
-    return render(request, "overdue.html", groups=groups, station=station or None, refusal=None, **choices)
+                          refusal=err.render(language), links={}, **choices)
+    base = {"station": station} if station else {}
+    links = {"prev": "/overdue?" + urlencode({**base, "page": n - 1}) if n > 1 else None,
+             "next": "/overdue?" + urlencode({**base, "page": n + 1}) if n * size < total else None}
+    return render(request, "overdue.html", groups=groups, station=station or None, refusal=None, links=links,
+                  **choices)

@@ -43,7 +43,7 @@ def meetings_page(request: Request, month: str | None = None, view: str | None =
     start = dt.datetime.combine(first, dt.time(), JST)
     end = dt.datetime.combine(until, dt.time(), JST)
     with _reader(request) as q:
-        rows = q.meetings(since=start.astimezone(dt.timezone.utc), until=end.astimezone(dt.timezone.utc), lang=language)
+        rows = q.meetings(since=start.astimezone(dt.UTC), until=end.astimezone(dt.UTC), lang=language)
         from engine.app import convening
 
         may_convene = bool(convening.kinds(q, _who(request).login))
@@ -168,7 +168,7 @@ async def meeting_convene(request: Request) -> Response:
     raw_kind = str(form.get("kind") or "")
     kind, _, in_kind = raw_kind.partition(":")
     station = str(form.get("station") or "") or in_kind or None
-    typed = {"starts_at": str(form.get("starts_at") or ""), "place": str(form.get("place") or ""),
+    typed: dict[str, Any] = {"starts_at": str(form.get("starts_at") or ""), "place": str(form.get("place") or ""),
              "item": [str(x) for x in form.getlist("item")], "attendee": [str(x) for x in form.getlist("attendee")],
              "invite": [str(x) for x in form.getlist("invite")]}
     try:

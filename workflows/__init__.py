@@ -11,9 +11,21 @@ from workflows.errors import NoVersionInForce, Problem, RulebookError, RulebookI
 from workflows.loader import load_rulebook, parse_rulebook
 from workflows.rulebook import MeetingKind, Role, Rulebook, Title, TransitionDef
 
-__all__ = ["MeetingKind", "Problem", "Role", "Rulebook", "RulebookError", "RulebookInvalid",
-           "Title", "TransitionDef", "UnknownVersion", "NoVersionInForce", "bundled_rulebooks", "load_rulebook",
-           "parse_rulebook"]
+__all__ = [
+    "MeetingKind",
+    "NoVersionInForce",
+    "Problem",
+    "Role",
+    "Rulebook",
+    "RulebookError",
+    "RulebookInvalid",
+    "Title",
+    "TransitionDef",
+    "UnknownVersion",
+    "bundled_rulebooks",
+    "load_rulebook",
+    "parse_rulebook",
+]
 
 
 # the book `kaigi init` starts a database on when it is given none (`--rulebook KEY` names another)

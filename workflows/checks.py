@@ -53,6 +53,10 @@ MESSAGES = {
 }
 
 
+# A finding: (where, English text), or (where, English text, message code, its parameters).
+Found = tuple[str, str] | tuple[str, str, str, dict[str, str]]
+
+
 def _say(key: str, code: str, **params: str) -> tuple[str, str, str, dict[str, str]]:
     return key, MESSAGES[code].format_map(params), code, params
 
@@ -63,7 +67,10 @@ def check_rulebook(book: Rulebook, source: str) -> list[Problem]:
                   _check_meetings, _check_states, _check_transitions, _check_triggers, _check_reachable,
                   _check_reminders, _check_pillars):
         for found in check(book):
-            problems.append(Problem(source, found[0], found[1]) if len(found) == 2 else Problem(*(source, *found)))
+            if len(found) == 2:
+                problems.append(Problem(source, found[0], found[1]))
+            else:
+                problems.append(Problem(source, *found))
     return problems
 
 
@@ -71,7 +78,7 @@ def _known(names: object) -> str:
     return ", ".join(sorted(names)) or "-"  # type: ignore[call-overload]
 
 
-def _check_body_kinds(b: Rulebook) -> Iterator[tuple[str, ...] | tuple[str, str, str, dict[str, str]]]:
+def _check_body_kinds(b: Rulebook) -> Iterator[Found]:
     """The organisation's shape (issue 19): one top kind, every other reporting up to it through
     roles of the kind above, each headed by a role of its own kind, starting in an open state."""
     tops = [k for k, bk in b.body_kinds.items() if bk.top]
@@ -123,7 +130,7 @@ def _check_body_kinds(b: Rulebook) -> Iterator[tuple[str, ...] | tuple[str, str,
                 yield _say(f"{p}.start", "start_final", got=bk.start)
 
 
-def _check_triggers(b: Rulebook) -> Iterator[tuple[str, str, str, dict[str, str]]]:
+def _check_triggers(b: Rulebook) -> Iterator[Found]:
     """`[triggers.X]` titles an act of the path: X is some transition's trigger."""
     used = {t.trigger for t in b.transitions}
     for key in b.trigger_titles:
@@ -146,7 +153,7 @@ def _month_day(text: str) -> bool:
     return len(text) == 5
 
 
-def _check_pillars(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_pillars(b: Rulebook) -> Iterator[Found]:
     """R-X1: a pillar's key is an identifier an item can name (`fact_finding`), with both titles."""
     import re
 
@@ -157,7 +164,7 @@ def _check_pillars(b: Rulebook) -> Iterator[tuple[str, str]]:
             yield f"pillars.{key}", "a Japanese and an English title (ja, en)"
 
 
-def _check_header(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_header(b: Rulebook) -> Iterator[Found]:
     if not FIRST_YEAR <= b.effective_from.year <= LAST_YEAR:
         yield "rulebook.effective_from", f"a date from {FIRST_YEAR} to {LAST_YEAR}, got {b.effective_from}"
     for end in b.office_closure:
@@ -165,7 +172,7 @@ def _check_header(b: Rulebook) -> Iterator[tuple[str, str]]:
             yield "rulebook.office_closure", f"two real days as \"MM-DD\", got {end!r}"
 
 
-def _check_powers(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_powers(b: Rulebook) -> Iterator[Found]:
     for f in b.powers.__slots__:
         value = getattr(b.powers, f)
         if f == "order_state":
@@ -192,19 +199,19 @@ def _body_head_used(b: Rulebook) -> bool:
     return any(k != b.top_kind and not bk.head for k, bk in b.body_kinds.items())
 
 
-def _check_roles(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_roles(b: Rulebook) -> Iterator[Found]:
     for key, role in b.roles.items():
         if role.body not in b.body_kinds:
             yield _say(f"roles.{key}.body", "kind_unknown", known=_known(b.body_kinds), got=role.body)
 
 
-def _check_positions(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_positions(b: Rulebook) -> Iterator[Found]:
     for key, pos in b.positions.items():
         if pos.role not in b.roles:
             yield _say(f"positions.{key}.role", "role_one_of", known=_known(b.roles), got=pos.role)
 
 
-def _check_meetings(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_meetings(b: Rulebook) -> Iterator[Found]:
     for key, m in b.meetings.items():
         p = f"meetings.{key}"
         if m.body not in b.body_kinds:
@@ -222,13 +229,13 @@ def _check_meetings(b: Rulebook) -> Iterator[tuple[str, str]]:
             yield f"{p}.members", "at least one member role, or `callable` roles"
 
 
-def _check_states(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_states(b: Rulebook) -> Iterator[Found]:
     if not b.states:
         yield "states", "at least one state"
 
 
-def _check_transitions(b: Rulebook) -> Iterator[tuple[str, str]]:
-    seen: set[tuple[str, str]] = set()
+def _check_transitions(b: Rulebook) -> Iterator[Found]:
+    seen: set[tuple[str, str, str | None]] = set()
     if not b.transitions:
         yield "transitions", "at least one transition"
     numbers = _file_numbers(b)
@@ -276,7 +283,7 @@ def _file_numbers(b: Rulebook) -> list[int]:
     return out if len(out) == len(b.transitions) else []
 
 
-def _check_reachable(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_reachable(b: Rulebook) -> Iterator[Found]:
     if not b.transitions:
         return
     initials = {t.source for t in b.transitions} - {t.dest for t in b.transitions}
@@ -295,7 +302,7 @@ def _check_reachable(b: Rulebook) -> Iterator[tuple[str, str]]:
             yield f"states.{key}", "a way out (an open state with no transition), or `final = true`"
 
 
-def _check_reminders(b: Rulebook) -> Iterator[tuple[str, str]]:
+def _check_reminders(b: Rulebook) -> Iterator[Found]:
     keys: set[str] = set()
     for i, rr in enumerate(b.reminders):
         p = f"reminders[{i}]"

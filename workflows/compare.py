@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from workflows import Rulebook, Title, TransitionDef
+from workflows.rulebook import MeetingKind, Position, StateDef
 
 Kind = Literal["added", "removed", "changed"]
 NONE = "(none)"
@@ -137,19 +138,19 @@ def _whole_role(book: Rulebook, _other: Rulebook, r: Any) -> str:
     return f"{_both(r.title)}, of the {_body(book, r.body)}{flags}"
 
 
-def _whole_position(book: Rulebook, other: Rulebook, p: Any) -> str:
+def _whole_position(book: Rulebook, other: Rulebook, p: Position) -> str:
     text = f"{_both(p.title)} → {_role(book, p.role)}"
     if p.succeeds:
         text += f", succeeds {_post(p.succeeds, other, book)}"
     return text + ", assumed" * p.assumed
 
 
-def _whole_meeting(book: Rulebook, _other: Rulebook, m: Any) -> str:
+def _whole_meeting(book: Rulebook, _other: Rulebook, m: MeetingKind) -> str:
     return (f"{_both(m.title)}, of the {_body(book, m.body)}, convened by {_role(book, m.convener)}, "
             f"members: {_roles(book, m.members)}")
 
 
-def _whole_state(_book: Rulebook, _other: Rulebook, s: Any) -> str:
+def _whole_state(_book: Rulebook, _other: Rulebook, s: StateDef) -> str:
     return _both(s.title) + ", final" * s.final
 
 

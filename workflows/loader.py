@@ -42,7 +42,7 @@ class _Reader:
                 return tuple(value)
             self.note(key, f"expected a list of strings, got {value!r}")
             return ()
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             self.note(key, f"expected {_kind_name(kind)}, got {value!r}")
             return _empty(kind)
         return value

@@ -16,7 +16,7 @@ from workflows.timezone import JST
 
 def takes_effect(book: Rulebook) -> dt.datetime:
     """The instant a version takes effect: the start of its day in Japan."""
-    return dt.datetime.combine(book.effective_from, dt.time(0, 0), tzinfo=JST).astimezone(dt.timezone.utc)
+    return dt.datetime.combine(book.effective_from, dt.time(0, 0), tzinfo=JST).astimezone(dt.UTC)
 
 
 @lru_cache(maxsize=64)
@@ -28,7 +28,7 @@ def parsed(text: str, source: str) -> Rulebook:
 class Rules:
     """The adopted rulebook versions, ordered by the day each took effect."""
 
-    __slots__ = ("books", "starts", "by_version")
+    __slots__ = ("books", "by_version", "starts")
 
     def __init__(self, books: Iterable[Rulebook]) -> None:
         self.books = sorted(books, key=lambda b: b.effective_from)

@@ -20,6 +20,7 @@ from engine.core.errors import BadInput, NotPermitted
 from engine.core.events import Event
 from engine.core.identity import Actor
 from engine.infra import passwords
+from store.ports import Act
 
 TOKEN_PREFIX = "kaigi_"
 
@@ -32,7 +33,7 @@ def set_password(kaigi: Any, actor: Actor | str, login: str, password: str) -> A
         raise BadInput("password.chars")
     hashed = passwords.hash_password(password)
 
-    def build(ctx: Ctx, tx: Any) -> list[Event]:
+    def build(ctx: Ctx, tx: Act) -> list[Event]:
         return people.set_password(ctx, login, commitment(hashed))
     return kaigi.act(actor, "set_password", build, after=lambda tx: tx.set_credential(login, hashed))
 
@@ -63,12 +64,12 @@ def create_token(kaigi: Any, actor: Actor | str, name: str = "", expires_at: dt.
     name = name.strip()[:100]
     out: dict[str, Any] = {}
 
-    def build(ctx: Ctx, tx: Any) -> list[Event]:
+    def build(ctx: Ctx, tx: Act) -> list[Event]:
         n = tx.max_id("token") + 1
-        out.update(id=n, login=ctx.authority, now=ctx.now)  # type: ignore[arg-type]
+        out.update(id=n, login=ctx.authority, now=ctx.now)
         return people.create_token(ctx, n, name, expires_at, digest)
 
-    def keep(tx: Any) -> None:
+    def keep(tx: Act) -> None:
         tx.add_token(out["id"], out["login"], name, digest, expires_at, out["now"])
     kaigi.act(actor, "create_token", build, after=keep)
     return out["id"], token
@@ -76,7 +77,7 @@ def create_token(kaigi: Any, actor: Actor | str, name: str = "", expires_at: dt.
 
 def revoke_token(kaigi: Any, actor: Actor | str, token_id: int) -> Any:
     """Its owner revokes a token, or the chief anyone's (R-I5)."""
-    def build(ctx: Ctx, tx: Any) -> list[Event]:
+    def build(ctx: Ctx, tx: Act) -> list[Event]:
         t = {t["id"]: t for t in tx.tokens()}.get(token_id)
         return people.revoke_token(ctx, token_id, t["login"] if t else None,
                                    t is not None and t["revoked_at"] is not None)

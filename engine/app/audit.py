@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -186,7 +186,7 @@ def _compare(tx: Any, v: Verdict) -> None:
         v.fail(_last_touch(tx, "item", key, row or want), Msg(f"verify.stored_{what}", kind="item", key=str(key)))
         return
     stored = _stored(tx)
-    replayed = {"meeting": w.meetings, "order": w.orders, "member": w.members,
+    replayed: dict[str, Mapping[Any, Any]] = {"meeting": w.meetings, "order": w.orders, "member": w.members,
                 "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     for kind, rows in stored.items():
         mine = replayed[kind]
@@ -532,4 +532,27 @@ def step_words(q: Any, step: Step, rec: EventRecord | None, lang: str) -> dict[s
         out["verdict"] = Msg("audit.step.allowed", version=step.rulebook).render(lang)
     else:
         out["verdict"] = Msg("audit.step.allowed_because", version=step.rulebook, reason=step.reason).render(lang)
+    return out
+
+
+def item_then(replayed: Any, item_id: int) -> dict[str, Any] | None:
+    """`audit replay --at`: the item as it stood then (None before it was filed)."""
+    from engine.infra.timeutil import iso
+
+    item = replayed.world.items.get(item_id)
+    return None if item is None else {"id": item.id, "state": item.state, "version": item.version,
+                                      "updated_at": iso(item.updated_at)}
+
+
+def reminders_then(replayed: Any, item_id: int, at: Any) -> list[dict[str, Any]]:
+    """`audit replay --at`: the item's reminders that were due by `at`, and what had been sent of each."""
+    from engine.infra.timeutil import iso
+
+    out = []
+    item = replayed.world.items.get(item_id)
+    for p in item.reminders if item else ():
+        if p.due_at <= at:
+            sent = [{"rung": rung, "recipients": list(f.recipients)} for (ident, rung), f in replayed.due.items()
+                    if ident == p.ident]
+            out.append({"id": p.ident, "key": p.key, "due_at": iso(p.due_at), "fired": p.fired, "rungs": sent})
     return out

@@ -204,3 +204,27 @@ def upgrade(url: str) -> bool:
             if type(err).__module__.startswith(("sqlalchemy", "alembic", "psycopg", "sqlite3")):
                 raise Unavailable("store.error", detail=str(err).strip().splitlines()[0][:300]) from None
             raise
+
+
+def initialise(open_kaigi: Any, db_url: str, *, rulebook_spec: str | None = None, demo: bool = False,
+               training: bool = False, chief: str | None = None, name: str | None = None, name_en: str = "",
+               email: str | None = None, os_user: str | None = None, db_role: str | None = None) -> InitReport:
+    """`kaigi init` as one call: its options checked (a refusal touches no database), the
+    schema created or upgraded, then `init`. `open_kaigi()` opens the database once the
+    schema exists (the face's own opener, which also sets up its log)."""
+    if chief is None and (name or os_user or db_role or email):
+        raise BadInput("init.chief_needed")
+    if chief is not None and not name:
+        raise BadInput("init.name_needed")
+    if chief is not None and demo:
+        raise BadInput("init.demo_real")
+    books = rulebook_for(rulebook_spec) if rulebook_spec is not None else None
+    preflight(books, demo)
+    founder = None
+    if chief is not None:
+        from engine.infra.os_account import os_account
+
+        founder = {"login": chief, "name": name, "name_en": name_en or name, "email": email,
+                   "os_user": os_user or (None if training else os_account()), "db_role": db_role}
+    upgrade(db_url)
+    return init(open_kaigi(), demo=demo, mode="training" if (demo or training) else None, chief=founder, books=books)

@@ -52,7 +52,9 @@ def key_id(public_key: Any) -> str:
 
 
 def _passphrase() -> bytes | None:
-    text = os.environ.get("KAIGI_KEY_PASSPHRASE")
+    from engine.infra.settings import environment
+
+    text = environment().key_passphrase
     return text.encode() if text else None
 
 

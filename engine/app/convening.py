@@ -50,8 +50,7 @@ def kinds(q: Any, login: str) -> list[KindOffer]:
     for kind in ctx.book.meetings.values():
         for body in _bodies(ctx, kind):
             called = [x for x in _may_call(ctx, kind, body) if x != login] if kind.calls else []
-            if _passes(lambda kind=kind, body=body, called=called: sittings.convene(
-                    ctx, PLACEHOLDER_ID, kind.key, body, ctx.now, [], called, [])):
+            if _passes(sittings.convene, ctx, PLACEHOLDER_ID, kind.key, body, ctx.now, [], called, []):
                 station = None if kind.body == ctx.book.top_kind else body.key
                 out.append(KindOffer(kind, body, station, called))
     return out
@@ -66,8 +65,8 @@ def items(q: Any, login: str, offer: KindOffer) -> list[ItemRecord]:
     for item in sorted(q.tx.items(), key=lambda i: i.id):
         if item.body != offer.body.key or not book.is_open(item.state) or not q.sees_item(item):
             continue
-        if _passes(lambda item=item: sittings.convene(ctx, PLACEHOLDER_ID, offer.kind.key, offer.body, ctx.now,
-                                                      [item], offer.callable, [])):
+        if _passes(sittings.convene, ctx, PLACEHOLDER_ID, offer.kind.key, offer.body, ctx.now,
+                   [item], offer.callable, []):
             out.append(item)
     return out
 
@@ -107,8 +106,8 @@ def guests(q: Any, login: str, offer: KindOffer, lang: str) -> list[dict[str, An
         held = au.holdings(q.w, book, m.login, q.now)
         if not held:
             continue
-        if not _passes(lambda m=m: sittings.convene(ctx, PLACEHOLDER_ID, kind.key, offer.body, ctx.now, [],
-                                                    offer.callable, [m.login])):
+        if not _passes(sittings.convene, ctx, PLACEHOLDER_ID, kind.key, offer.body, ctx.now, [],
+                       offer.callable, [m.login]):
             continue
         h = held[0]
         key = (h.role, h.body)

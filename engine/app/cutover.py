@@ -77,3 +77,23 @@ def moves(q: Any, new: Rulebook, rules: Rules, lang: str = "en") -> list[dict[st
                         "from_posts": _names(w, old, was, before, lang), "to_posts": _names(w, new, will, at, lang),
                         "at": at.isoformat()})
     return out
+
+
+def cutover(kaigi: Any, actor: Any, version: str, file: str | None = None, *, dry_run: bool = False,
+            lang: str = "en") -> tuple[Rulebook, list[dict[str, Any]]]:
+    """`rulebook cutover VERSION [--file F]`: adopt F first if given (it must be VERSION),
+    then what moves when VERSION takes effect. `actor()` is asked only when adopting.
+    Returns the version's book and the duties that change hands."""
+    from engine.app import rulebooks
+    from engine.core.errors import BadInput
+
+    rules = rulebooks.adopted(kaigi)
+    if file:
+        new = rulebooks.parse(rulebooks.read_file(file, 5_000_000), file)
+        if new.version != version:
+            raise BadInput("rulebook.file_version", file=file, version=new.version, wanted=version)
+        kaigi.adopt_rulebook(actor(), new.text, file, dry_run=dry_run)
+        rules = rules.add(new)
+    book = rulebooks.version(rules, version)
+    with kaigi.read() as q:
+        return book, moves(q, book, rules, lang)

@@ -5,8 +5,10 @@ viewer may see (R-R1): an item is dropped before its words are looked at, so a s
 never tell that a hidden item matched. The faces (`/items`, `/overdue`, `/items.csv|xlsx`,
 `kaigi item list|export`) all come here, so a filter means the same everywhere.
 
-Reads are light: the store's item cards (id, title, state, body, team, origin, updated
-time, earliest deadline; no history decoded) choose and order the items; full records are
+Reads are light: the store's query (`item_rows`, `count_items`: the filters and R-R1 asked
+of its columns and indexes, overdue by `ix_item_deadline`) chooses, counts and pages the
+items as cards (id, title, state, body, team, origin, updated time, earliest deadline; no
+history decoded); a search's words alone are compared here, over those cards; full records are
 read only where a card cannot answer (an item's note, for a search whose words are not all
 in its title; who filed it and when, for an export; the reminders of an overdue item), and
 never an item's whole view (deadlines, next acts, orders), which a list does not show.
@@ -19,7 +21,6 @@ ideographic space too) matches an item whose title or note holds every one.
 
 import datetime as dt
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,10 @@ from engine.core import authority as au
 from engine.core import plan
 from engine.core.errors import BadInput
 from engine.infra.timeutil import iso
-from store.records import ItemCard, ItemRecord
+from store.records import ItemCard, ItemQuery, ItemRecord
 
 PAGE = 50  # results a page shows unless asked otherwise
+OVERDUE_PAGE = 200  # overdue items the overdue view groups a page at a time
 MAX_PAGE = 200  # the most one page may ask for: a list is read by a person
 MAX_QUERY = 200  # characters of a search; more is bad input, not a slow scan
 BATCH = 500  # records read at once where a card is not enough
@@ -97,25 +99,24 @@ def check(reader: Any, f: Filters) -> tuple[str | None, str | None]:
     return body, f.team or None
 
 
-def _cards(reader: Any, f: Filters) -> Iterator[ItemCard]:
-    """The cards the viewer may see that pass every filter but the words, in id order."""
+def query(reader: Any, f: Filters) -> ItemQuery:
+    """The filters but the words as the store's query, narrowed to what the viewer may see
+    (R-R1): the store answers it from its indexes, overdue by `ix_item_deadline` (R-N3)."""
     body, team = check(reader, f)
-    now = reader.now
-    for c in reader.tx.item_cards(body=body):
-        if f.state and c.state != f.state or team and c.team != team:
-            continue
-        if f.overdue and not (c.earliest_due is not None and c.earliest_due <= now):  # R-N3
-            continue
-        if reader.sees_item(c):  # R-R1: before any word is compared
-            yield c
+    q: ItemQuery = reader.item_query(ItemQuery(state=f.state, body=body, team=team, pillar=f.pillar,  # R-X1
+                                       overdue_at=reader.now if f.overdue else None))
+    return q
+
+
+def _cards(reader: Any, f: Filters) -> list[ItemCard]:
+    """The cards the viewer may see that pass every filter but the words, in id order."""
+    return list(reader.tx.item_rows(query(reader, f)))
 
 
 def _matching(reader: Any, f: Filters) -> list[ItemCard]:
     """Every card that passes the filters and whose title, or else note, holds every word."""
     wanted = words(f.q)
-    cards = list(_cards(reader, f))
-    if f.pillar:  # R-X1
-        cards = [c for c in cards if f.pillar in c.pillars]
+    cards = _cards(reader, f)
     if not wanted:
         return cards
     hit: set[int] = set()
@@ -136,9 +137,15 @@ def _matching(reader: Any, f: Filters) -> list[ItemCard]:
 
 def find(reader: Any, f: Filters, *, limit: int = PAGE, offset: int = 0, lang: str = "en") -> Found:
     """One page of the items the viewer may see that match `f`, in id order. `limit` is
-    bounded by `MAX_PAGE` whatever is asked."""
+    bounded by `MAX_PAGE` whatever is asked. Without words the store counts the matches and
+    reads the page alone from its indexes; words are compared over the filtered cards."""
     limit = max(1, min(int(limit), MAX_PAGE))
     offset = max(0, int(offset))
+    if not words(f.q):
+        q = query(reader, f)
+        total = reader.tx.count_items(q)
+        page = reader.tx.item_rows(q, offset=offset, limit=limit) if offset < total else []
+        return Found([_row(reader, c, lang) for c in page], total, offset, limit)
     cards = _matching(reader, f)
     page = cards[offset:offset + limit]
     return Found([_row(reader, c, lang) for c in page], len(cards), offset, limit)
@@ -183,14 +190,23 @@ def export_rows(reader: Any, f: Filters, lang: str = "en") -> list[dict[str, Any
 
 
 # ---------------------------------------------------------------- the overdue view (R-N3)
-def overdue(reader: Any, lang: str = "en", station: str | None = None) -> list[dict[str, Any]]:
+def overdue_total(reader: Any, station: str | None = None) -> int:
+    """How many items the viewer may see are overdue (R-N3): the overdue view's pages."""
+    return int(reader.tx.count_items(query(reader, Filters(station=station, overdue=True))))
+
+
+def overdue(reader: Any, lang: str = "en", station: str | None = None, *, limit: int | None = None,
+            offset: int = 0) -> list[dict[str, Any]]:
     """The overdue items the viewer may see, by station and by the role that must act: the
     roles a planned reminder whose deadline has passed reminds first (its rule's `remind`;
     the rungs it escalates to are supervisors, not those who act). An item waiting on two
     roles is under each. Each role's group names who holds it there now (the people reminded
-    first). Groups come HQ first, then by body, with counts of distinct items."""
+    first). Groups come HQ first, then by body, with counts of distinct items. `limit` and
+    `offset`: one page of the overdue items in id order (the store's `ix_item_deadline`),
+    grouped; only that page's records are read."""
     f = Filters(station=station, overdue=True)
-    cards = list(_cards(reader, f))
+    cards = (_cards(reader, f) if limit is None
+             else reader.tx.item_rows(query(reader, f), limit=max(1, int(limit)), offset=max(0, int(offset))))
     full = records(reader, [c.id for c in cards])
     book = reader.book()
     now = reader.now
@@ -280,7 +296,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], lang: str) -> bytes:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("案件" if lang == "ja" else "Items")
-    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18, 32)):
+    for col, width in zip("ABCDEFGHIJK", (8, 48, 16, 16, 16, 16, 18, 18, 10, 18, 32), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
     bold = Font(bold=True)

@@ -5,6 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from store.ports import Act, Reads, Store
+
 from engine.core.errors import Conflict, NotPermitted, NotPossible, Unavailable
 from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, ReadOnly,
                           Refused, StoreError, Unreachable)
@@ -39,26 +41,27 @@ def translated() -> Iterator[None]:
 class Guarded:
     """A store whose transactions raise domain errors; everything else passes through."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
     @property
-    def inner(self) -> Any:
+    def inner(self) -> Store:
         return self._store
 
     @contextmanager
-    def act(self, **kw: Any) -> Iterator[Any]:
-        with translated(), self._store.act(**kw) as tx:
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
+            role: str | None = None) -> Iterator[Act]:
+        with translated(), self._store.act(rollback=rollback, head=head, item=item, role=role) as tx:
             yield tx
 
     @contextmanager
-    def read(self) -> Iterator[Any]:
+    def read(self) -> Iterator[Reads]:
         with translated(), self._store.read() as tx:
             yield tx
 
     def revision(self) -> str | None:
         with translated():
-            return self._store.revision()  # type: ignore[no-any-return]
+            return self._store.revision()

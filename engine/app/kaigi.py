@@ -18,7 +18,7 @@ import inspect
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from engine.app.visibility import MAX_ID
 from engine.core import authority as au, decide, people, sittings, text
@@ -26,12 +26,19 @@ from engine.core.decide import Ctx
 from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
 from engine.core.events import ActRefused, Event
 from engine.core.fold import Changes, Stamp, apply
-from engine.core.identity import SCHEDULER, SYSTEM, Actor
+from engine.core.identity import SYSTEM, Actor
 from engine.core.world import Lazy, World
 from engine.i18n import Msg
+from store.ports import Act, Reads, Store
 from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent
 
-Build = Callable[[Ctx, Any], list[Event]]
+if TYPE_CHECKING:
+    from engine.app.guard import Guarded
+    from engine.papers import Paper
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Build = Callable[[Ctx, Act], list[Event]]
 
 
 def usable_text(name: str, value: Any) -> None:
@@ -48,18 +55,18 @@ def usable_text(name: str, value: Any) -> None:
                 text.usable(v, name)
 
 
-def checked(method: Callable[..., Any]) -> Callable[..., Any]:
+def checked(method: Callable[P, R]) -> Callable[P, R]:
     """A command of `Kaigi` whose text arguments are checked (`usable_text`) before anything
     is opened: for every face, so a face cannot forget it (an undecodable station crashed
     JSON rendering, a NUL filter made PostgreSQL refuse: HTTP 500 and 503)."""
     sig = inspect.signature(method)
 
     @functools.wraps(method)
-    def run(self: Any, *args: Any, **kw: Any) -> Any:
-        for name, value in sig.bind(self, *args, **kw).arguments.items():
+    def run(*args: P.args, **kw: P.kwargs) -> R:
+        for name, value in sig.bind(*args, **kw).arguments.items():
             if name != "self":
                 usable_text(name, value)  # a document is (name, bytes): its name is checked
-        return method(self, *args, **kw)
+        return method(*args, **kw)
     return run
 
 
@@ -86,7 +93,7 @@ class Outcome:
 class Kaigi:
     """One kaigi database, its commands and its queries. Build it with `engine.open`."""
 
-    def __init__(self, store: Any, *, training: bool | None = None, mail_domain: str = "kaigi.local") -> None:
+    def __init__(self, store: "Store | Guarded", *, training: bool | None = None, mail_domain: str = "kaigi.local") -> None:
         from engine.app.guard import Guarded
 
         self.store = store if isinstance(store, Guarded) else Guarded(store)
@@ -96,7 +103,7 @@ class Kaigi:
         self._training = training
 
     # ------------------------------------------------------------ the roster and rules, cached
-    def snapshot(self, tx: Any) -> World:
+    def snapshot(self, tx: Reads) -> World:
         """The roster, bodies, delegations and adopted rulebooks as of this transaction."""
         head = tx.head()
         snap = self._snap
@@ -113,7 +120,7 @@ class Kaigi:
         self._snap = (head.roster_seq, w)
         return w
 
-    def world(self, tx: Any) -> World:
+    def world(self, tx: Reads) -> World:
         """An act's view: the snapshot's roster (copy on write), records loaded on first use."""
         w = self.snapshot(tx).snapshot_copy()
         w.items = Lazy(tx.item)
@@ -121,7 +128,7 @@ class Kaigi:
         w.orders = Lazy(lambda i: next(iter(tx.orders(ids=[i])), None))
         return w
 
-    def training(self, tx: Any = None) -> bool:
+    def training(self, tx: Reads | None = None) -> bool:
         """A training database takes names on trust (R-I1); anything not made real is one."""
         if self._training is None:
             if tx is None:
@@ -134,11 +141,11 @@ class Kaigi:
         """The time as this database's acts will see it (a test's clock, else the host's), for
         a face reading what people type ("now", a bare date) the way acts will judge it."""
         clock = getattr(self.store, "clock", None)
-        return clock() if clock is not None else dt.datetime.now(dt.timezone.utc)
+        return clock() if clock is not None else dt.datetime.now(dt.UTC)
 
     # ------------------------------------------------------------ who is acting (R-I1)
     @checked
-    def authenticate(self, claimed: str | None = None, tx: Any = None) -> Actor:
+    def authenticate(self, claimed: str | None = None, tx: Reads | None = None) -> Actor:
         """The member this process acts as. A training database takes `claimed` (else the OS
         account) on trust. A real one asks the witness: PostgreSQL's authenticated role, or on
         SQLite the OS account running kaigi; `claimed` may only name that member."""
@@ -168,24 +175,34 @@ class Kaigi:
     def web_actor(self, login: str) -> Actor:
         """The member a web sign-in vouched for (a password, a token, a trusted proxy, or the
         training menu); on PostgreSQL the server then acts as their database role."""
-        with self.store.read() as tx:
-            w = self.snapshot(tx)
-            m = w.members.get(login)
-            if m is None:
-                raise NotPermitted("actor.not_on_roster", login=login)
-            if not self.holds_post(login, tx):
-                raise NotPermitted("actor.no_post", rule="R-I6", login=login)
-            if self.training(tx):
-                return Actor(login, "training")
-        return Actor(login, "web", via=m.db_role or m.login)
+        return self.web_member(login)[0]
 
-    def holds_post(self, login: str, tx: Any = None) -> bool:
+    @checked
+    def web_member(self, login: str, tx: Reads | None = None) -> tuple[Actor, str]:
+        """`web_actor` and the member's own language, from one look at the roster (inside `tx`
+        when the face holds one already: a web request resolves its member once)."""
+        if tx is None:
+            with self.store.read() as tx_:
+                return self.web_member(login, tx_)
+        w = self.snapshot(tx)
+        m = w.members.get(login)
+        if m is None:
+            raise NotPermitted("actor.not_on_roster", login=login)
+        if not self._holds_post(w, login):
+            raise NotPermitted("actor.no_post", rule="R-I6", login=login)
+        if self.training(tx):
+            return Actor(login, "training"), m.lang
+        return Actor(login, "web", via=m.db_role or m.login), m.lang
+
+    def holds_post(self, login: str, tx: Reads | None = None) -> bool:
         """Whether `login` holds a post now. A member whose posts have all ended keeps no web
         session and no API token (R-I6): the faces ask this on every request."""
         if tx is None:
             with self.store.read() as tx_:
                 return self.holds_post(login, tx_)
-        w = self.snapshot(tx)
+        return self._holds_post(self.snapshot(tx), login)
+
+    def _holds_post(self, w: World, login: str) -> bool:
         now = self.now()
         try:
             book = w.book(now)
@@ -240,7 +257,7 @@ class Kaigi:
             members = self.snapshot(tx).members
         roles = sorted({m.db_role or m.login for m in members.values()})
         with translated():
-            statements = self.store.grant_statements(roles)
+            statements: list[str] = self.store.grant_statements(roles)
             if apply:
                 self.store.apply_statements(statements)
         return statements
@@ -248,7 +265,7 @@ class Kaigi:
     # ------------------------------------------------------------ the act
     def act(self, actor: Actor | str, name: str, build: Build, *, dry_run: bool = False,
             on_behalf_of: str | None = None, about: tuple[int | None, int | None] = (None, None),
-            after: Callable[[Any], None] | None = None) -> Outcome:
+            after: Callable[[Act], None] | None = None) -> Outcome:
         """Run one act: decide with `build(ctx, tx)`, append, fold, save; one transaction.
         `after(tx)` writes what lives beside the log (a password hash, a token digest) once
         the act's event is appended, in the same transaction."""
@@ -291,11 +308,11 @@ class Kaigi:
                 raise NotFound("member.none", login=ctx.authority)
             people.may_record_for(ctx)
 
-    def _append(self, tx: Any, w: World, ctx: Ctx, who: Actor, facts: Sequence[Event]) -> list[EventRecord]:
+    def _append(self, tx: Act, w: World, ctx: Ctx, who: Actor, facts: Sequence[Event]) -> list[EventRecord]:
         return self.record(tx, w, ctx.actor, ctx.authority, who.identity, ctx.book.version, facts)
 
     @staticmethod
-    def record(tx: Any, w: World, actor: str, authority: str, identity: str, version: str,
+    def record(tx: Act, w: World, actor: str, authority: str, identity: str, version: str,
                facts: Sequence[Event]) -> list[EventRecord]:
         """Append `facts` as one act, fold them into `w` and save what changed (in `tx`)."""
         new = [NewEvent(e.type, e.schema, e.payload_text(), e.item_ref, e.meeting_ref, e.roster) for e in facts]
@@ -311,7 +328,7 @@ class Kaigi:
         items = {e.item_ref: w.items[e.item_ref] for e in facts if e.item_ref is not None and e.item_ref in w.items}
         meetings = {e.meeting_ref: w.meetings[e.meeting_ref] for e in facts
                     if e.meeting_ref is not None and e.meeting_ref in w.meetings}
-        return items, meetings  # type: ignore[return-value]
+        return items, meetings
 
     def _keep_refusal(self, who: Actor, authority: str, name: str, err: DomainError,
                       about: tuple[int | None, int | None]) -> None:
@@ -346,7 +363,7 @@ class Kaigi:
 
     # ------------------------------------------------------------ ids
     @staticmethod
-    def _next(tx: Any, kind: str) -> int:
+    def _next(tx: Reads, kind: str) -> int:
         n = tx.max_id(kind) + 1
         if n > MAX_ID:
             raise BadInput("input.id_range")
@@ -357,7 +374,7 @@ class Kaigi:
     def file_item(self, actor: Actor | str, title: str, *, station: str | None = None, team: str | None = None,
                   note: str = "", dry_run: bool = False, on_behalf_of: str | None = None,
                   pillars: tuple[str, ...] | list[str] = ()) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             body = ctx.world.body(station)
             return decide.file_item(ctx, self._next(tx, "item"), title, body.key, team, note, pillars=tuple(pillars))
         return self.act(actor, "file_item", build, dry_run=dry_run, on_behalf_of=on_behalf_of)
@@ -366,7 +383,11 @@ class Kaigi:
     def advance(self, actor: Actor | str, item: int, trigger: str, *, meeting: int | None = None, note: str = "",
                 document: tuple[str, bytes] | None = None, expect_version: int | None = None,
                 dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        from engine.app import testhooks
+
+        testhooks.barrier()  # a no-op unless the suite races two processes (KAIGI_TEST_BARRIER)
+
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             it = ctx.world.item(item)
             if expect_version is not None and it.version != expect_version:
                 raise Conflict("conflict.item", id=item, seen=expect_version, now=it.version)
@@ -385,7 +406,7 @@ class Kaigi:
     def convene(self, actor: Actor | str, kind: str, starts_at: dt.datetime, *, items: Sequence[int] = (),
                 attendees: Sequence[str] = (), invited: Sequence[str] = (), station: str | None = None,
                 place: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             mk = decide.meeting_kind(ctx.book, kind)
             body = ctx.world.body(station) if station else self._meeting_body(ctx, mk.body)
             agenda = [ctx.world.item(i) for i in dict.fromkeys(items)]
@@ -406,21 +427,21 @@ class Kaigi:
     @checked
     def agenda(self, actor: Actor | str, meeting: int, op: str, item: int, *, position: int | None = None,
                dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return sittings.change_agenda(ctx, ctx.world.meeting(meeting), op, ctx.world.item(item), position)
         return self.act(actor, "agenda", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(item, meeting))
 
     @checked
     def hold(self, actor: Actor | str, meeting: int, *, present: Sequence[str] = (), sat_at: dt.datetime | None = None,
              dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return sittings.hold(ctx, ctx.world.meeting(meeting), list(present), sat_at)
         return self.act(actor, "hold", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
     @checked
     def cancel(self, actor: Actor | str, meeting: int, *, reason: str = "", dry_run: bool = False,
                on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return sittings.cancel(ctx, ctx.world.meeting(meeting), reason)
         return self.act(actor, "cancel", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
@@ -430,7 +451,7 @@ class Kaigi:
              on_behalf_of: str | None = None) -> Outcome:
         """Move a convened meeting that has not started to another time and/or place (R-M6);
         `None` keeps either as it is. A meeting the actor may not see is absent (R-R1)."""
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             from engine.app import visibility as vis
 
             m = ctx.world.meetings.get(meeting) if vis.in_range(meeting) else None
@@ -442,14 +463,14 @@ class Kaigi:
     @checked
     def record_minutes(self, actor: Actor | str, meeting: int, text: str, *, dry_run: bool = False,
                        on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return sittings.record_minutes(ctx, ctx.world.meeting(meeting), text)
         return self.act(actor, "minutes", build, dry_run=dry_run, on_behalf_of=on_behalf_of, about=(None, meeting))
 
     @checked
     def approve_minutes(self, actor: Actor | str, meeting: int, *, n: int | None = None, dry_run: bool = False,
                         on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return sittings.approve_minutes(ctx, ctx.world.meeting(meeting), n)
         return self.act(actor, "approve_minutes", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
                         about=(None, meeting))
@@ -458,7 +479,7 @@ class Kaigi:
     @checked
     def issue_order(self, actor: Actor | str, item: int, to: str, *, due_at: dt.datetime | None = None,
                     note: str = "", dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             due = due_at
             if due is None:
                 from engine.core.plan import rule_of
@@ -474,7 +495,7 @@ class Kaigi:
     @checked
     def complete_order(self, actor: Actor | str, order: int, finding: str, *, dry_run: bool = False,
                        on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             o = ctx.world.order(order)
             return people.complete_order(ctx, o, finding, ctx.world.item(o.item))
         return self.act(actor, "complete_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
@@ -483,7 +504,7 @@ class Kaigi:
     @checked
     def waive_order(self, actor: Actor | str, order: int, reason: str, *, dry_run: bool = False,
                     on_behalf_of: str | None = None) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             o = ctx.world.order(order)
             return people.waive_order(ctx, o, reason, ctx.world.item(o.item))
         return self.act(actor, "waive_order", build, dry_run=dry_run, on_behalf_of=on_behalf_of,
@@ -498,14 +519,14 @@ class Kaigi:
     @checked
     def delegate(self, actor: Actor | str, clerk: str, *, valid_until: dt.datetime,
                  valid_from: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return people.delegate(ctx, self._next(tx, "delegation"), ctx.world.member(clerk),
                                    valid_from or ctx.now, valid_until)
         return self.act(actor, "delegate", build, dry_run=dry_run)
 
     @checked
     def end_delegation(self, actor: Actor | str, delegation: int, *, dry_run: bool = False) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             d = ctx.world.delegations.get(delegation)
             if d is None:
                 raise NotFound("delegation.none", id=delegation)
@@ -517,14 +538,14 @@ class Kaigi:
     def add_member(self, actor: Actor | str, login: str, *, name: str, name_en: str = "", email: str | None = None,
                    lang: str = "ja", channel: str = "email", os_user: str | None = None, db_role: str | None = None,
                    dry_run: bool = False) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return people.add_member(ctx, login, name, name_en, email, lang, channel, os_user, db_role)
         return self.act(actor, "add_member", build, dry_run=dry_run)
 
     @checked
     def bind_member(self, actor: Actor | str, login: str, *, os_user: str | None = None, db_role: str | None = None,
                     dry_run: bool = False) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return people.bind_member(ctx, ctx.world.member(login), os_user, db_role)
         return self.act(actor, "bind_member", build, dry_run=dry_run)
 
@@ -532,7 +553,7 @@ class Kaigi:
     def assign(self, actor: Actor | str, login: str, position: str, *, station: str | None = None,
                team: str | None = None, valid_from: dt.datetime | None = None,
                valid_until: dt.datetime | None = None, dry_run: bool = False) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return people.assign(ctx, self._next(tx, "assignment"), ctx.world.member(login), position,
                                  ctx.world.body(station), team, valid_from or ctx.now, valid_until)
         return self.act(actor, "assign", build, dry_run=dry_run)
@@ -540,7 +561,7 @@ class Kaigi:
     @checked
     def end_assignment(self, actor: Actor | str, assignment: int, *, at: dt.datetime | None = None,
                        dry_run: bool = False) -> Outcome:
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             a = ctx.world.assignments.get(assignment)
             if a is None:
                 raise NotFound("assignment.none", id=assignment)
@@ -552,7 +573,7 @@ class Kaigi:
                  dry_run: bool = False) -> Outcome:
         """Set up a body of one of the rulebook's kinds (a station HQ, a district): R-P1, by
         whoever organises the top body; `assign … station=KEY` then appoints its people."""
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return people.add_body(ctx, key, kind, name, name_en)
         return self.act(actor, "add_body", build, dry_run=dry_run)
 
@@ -563,7 +584,7 @@ class Kaigi:
 
         book = parse_rulebook(text, source)
 
-        def build(ctx: Ctx, tx: Any) -> list[Event]:
+        def build(ctx: Ctx, tx: Act) -> list[Event]:
             return people.adopt_rulebook(ctx, book)
         out = self.act(actor, "adopt_rulebook", build, dry_run=dry_run)
         self._snap = None
@@ -572,7 +593,7 @@ class Kaigi:
     # ------------------------------------------------------------ papers (kaigi document)
     def print_paper(self, actor: Actor | str | None, kind: str, subject: int | None = None, *, lang: str = "ja",
                     since: dt.datetime | None = None, until: dt.datetime | None = None,
-                    record: bool = True) -> Any:
+                    record: bool = True) -> "Paper":
         """A paper (engine.papers.paper) as `actor` may see it, its print recorded as theirs."""
         from engine.papers import paper
 

@@ -13,7 +13,7 @@ for an item's step its `trigger`, `to` and the `meetings` it may cite.
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec
 
 from engine.core import decide, people, sittings
 from engine.core.decide import Ctx
@@ -27,9 +27,13 @@ def _ctx(q: Any, login: str) -> Ctx:
     return Ctx(q.book(), q.now, login, login, q.w)
 
 
-def _passes(run: Callable[[], Any]) -> bool:
+P = ParamSpec("P")
+
+
+def _passes(run: Callable[P, object], *args: P.args, **kw: P.kwargs) -> bool:
+    """Whether `run(*args, **kw)` would be allowed now (it raises no DomainError)."""
     try:
-        run()
+        run(*args, **kw)
     except DomainError:
         return False
     return True
@@ -55,15 +59,15 @@ def item_steps(q: Any, login: str, item: ItemRecord) -> list[dict[str, Any]]:
                 if s.kind != t.meeting or s.outcome is not None or s.status not in ("convened", "held"):
                     continue
                 m = q.w.meetings.get(s.meeting)
-                if m is not None and _passes(lambda m=m: decide.advance(ctx, item, t.trigger, m, "",
-                                                                          spawn_id=PLACEHOLDER_ID)):
+                if m is not None and _passes(decide.advance, ctx, item, t.trigger, m, "",
+                                                             spawn_id=PLACEHOLDER_ID):
                     cited.append(m)
             if not cited:
                 continue
             meetings = [{"id": m.id, "kind": m.kind, "starts_at": m.starts_at, "sat_at": decide.sat_at(m)}
                         for m in cited]
         else:
-            if not _passes(lambda: decide.advance(ctx, item, t.trigger, None, "", spawn_id=PLACEHOLDER_ID)):
+            if not _passes(decide.advance, ctx, item, t.trigger, None, "", spawn_id=PLACEHOLDER_ID):
                 continue
             meetings = []
         seen.add(t.trigger)
@@ -107,13 +111,13 @@ def agenda_ops(q: Any, login: str, meeting: MeetingRecord, candidates: list[Item
     ctx = _ctx(q, login)
     listed = [q.w.items.get(i) for i in meeting.items]
     listed = [i for i in listed if i is not None]
-    removable = [i.id for i in listed if _passes(lambda i=i: sittings.change_agenda(ctx, meeting, "remove", i, None))]
+    removable = [i.id for i in listed if _passes(sittings.change_agenda, ctx, meeting, "remove", i, None)]
     movable = len(listed) > 1 and bool(removable)
     if candidates is None:
         book = ctx.book
         candidates = [i for i in q.tx.items() if book.is_open(i.state) and i.id not in meeting.items]
     addable = [i.id for i in candidates
-               if _passes(lambda i=i: sittings.change_agenda(ctx, meeting, "add", i, None))]
+               if _passes(sittings.change_agenda, ctx, meeting, "add", i, None)]
     if not (addable or removable):
         return {}
     return {"add": addable, "remove": removable, "move": movable}
@@ -140,6 +144,6 @@ def may_order(q: Any, login: str, item: ItemRecord) -> list[str]:
     due = q.now + dt.timedelta(days=1)  # any due date to come: the date is the form's, not who may be ordered
     out = []
     for m in sorted(q.w.members.values(), key=lambda m: m.login):
-        if _passes(lambda m=m: people.issue_order(ctx, PLACEHOLDER_ID, item, m, due, "")):
+        if _passes(people.issue_order, ctx, PLACEHOLDER_ID, item, m, due, ""):
             out.append(m.login)
     return out

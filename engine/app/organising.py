@@ -16,10 +16,9 @@ import datetime as dt
 from typing import Any
 
 from engine.app import visibility as vis
-from engine.app.offers import PLACEHOLDER_ID
+from engine.app.offers import PLACEHOLDER_ID, _passes
 from engine.core import people
 from engine.core.decide import Ctx
-from engine.core.errors import DomainError
 from engine.infra.timeutil import iso
 from store.records import AssignmentRecord, DelegationRecord
 
@@ -29,14 +28,6 @@ DAY = dt.timedelta(days=1)
 
 def _ctx(q: Any, login: str) -> Ctx:
     return Ctx(q.book(), q.now, login, login, q.w)
-
-
-def _passes(run: Any) -> bool:
-    try:
-        run()
-    except DomainError:
-        return False
-    return True
 
 
 def _sees_body(q: Any, body: str) -> bool:
@@ -93,7 +84,8 @@ def delegations(q: Any, login: str, lang: str = "en") -> dict[str, list[dict[str
     """`login`'s delegations: those they gave (to a clerk) and those they received, the
     current and future first, each saying whether `login` may end it now."""
     ctx = _ctx(q, login)
-    given, received = [], []
+    given: list[dict[str, Any]] = []
+    received: list[dict[str, Any]] = []
     for d in sorted(q.w.delegations.values(), key=lambda d: d.id, reverse=True):
         if login not in (d.holder, d.clerk):
             continue
@@ -101,7 +93,7 @@ def delegations(q: Any, login: str, lang: str = "en") -> dict[str, list[dict[str
                "clerk_name": q.name(d.clerk, lang), "valid_from": iso(d.valid_from),
                "valid_until": iso(d.valid_until),
                "current": d.valid_at(q.now), "over": d.valid_until is not None and d.valid_until <= q.now,
-               "may_end": _passes(lambda d=d: people.end_delegation(ctx, d, q.now))}
+               "may_end": _passes(people.end_delegation, ctx, d, q.now)}
         (given if d.holder == login else received).append(row)
     return {"given": given, "received": received}
 
@@ -128,7 +120,7 @@ def assignable(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     for body in sorted(q.w.bodies.values(), key=lambda b: b.kind != book.top_kind):  # the top body first
         positions = [{"key": key, "title": pos.title.in_(lang)} for key, pos in book.positions.items()
                      if book.roles[pos.role].body == body.kind
-                     and _passes(lambda key=key: people.assign(ctx, PLACEHOLDER_ID, me, key, body, None, q.now, None))]
+                     and _passes(people.assign, ctx, PLACEHOLDER_ID, me, key, body, None, q.now, None)]
         if positions:
             teams = [{"key": k, "title": tm.title.in_(lang)} for k, tm in book.teams.items()] if body.kind == book.top_kind else []
             out.append({"body": body.key, "body_name": q.body_name(body.key, lang), "kind": body.kind,
@@ -152,7 +144,7 @@ def clerks(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
     ctx = _ctx(q, login)
     out = []
     for m in q.w.members.values():
-        if m.login != login and _passes(lambda m=m: people.delegate(ctx, PLACEHOLDER_ID, m, q.now, q.now + DAY)):
+        if m.login != login and _passes(people.delegate, ctx, PLACEHOLDER_ID, m, q.now, q.now + DAY):
             out.append({"login": m.login, "name": q.name(m.login, lang)})
     return sorted(out, key=lambda c: c["name"])
 

@@ -6,6 +6,7 @@ every query answers only what that viewer may see (R-R1, `engine.app.visibility`
 leave the rest out, lookups answer it as absent. Nothing here writes or prints.
 """
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -19,7 +20,7 @@ from engine.core.text import usable
 from engine.core.world import Lazy, World
 from engine.i18n import A, Msg, Person, Said, When, act_title, event_title, render, status_title, trigger_title, trigger_word
 from engine.infra.timeutil import iso
-from store.records import EventRecord, ItemRecord, MeetingRecord, Planned
+from store.records import EventRecord, ItemCard, ItemQuery, ItemRecord, MeetingRecord, Planned
 from workflows import Rulebook, Title
 
 
@@ -30,13 +31,16 @@ class Reader:
     def __init__(self, kaigi: Any, viewer: str | None = None) -> None:
         self.kaigi = kaigi
         self.viewer = viewer
-        self.sight: vis.Sight = vis.sight(World(), viewer, dt.datetime.now(dt.timezone.utc))
+        self.sight: vis.Sight = vis.sight(World(), viewer, dt.datetime.now(dt.UTC))
         self._seen: dict[int, bool] = {}  # item id -> visible, this snapshot
         self._cm: Any = None
         self.tx: Any = None
         self.w: World = World()
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.now = dt.datetime.now(dt.UTC)
         self._holders: dict[tuple[Any, ...], list[str]] = {}  # who holds which roles where, this snapshot
+        self._also: dict[str | None, tuple[int, ...]] = {}  # R-R1: items taken from a viewer's, this snapshot
+        self._page_orders: dict[int, list[Any]] = {}  # a page's orders by item, read at once (views_of)
+        self._leaves: set[int] = set()  # a page's items taken into nothing (views_of)
 
     def __enter__(self) -> "Reader":
         self._cm = self.kaigi.store.read()
@@ -46,7 +50,7 @@ class Reader:
         self.w.meetings = Lazy(self.tx.meeting)
         self.w.orders = Lazy(lambda i: next(iter(self.tx.orders(ids=[i])), None))
         clock = getattr(self.kaigi.store, "clock", None)
-        self.now = (clock() if clock else dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+        self.now = (clock() if clock else dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
         self.sight = vis.sight(self.w, self.viewer, self.now)
         return self
 
@@ -118,7 +122,7 @@ class Reader:
     def sees_meeting(self, meeting: MeetingRecord) -> bool:
         return self.sight.meeting(meeting)
 
-    def item_record(self, item_id: int) -> ItemRecord:
+    def item_record(self, item_id: int | None) -> ItemRecord:  # None: absent, as an id never used
         """The item, or `NotFound` alike for an id never used, out of range, or hidden."""
         rec = self.w.items.get(item_id) if vis.in_range(item_id) else None
         if rec is None or not self.sees_item(rec):
@@ -177,23 +181,44 @@ class Reader:
         a viewer (the engine asking on a member's behalf); a viewer's own sight wins."""
         _filters(station=station, team=team)
         body = self.w.body(station).key if station else None
-        book = self.book()
-        sight = self.sight if self.viewer is not None or login is None else vis.sight(self.w, login, self.now)
-        names: dict[str, str] = {}
+        book, names = self.book(), {}  # type: ignore[var-annotated]
+        q = self.item_query(ItemQuery(body=body, team=team), login)
+        return [self._card(c, book, names, lang) for c in self.tx.item_rows(q)]
+
+    def board(self, *, station: str | None = None, team: str | None = None, lang: str = "en",
+              shown: int = 60) -> list[dict[str, Any]]:
+        """The board's columns, one per state of the rulebook in force: how many items the
+        viewer may see there (`count`) and the first `shown` cards, the overdue first (R-N3),
+        then the latest changed (the later id first among items one act changed). Each column
+        is read from the indexes a page at a time, so the board costs its shown cards and its
+        counts, not every item."""
+        _filters(station=station, team=team)
+        body = self.w.body(station).key if station else None
+        book, names = self.book(), {}  # type: ignore[var-annotated]
+        q = self.item_query(ItemQuery(body=body, team=team))
+        counts = self.tx.count_items(q, by_state=True)
+        late = self.tx.count_items(dataclasses.replace(q, overdue_at=self.now), by_state=True) if counts else {}
         out = []
-        for c in self.tx.item_cards(body=body):
-            if team is not None and c.team != team:
-                continue
-            if not (self.sees_item(c) if sight is self.sight else sight.item(c, self._parent)):
-                continue
-            if c.body not in names:
-                names[c.body] = self.body_name(c.body, lang)
-            out.append({"id": c.id, "title": c.title, "state": c.state, "body": c.body, "body_name": names[c.body],
-                        "updated_at": iso(c.updated_at),
-                        "team_title": book.teams[c.team].title.in_(lang) if c.team in book.teams else None,
-                        "pillars": [book.pillars[p].title.in_(lang) if p in book.pillars else p for p in c.pillars],
-                        "overdue": c.earliest_due is not None and c.earliest_due <= self.now})  # R-N3
+        for key, st in book.states.items():
+            rows = []
+            if late.get(key):
+                rows = self.tx.item_rows(dataclasses.replace(q, state=key, overdue_at=self.now), latest=True,
+                                         limit=shown)
+            if counts.get(key, 0) > late.get(key, 0) and len(rows) < shown:
+                rows += self.tx.item_rows(dataclasses.replace(q, state=key, not_overdue_at=self.now),
+                                          latest=True, limit=shown - len(rows))
+            out.append({"key": key, "title": st.title.in_(lang), "count": counts.get(key, 0),
+                        "cards": [self._card(c, book, names, lang) for c in rows]})
         return out
+
+    def _card(self, c: ItemCard, book: Rulebook, names: dict[str, str], lang: str) -> dict[str, Any]:
+        if c.body not in names:
+            names[c.body] = self.body_name(c.body, lang)
+        return {"id": c.id, "title": c.title, "state": c.state, "body": c.body, "body_name": names[c.body],
+                "updated_at": iso(c.updated_at),
+                "team_title": book.teams[c.team].title.in_(lang) if c.team in book.teams else None,
+                "pillars": [book.pillars[p].title.in_(lang) if p in book.pillars else p for p in c.pillars],
+                "overdue": c.earliest_due is not None and c.earliest_due <= self.now}  # R-N3
 
     def open_sittings(self, item: ItemRecord) -> list[dict[str, Any]]:
         """The meetings a step of `item` may name now: convened ones it is on (a step by
@@ -205,38 +230,66 @@ class Reader:
               lang: str = "en", team: str | None = None) -> list[dict[str, Any]]:
         _filters(state=state, station=station, team=team)
         body = self.w.body(station).key if station else None
-        views = [self.item_view(i, lang) for i in self.tx.items(state=state, body=body)
-                 if (team is None or i.team == team) and self.sees_item(i)]
-        return [v for v in views if v["overdue"]] if overdue else views
+        q = self.item_query(ItemQuery(state=state, body=body, team=team, overdue_at=self.now if overdue else None))
+        return self.views_of([c.id for c in self.tx.item_rows(q)], lang)
 
     def items_page(self, *, state: str | None = None, station: str | None = None, overdue: bool = False,
                    since: dt.datetime | None = None, after: int = 0, limit: int = 50,
                    lang: str = "en", pillar: str | None = None) -> tuple[list[dict[str, Any]], int | None]:
         """One page of `items` in id order, after id `after`: at most `limit` views, and the
-        last id of the page when more may follow (the API's cursor), else None. Reads the
-        store a chunk at a time, so a page costs its own items, not the whole list; `since`
-        keeps items changed at or after that time (a poller's cheap read)."""
+        last id of the page when more follow (the API's cursor), else None. The store picks
+        the page from its indexes (`item_rows`: filters and R-R1 in the query), so a page
+        costs its own items, not the whole list; `since` keeps items changed at or after
+        that time (a poller's cheap read)."""
         _filters(state=state, station=station)
         body = self.w.body(station).key if station else None
-        out: list[dict[str, Any]] = []
-        last = after
-        chunk = max(limit, 50)
-        while True:
-            recs = self.tx.items(state=state, body=body, after=last, limit=chunk)
-            for n, i in enumerate(recs):
-                last = i.id
-                if since is not None and i.updated_at < since or not self.sees_item(i):
-                    continue
-                if pillar is not None and pillar not in i.pillars:  # R-X1
-                    continue
-                if overdue and not plan.overdue(i.reminders, self.now):  # as item_view says it
-                    continue
-                out.append(self.item_view(i, lang))
-                if len(out) == limit:
-                    more = n < len(recs) - 1 or len(recs) == chunk
-                    return out, (last if more else None)
-            if len(recs) < chunk:
-                return out, None
+        q = self.item_query(ItemQuery(state=state, body=body, pillar=pillar, since=since,
+                                      overdue_at=self.now if overdue else None))
+        rows = self.tx.item_rows(q, after=after, limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return self.views_of([r.id for r in rows], lang), (rows[-1].id if more and rows else None)
+
+    def views_of(self, ids: list[int], lang: str = "en") -> list[dict[str, Any]]:
+        """`item_view`s of `ids` (already chosen as visible), in that order: a page's records
+        read in one query, views built for those alone."""
+        if not ids:
+            return []
+        full = {r.id: r for r in self.tx.items(ids=ids)}
+        self.w.items.update(full)  # the recipients of a deadline look its item up: this read, once
+        self._page_orders = {i: [] for i in full}
+        for o in self.tx.orders(items=ids):
+            self._page_orders[o.item].append(o)
+        parents = {c.origin for c in self.tx.item_rows(ItemQuery(origins=tuple(full)))}
+        self._leaves = {i for i in full if i not in parents}  # taken into nothing: no descendants to read
+        try:
+            return [self.item_view(full[i], lang) for i in ids if i in full]
+        finally:
+            self._page_orders, self._leaves = {}, set()
+
+    # ------------------------------------------------------------ lists from the store's indexes
+    def item_query(self, q: ItemQuery, login: str | None = None) -> ItemQuery:
+        """`q` narrowed to what the viewer (or `login`, for a reader without a viewer) may see
+        (R-R1), as the store can ask it: their bodies' items, and the ids of those taken from
+        theirs (found among the few items with an origin)."""
+        sight = self.sight if self.viewer is not None or login is None else vis.sight(self.w, login, self.now)
+        if sight.everything:
+            return q
+        return dataclasses.replace(q, bodies=tuple(sorted(sight.bodies)), also=self._taken_from(sight))
+
+    def _taken_from(self, sight: vis.Sight) -> tuple[int, ...]:
+        """The items outside the viewer's bodies they see as taken from one of theirs (R-R1)."""
+        hit = self._also.get(sight.login)
+        if hit is not None:
+            return hit
+        moved = {c.id: c for c in self.tx.item_rows(ItemQuery(origin_only=True))}
+
+        def parent(i: int) -> Any:
+            return moved.get(i) or self._parent(i)
+
+        out = self._also[sight.login] = tuple(c.id for c in moved.values()
+                                              if c.body not in sight.bodies and sight.item(c, parent))
+        return out
 
     def waiting_for(self, book: Rulebook, item: ItemRecord, lang: str) -> str | None:
         """What the item waits for: the rulebook's words, or its next steps where those words
@@ -302,7 +355,8 @@ class Reader:
         kinds = self.w.body_kinds()
         st = book.states.get(item.state)
         deadlines = self.deadlines(book, item.reminders, item.id, None, lang)
-        orders = [self.order_view(o, lang) for o in self.tx.orders(item=item.id)]
+        mine = self._page_orders.get(item.id)
+        orders = [self.order_view(o, lang) for o in (self.tx.orders(item=item.id) if mine is None else mine)]
         taken = [self.link_view(book, c, lang) for c in self.descendants(item.id) if self.sees_item(c)]
         origin = self._parent(item.origin) if item.origin is not None else None
         return {"id": item.id, "title": item.title, "body": item.body, "body_name": self.body_name(item.body, lang),
@@ -373,6 +427,8 @@ class Reader:
         return doc, carriers
 
     def descendants(self, item_id: int) -> list[ItemRecord]:
+        if item_id in self._leaves:  # a page read knew it was taken into nothing
+            return []
         out, frontier = [], [item_id]
         while frontier:
             kids = self.tx.items(origin=frontier.pop())

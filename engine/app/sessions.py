@@ -57,12 +57,34 @@ def login_of(kaigi: Any, session_id: str | None) -> str | None:
     if not session_id or len(session_id) > 100:
         return None
     with kaigi.store.read() as tx:
-        found = tx.web_session(_digest(session_id))
-        if found is None or found["ended_at"] is not None or found["expires_at"] <= kaigi.now():
-            return None
-        if _fingerprint(tx.credential(found["login"])) != found["credential"]:
-            return None
+        return _login_in(kaigi, tx, session_id)
+
+
+def _login_in(kaigi: Any, tx: Any, session_id: str) -> str | None:
+    found = tx.web_session(_digest(session_id))
+    if found is None or found["ended_at"] is not None or found["expires_at"] <= kaigi.now():
+        return None
+    if _fingerprint(tx.credential(found["login"])) != found["credential"]:
+        return None
     return str(found["login"])
+
+
+def member_of(kaigi: Any, session_id: str | None) -> tuple[str | None, Any]:
+    """A web request's member, looked up once, in one read: (the session's login or None,
+    then `Kaigi.web_member`'s (actor, language), or the NotPermitted it raised when the
+    login is off the roster or holds no post now (R-I6): the caller ends that session)."""
+    from engine.core.errors import NotPermitted
+
+    if not session_id or len(session_id) > 100:
+        return None, None
+    with kaigi.store.read() as tx:
+        login = _login_in(kaigi, tx, session_id)
+        if login is None:
+            return None, None
+        try:
+            return login, kaigi.web_member(login, tx)
+        except NotPermitted as refused:
+            return login, refused
 
 
 def end(kaigi: Any, session_id: str | None) -> None:
@@ -73,4 +95,4 @@ def end(kaigi: Any, session_id: str | None) -> None:
         tx.end_web_session(_digest(session_id), kaigi.now())
 
 
-__all__ = ["LIFETIME", "begin", "end", "id_token_of", "login_of"]
+__all__ = ["LIFETIME", "begin", "end", "id_token_of", "login_of", "member_of"]

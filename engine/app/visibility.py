@@ -17,15 +17,15 @@ engine itself, or a database reader without a member (the auditor's role, R-I4):
 everything. The rule is pure: the caller passes the world and a way to look items up.
 """
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.core.errors import NotFound
-from engine.core.sight import EVERYTHING, Sight, sight  # noqa: F401 (the rule lives in the core)
+from engine.core.sight import EVERYTHING as EVERYTHING, Sight as Sight, sight as sight  # the rule lives in the core
 
 MAX_ID = 2**63 - 1  # the largest id either database holds (a signed 64-bit integer)
 
 
-def in_range(value: Any) -> bool:
+def in_range(value: Any) -> TypeGuard[int]:
     """An id either database can hold: 1..2**63-1 (larger ones overflow SQLite's driver)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 

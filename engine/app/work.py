@@ -24,7 +24,7 @@ from engine.i18n import Msg, trigger_word
 from engine.infra.timeutil import iso
 from store.records import ItemRecord, MeetingRecord, Planned
 
-_LAST = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+_LAST = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def work_of(q: Any, login: str, lang: str = "en") -> list[dict[str, Any]]:
@@ -219,7 +219,7 @@ def _convene_work(q: Any, login: str, lang: str, item: ItemRecord, kind: str | N
             continue  # the agenda keeper adds it to the sitting already called
         if ctx.holds((mk.convener,), item.body) is None:
             continue
-        if not offers._passes(lambda mk=mk: sittings._fits(ctx, mk, body, item)):
+        if not offers._passes(sittings._fits, ctx, mk, body, item):
             continue
         out.append({**_item_base(q, lang, item), "kind": "convene", "act": "convene", "meeting_kind": t.meeting,
                     "command": f"kaigi meeting convene {t.meeting} --at WHEN --item {item.id}",

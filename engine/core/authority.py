@@ -8,6 +8,7 @@ at that station.
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Protocol
 
 from store.frozen import record
@@ -16,7 +17,8 @@ from workflows import Rulebook
 
 
 class Roster(Protocol):
-    bodies: "dict[str, BodyRecord]"
+    @property
+    def bodies(self) -> Mapping[str, BodyRecord]: ...
 
     def assignments_of(self, login: str) -> list[AssignmentRecord]: ...
 

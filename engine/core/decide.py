@@ -75,7 +75,7 @@ def describe(world: World, book: Rulebook, held: list[au.Holding]) -> Msg:
     if not held:
         return Msg("held.none")
     kinds = world.body_kinds()
-    parts = []
+    parts: list[Title | Msg] = []
     for h in held:
         title = book.role_title(h.role)
         if kinds.get(h.body) == book.top_kind:  # a post at the top body goes without its body

@@ -17,7 +17,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 import orjson
 
@@ -84,11 +84,16 @@ def _kind(annotation: Any) -> str:
     return "plain"
 
 
-def event(type_: str, schema: int = 1, *, optional: tuple[str, ...] = (), legacy: bool = False,
-          roster: bool = False) -> Callable[[type], type]:
-    """Register a frozen event class under `type_`, at payload schema `schema`."""
+E = TypeVar("E", bound=Event)
 
-    def wrap(cls: type) -> type:
+
+@dataclass_transform(frozen_default=True)
+def event(type_: str, schema: int = 1, *, optional: tuple[str, ...] = (), legacy: bool = False,
+          roster: bool = False) -> Callable[[type[E]], type[E]]:
+    """Register a frozen event class under `type_`, at payload schema `schema` (a type
+    checker sees its annotations as the dataclass's fields: `dataclass_transform`)."""
+
+    def wrap(cls: type[E]) -> type[E]:
         cls = record(cls)
         hints = typing.get_type_hints(cls)
         spec = []
@@ -96,12 +101,12 @@ def event(type_: str, schema: int = 1, *, optional: tuple[str, ...] = (), legacy
             if f.name in ("item", "meeting"):
                 continue
             default = f.default if f.default is not dataclasses.MISSING else (
-                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
             spec.append((f.name, RENAMED.get(f.name, f.name), _kind(hints[f.name]), default))
-        cls.type, cls.schema, cls.legacy, cls.roster = type_, schema, legacy, roster  # type: ignore[attr-defined]
-        cls._spec = tuple(spec)  # type: ignore[attr-defined]
-        cls._optional = frozenset(optional)  # type: ignore[attr-defined]
-        REGISTRY[type_] = cls  # type: ignore[assignment]
+        cls.type, cls.schema, cls.legacy, cls.roster = type_, schema, legacy, roster
+        cls._spec = tuple(spec)
+        cls._optional = frozenset(optional)
+        REGISTRY[type_] = cls
         return cls
     return wrap
 
@@ -120,7 +125,7 @@ def _decoder(cls: type[Event]) -> Callable[[dict[str, Any], int | None, int | No
     """Straight-line code turning one type's payload into its event (replay decodes every
     row of the log; a loop over the fields cost as much as the decision itself)."""
     args = []
-    for name, key, kind, default in cls._spec:
+    for name, key, kind, _default in cls._spec:
         get = f"d.get({key!r}, _D[{name!r}])" if name in cls._optional else f"d[{key!r}]"
         if kind == "time":
             get = f"_t({get})"

@@ -69,7 +69,7 @@ def _r(obj: Any, **changes: Any) -> Any:
 class Fold:
     """Applies events to one World; `touched` collects what the projection must plan again."""
 
-    __slots__ = ("w", "c", "items", "meetings")
+    __slots__ = ("c", "items", "meetings", "w")
 
     def __init__(self, world: World, changes: Changes) -> None:
         self.w, self.c = world, changes

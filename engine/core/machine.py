@@ -61,7 +61,7 @@ def fire(book: Rulebook, state: str, trigger: str, check: Check, items: str | No
 def _no_such_step(book: Rulebook, state: str, trigger: str, items: str | None) -> Msg:
     options = []
     for t in book.transitions_from(state, items):
-        if t.fired_by:
+        if t.fired_by and t.meeting:  # the rulebook's checks: fired_by only with a meeting
             options.append(Msg("step.option_convene", trigger=t.trigger, meeting=A(book.meetings[t.meeting].title)))
         elif t.meeting:
             options.append(Msg("step.option_in", trigger=t.trigger, meeting=book.meetings[t.meeting].title))

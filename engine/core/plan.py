@@ -80,11 +80,11 @@ def _start(rule: ReminderRule, item: ItemRecord) -> dt.datetime | None:
     if rule.starts is None and rule.restarts == "outcome":  # R-C7: only a recorded outcome moves it
         return item.updated_at
     if rule.starts is None:  # a sitting that left the item undealt with restarts the wait
-        return max([item.updated_at, *[s.held_at for s in left_open if s.held_at >= item.updated_at]])  # type: ignore[type-var]
+        return max([item.updated_at, *[h for s in left_open if (h := s.held_at) is not None and h >= item.updated_at]])
     kind = rule.starts.partition(":")[2]
-    sat = [s.held_at for s in left_open if s.kind == kind]
+    sat = [h for s in left_open if s.kind == kind and (h := s.held_at) is not None]
     if sat:
-        return max(sat)  # type: ignore[type-var]
+        return max(sat)
     if any(s.kind == kind and s.status == "convened" for s in item.sittings):
         return None  # the sitting is still to come
     return item.updated_at  # its sitting was called off: the wait runs from the tabling

@@ -25,7 +25,7 @@ from engine.core.errors import DomainError, NotPermitted, ReplayMismatch
 from engine.core.fold import Changes, Stamp, apply, fold_credential, settle
 from engine.core.identity import SCHEDULER, SYSTEM
 from engine.core.world import World
-from engine.i18n import Msg, Said
+from engine.i18n import LANGS, Msg, Said
 from store.records import EventRecord
 from workflows import Rulebook
 from workflows.versions import parsed
@@ -121,16 +121,15 @@ class Replayer:
         except DomainError as err:
             return event, False, err.msg
         t = type(event)
-        if t is ev.ItemAdvanced:
-            if event.document:  # type: ignore[attr-defined]
-                self.documents.setdefault(event.document, rec.seq)  # type: ignore[attr-defined]
-        elif t is ev.ReminderDue:
-            self.due[(self._ident(event), event.rung)] = Fired(event.recipients, event.digests,  # type: ignore
-                                                               event.routes)  # type: ignore[attr-defined]
-        elif t is ev.ReminderSent:
-            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"  # type: ignore
-        elif t is ev.ReminderFailed:
-            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"  # type: ignore
+        if type(event) is ev.ItemAdvanced:  # `type(event) is`, not `t is`: the checker narrows the former
+            if event.document:
+                self.documents.setdefault(event.document, rec.seq)
+        elif type(event) is ev.ReminderDue:
+            self.due[(self._ident(event), event.rung)] = Fired(event.recipients, event.digests, event.routes)
+        elif type(event) is ev.ReminderSent:
+            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"
+        elif type(event) is ev.ReminderFailed:
+            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"
         elif t is ev.TokenCreated or t is ev.TokenRevoked or t is ev.CredentialSet:
             self._credential(rec, event)
         return event, t is not ev.ActRefused, reason
@@ -274,7 +273,7 @@ class Replayer:
         m = self.world.meetings.get(e.meeting) if e.meeting is not None else None
         if (rec.authority != SCHEDULER.login or e.kind != "notice" or e.item is not None or m is None
                 or m.status != "convened" or e.head_seq != rec.seq - 1 or not 0 <= e.of_seq <= e.head_seq
-                or e.lang not in papers.LANGS or not re.fullmatch(r"[0-9a-f]{64}", e.sha256)):
+                or e.lang not in LANGS or not re.fullmatch(r"[0-9a-f]{64}", e.sha256)):
             raise NotPermitted("replay.scheduler_only", seq=rec.seq, type=rec.type)
         return Msg("replay.scheduler")
 

@@ -26,7 +26,8 @@ class Overlay(MutableMapping[K, V], Generic[K, V]):
     __slots__ = ("base", "own")
 
     def __init__(self, base: dict[K, V]) -> None:
-        self.base, self.own = base, {}
+        self.base = base
+        self.own: dict[K, V] = {}
 
     def __getitem__(self, key: K) -> V:
         try:
@@ -57,7 +58,8 @@ class Lazy(MutableMapping[K, V], Generic[K, V]):
     __slots__ = ("load", "seen")
 
     def __init__(self, load: Callable[[K], V | None]) -> None:
-        self.load, self.seen = load, {}
+        self.load = load
+        self.seen: dict[K, V] = {}
 
     def __getitem__(self, key: K) -> V:
         try:
@@ -93,9 +95,26 @@ class World:
     """Bodies, members and their assignments over time, delegations, adopted rulebooks;
     items, meetings and orders. Indexes are rebuilt when what they index changes."""
 
-    __slots__ = ("bodies", "members", "assignments", "delegations", "adoptions", "items", "meetings",
-                 "orders", "_by_login", "_rules", "_kinds", "legacy", "lazy", "dirty_items", "dirty_meetings",
-                 "_book", "agenda_of", "_by_body")
+    __slots__ = (
+        "_book",
+        "_by_body",
+        "_by_login",
+        "_kinds",
+        "_rules",
+        "adoptions",
+        "agenda_of",
+        "assignments",
+        "bodies",
+        "delegations",
+        "dirty_items",
+        "dirty_meetings",
+        "items",
+        "lazy",
+        "legacy",
+        "meetings",
+        "members",
+        "orders",
+    )
 
     def __init__(self, *, bodies: MutableMapping[str, BodyRecord] | None = None,
                  members: MutableMapping[str, MemberRecord] | None = None,

@@ -9,18 +9,18 @@ logged, so read-only commands do not pay for it.
 import logging
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, TextIO
 
-_files: list[IO[str]] = []  # structlog 26 holds weak references to files; keep ours alive
+_files: list[TextIO] = []  # structlog 26 holds weak references to files; keep ours alive
 _pending: dict[str, Any] | None = None
 
 
-def open_log(log_file: Path) -> IO[str]:
+def open_log(log_file: Path) -> TextIO:
     """Open the log file for appending now, so an unwritable log fails before any act."""
     try:
         if log_file.exists() and not log_file.is_file():  # a FIFO would block, a device never ends
             raise ValueError(f"cannot write the log file {log_file}: not a regular file")
-        stream: IO[str] = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (kept for the process)
+        stream: TextIO = open(log_file, "a", encoding="utf-8")  # noqa: SIM115 (kept for the process)
     except OSError as err:
         raise ValueError(f"cannot write the log file {log_file}: {err.strerror or err}") from None
     _files.append(stream)
@@ -28,7 +28,7 @@ def open_log(log_file: Path) -> IO[str]:
 
 
 def configure_logging(*, log_file: Path | None = None, level: int | None = None, cache: bool = True,
-                      stream: IO[str] | None = None) -> None:
+                      stream: TextIO | None = None) -> None:
     """JSON lines to `log_file` (info and up), else to stderr at warning and up."""
     import structlog
 
@@ -42,7 +42,7 @@ def configure_logging(*, log_file: Path | None = None, level: int | None = None,
         level = logging.WARNING if level is None else level
     shared: list[Any] = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
                          structlog.processors.TimeStamper(fmt="iso", utc=True)]
-    render = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(ensure_ascii=False)]
+    render: list[Any] = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(ensure_ascii=False)]
     structlog.configure(processors=shared + render,
                         wrapper_class=structlog.make_filtering_bound_logger(level),
                         logger_factory=structlog.PrintLoggerFactory(file=stream),

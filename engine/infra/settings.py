@@ -2,14 +2,19 @@
 
 Reads nothing at import time: the caller passes the environment mapping and the working folder, so
 tests need no monkeypatching. No password in a URL ever reaches a repr or an error message.
+
+This module is the one place a KAIGI_* setting is read (tests/unit/test_settings_one_place.py):
+the faces and engine/app ask `load_settings` (everything) or `environment()` (the variables that
+have no key in kaigi.toml: language, --as, the web face's perimeter, secrets), never os.environ.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +24,48 @@ SECTION: Final = "kaigi"
 DEFAULT_MAIL_FROM: Final = "kaigi@localhost"
 KEYS: Final = ("db", "smtp_url", "mail_from", "outbox", "log", "digest", "base_url", "mail_papers")
 _MEMORY: Final = ("", ":memory:")
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """The KAIGI_* variables that have no key in kaigi.toml, read once; empty counts as unset.
+    Secrets (`secret`, `key_passphrase`, `oidc_client_secret`) stay out of the repr."""
+
+    lang: str | None = None  # KAIGI_LANG: ja or en
+    as_login: str | None = None  # KAIGI_AS: the login --as names when the option is not given
+    https: bool = False  # KAIGI_HTTPS=1: session cookies only over HTTPS
+    trust_proxy_header: bool = False  # KAIGI_TRUST_PROXY_HEADER=1
+    trusted_proxies: str = ""  # KAIGI_TRUSTED_PROXIES: comma-separated peers believed about X-Forwarded-For
+    proxy_header: str | None = None  # KAIGI_PROXY_HEADER (default Remote-User)
+    proxy_realm: str | None = None  # KAIGI_PROXY_REALM
+    secret: str | None = field(default=None, repr=False)  # KAIGI_SECRET: signs the session cookies
+    key_passphrase: str | None = field(default=None, repr=False)  # KAIGI_KEY_PASSPHRASE: the checkpoint key's
+    oidc_issuer: str | None = None  # KAIGI_OIDC_ISSUER
+    oidc_client_id: str | None = None  # KAIGI_OIDC_CLIENT_ID
+    oidc_client_secret: str | None = field(default=None, repr=False)  # KAIGI_OIDC_CLIENT_SECRET
+    oidc_login_claim: str | None = None  # KAIGI_OIDC_LOGIN_CLAIM
+
+    @property
+    def oidc(self) -> dict[str, str] | None:
+        """{"issuer", "client_id", "client_secret", "login_claim"} when an issuer and a client are set."""
+        if not (self.oidc_issuer and self.oidc_client_id):
+            return None
+        return {"issuer": self.oidc_issuer, "client_id": self.oidc_client_id,
+                "client_secret": self.oidc_client_secret or "", "login_claim": self.oidc_login_claim or ""}
+
+
+def environment(environ: Mapping[str, str] | None = None) -> Environment:
+    """The `Environment` of `environ` (default: this process's)."""
+    env = _env(os.environ if environ is None else environ)
+    lang = env.get("KAIGI_LANG")
+    return Environment(
+        lang=lang, as_login=env.get("KAIGI_AS"), https=env.get("KAIGI_HTTPS") == "1",
+        trust_proxy_header=env.get("KAIGI_TRUST_PROXY_HEADER") == "1",
+        trusted_proxies=env.get("KAIGI_TRUSTED_PROXIES", ""), proxy_header=env.get("KAIGI_PROXY_HEADER"),
+        proxy_realm=env.get("KAIGI_PROXY_REALM"), secret=env.get("KAIGI_SECRET"),
+        key_passphrase=env.get("KAIGI_KEY_PASSPHRASE"), oidc_issuer=env.get("KAIGI_OIDC_ISSUER"),
+        oidc_client_id=env.get("KAIGI_OIDC_CLIENT_ID"), oidc_client_secret=env.get("KAIGI_OIDC_CLIENT_SECRET"),
+        oidc_login_claim=env.get("KAIGI_OIDC_LOGIN_CLAIM"))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -34,6 +81,7 @@ class Settings:
     digest: str | None = None  # "HH:MM" Japan time: one mail a day per member instead of one per reminder
     base_url: str | None = None  # the web face's address: reminders link to the page of each act
     mail_papers: bool = True  # invitations carry the convocation notice as a PDF
+    env: Environment = field(default_factory=Environment)  # the variables with no key in the file
 
     def __repr__(self) -> str:
         from engine.infra.secrets import redact_url
@@ -177,7 +225,7 @@ def _path(value: str | None, base: Path) -> Path | None:
     return None if value is None else base / value
 
 
-def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd: Path) -> Settings:
+def load_settings(environ: Mapping[str, str] | None = None, *, db_url: str | None = None, cwd: Path) -> Settings:
     """Resolve the settings: --db, then the environment, then the settings file, then defaults.
 
     The file is ``KAIGI_CONFIG`` (relative to ``cwd``), else ``kaigi.toml`` beside the SQLite file
@@ -188,6 +236,7 @@ def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd:
     Raises:
         ValueError: one line naming the settings file and what is wrong with it.
     """
+    environ = os.environ if environ is None else environ
     env = _env(environ)
     given_db = db_url or env.get("KAIGI_DB")
     path, required = _config_location(env, given_db, cwd)
@@ -207,6 +256,7 @@ def load_settings(environ: Mapping[str, str], *, db_url: str | None = None, cwd:
         digest=_digest(env.get("KAIGI_DIGEST") or values.get("digest"), path),
         base_url=check_base_url(env.get("KAIGI_BASE_URL") or values.get("base_url")),
         mail_papers=_switch("mail_papers", env.get("KAIGI_MAIL_PAPERS", values.get("mail_papers"))),
+        env=environment(environ),
     )
 
 

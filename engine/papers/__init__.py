@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,7 @@ def read_anchor(data: bytes) -> Anchor | None:
     try:
         from pypdf import PdfReader
 
-        meta = PdfReader(io.BytesIO(data)).metadata or {}
+        meta: Mapping[str, Any] = PdfReader(io.BytesIO(data)).metadata or {}
         found = Anchor.parse(str(meta.get("/Keywords", "")))
         if found is not None:
             return found
@@ -324,7 +324,7 @@ def read_anchor(data: bytes) -> Anchor | None:
 
 def verify(kaigi: Any, data: bytes, load: Callable[[], Any] | None = None) -> Verdict:
     """Whether this log vouches for the paper `data` (exit codes of `document verify`)."""
-    if not data.lstrip()[:5] == b"%PDF-":
+    if data.lstrip()[:5] != b"%PDF-":
         return Verdict(2, "paper.verify.not_pdf")
     anchor = read_anchor(data)
     if anchor is None:

@@ -19,6 +19,7 @@ from engine.core import authority as au
 from engine.core import decide
 from engine.core.errors import DomainError
 from engine.core.recipients import subject_order
+from engine.core.world import World
 from engine.i18n import A, Msg, Person, Plain, When
 from engine.reminders import rank
 from engine.reminders.headers import header_text
@@ -29,13 +30,13 @@ from workflows import Rulebook
 from workflows.rulebook import ReminderRule
 
 
-def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str, at: dt.datetime,
+def actions_for_item(world: World, book: Rulebook, item: ItemRecord, login: str, at: dt.datetime,
                      prefix: str, open_meetings: tuple[MeetingRecord, ...] = ()) -> list[Action]:
     """The steps `login` may take on `item` now, under `book`."""
     w = world
-    held = au.holdings(w, book, login, at)  # type: ignore[arg-type]
-    kinds = w.body_kinds()  # type: ignore[attr-defined]
-    meetings = w.meetings  # type: ignore[attr-defined]
+    held = au.holdings(w, book, login, at)
+    kinds = w.body_kinds()
+    meetings = w.meetings
     out: list[Action] = []
     seen: set[str] = set()
 
@@ -49,7 +50,7 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
             continue
         dest = book.states[t.dest].title if t.dest in book.states else t.dest
         if t.meeting is None:
-            if au.holds(w, held, book, t.roles, item.body) or (t.filer and login == item.filed_by):  # type: ignore[arg-type]
+            if au.holds(w, held, book, t.roles, item.body) or (t.filer and login == item.filed_by):
                 add(Msg("do.step", trigger=t.trigger, dest=dest), _cmd(prefix, f"item advance {item.id} {t.trigger}"),
                     f"/items/{item.id}#next")
             continue
@@ -59,28 +60,28 @@ def actions_for_item(world: object, book: Rulebook, item: ItemRecord, login: str
             m = meetings.get(s.meeting) if s.meeting in meetings else None
             if s.kind == kind.key and s.status == "held" and s.outcome is None and m is not None \
                     and au.holds(w, held, book, kind.recorder_roles, item.body) \
-                    and _accepted(w, book, login, at, item, t.trigger, m):  # type: ignore[arg-type]
+                    and _accepted(w, book, login, at, item, t.trigger, m):
                 add(Msg("do.record", trigger=t.trigger, meeting=A(kind.title), id=s.meeting),
                     _cmd(prefix, f"item advance {item.id} {t.trigger} --meeting {s.meeting}"),
                     f"/items/{item.id}#next")
-        if au.holds(w, held, book, (kind.convener,), item.body):  # type: ignore[arg-type]
+        if au.holds(w, held, book, (kind.convener,), item.body):
             attendee = " --attendee LOGIN" if kind.calls else ""
             add(Msg("do.convene", meeting=A(kind.title)),
                 _cmd(prefix, f"meeting convene {kind.key} --at WHEN --item {item.id}{attendee}{station}"),
                 _convene_page(kind.key, item.id, item.body if station else None))
-        for s in (m for m in open_meetings if m.kind == kind.key and m.body == item.body and m.status == "convened"):
-            if item.id not in s.items and au.holds(w, held, book, kind.agenda_roles, item.body) \
-                    and s.starts_at > at:  # type: ignore[arg-type]
-                add(Msg("do.agenda", meeting=A(kind.title), id=s.id),
-                    _cmd(prefix, f"meeting agenda {s.id} add {item.id}"), f"/meetings/{s.id}#agenda-add")
+        for om in (m for m in open_meetings if m.kind == kind.key and m.body == item.body and m.status == "convened"):
+            if item.id not in om.items and au.holds(w, held, book, kind.agenda_roles, item.body) \
+                    and om.starts_at > at:
+                add(Msg("do.agenda", meeting=A(kind.title), id=om.id),
+                    _cmd(prefix, f"meeting agenda {om.id} add {item.id}"), f"/meetings/{om.id}#agenda-add")
     return out
 
 
-def _accepted(world: object, book: Rulebook, login: str, at: dt.datetime, item: ItemRecord, trigger: str,
+def _accepted(world: World, book: Rulebook, login: str, at: dt.datetime, item: ItemRecord, trigger: str,
               meeting: MeetingRecord) -> bool:
     """R-N1: the act would be accepted citing that sitting — decided by the very function the
     act runs (a sitting before the item's last step, R-M5, is never offered)."""
-    ctx = decide.Ctx(book, at, login, login, world)  # type: ignore[arg-type]
+    ctx = decide.Ctx(book, at, login, login, world)
     try:
         decide.advance(ctx, item, trigger, meeting, "", spawn_id=2**62)
     except DomainError:
@@ -88,22 +89,22 @@ def _accepted(world: object, book: Rulebook, login: str, at: dt.datetime, item: 
     return True
 
 
-def who_can_as(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) -> dict[str, set[str]]:
+def who_can_as(world: World, book: Rulebook, item: ItemRecord, at: dt.datetime) -> dict[str, set[str]]:
     """Everyone who could move the item on now, each with the roles that let them."""
     w = world
-    kinds = w.body_kinds()  # type: ignore[attr-defined]
+    kinds = w.body_kinds()
     out: dict[str, set[str]] = {}
     for t in book.transitions_from(item.state, kinds.get(item.body)):
         if t.fired_by or t.trigger == "withdraw":
             continue
         roles = (book.meetings[t.meeting].convener,) if t.meeting else t.roles
         for role in roles:
-            for login in au.holders(w, book, [role], item.body, at):  # type: ignore[arg-type]
+            for login in au.holders(w, book, [role], item.body, at):
                 out.setdefault(login, set()).add(role)
     return out
 
 
-def who_can(world: object, book: Rulebook, item: ItemRecord, at: dt.datetime) -> list[str]:
+def who_can(world: World, book: Rulebook, item: ItemRecord, at: dt.datetime) -> list[str]:
     """Everyone who could move the item on now (for an escalation: whom to turn to)."""
     return sorted(who_can_as(world, book, item, at))
 
@@ -133,7 +134,7 @@ class _Named:
         return f"{title} {name}" if lang == "ja" else f"{name} ({title})"
 
 
-def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
+def compose(world: World, book: Rulebook, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
             item: ItemRecord | None, meeting: MeetingRecord | None, at: dt.datetime, training: bool,
             open_meetings: tuple[MeetingRecord, ...] = (), base_url: str | None = None) -> Text:
     """One message: subject, body, and the commands and links it offers (each one `to` may
@@ -146,9 +147,13 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
     lang = to.lang
     base = base_of(base_url)
     prefix = f"--as {to.login} " if training else ""
-    members = getattr(world, "members")
-    person = lambda login: Person(login, members[login].name, members[login].name_en, False) \
-        if login in members else Person(login, with_login=False)  # noqa: E731
+    members = world.members
+
+    def person(login: str) -> Person:
+        if login in members:
+            return Person(login, members[login].name, members[login].name_en, False)
+        return Person(login, with_login=False)
+
     what = rule.title
     late = rung > 0
     deadline = When(p.due_at)
@@ -165,7 +170,7 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
                     text.commands, (page,))
     order = subject_order(p.ident)
     if order is not None and item is not None:
-        o = world.orders.get(order) if order in world.orders else None  # type: ignore[attr-defined]
+        o = world.orders.get(order) if order in world.orders else None
         about = Msg("mail.about_order", id=order, item=item.id, title=item.title)
         look = _cmd(prefix, f"order list --item {item.id}")
         look_page = f"/items/{item.id}#orders"
@@ -175,8 +180,8 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
         else:
             if o is not None:
                 turn_to = {o.to: set(book.powers.ordered)}
-            held = au.holdings(world, book, to.login, at)  # type: ignore[arg-type]
-            if au.holds(world, held, book, book.powers.order, item.body):  # type: ignore[arg-type]
+            held = au.holdings(world, book, to.login, at)
+            if au.holds(world, held, book, book.powers.order, item.body):
                 actions = [Action(Msg("do.waive"), _cmd(prefix, f"order waive {order} --reason TEXT"), where)]
     elif item is not None:
         about = Msg("mail.about_item", id=item.id, title=item.title)
@@ -187,7 +192,7 @@ def compose(world: object, book: Rulebook, rule: ReminderRule, p: Planned, rung:
             turn_to = {x: r for x, r in who_can_as(world, book, item, at).items() if x != to.login}
     else:
         about = Msg("mail.about_nothing")
-    mine = {h.role for h in au.holdings(world, book, to.login, at)}  # type: ignore[arg-type]
+    mine = {h.role for h in au.holdings(world, book, to.login, at)}
     groups: dict[str, list[_Named]] = {rank.SUPERIOR: [], rank.SUBORDINATE: [], rank.PEER: []}
     for login in sorted(turn_to):
         roles = turn_to[login]
@@ -230,7 +235,7 @@ class _Look:
             Msg("mail.by_command", command=self.command).render(lang)
 
 
-def _vacant_below(world: object, book: Rulebook, rule: ReminderRule, rung: int, item: ItemRecord | None,
+def _vacant_below(world: World, book: Rulebook, rule: ReminderRule, rung: int, item: ItemRecord | None,
                   meeting: MeetingRecord | None, at: dt.datetime) -> list[Msg]:
     """R-N2: the roles reminded at the earlier rungs that nobody holds now, said as vacant."""
     body = item.body if item is not None else meeting.body if meeting is not None else None
@@ -238,7 +243,7 @@ def _vacant_below(world: object, book: Rulebook, rule: ReminderRule, rung: int, 
         return []
     roles = dict.fromkeys(role for r in range(rung) for role in rule.recipients(r) if role in book.roles)
     return [Msg("mail.vacant_below", role=book.roles[role].title) for role in roles
-            if not au.holders(world, book, [role], body, at)]  # type: ignore[arg-type]
+            if not au.holders(world, book, [role], body, at)]
 
 
 class _Lines:

@@ -12,6 +12,7 @@ Pure.
 """
 
 from engine.core.plan import notified
+from engine.core.world import World
 from engine.i18n import Msg, Person, When
 from engine.reminders.headers import header_text
 from engine.reminders.mailparts import Action, Text, _agenda, _cmd, _render_actions, _tidy
@@ -31,11 +32,11 @@ def notice_kind(rule: ReminderRule, p: Planned, meeting: MeetingRecord) -> str:
     return "update" if notified(rule, meeting, but=p.ident) else "invitation"
 
 
-def meeting_notice(world: object, book: Rulebook, rule: ReminderRule, p: Planned, to: MemberRecord,
+def meeting_notice(world: World, book: Rulebook, rule: ReminderRule, p: Planned, to: MemberRecord,
                    meeting: MeetingRecord, prefix: str) -> Text:
     """One meeting notice to `to`: subject, body and the commands it offers."""
     lang = to.lang
-    members = getattr(world, "members")
+    members = world.members
 
     def person(login: str) -> Person:
         m = members.get(login) if login in members else None

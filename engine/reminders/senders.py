@@ -24,10 +24,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from types import TracebackType
-from typing import Final, NamedTuple, Protocol, Self, TypeVar
+from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
-from engine.infra.secrets import MASK, redact_url  # noqa: F401 (redact_url is re-exported)
+from engine.infra.secrets import MASK, redact_url
 from engine.reminders.headers import (
     ascii_domain,
     has_line_break_or_control,
@@ -690,7 +690,7 @@ class OutboxSender:
         left the line there, and the message is then not written again (exactly once).
         Outside a batch the line is fsynced before ``send`` returns; inside one, at ``flush``.
         """
-        record = {
+        record: dict[str, Any] = {
             "message_id": msg.message_id,
             "to": list(msg.to),
             "subject": header_text(msg.subject),

@@ -20,6 +20,7 @@ TINY = {
     "reminders.py": ["--total", "300", "--due", "30", "--no-memory"],
     "web.py": ["--events", "1500", "--requests", "3", "--board-requests", "1"],
     "api.py": ["--events", "1500", "--clients", "2", "--requests", "1"],
+    "lists.py": ["--items", "300", "--overdue", "30", "--rounds", "1"],
 }
 
 

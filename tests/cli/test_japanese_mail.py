@@ -32,10 +32,9 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import AuthResult
 from click.testing import CliRunner
 
-from engine.core.events import ReminderFailed, ReminderSent
 from engine.infra.clock import FrozenClock
 from engine.reminders.dispatch import Dispatcher, backoff, message_id
 from engine.reminders.senders import (
@@ -52,7 +51,7 @@ from store.records import DocumentRecord
 from tests.conftest import make_svc
 from tests.unit.test_delivery import free_port
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MAIL_FROM = "推進本部 事務局 <kaigi@example.jp>"
 SECRET = "Pa55:w0rd/s3cret"
 URL_RE = re.compile(r"https?://[!-~]+")

@@ -52,7 +52,7 @@ class TestOfficialWords:
         assert official_when(dt.datetime(2019, 4, 30, 9, 0, tzinfo=JST), date_only=True) == "平成31年4月30日（火）"
 
     def test_noon_is_afternoon_zero_and_utc_is_shown_in_japan_time(self):
-        assert official_when(dt.datetime(2026, 12, 10, 3, 0, tzinfo=dt.timezone.utc)).endswith("午後0時00分")
+        assert official_when(dt.datetime(2026, 12, 10, 3, 0, tzinfo=dt.UTC)).endswith("午後0時00分")
 
     def test_english(self):
         assert official_when(dt.datetime(2026, 12, 10, 14, 0, tzinfo=JST), "en") == \
@@ -88,7 +88,7 @@ def world(db_url: str) -> Any:
 def test_notice_reads_back_in_japanese_with_a_qr_code_equal_to_its_anchor(world, tmp_path):
     """The 招集通知: title, 令和 date with weekday, place, chair, members, agenda, clause; the QR
     code decodes to the anchor printed in its footer and kept in its metadata."""
-    k, s, m = world
+    k, _s, m = world
     p = k.print_paper("sato", "notice", m, lang="ja")
     text = text_of(p.pdf)
     for want in ("推進本部対策会議の開催について（通知）", "令和8年12月10日（木）午前10時00分", "本部4階 大会議室",
@@ -107,7 +107,7 @@ def test_notice_reads_back_in_japanese_with_a_qr_code_equal_to_its_anchor(world,
 @needs_tools
 @needs_fonts
 def test_agenda_in_english_and_place_undecided(world):
-    k, s, m = world
+    k, s, _m = world
     council = s.council  # convened without a place
     p = k.print_paper("sato", "agenda", council, lang="en")
     text = " ".join(text_of(p.pdf).split())
@@ -135,7 +135,7 @@ def test_minutes_only_when_approved_with_attendance_and_outcomes(world):
 @needs_fonts
 def test_progress_report_groups_by_pillar_and_station_and_marks_overdue(world):
     """R-X1 (pillars: one unassigned group until items carry them), R-N3 (overdue)."""
-    k, s, _ = world
+    k, _s, _ = world
     k.store.clock = lambda: T0 + dt.timedelta(days=200)  # every planned deadline has passed
     text = text_of(k.print_paper("sato", "progress").pdf)
     assert "推進状況報告書" in text and "未指定" in text and "常総警察署" in text and "水戸警察署" in text
@@ -156,7 +156,7 @@ def test_r_r1_a_station_member_cannot_print_another_stations_meeting(world):
 
 def test_printing_is_recorded_and_the_log_still_verifies(world):
     """DocumentPrinted: the PDF's sha256 and anchor, by the viewer; replay re-decides it."""
-    k, s, m = world
+    k, s, _m = world
     p = k.print_paper("matsumoto", "report", s.mito_item, lang="en")
     with k.read() as q:
         e = q.tx.events(after=p.anchor.head_seq, limit=1)[0]
@@ -167,7 +167,7 @@ def test_printing_is_recorded_and_the_log_still_verifies(world):
 
 
 def test_verify_answers_0_7_and_2(world, db_url, tmp_path):
-    k, s, m = world
+    k, _s, m = world
     p = k.print_paper("sato", "notice", m)
     assert k.verify_paper(p.pdf).code == 0
     # one byte of its content changed

@@ -1,7 +1,6 @@
 """R-X1: the four pillars of 第3 as rulebook data; an item names the pillars it serves (CLI,
 engine, replay); `item list --pillar`; the progress report groups by pillar and station."""
 
-import datetime as dt
 import json
 from pathlib import Path
 

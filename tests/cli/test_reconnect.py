@@ -32,7 +32,7 @@ from tests.conftest import make_svc
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 KAIGI = [sys.executable, "-c", "from cli import main; main()"]
 LEAD = 20.0  # seconds from set-up until the reminders fall due: after the restart
 
@@ -145,7 +145,8 @@ def test_serve_and_scheduler_survive_a_postgresql_restart(cluster: Cluster, tmp_
     outbox = tmp_path / "outbox.jsonl"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    logs = {name: open(tmp_path / f"{name}.err", "w+", encoding="utf-8") for name in ("serve", "scheduler")}
+    logs = {name: open(tmp_path / f"{name}.err", "w+", encoding="utf-8")  # noqa: SIM115 (the children write them; read back at the end)
+            for name in ("serve", "scheduler")}
     serve = subprocess.Popen([*KAIGI, "--db", cluster.url, "serve", "--port", str(port)], cwd=tmp_path,
                              env=env_for(), stdout=subprocess.DEVNULL, stderr=logs["serve"])
     sched = subprocess.Popen([*KAIGI, "--db", cluster.url, "scheduler", "run", "--sweep", "1"], cwd=tmp_path,

@@ -46,7 +46,7 @@ def test_meeting_invitation_arrives_with_its_calendar(svc, clock, smtp):
     assert 8 == d.run_once().sent
     rcpts = sorted(r[0] for r, _ in inbox.messages)
     assert "nakamura@police.pref.ibaraki.example" in rcpts and "sato@police.pref.ibaraki.example" in rcpts
-    to, msg = next((r, m) for r, m in inbox.messages if r == ["sato@police.pref.ibaraki.example"])
+    _to, msg = next((r, m) for r, m in inbox.messages if r == ["sato@police.pref.ibaraki.example"])
     assert "【招集】会議1(推進本部対策会議、令和8年11月27日(金) 10:00)のご案内" == msg["subject"]
     assert msg["Message-ID"].startswith("<kaigi.") and msg["Message-ID"].endswith("@police.pref.ibaraki.example>")
     body = msg.get_body(("plain",)).get_content()
@@ -56,7 +56,7 @@ def test_meeting_invitation_arrives_with_its_calendar(svc, clock, smtp):
 
     event = icalendar.Calendar.from_ical(cal.get_content()).walk("VEVENT")[0]
     assert "REQUEST" == str(icalendar.Calendar.from_ical(cal.get_content())["method"])
-    assert dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc) == event.decoded("dtstart")
+    assert dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC) == event.decoded("dtstart")
     assert "中村 八郎" in [a.params["CN"] for a in event["attendee"]]
 
 

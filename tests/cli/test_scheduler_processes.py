@@ -30,7 +30,7 @@ from tests.conftest import PG_SKIP, PG_URL, Peek, make_svc, pg_schema_url
 
 pytestmark = pytest.mark.slow
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 MANAGER = "yamamoto"  # the implementation manager: rung 0 of `staff_meeting`
 MANAGER_ADDRESS = f"{MANAGER}@police.pref.ibaraki.example"
 KAIGI = [sys.executable, "-c", "from cli import main; main()"]
@@ -165,7 +165,7 @@ def test_killed_scheduler_resends_only_the_message_in_flight(db_url: str, tmp_pa
 def test_second_scheduler_on_sqlite_is_refused(tmp_path: Path) -> None:
     db_file = tmp_path / "kaigi.db"
     db_url = f"sqlite:///{db_file}"
-    store, due = make_due(db_url, 1)
+    _store, due = make_due(db_url, 1)
     outbox = tmp_path / "outbox.jsonl"
     lock = tmp_path / "kaigi.db.scheduler.lock"
     env = clean_env(KAIGI_OUTBOX=str(outbox))

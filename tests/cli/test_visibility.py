@@ -210,7 +210,7 @@ def check_list(w: W, name: str) -> list[str]:
         ids = {row.get("item")} if "item" in row else set()
         if name == "item list":
             ids = {row["id"]}
-        if name == "meeting list" and row["id"] in hidden_meetings or ids & hidden_items \
+        if (name == "meeting list" and row["id"] in hidden_meetings) or ids & hidden_items \
                 or row.get("meeting") in hidden_meetings:
             bad.append(f"A {name} shows {row.get('id')}")
     if name == "item list" and sorted(r_["id"] for r_ in rows) != sorted([w.s.mito_item, w.s.escalated]):
@@ -221,7 +221,7 @@ def check_list(w: W, name: str) -> list[str]:
     if r.exit_code != 0 or json.loads(r.stdout) != []:
         bad.append(f"ended {name}: exit {r.exit_code} {r.stdout[:200]}")
     r = _as(w, vw.HQ_MEMBER, "--json", *cmd)
-    if r.exit_code != 0 or name in ("item list", "meeting list") and len(json.loads(r.stdout)) < 5:
+    if r.exit_code != 0 or (name in ("item list", "meeting list") and len(json.loads(r.stdout)) < 5):
         bad.append(f"the HQ {name}: exit {r.exit_code}")
     return bad
 

@@ -5,6 +5,7 @@ found by time, and a delivery is claimed once."""
 
 import datetime as dt
 import hashlib
+import itertools
 
 import pytest
 
@@ -13,7 +14,7 @@ from store.chain import GENESIS, record_hash
 from store.records import (DeliveryRecord, DocumentRecord, ItemRecord, MeetingRecord, Minutes, NewEvent,
                            OpenOrder, Planned, Sitting)
 
-T0 = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 25, 1, 0, tzinfo=dt.UTC)
 
 
 class Clock:
@@ -56,7 +57,7 @@ class TestLog:
             b = tx.append("sato", "sato", "training", "2024-10-01", [NewEvent("X", 1, "{}", roster=True)])
         log = a + b
         assert [1, 2, 3] == [r.seq for r in log]
-        assert GENESIS == log[0].prev_hash and all(x.hash == y.prev_hash for x, y in zip(log, log[1:]))
+        assert GENESIS == log[0].prev_hash and all(x.hash == y.prev_hash for x, y in itertools.pairwise(log))
         assert all(record_hash(r) == r.hash for r in log)
         with port.read() as tx:
             h = tx.head()

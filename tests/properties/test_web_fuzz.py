@@ -124,7 +124,7 @@ class Site:
 
 
 @pytest.fixture
-def site(real: Any) -> Any:  # noqa: F811 (the fixture of tests/web)
+def site(real: Any) -> Any:
     s = Site(real)
     yield s
     s.close()

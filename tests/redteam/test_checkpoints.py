@@ -28,7 +28,7 @@ def signed(demo_cli, tmp_path):
 
 
 def test_keygen_keeps_the_private_key_private_and_never_overwrites(signed):
-    kaigi, _, pub, key = signed
+    kaigi, _, _pub, key = signed
     assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
     r = kaigi("audit", "keygen", "--out", key.removesuffix(".key"))
     assert r.exit_code == 2 and "never overwritten" in r.stderr

@@ -119,7 +119,7 @@ def test_r_i5_the_chief_lists_every_token_nobody_else_does(fast):
 
 def test_r_i5_the_log_holds_hashes_only(fast):
     """The token's sha256 and the sha256 of the stored argon2 hash: never the hash itself."""
-    tid, secret = accounts.create_token(fast, "yamamoto", "laptop")
+    _tid, secret = accounts.create_token(fast, "yamamoto", "laptop")
     accounts.set_password(fast, "yamamoto", "yamamoto", "a long passphrase")
     created, setpw = [e for e in fast.peek.stream() if e.type in ("TokenCreated", "CredentialSet")]
     assert json.loads(created.payload)["digest"] == hashlib.sha256(secret.encode()).hexdigest()
@@ -176,7 +176,7 @@ def tokens(svc):
 ])
 def test_r_i5_verify_names_an_edited_token_row(tokens, edit, field):
     svc, ids = tokens
-    later = dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)
+    later = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
     raw(svc.store, edit, **ids, digest=hashlib.sha256(b"kaigi_mine").hexdigest(),
         later=later if svc.store.pg else t_out(later))
     v = verify(svc.store)

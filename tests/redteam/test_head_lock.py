@@ -25,7 +25,7 @@ from store.sql import pg_conninfo, sqlite_path
 
 BOUND = 1.0        # KAIGI_HEAD_WAIT in these tests
 RELEASE_AFTER = 4.0  # the holder lets go after this long, so an unbounded wait ends too (and fails the test)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_r_i2_an_act_that_waited_is_stamped_when_it_took_the_head(hq, db_url):
     PostgreSQL it was read before the wait, so a long wait became a 'held too long' refusal
     kept in the honest actor's name)."""
     with head_held(db_url, release_after=BOUND / 3) as h:
-        took, out = timed(lambda: hq.file_item("nakamura", "waited its turn", team="chiiki"))
+        _took, out = timed(lambda: hq.file_item("nakamura", "waited its turn", team="chiiki"))
     assert not isinstance(out, Exception), out
     assert h.released_at is not None
     assert out.event.at >= h.released_at, (out.event.at, h.released_at)

@@ -77,7 +77,7 @@ def world() -> Iterator[dict[str, Any]]:
         owner.add_member(chief, "tanaka", name="田中", db_role=ROLES["tanaka"])
         owner.assign(chief, "tanaka", "soshiki2_kacho")
         owner.assign(chief, "tanaka", "soshiki2_shomu")
-        owner.delegate(chief, "tanaka", valid_until=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1))
+        owner.delegate(chief, "tanaka", valid_until=dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
         owner.add_member(chief, "kato", name="加藤", db_role=ROLES["kato"])
         owner.assign(chief, "kato", "team_leader")
         owner.db_grants(apply=True)

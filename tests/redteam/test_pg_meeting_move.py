@@ -50,7 +50,7 @@ def world() -> Iterator[dict[str, Any]]:
         from store.db import upgrade
 
         upgrade(url)
-        past = FrozenClock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
+        past = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
         owner = Kaigi(open_store(url, clock=past.now))
         bootstrap.init(owner, chief={"login": "sato", "name": "佐藤", "name_en": "Sato", "db_role": ROLES["sato"]})
         chief = Actor("sato", "db")
@@ -88,12 +88,12 @@ def head(world: dict[str, Any]) -> tuple[int, str]:
 def test_r_m6_r_i1_the_chief_moves_his_council_as_his_own_role(world):
     k = kaigi_as(world, "sato")
     me = k.authenticate()
-    starts = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3)
+    starts = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     m = k.convene(me, "council", starts, place="本部4階大会議室").fact.meeting
     new_at = (starts + dt.timedelta(days=2)).replace(microsecond=0)
     out = k.move(me, m, starts_at=new_at, place="第二会議室", reason="日程変更")
     assert (out.event.type, out.event.actor, out.event.identity) == ("MeetingMoved", "sato", "db")
-    assert abs((out.event.at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 60  # the database's clock
+    assert abs((out.event.at - dt.datetime.now(dt.UTC)).total_seconds()) < 60  # the database's clock
     with k.read(viewer="sato") as q:
         rec = q.meeting_record(m)
         assert (rec.starts_at, rec.place, rec.version, rec.changed_at) == (new_at, "第二会議室", 2, out.event.at)
@@ -107,7 +107,7 @@ def test_r_m6_r_i1_the_chief_moves_his_council_as_his_own_role(world):
 
 def test_r_m6_r_c3_another_member_is_refused_and_nothing_moves(world):
     sato = kaigi_as(world, "sato")
-    m = sato.convene(sato.authenticate(), "council", dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=4)).fact.meeting
+    m = sato.convene(sato.authenticate(), "council", dt.datetime.now(dt.UTC) + dt.timedelta(days=4)).fact.meeting
     sato.store.close()
     k = kaigi_as(world, "tanaka")
     with pytest.raises(NotPermitted, match="only the HQ chief"):

@@ -49,7 +49,7 @@ def world() -> Iterator[dict[str, Any]]:
         from store.db import upgrade
 
         upgrade(url)
-        past = FrozenClock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2))
+        past = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
         owner = Kaigi(open_store(url, clock=past.now))
         bootstrap.init(owner, chief={"login": "sato", "name": "佐藤", "name_en": "Sato", "db_role": ROLES["sato"]})
         chief = Actor("sato", "db")

@@ -56,7 +56,7 @@ def world() -> Iterator[dict[str, Any]]:
         from store.db import upgrade
 
         upgrade(url)
-        past = FrozenClock(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2))
+        past = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
         owner = Kaigi(open_store(url, clock=past.now))
         bootstrap.init(owner, chief={"login": "sato", "name": "佐藤", "name_en": "Sato", "db_role": ROLES["sato"]})
         chief = Actor("sato", "db")
@@ -138,7 +138,7 @@ def test_r_i1_a_member_acts_as_the_role_postgres_authenticated(world):
     assert (me.login, me.identity, me.via) == ("tanaka", "db", ROLES["tanaka"])
     out = k.file_item(me, "田中の案件")
     assert (out.event.actor, out.event.identity) == ("tanaka", "db")
-    assert abs((out.event.at - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 60  # the database's clock
+    assert abs((out.event.at - dt.datetime.now(dt.UTC)).total_seconds()) < 60  # the database's clock
     k.store.close()
 
 

@@ -18,7 +18,7 @@ from engine.core.errors import Unavailable
 from store import open_store
 from tests.conftest import PG_SKIP, PG_URL, make_svc
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def terminate(store: Any) -> None:

@@ -78,7 +78,7 @@ class TestDates:
         assert "平成31年4月30日" == era(dt.date(2019, 4, 30))
 
     def test_utc_instants_are_read_in_japan_time(self):
-        at = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.timezone.utc)  # 00:30 the next day in Japan
+        at = dt.datetime(2026, 12, 1, 15, 30, tzinfo=dt.UTC)  # 00:30 the next day in Japan
         assert when(at, "ja").startswith("令和8年12月2日(水)")
 
 

@@ -11,7 +11,7 @@ from store.records import MeetingRecord, MemberRecord
 from workflows import bundled_rulebooks
 
 BOOK = bundled_rulebooks()[-1]
-STAMP = dt.datetime(2026, 11, 30, 3, 4, 5, tzinfo=dt.timezone.utc)
+STAMP = dt.datetime(2026, 11, 30, 3, 4, 5, tzinfo=dt.UTC)
 START = dt.datetime(2026, 12, 1, 10, 0, tzinfo=JST)
 MEMBERS = {"sato": MemberRecord("sato", "佐藤 一郎", "Ichiro Sato", "sato@example.jp"),
            "yamamoto": MemberRecord("yamamoto", "山本 七子、「総括」; 係", "Nanako Yamamoto", "yamamoto@example.jp"),

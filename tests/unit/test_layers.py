@@ -208,7 +208,7 @@ def layer(mod: str) -> int:
     best, rank = "", -1
     for n, (_, prefixes) in enumerate(LAYERS):
         for p in prefixes:
-            if (mod == p or mod.startswith(p + ".") and p != "engine") and len(p) > len(best):
+            if (mod == p or (mod.startswith(p + ".") and p != "engine")) and len(p) > len(best):
                 best, rank = p, n
     assert rank >= 0, f"{mod} is in no layer"
     return rank
@@ -266,7 +266,7 @@ def assignments() -> dict[str, set[str]]:
                         out.setdefault(n.id, set()).add(mod)
             text = ast.unparse(value).replace("datetime.", "").replace("dt.", "")
             for zone in ZONES:
-                if text == zone or zone.startswith("timezone(") and text.startswith(zone):  # a name bound to it
+                if text == zone or (zone.startswith("timezone(") and text.startswith(zone)):  # a name bound to it
                     out.setdefault(zone, set()).add(mod)
     return out
 

@@ -24,7 +24,7 @@ from engine.reminders.headers import header_text
 from engine.reminders.senders import Message, OutboxSender, SmtpConfig, SmtpSender, build_email
 from tests.unit.test_delivery import Collector, free_port
 
-SENT_AT = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+SENT_AT = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 INJECTION = "Bcc: evil@example.com"
 # Line breaks the mail library refuses, controls it lets through, and invisible format characters.
 NASTY = ["\r\n", "\n", "\r", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "\x00", "\x1b", "\x7f", "\t",
@@ -51,7 +51,7 @@ def assert_one_clean_line(raw: bytes, subject_has: tuple[str, ...]) -> Any:
     assert "\n" not in subject and "\r" not in subject and not unsafe(subject), repr(subject)
     for part in subject_has:
         assert part in subject, (part, subject)
-    assert all(not unsafe(str(mail[h])) for h in mail.keys()), {h: str(mail[h]) for h in mail.keys()}
+    assert all(not unsafe(str(mail[h])) for h in mail), {h: str(mail[h]) for h in mail}
     return mail
 
 
@@ -81,7 +81,7 @@ def test_message_ids_are_visible_ascii_and_the_same_for_every_send_of_a_delivery
     well formed and is a function of the delivery alone (a resend carries the same)."""
     first = message_id("staff_meeting/1", 0, "yamamoto", "x.jp>")
     assert first == message_id("staff_meeting/1", 0, "yamamoto", "x.jp>") == \
-        "<kaigi.%s.0.yamamoto@x.jp>" % first.split(".")[1]
+        f"<kaigi.{first.split('.')[1]}.0.yamamoto@x.jp>"
     assert first != message_id("staff_meeting/1", 1, "yamamoto", "x.jp>")
     raw = build_email(Message(first + "\r\nBcc: x", ("sato@example.jp",), "s", "b"), "k@x.jp", SENT_AT).as_bytes()
     assert_one_clean_line(raw, ())  # no space, no line break in it: it cannot add a header

@@ -27,7 +27,7 @@ class TestCouncilMeetings:
     def test_r_c2_a_team_leader_is_no_council_member(self, svc):
         """R-C2: a team leader called as a member is refused; nothing is written."""
         before = fingerprint(svc.store)
-        with pytest.raises(NotPermitted, match="nakamura.*is not called to an HQ council"):
+        with pytest.raises(NotPermitted, match=r"nakamura.*is not called to an HQ council"):
             convene(svc, "sato", "council", attendees=["sato", "nakamura"])
         assert before == fingerprint(svc.store)
 
@@ -81,7 +81,7 @@ class TestTeamLeadMeetings:
 
     def test_r_t2_a_team_member_is_not_a_member(self, svc):
         """R-T2: a team member called as a member of the team-lead meeting is refused."""
-        with pytest.raises(NotPermitted, match="yoshida.*is not called to a team-lead meeting"):
+        with pytest.raises(NotPermitted, match=r"yoshida.*is not called to a team-lead meeting"):
             convene(svc, "watanabe", "team_lead", attendees=["yoshida"])
 
     def test_r_t3_only_the_general_manager_convenes(self, svc):
@@ -120,7 +120,7 @@ class TestStaffMeetings:
     def test_r_s2_no_one_else_is_called(self, svc):
         """R-S2: a staff officer cannot be called, and no one can be invited."""
         before = fingerprint(svc.store)
-        with pytest.raises(NotPermitted, match="takahashi.*is not called to a staff meeting"):
+        with pytest.raises(NotPermitted, match=r"takahashi.*is not called to a staff meeting"):
             convene(svc, "yamamoto", "staff", attendees=["takahashi"])
         with pytest.raises(NotPermitted, match="R-S2"):
             convene(svc, "yamamoto", "staff", attendees=["yoshida"], invited=["takahashi"])

@@ -5,13 +5,11 @@ for the attached copy, a resend carries the very same bytes, replay accepts the 
 the scheduler may print nothing else. On every store (PostgreSQL when KAIGI_TEST_PG_URL is set).
 """
 
-import datetime as dt
 import hashlib
 
 import pytest
 
 from engine.app.audit import verify
-from engine.infra.timeutil import JST
 from engine.papers import verify as verify_paper
 from engine.reminders.dispatch import Dispatcher
 from engine.reminders.senders import DeliveryError

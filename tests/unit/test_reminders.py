@@ -17,7 +17,7 @@ from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
 from engine.reminders.dispatch import Dispatcher
 from engine.reminders.senders import DeliveryError, OutboxSender
-from tests.conftest import T0, held, make_svc, walk_to
+from tests.conftest import held, make_svc, walk_to
 from workflows import bundled_rulebooks, parse_rulebook
 
 
@@ -106,7 +106,7 @@ class TestStaffMeetingReminder:
         assert 8 == len({m.message_id for m in box.sent})
 
     def test_every_reminder_sent_is_an_event(self, svc, clock, mail):
-        box, d = mail
+        _box, d = mail
         clock.advance(days=21)
         d.run_once()
         types = [e.type for e in svc.peek.events()]
@@ -128,7 +128,7 @@ class TestStaffMeetingReminder:
 class TestProgressCheck:
     def test_decision_creates_the_first_progress_check(self, svc, clock, mail):
         """A council decision starts the 90-day progress check; a check restarts it."""
-        box, d = mail
+        _box, _d = mail
         item = walk_to(svc, "in_progress")
         rem = [r for r in svc.reminders() if r.item == item]
         assert [("progress_check", clock.now() + dt.timedelta(days=90))] == [(r.key, r.due_at) for r in rem]
@@ -167,7 +167,7 @@ class TestMeetingNotice:
         assert all(m.subject.startswith("【開催前のお知らせ】") for m in box.sent[6:])
 
     def test_cancelling_the_meeting_cancels_the_notice(self, svc, clock, mail):
-        box, d = mail
+        _box, d = mail
         m = svc.convene("sato", "council", clock.now() + dt.timedelta(days=5)).event.meeting
         svc.cancel("sato", m)
         clock.advance(days=10)
@@ -320,7 +320,7 @@ class TestWordsByRole:
         """R-N1: the implementation manager cannot call the council; the chief can, and stands
         above him, so the mail says to report to and consult the chief, by name, and never
         to press him; in English too."""
-        box, d = mail
+        _box, d = mail
         calls, english = composed
         item = walk_to(svc, "in_progress")
         clock.advance(days=90)
@@ -339,7 +339,7 @@ class TestWordsByRole:
     def test_r_n1_an_escalation_to_a_superior_says_to_instruct_the_one_below(self, svc, clock, mail, composed):
         """R-N1: the general manager, reached when the staff meeting is overdue, is told to
         have the implementation manager (below him in the chain) act — by name."""
-        box, d = mail
+        _box, d = mail
         calls, english = composed
         clock.advance(days=21)
         d.run_once()

@@ -52,7 +52,7 @@ class TestMalformed:
         assert "x.toml: reminders[0].due: expected an integer, got '14'" in joined
 
     def test_not_toml(self):
-        with pytest.raises(RulebookInvalid, match="x.toml: \\(file\\): valid TOML"):
+        with pytest.raises(RulebookInvalid, match=r"x\.toml: \(file\): valid TOML"):
             parse_rulebook("[rulebook\n", "x.toml")
 
     def test_unreachable_state_and_duplicate_edge(self):
@@ -72,5 +72,5 @@ class TestPowers:
         assert (("general_manager",), ("team_leader",), "pre_review") == (
             book.powers.order, book.powers.ordered, book.powers.order_state)
         text = bundled_text().replace('order = ["general_manager"]', 'order = ["gm"]', 1)
-        with pytest.raises(RulebookInvalid, match="powers.order: roles defined under"):
+        with pytest.raises(RulebookInvalid, match=r"powers\.order: roles defined under"):
             parse_rulebook(text, "x.toml")

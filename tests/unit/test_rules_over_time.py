@@ -115,7 +115,7 @@ class TestDutiesPassToTheSuccessor:
         assert "kokusai" not in {m.to[0].split("@")[0] for m in box.sent}
 
     def test_r_v1_cutover_dry_run_lists_what_moves(self, era, kaigi):
-        svc, clock = era
+        svc, _clock = era
         item = svc.file_item("watanabe", "移る案件").fact.item
         r = kaigi("--json", "--as", "sato", "rulebook", "cutover", "2024-10-01", "--dry-run")
         assert 0 == r.exit_code, r.output

@@ -281,3 +281,30 @@ class TestBaseUrl:
             load_settings({"KAIGI_BASE_URL": bad}, cwd=tmp_path)
         text = str(err.value)
         assert "\n" not in text and text.startswith("base_url:") and "pw" not in text.replace("http", "")
+
+
+class TestEnvironment:
+    """The KAIGI_* variables with no key in kaigi.toml: read by the settings module, carried by Settings."""
+
+    def test_read_once_and_carried(self, tmp_path: Path) -> None:
+        env = {"KAIGI_LANG": "en", "KAIGI_AS": "sato", "KAIGI_HTTPS": "1", "KAIGI_TRUSTED_PROXIES": "10.0.0.1",
+               "KAIGI_SECRET": "cookiesecret", "KAIGI_KEY_PASSPHRASE": "keysecret", "KAIGI_PROXY_REALM": ""}
+        s = load_settings(env, cwd=tmp_path)
+        assert (s.env.lang, s.env.as_login, s.env.https, s.env.trusted_proxies) == ("en", "sato", True, "10.0.0.1")
+        assert s.env.proxy_realm is None  # empty counts as unset
+        assert s.env.secret == "cookiesecret" and s.env.key_passphrase == "keysecret"
+
+    def test_secrets_never_in_repr(self) -> None:
+        from engine.infra.settings import environment
+
+        e = environment({"KAIGI_SECRET": "cookiesecret", "KAIGI_KEY_PASSPHRASE": "keysecret",
+                         "KAIGI_OIDC_CLIENT_SECRET": "oidcsecret", "KAIGI_OIDC_ISSUER": "https://idp",
+                         "KAIGI_OIDC_CLIENT_ID": "kaigi"})
+        assert not any(x in repr(e) for x in ("cookiesecret", "keysecret", "oidcsecret"))
+        assert e.oidc == {"issuer": "https://idp", "client_id": "kaigi", "client_secret": "oidcsecret",
+                          "login_claim": ""}
+
+    def test_https_only_when_one(self) -> None:
+        from engine.infra.settings import environment
+
+        assert not environment({"KAIGI_HTTPS": "yes"}).https and not environment({}).https

@@ -102,7 +102,7 @@ class TestProse:
 class TestKeysAtTheBoundary:
     """Lone surrogates (undecodable bytes: JSON's `"\\ud800"`) and NUL never reach the store."""
 
-    BAD = ["\ud800", "mito\udcff", "\x00", "hq\x00"]
+    BAD = ("\ud800", "mito\udcff", "\x00", "hq\x00")
 
     def test_acts_refuse_them_in_any_text_argument(self, svc):
         before = fingerprint(svc.store)

@@ -42,7 +42,7 @@ def test_every_offered_form_is_accepted_as_a_dry_run(world):
 def test_withdrawal_is_never_work(world):
     """A team leader who filed an item is not asked to withdraw it, nor the general manager
     to withdraw a council's decision: withdrawal is a secondary act, never a work item."""
-    k, w = world
+    k, _w = world
     for login in ww.EXPECTED:
         for e in ww.acts(k, login):
             assert e["act"] != "withdraw"
@@ -80,7 +80,7 @@ def test_steps_cite_only_sittings_the_rules_accept(fast):
 def test_earliest_deadline_first_and_overdue_marked(world):
     """R-N3: entries come by deadline, earliest first, those without one last; an entry whose
     deadline has passed is marked overdue."""
-    k, w = world
+    k, _w = world
     for login in ("sato", "watanabe", "yamamoto", "matsumoto"):
         dues = [e["deadline"] for e in ww.acts(k, login)]
         dated = [dt.datetime.fromisoformat(d) for d in dues if d]

@@ -256,7 +256,7 @@ def candidates(path: str, route: Any, ids: dict[str, list[Any]]) -> list[str] | 
         return None
     urls = [path]
     for n in names:
-        urls = [re.sub(r"{%s(?::\w+)?}" % n, str(v), u) for u in urls for v in ids[n]]
+        urls = [re.sub(r"{" + n + r"(?::\w+)?}", str(v), u) for u in urls for v in ids[n]]
     extra = []
     for q in _query_names(route):
         value = QUERY_VALUES.get(q)

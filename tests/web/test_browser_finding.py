@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="the browser tests need
 
 
 @pytest.fixture(scope="module")
-def overdue_world(server):  # noqa: F811
+def overdue_world(server):
     """A station item sat on in its council, then a month on: it and the HQ's four are overdue."""
     k = server["kaigi"]
     item = int(k.file_item(Actor("matsumoto", "web"), "水戸署 技能実習生向け防犯講習の実施", station="mito",
@@ -24,7 +24,7 @@ def overdue_world(server):  # noqa: F811
     return {**server, "mito": item}
 
 
-def test_search_in_the_browser(chromium, overdue_world):  # noqa: F811
+def test_search_in_the_browser(chromium, overdue_world):
     sato = signed_in(chromium, overdue_world, "sato")
     sato.click('nav a[href="/items"]')
     sato.fill("form.find input[name=q]", "ﾊﾟﾄﾛｰﾙ")  # half-width katakana finds 合同パトロール
@@ -41,7 +41,7 @@ def test_search_in_the_browser(chromium, overdue_world):  # noqa: F811
     assert VIOLATIONS == []
 
 
-def test_overdue_view_by_station_and_role(chromium, overdue_world):  # noqa: F811
+def test_overdue_view_by_station_and_role(chromium, overdue_world):
     sato = signed_in(chromium, overdue_world, "sato")
     sato.click('nav a[href="/overdue"]')
     sato.wait_for_selector(".overdue-body")
@@ -55,7 +55,7 @@ def test_overdue_view_by_station_and_role(chromium, overdue_world):  # noqa: F81
     assert VIOLATIONS == []
 
 
-def test_finding_pages_fit_a_phone(chromium, overdue_world):  # noqa: F811
+def test_finding_pages_fit_a_phone(chromium, overdue_world):
     page = signed_in(chromium, overdue_world, "sato")
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ("/items?q=%E5%AE%9F%E6%96%BD&overdue=1", "/overdue"):

@@ -125,7 +125,7 @@ def test_overdue_groups_by_station_and_by_the_role_that_must_act_R_N3(world):
     got = {g["body"]: {r["role"]: [v["id"] for v in r["items"]] for r in g["roles"]} for g in groups}
     assert got == {"hq": {"implementation_manager": [1, 2, 3, 4]},
                    "mito": {"station_chief": [mito]}, "joso": {"station_chief": [joso]}}
-    assert [g["body"] for g in groups][0] == "hq"
+    assert next(g["body"] for g in groups) == "hq"
     assert {g["body"]: g["count"] for g in groups} == {"hq": 4, "mito": 1, "joso": 1}
     hq = groups[0]["roles"][0]
     assert hq["role_title"] == "実施責任者" and hq["count"] == 4 and hq["who"] == ["yamamoto"]

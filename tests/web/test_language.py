@@ -265,7 +265,7 @@ def test_the_audit_page_says_each_step_in_japanese(real, browser, scanned):
     text = visible(html)
     assert "許可: 許可" not in text
     assert "要綱 2024-10-01 に照らして許可" in text
-    assert "決定" in text and "小林 九子" in text or "山田 健" in text
+    assert ("決定" in text and "小林 九子" in text) or "山田 健" in text
     refused = [s for s in re.findall(r'<tr class="replay-step" data-allowed="false"[^>]*>(.*?)</tr>', html, re.S)]
     assert refused, "the refused attempt on the item is a step"
     words = visible(refused[0])

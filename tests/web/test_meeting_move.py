@@ -35,7 +35,7 @@ def test_r_m6_the_chief_moves_the_council_from_its_page(training, as_):
     assert training.meeting(m).starts_at == new_at and training.meeting(m).place == "第二会議室"
     ics = chief.get(f"/meetings/{m}.ics").text
     assert "LOCATION:第二会議室" in ics and "SEQUENCE:1" in ics
-    assert "DTSTART:" + new_at.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") in ics
+    assert "DTSTART:" + new_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ") in ics
     r = post(chief, f"/meetings/{m}/move", {"at": "", "place": "署長室"}, f"/meetings/{m}")  # the time kept
     assert r.status_code == 200 and training.meeting(m).starts_at == new_at and training.meeting(m).place == "署長室"
     assert training.verify().ok

@@ -193,7 +193,7 @@ def test_convening_posts_place_items_and_japan_time_r_s1(training, as_):
     with training.read() as q:
         rec = q.meeting_record(m)
     assert rec.items == (1, 3) and rec.place == "本部4階 大会議室"
-    assert rec.starts_at == dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.timezone.utc)
+    assert rec.starts_at == dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.UTC)
     assert 'id="place"' in r.text and "本部4階 大会議室" in r.text
 
 
@@ -205,7 +205,7 @@ def test_a_refused_convening_shows_its_line_and_keeps_what_was_typed_r_s2(traini
     r = post(b, "/meetings", {"kind": "staff", "starts_at": "2026-12-03T10:00", "place": "第2会議室",
                               "item": ["2"], "attendee": ["yamamoto", "sato"]}, "/meetings/new?kind=staff")
     assert r.status_code == 403
-    assert 'id="refusal"' in r.text and "R-S2" in r.text or "担当者会議" in r.text
+    assert ('id="refusal"' in r.text and "R-S2" in r.text) or "担当者会議" in r.text
     form = Forms(r.text).one(id="convene")
     assert boxes(form, "item")["2"] and not boxes(form, "item")["1"]
     assert 'value="第2会議室"' in r.text and 'value="2026-12-03T10:00"' in r.text
@@ -286,7 +286,7 @@ def test_a_meeting_without_a_place_keeps_its_event_hash(training):
     the hash) it had before kaigi knew places; the log still verifies."""
     from engine.core.events import MeetingConvened
 
-    at = dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 12, 3, 1, 0, tzinfo=dt.UTC)
     plain = MeetingConvened(meeting=1, kind="staff", body="hq", chair="yamamoto", starts_at=at,
                             attendees=("yamamoto",), invited=(), items=())
     assert "place" not in plain.payload()
@@ -345,7 +345,7 @@ def test_the_agenda_is_refused_to_others_and_after_the_start_r_m3(training, as_)
                          attendees=["nakamura", "yoshida"]).fact.meeting
     b = as_("nakamura")
     r = b.get(f"/meetings/{m}")
-    assert 'action="/meetings/%d/agenda"' % m not in r.text  # not offered to an attendee
+    assert f'action="/meetings/{m}/agenda"' not in r.text  # not offered to an attendee
     before = fingerprint(training.store)
     r = post(b, f"/meetings/{m}/agenda", {"item": "2", "action": "add"}, f"/meetings/{m}")
     assert r.status_code == 403 and 'id="refusal"' in r.text

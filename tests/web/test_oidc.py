@@ -200,7 +200,7 @@ def test_a_callback_replayed_without_its_session_is_refused(real, provider):
 
 
 def test_every_sign_in_sends_a_pkce_s256_challenge_and_its_verifier(real, provider):
-    c, r = sign_in(real, provider)
+    _c, r = sign_in(real, provider)
     assert r.status_code == 303
     assert provider.authorize_query["code_challenge_method"] == "S256"
     assert _s256(provider.token_form["code_verifier"]) == provider.authorize_query["code_challenge"]
@@ -280,7 +280,7 @@ def test_a_token_with_the_wrong_issuer_audience_or_nonce_is_refused(real, provid
 
 def test_a_token_without_its_nonce_is_refused(real, provider):
     provider.id_claims = {"nonce": None}
-    c, r = sign_in(real, provider)
+    _c, r = sign_in(real, provider)
     assert r.status_code == 401
 
 
@@ -306,7 +306,7 @@ def test_logout_ends_kaigis_session_and_the_providers(real, provider):
     from urllib.parse import parse_qs
 
     provider.end_session = True
-    c, r = sign_in(real, provider)
+    c, _r = sign_in(real, provider)
     cookie = c.cookies.get("kaigi_session")
     payload = base64.b64decode(cookie.split(".")[0] + "==").decode()
     assert provider.issued[-1] not in payload and "id_token" not in payload  # kept server side
@@ -328,7 +328,7 @@ def test_logout_ends_kaigis_session_and_the_providers(real, provider):
 
 
 def test_logout_without_an_end_session_endpoint_stays_with_kaigi(real, provider):
-    c, r = sign_in(real, provider)
+    c, _r = sign_in(real, provider)
     csrf = c.get("/").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     out = c.post("/logout", data={"csrf_token": csrf})
     assert out.status_code == 303 and out.headers["location"] == "/login"

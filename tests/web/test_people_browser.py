@@ -13,7 +13,7 @@ def _fits(page: Any, width: int = 390) -> bool:
     return bool(page.evaluate(f"document.documentElement.scrollWidth <= {width}"))
 
 
-def test_people_in_the_browser(chromium, server):  # noqa: F811 (the fixtures imported above)
+def test_people_in_the_browser(chromium, server):
     base = server["base"]
     sato = signed_in(chromium, server, "sato")
     sato.click("#account")

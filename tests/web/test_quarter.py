@@ -129,7 +129,7 @@ def work_entry(page: Any, server: Any, act: str, **data: int) -> Any:
     return entry
 
 
-def test_a_quarter_in_the_browser(chromium, server):  # noqa: F811 (fixtures imported above)
+def test_a_quarter_in_the_browser(chromium, server):
     k, base, clock = server["kaigi"], server["base"], server["clock"]
     hq_place = "茨城県警察本部 4階 大会議室"
 
@@ -240,7 +240,7 @@ def test_a_quarter_in_the_browser(chromium, server):  # noqa: F811 (fixtures imp
     assert state_of(matsumoto, server, station_item) == "station_council"
     hold(matsumoto, server, station_council)
     document = {"name": "mito-report.txt", "mimeType": "text/plain",
-                "buffer": "水戸警察署 署推進本部対策会議 結果報告\n受入れ事業所8か所を指導。\n".encode("utf-8")}
+                "buffer": "水戸警察署 署推進本部対策会議 結果報告\n受入れ事業所8か所を指導。\n".encode()}
     assert step(matsumoto, server, station_item, "report", station_council, document=document) == "reported"
     assert matsumoto.locator('.timeline-entry[data-type="ItemAdvanced"] .document a').count() == 1
     assert step(watanabe, server, station_item, "relay") == "relayed"

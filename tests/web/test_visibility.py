@@ -229,7 +229,7 @@ def check_item(w: W, method: str, path: str) -> list[str]:
             bad.append(f"A reads {p}: {why or _leaks(r, w.s.hidden_from_a)}")
     for own in (w.s.mito_item, w.s.escalated):  # theirs, and what their report became
         r = _get(w, vw.STATION_A, path.replace("{item_id}", str(own)))
-        if r.status_code != 200 or vw.MITO_TITLE not in r.text and "history" not in path:
+        if r.status_code != 200 or (vw.MITO_TITLE not in r.text and "history" not in path):
             bad.append(f"A cannot read their own item {own}: {r.status_code}")
     for i in [w.s.mito_item, w.s.hq_item, w.s.joso_item]:
         r = _get(w, vw.ENDED, path.replace("{item_id}", str(i)))
@@ -414,7 +414,7 @@ def check_act_item(w: W, method: str, path: str) -> list[str]:
         for h in [w.s.joso_item, w.s.hq_item]:
             before = fingerprint(w.k.store)
             r = _post(w, who, path.replace("{item_id}", str(h)), {"trigger": "withdraw"})
-            if not (r.status_code == 404 or who == vw.ENDED and _gone(r)) or _leaks(r, w.s.hidden_from_a):
+            if not (r.status_code == 404 or (who == vw.ENDED and _gone(r))) or _leaks(r, w.s.hidden_from_a):
                 bad.append(f"{who} acts on item {h}: {r.status_code}")
             if fingerprint(w.k.store) != before:
                 bad.append(f"{who}'s act on hidden item {h} changed state")
@@ -426,7 +426,7 @@ def check_act_order(w: W, method: str, path: str) -> list[str]:
     for who in (vw.STATION_A, vw.ENDED):
         before = fingerprint(w.k.store)
         r = _post(w, who, path.replace("{order_id}", str(w.s.hq_order)), {"finding": "x", "note": "x"})
-        if not (r.status_code == 404 or who == vw.ENDED and _gone(r)) or _leaks(r, w.s.hidden_from_a):
+        if not (r.status_code == 404 or (who == vw.ENDED and _gone(r))) or _leaks(r, w.s.hidden_from_a):
             bad.append(f"{who} settles order {w.s.hq_order}: {r.status_code}")
         elif who == vw.STATION_A and (why := _absent_like(w, r, path, "order.none", w.s.hq_order)):
             bad.append(f"A settles order {w.s.hq_order}: {why}")
@@ -463,7 +463,7 @@ def check_act_meeting(w: W, method: str, path: str) -> list[str]:
         for h in [w.s.joso_meeting, w.s.staff_meeting]:
             before = fingerprint(w.k.store)
             r = _post(w, who, path.replace("{meeting_id}", str(h)), {"present": []})
-            if not (r.status_code == 404 or who == vw.ENDED and _gone(r)) or _leaks(r, w.s.hidden_from_ended):
+            if not (r.status_code == 404 or (who == vw.ENDED and _gone(r))) or _leaks(r, w.s.hidden_from_ended):
                 bad.append(f"{who} acts on meeting {h}: {r.status_code} {_leaks(r, w.s.hidden_from_ended)}")
             if fingerprint(w.k.store) != before:
                 bad.append(f"{who}'s act on hidden meeting {h} changed state")
@@ -494,7 +494,7 @@ def check_act_file(w: W, method: str, path: str) -> list[str]:
     for who in (vw.STATION_A, vw.ENDED):
         before = fingerprint(w.k.store)
         r = _post(w, who, path, {"title": "よその署に起案", "station": "joso"})
-        if r.status_code not in (401, 403, 404) and not _gone(r) or _leaks(r, w.s.hidden_from_a):
+        if (r.status_code not in (401, 403, 404) and not _gone(r)) or _leaks(r, w.s.hidden_from_a):
             bad.append(f"{who} files at station B: {r.status_code}")
         if fingerprint(w.k.store) != before:
             bad.append(f"{who} filed at station B")

@@ -171,14 +171,14 @@ def test_work_comes_earliest_deadline_first_overdue_marked(world, browser):
         assert dated == sorted(dated), login
         assert dues == [d for d in dues if d] + [d for d in dues if not d], login
     k.clock.advance(days=4)
-    html, items = page(browser, k, "sato")
+    _html, items = page(browser, k, "sato")
     assert items[0]["act"] == "receive" and "overdue" in items[0]["class"].split()
 
 
 def test_japanese_words_not_keys(world, browser):
     """Titles, states, meeting kinds in words and people by name (Japanese first)."""
     k, _ = world
-    html, items = page(browser, k, "watanabe")
+    _html, items = page(browser, k, "watanabe")
     text = " ".join(it["text"] for it in items)
     for words in ("推進本部対策会議", "班長会議", "対策会議付議", "推進中", "議題の整理", "会議の開催記録", "中村 八郎"):
         assert words in text, words
@@ -189,7 +189,7 @@ def test_japanese_words_not_keys(world, browser):
 def test_a_step_form_works_without_javascript(world, browser):
     """The forms are plain HTML posts (htmx only enhances them): the staff meeting's `refer`,
     posted as the page gives it, moves item 1 to pre-review (R-S1)."""
-    k, w = world
+    k, _w = world
     b = browser(k)
     b.switch("yamamoto")
     items = WorkPage(b.get("/").text).items

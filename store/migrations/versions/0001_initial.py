@@ -10,7 +10,7 @@ versions, and the hash-chained event log with its head row.
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 import store.types
 
 

@@ -6,7 +6,7 @@ Create Date: 2026-11-25 19:58:40.223189
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 import store.types
 
 

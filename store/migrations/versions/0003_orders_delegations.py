@@ -6,7 +6,7 @@ Create Date: 2026-11-25 20:06:36.704102
 """
 from alembic import op
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 import store.types
 
 

@@ -33,7 +33,7 @@ def _ident(key: str, item: int | None, meeting: int | None, order: int | None, d
     """The projection's name for a reminder (store.records.Planned.ident), frozen here."""
     subject = f"order:{order}" if order is not None else (f"item:{item}" if item is not None else f"meeting:{meeting}")
     due = _t(due)  # type: ignore[assignment]
-    return f"{key}/{subject}/{due.astimezone(dt.timezone.utc).isoformat(timespec='microseconds')}"
+    return f"{key}/{subject}/{due.astimezone(dt.UTC).isoformat(timespec='microseconds')}"
 
 
 def _t(value: object) -> dt.datetime | None:
@@ -43,7 +43,7 @@ def _t(value: object) -> dt.datetime | None:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def upgrade() -> None:

@@ -10,7 +10,7 @@ this table keeps its sha256, the member, when it began and ends, and when it was
 Every server process checks it on every request, so a sign-out is seen at once by all.
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import store.types

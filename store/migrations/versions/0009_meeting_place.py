@@ -9,7 +9,7 @@ events of meetings convened before keep their payload and hash). The meeting pro
 gets the column; a meeting of an older database has the empty place, as replay folds it.
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0009"

@@ -9,7 +9,7 @@ its session row, server side, for the provider's logout (`id_token_hint`, RP-ini
 logout). Password sign-ins and the sessions of older databases have none.
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0011"
