@@ -56,7 +56,7 @@ class MemoryStore:
         self.meetings_due: set[int] = set()
         self.waiting: set[int] = set()  # deliveries pending or sending
         self.dedupe_keys: set[str] = set()
-        self.top: dict[str, Any] = {}  # kind -> its largest id, while known (max_id)
+        self.top: dict[str, int] = {}  # kind -> its largest id, while known (max_id)
 
     def reindex(self, table: dict[Any, Any], key: Any, old: Any, new: Any) -> None:
         """Move `key` in the indexes from what `old` (None: absent) said to what `new` says."""
