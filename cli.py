@@ -1456,8 +1456,17 @@ def scheduler_run(app: App, once: bool, sweep: float, lease: float) -> None:
 @cli.command(help="help.serve")
 @option("--host", default="127.0.0.1", show_default=True, help="opt.host")
 @option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="opt.port")
+@option("--workers", default=None, metavar="N", help="opt.workers")
 @pass_app
-def serve(app: App, host: str, port: int) -> None:
+def serve(app: App, host: str, port: int, workers: str | None) -> None:
+    from engine.infra.settings import MAX_WORKERS, in_memory, workers_count
+
+    given = workers if workers is not None else app.settings.env.workers
+    n = workers_count(given)
+    if n is None:
+        fail(app, 2, "bad_input", app.t("serve.bad_workers", given=str(given)[:20], most=MAX_WORKERS))
+    if n > 1 and in_memory(app.settings.db_url):
+        fail(app, 2, "bad_input", app.t("serve.workers_need_file"))
     with refusals(app):
         import uvicorn
 
@@ -1468,7 +1477,17 @@ def serve(app: App, host: str, port: int) -> None:
     app.header()
     click.echo(app.t("serve.at", url=f"http://{host}:{port}/"), err=True)
     # the app alone decides which peer's X-Forwarded-For to believe (KAIGI_TRUSTED_PROXIES)
-    uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False)
+    if n == 1:
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", proxy_headers=False)
+        return
+    import secrets
+
+    from engine.infra.settings import hand_to_workers
+
+    k.store.close()
+    hand_to_workers(app.settings.db_url, app.settings.env.secret or secrets.token_hex(32))
+    uvicorn.run("web.app:create_from_settings", factory=True, workers=n, host=host, port=port,
+                log_level="warning", proxy_headers=False)
 
 
 @cli.group(help="help.db")

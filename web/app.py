@@ -26,6 +26,22 @@ from web.respond import refusal_status
 HERE = Path(__file__).parent
 
 
+def create_from_settings() -> FastAPI:
+    """The app of one process of `kaigi serve --workers N`, which reads its settings again in
+    that process: the parent handed on its database and session secret
+    (engine.infra.settings.hand_to_workers)."""
+    import engine
+    from engine.app.kaigi import schema_ready
+    from engine.infra.logs import log_to
+    from engine.infra.settings import load_settings
+
+    settings = load_settings(cwd=Path.cwd())
+    log_to(settings.log_file)
+    kaigi = engine.open(settings)
+    schema_ready(kaigi.store)
+    return create_app(kaigi, https_only=settings.env.https, env=settings.env)
+
+
 def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | None = None,
                https_only: bool = False, oidc: dict[str, str] | None = None, proxy_header: str | None = None,
                proxy_realm: str | None = None, trusted_proxies: str | None = None, env: Any = None) -> FastAPI:

@@ -44,6 +44,7 @@ class Environment:
     oidc_client_id: str | None = None  # KAIGI_OIDC_CLIENT_ID
     oidc_client_secret: str | None = field(default=None, repr=False)  # KAIGI_OIDC_CLIENT_SECRET
     oidc_login_claim: str | None = None  # KAIGI_OIDC_LOGIN_CLAIM
+    workers: str | None = None  # KAIGI_WORKERS: `kaigi serve`'s processes when --workers is not given
 
     @property
     def oidc(self) -> dict[str, str] | None:
@@ -65,7 +66,36 @@ def environment(environ: Mapping[str, str] | None = None) -> Environment:
         proxy_realm=env.get("KAIGI_PROXY_REALM"), secret=env.get("KAIGI_SECRET"),
         key_passphrase=env.get("KAIGI_KEY_PASSPHRASE"), oidc_issuer=env.get("KAIGI_OIDC_ISSUER"),
         oidc_client_id=env.get("KAIGI_OIDC_CLIENT_ID"), oidc_client_secret=env.get("KAIGI_OIDC_CLIENT_SECRET"),
-        oidc_login_claim=env.get("KAIGI_OIDC_LOGIN_CLAIM"))
+        oidc_login_claim=env.get("KAIGI_OIDC_LOGIN_CLAIM"), workers=env.get("KAIGI_WORKERS"))
+
+
+MAX_WORKERS: Final = 64
+
+
+def workers_count(value: str | None) -> int | None:
+    """`kaigi serve`'s number of processes (--workers or KAIGI_WORKERS, default 1), or None
+    when `value` is not a whole number 1-MAX_WORKERS (the face says so in one line)."""
+    if value is None:
+        return 1
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 4:
+        return None
+    n = int(text)
+    return n if 1 <= n <= MAX_WORKERS else None
+
+
+def in_memory(db_url: str) -> bool:
+    """Whether `db_url` names a database held in one process's memory (memory://, sqlite://)."""
+    scheme, _, rest = db_url.partition("://")
+    return scheme.lower() == "memory" or (scheme.lower().startswith("sqlite") and rest.removeprefix("/").partition("?")[0] in _MEMORY)
+
+
+def hand_to_workers(db_url: str, secret: str) -> None:
+    """What `kaigi serve --workers N` hands its worker processes, which read their settings
+    again (web.app.create_from_settings): the database it resolved, and one session secret
+    so that a cookie one worker signed holds on every other."""
+    os.environ["KAIGI_DB"] = db_url
+    os.environ["KAIGI_SECRET"] = secret
 
 
 @dataclass(frozen=True, slots=True, repr=False)
