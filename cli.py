@@ -1465,6 +1465,7 @@ def serve(app: App, host: str, port: int, workers: str | None) -> None:
     n = workers_count(given)
     if n is None:
         fail(app, 2, "bad_input", app.t("serve.bad_workers", given=str(given)[:20], most=MAX_WORKERS))
+        return
     if n > 1 and in_memory(app.settings.db_url):
         fail(app, 2, "bad_input", app.t("serve.workers_need_file"))
     with refusals(app):
