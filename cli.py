@@ -381,15 +381,15 @@ def _when(at: Any, lang: str) -> str:
     return when(at, lang)
 
 
-def _act_done(app: App, out: Any, done: str, would: str, data: Any, **params: Any) -> None:
-    """The line an act prints: what it did (or, with --dry-run, would do), and its JSON."""
+def _act_done(app: App, out: Any, data: Any, **params: Any) -> None:
+    """The line an act prints: what it did (or, with --dry-run, would do), and its JSON. The
+    words are the act's own, declared in engine/core/acts.py (`done`)."""
+    from engine.core import acts
     from engine.core.events import ItemAdvanced
 
     last = out.records[-1]
     params = {"seq": last.seq, **params}
-    base = done.split(".", 1)[1]
-    if app.lang == "ja" and f"said.{base}" in _catalog():  # the sentence in words (English keeps its keys)
-        done, would = f"said.{base}", f"said_would.{base}"
+    done, would = acts.confirmation(type(out.fact), app.lang)
     if out.dry_run:
         app.out({"dry_run": True, "events": [{"type": f.type, **f.payload()} for f in out.facts],
                  "event": {"type": out.fact.type, **({"from": out.fact.src, "to": out.fact.dest}
@@ -959,7 +959,7 @@ def item_file(app: App, title: str, station: str | None, team: str | None, note:
         if not out.dry_run:
             with k.read() as q:
                 view = q.item(out.fact.item, app.lang)
-    _act_done(app, out, "done.file", "would.file", view, id=out.fact.item, title=out.fact.title)
+    _act_done(app, out, view, id=out.fact.item, title=out.fact.title)
 
 
 @item.command("list", help="help.item.list")
@@ -1057,7 +1057,7 @@ def item_advance(app: App, item_id: int, trigger: str, meeting_id: int | None, n
             with k.read() as q:
                 view = q.item(item_id, app.lang)
     f, ev = out.fact, out.records[0]
-    _act_done(app, out, "done.advance", "would.advance",
+    _act_done(app, out,
               {"item": view, "event": {"seq": ev.seq, "type": ev.type, "from": f.src, "to": f.dest},
                "events": [{"seq": r.seq, "type": r.type} for r in out.records]},
               id=item_id, trigger=trigger, src=f.src, dest=f.dest,
@@ -1149,12 +1149,12 @@ def meeting_text(app: App, v: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _meeting_out(app: App, k: Any, out: Any, done: str, would: str, meeting_id: int, **params: Any) -> None:
+def _meeting_out(app: App, k: Any, out: Any, meeting_id: int, **params: Any) -> None:
     view = None
     if not out.dry_run:
         with k.read() as q:
             view = q.meeting(meeting_id, app.lang)
-    _act_done(app, out, done, would, view, id=meeting_id, **params)
+    _act_done(app, out, view, id=meeting_id, **params)
     if view is not None and not app.json:
         click.echo(meeting_text(app, view))
 
@@ -1184,7 +1184,7 @@ def meeting_convene(app: App, kind: str, at_: str, items: tuple[int, ...], atten
             names = "、".join(q.name(x, app.lang) for x in out.fact.attendees) if app.lang == "ja" else \
                 ", ".join(q.name(x, app.lang) for x in out.fact.attendees)
             mk = q.book().meetings.get(kind)
-        _meeting_out(app, k, out, "done.convene", "would.convene", out.fact.meeting, kind=kind, people=who,
+        _meeting_out(app, k, out, out.fact.meeting, kind=kind, people=who,
                      names=names or "-", title=mk.title.in_(app.lang) if mk else kind)
 
 
@@ -1203,7 +1203,7 @@ def meeting_agenda(app: App, meeting_id: int, op: str, item_id: int, position: i
         _addressed(app, items=[item_id], meetings=[meeting_id])
         out = k.agenda(app.actor, meeting_id, op, item_id, position=position, dry_run=dry_run,
                        on_behalf_of=on_behalf_of)
-        _meeting_out(app, k, out, "done.agenda", "would.agenda", meeting_id, op=op, item=item_id,
+        _meeting_out(app, k, out, meeting_id, op=op, item=item_id,
                      op_title=app.t(f"agenda_op.{op}"))
 
 
@@ -1222,7 +1222,7 @@ def meeting_hold(app: App, meeting_id: int, present: tuple[str, ...], sat_at: st
         sat = app.when(sat_at) if sat_at else None
         out = k.hold(app.actor, meeting_id, present=list(present), sat_at=sat, dry_run=dry_run,
                      on_behalf_of=on_behalf_of)
-        _meeting_out(app, k, out, "done.hold", "would.hold", meeting_id)
+        _meeting_out(app, k, out, meeting_id)
 
 
 @meeting.command("cancel", help="help.meeting.cancel")
@@ -1236,7 +1236,7 @@ def meeting_cancel(app: App, meeting_id: int, reason: str, dry_run: bool, on_beh
         k = app.kaigi()
         _addressed(app, meetings=[meeting_id])
         out = k.cancel(app.actor, meeting_id, reason=reason, dry_run=dry_run, on_behalf_of=on_behalf_of)
-        _meeting_out(app, k, out, "done.cancel", "would.cancel", meeting_id)
+        _meeting_out(app, k, out, meeting_id)
 
 
 @meeting.command("move", help="help.meeting.move")
@@ -1255,7 +1255,7 @@ def meeting_move(app: App, meeting_id: int, at_: str | None, place: str | None, 
         starts = app.when(at_) if at_ is not None else None
         out = k.move(app.actor, meeting_id, starts_at=starts, place=place, reason=reason, dry_run=dry_run,
                      on_behalf_of=on_behalf_of)
-        _meeting_out(app, k, out, "done.move", "would.move", meeting_id)
+        _meeting_out(app, k, out, meeting_id)
 
 
 @meeting.command("minutes", help="help.meeting.minutes")
@@ -1275,11 +1275,11 @@ def meeting_minutes(app: App, meeting_id: int, file: str | None, approve: bool, 
         _addressed(app, meetings=[meeting_id])
         if approve:
             out = k.approve_minutes(app.actor, meeting_id, n=n, dry_run=dry_run, on_behalf_of=on_behalf_of)
-            _meeting_out(app, k, out, "done.approve", "would.approve", meeting_id, n=out.fact.n)
+            _meeting_out(app, k, out, meeting_id, n=out.fact.n)
         else:
             out = k.record_minutes(app.actor, meeting_id, _read_text(file), dry_run=dry_run,  # type: ignore[arg-type]
                                    on_behalf_of=on_behalf_of)
-            _meeting_out(app, k, out, "done.minutes", "would.minutes", meeting_id, n=out.fact.n,
+            _meeting_out(app, k, out, meeting_id, n=out.fact.n,
                          sha=out.fact.sha256[:12])
 
 
@@ -1337,7 +1337,7 @@ def _order_act(app: App, verb: str, *args: Any, **kw: Any) -> None:
         if not out.dry_run:
             with k.read() as q:
                 v = q.order(out.fact.id, app.lang)
-    _act_done(app, out, f"done.{verb}", f"would.{verb}", v, id=out.fact.id, item=out.fact.item)
+    _act_done(app, out, v, id=out.fact.id, item=out.fact.item)
 
 
 @order.command("issue", help="help.order.issue")

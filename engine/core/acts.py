@@ -150,6 +150,20 @@ def replays(*classes: type[ev.Event]) -> Callable[[Any], Any]:
     return wrap
 
 
+def confirmation(cls: type[ev.Event], lang: str) -> tuple[str, str]:
+    """The message ids a face prints once the act `cls` is done, and with --dry-run: the
+    registry's `done` words, `said.*` (the sentence in words) in Japanese where declared."""
+    done = _declared(cls).done
+    said = [k for k in done if k.startswith("said.")]
+    if lang == "ja" and said:
+        base = said[0].split(".", 1)[1]
+        return f"said.{base}", f"said_would.{base}"
+    done_key = next((k for k in done if k.startswith("done.")), None)
+    if done_key is None:
+        raise LookupError(f"{cls.__name__} declares no done.* words in engine/core/acts.py")
+    return done_key, "would." + done_key.split(".", 1)[1]
+
+
 def of_replay(kind: str) -> tuple[type[ev.Event], ...]:
     return tuple(d.event for d in ACTS.values() if d.replay == kind)
 

@@ -143,3 +143,21 @@ def test_every_event_of_a_log_reads_as_words(lang):
             "MeetingHeld"} <= set(lines)
     for type_, line in lines.items():
         assert line and line != type_ and not line.startswith(("history.", "event.")), (type_, line)
+
+
+def test_the_command_line_confirms_in_the_registry_s_words():
+    """What `kaigi` prints once an act is done comes from its declaration: each item, meeting
+    and order act names a done/would pair that exists in both languages, and Japanese prints
+    the sentence in words (`said.*`) where the act declares one."""
+    verbs = [d for d in acts.acts() if any(k.startswith("done.") for k in d.done)]
+    assert {d.name for d in verbs} >= {"file_item", "advance", "convene", "agenda", "hold", "issue_order"}
+    words = catalog()
+    for d in verbs:
+        for lang in LANGS:
+            done, would = acts.confirmation(d.event, lang)
+            assert done in words and would in words, (d.event.type, lang)
+    assert acts.confirmation(ev.ItemAdvanced, "ja") == ("said.advance", "said_would.advance")
+    assert acts.confirmation(ev.ItemAdvanced, "en") == ("done.advance", "would.advance")
+    assert acts.confirmation(ev.MinutesApproved, "en") == ("done.approve", "would.approve")
+    with pytest.raises(LookupError):
+        acts.confirmation(ev.ReminderSent, "en")
