@@ -728,11 +728,13 @@ class SqlTx:
         sql = f"SELECT {EVENT_COLS} FROM event" + w.sql() + " ORDER BY seq"
         return [_event(r) for r in self.all(sql + (f" LIMIT {int(limit)}" if limit is not None else ""), w.params)]
 
-    def _batches(self, name: str, batch: int) -> Iterator[tuple[Any, ...]]:
-        """Every event row in order, fetched in batches (a server-side cursor on PostgreSQL): flat memory."""
+    def _batches(self, name: str, batch: int, after: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Every event row in order (after `after`), fetched in batches (a server-side cursor on
+        PostgreSQL): flat memory."""
         cur = self.conn.cursor(name) if self.pg else self.conn.cursor()
         try:
-            cur.execute(f"SELECT {EVENT_COLS} FROM event ORDER BY seq")
+            where = f" WHERE seq > {int(after)}" if after else ""
+            cur.execute(f"SELECT {EVENT_COLS} FROM event{where} ORDER BY seq")
             while rows := cur.fetchmany(batch):
                 yield from rows
         finally:
@@ -742,10 +744,10 @@ class SqlTx:
         """Every event in order, streamed in batches (flat memory): the auditor's pass."""
         return (_event(r) for r in self._batches("kaigi_audit", batch))
 
-    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-        """Every event as a plain row in order, its time as the very text that was hashed
-        (`chain.instant`): what the auditor's chain pass reads, without building records."""
-        for r in self._batches("kaigi_audit_rows", batch):
+    def stream_rows(self, batch: int = 5000, after: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Every event (after `after`) as a plain row in order, its time as the very text that
+        was hashed (`chain.instant`): what the auditor's chain pass reads, without building records."""
+        for r in self._batches("kaigi_audit_rows", batch, after):
             at = r[1]
             if isinstance(at, str) and len(at) == 26:  # SQLite: naive UTC with microseconds
                 at = f"{at[:10]}T{at[11:]}+00:00"

@@ -20,6 +20,7 @@ from typing import IO, Any
 import orjson
 
 from engine.core import events as ev
+from engine.core import snapshot as snapshots
 from engine.core.errors import BadInput, IntegrityFailure
 from engine.core.fold import Changes, Stamp, apply
 from engine.core.replay import Replayer, Step
@@ -46,6 +47,10 @@ class Verdict:
     head: tuple[int, str] = (0, GENESIS)
     checkpoint: dict[str, Any] | None = None
     replayer: Replayer = field(default_factory=Replayer, repr=False)
+    since: int | None = None  # `--since`: the signed snapshot's event the replay resumed after
+    snapshots: int = 0  # signed snapshots proven equal to the replay (a full verify)
+    snapshot: bytes | None = field(default=None, repr=False)  # the state at the head, when asked
+    head_at: Any = None
 
     def fail(self, seq: int | None, problem: Msg) -> None:
         if self.ok:
@@ -55,7 +60,8 @@ class Verdict:
         return {"ok": self.ok, "events": self.events, "items": self.items, "meetings": self.meetings,
                 "refused_attempts": self.refused, "deliveries": self.deliveries, "first_bad_seq": self.first_bad_seq,
                 "problem": self.problem.render(lang) if self.problem else None,
-                "head": {"seq": self.head[0], "hash": self.head[1]}, "checkpoint": self.checkpoint}
+                "head": {"seq": self.head[0], "hash": self.head[1]}, "checkpoint": self.checkpoint,
+                "since": self.since, "snapshots_proven": self.snapshots}
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -66,11 +72,20 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
 
 
 def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = (),
-           signed: Iterable[tuple[str, Any]] = ()) -> Verdict:
+           signed: Iterable[tuple[str, Any]] = (), since: tuple[str, Any, bytes] | None = None,
+           snapshot: bool = False) -> Verdict:
     """Check the whole log in one snapshot; stop at the first bad event. `signed`: (file,
     `checkpoints.Checkpoint`) pairs whose signatures were checked: the log must be theirs
-    and still extend each."""
+    and still extend each; a full replay proves each snapshot they sign equal to its state.
+    `since`: (file, checkpoint, snapshot bytes) whose hash the checkpoint signs (checked by
+    `checkpoints.read_snapshot`): the replay resumes from that state after its event, and the
+    events before it are not read. `snapshot`: keep the state at the head (`Verdict.snapshot`)."""
     signed = list(signed)
+    if since is not None:
+        signed.append(since[:2])
+        early = [s for s, _ in checkpoints if s < since[1].seq] + [cp.seq for _, cp in signed if cp.seq < since[1].seq]
+        if early:
+            raise BadInput("verify.since_later", seq=min(early), since=since[1].seq)
     with store.read() as tx:
         marks = dict(checkpoints)
         names: dict[int, str] = {}
@@ -85,26 +100,55 @@ def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, 
                 v.fail(cp.seq, Msg("verify.checkpoints_disagree", file=file, seq=cp.seq))
                 return v
             marks[cp.seq], names[cp.seq] = cp.hash, file
+        snaps = {cp.seq: (cp.snapshot, file) for file, cp in signed if getattr(cp, "snapshot", None)}
+        start = None
+        if since is not None:
+            resumed = _resume(since)
+            if isinstance(resumed, Verdict):
+                return resumed
+            start = resumed
         with held_off():
-            v = _verify(tx, replay, marks, names)
+            v = _verify(tx, replay, marks, names, snaps=snaps, start=start, keep=snapshot)
         if signed:
             v.checkpoint = {"files": [f for f, _ in signed], "seqs": [cp.seq for _, cp in signed],
                             "key_ids": sorted({cp.key_id for _, cp in signed}), "ok": v.ok}
         return v
 
 
-def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None) -> Verdict:
+def _resume(since: tuple[str, Any, bytes]) -> "tuple[tuple[int, str, str, int], Replayer] | Verdict":
+    """The state a signed snapshot holds, where its checkpoint says it is; else the verdict."""
+    file, cp, data = since
+    try:
+        pos, r = snapshots.restore(data)
+    except snapshots.BadSnapshot:
+        pos = None
+    if pos is None or pos[:2] != (cp.seq, cp.hash):
+        v = Verdict()
+        v.fail(cp.seq, Msg("verify.snapshot_unreadable", file=file))
+        return v
+    return pos, r
+
+
+def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None, *,
+            snaps: dict[int, tuple[str, str]] | None = None,
+            start: tuple[tuple[int, str, str, int], Replayer] | None = None, keep: bool = False) -> Verdict:
     """The chain over raw rows (the time as the text that was hashed: no parsing), then,
-    if asked, each event replayed."""
+    if asked, each event replayed: from genesis, or from `start` (a restored snapshot's
+    position and replayer). `snaps`: event -> (the signed snapshot hash, its file): the
+    replayed state there must encode to it."""
     import hashlib as _h
 
     v = Verdict()
+    prev, expect, last_at, envelope_v = GENESIS, 1, "", 1
+    if start is not None:
+        (done, prev, last_at, envelope_v), v.replayer = start
+        expect, v.events, v.since = done + 1, done, done
     v.replayer.legacy_text_until = legacy_text_until(tx)
     sha = _h.sha256
     enc = canonical
     judge = v.replayer.judge if replay else None
-    prev, expect, last_at, envelope_v = GENESIS, 1, "", 1
-    for row in tx.stream_rows():
+    snaps = snaps if replay and snaps else {}
+    for row in tx.stream_rows(after=expect - 1):
         seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest, ident, schema, ver = row
         if seq != expect:
             v.fail(min(seq, expect), Msg("verify.gap", after=expect - 1, seq=seq))
@@ -138,6 +182,16 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
             v.refused += type_ == "ActRefused"
         prev, expect, last_at, envelope_v = digest, seq + 1, at, ver
         v.events += 1
+        if seq in snaps:
+            want, file = snaps[seq]
+            try:
+                got = snapshots.digest_of(snapshots.encode(v.replayer, seq, digest, at, ver))
+            except snapshots.Unsnappable:
+                got = None
+            if got != want:
+                v.fail(seq, Msg("verify.snapshot_differs", seq=seq, file=file))
+                return v
+            v.snapshots += 1
     v.head = (v.events, prev)
     missing = [s for s in marks if s > v.events]
     if missing:
@@ -146,6 +200,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
                Msg("verify.checkpoint_beyond", end=v.events, seq=min(missing)))
         return v
     head = tx.head()
+    v.head_at = head.at
     if head.seq > v.events:
         v.fail(v.events + 1, Msg("verify.tail_removed", end=v.events, head=head.seq))
         return v
@@ -153,6 +208,11 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         v.fail(head.seq + 1, Msg("verify.tail_added", head=head.seq, end=v.events))
         return v
     if replay:
+        if keep and v.events:
+            try:
+                v.snapshot = snapshots.encode(v.replayer, v.events, prev, last_at, envelope_v)
+            except snapshots.Unsnappable:
+                v.snapshot = None  # the head inside an act: `finish` names it below
         cut = v.replayer.finish()
         if cut is not None:
             v.fail(v.events, cut)
