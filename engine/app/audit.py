@@ -73,13 +73,14 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
 
 def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = (),
            signed: Iterable[tuple[str, Any]] = (), since: tuple[str, Any, bytes] | None = None,
-           snapshot: bool = False) -> Verdict:
+           snapshot: bool | int = False) -> Verdict:
     """Check the whole log in one snapshot; stop at the first bad event. `signed`: (file,
     `checkpoints.Checkpoint`) pairs whose signatures were checked: the log must be theirs
     and still extend each; a full replay proves each snapshot they sign equal to its state.
     `since`: (file, checkpoint, snapshot bytes) whose hash the checkpoint signs (checked by
     `checkpoints.read_snapshot`): the replay resumes from that state after its event, and the
-    events before it are not read. `snapshot`: keep the state at the head (`Verdict.snapshot`)."""
+    events before it are not read. `snapshot`: keep the state at the head (`Verdict.snapshot`),
+    or (a number) after the first act that ends at or after that event (a bench's)."""
     signed = list(signed)
     if since is not None:
         signed.append(since[:2])
@@ -131,7 +132,7 @@ def _resume(since: tuple[str, Any, bytes]) -> "tuple[tuple[int, str, str, int], 
 
 def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None, *,
             snaps: dict[int, tuple[str, str]] | None = None,
-            start: tuple[tuple[int, str, str, int], Replayer] | None = None, keep: bool = False) -> Verdict:
+            start: tuple[tuple[int, str, str, int], Replayer] | None = None, keep: bool | int = False) -> Verdict:
     """The chain over raw rows (the time as the text that was hashed: no parsing), then,
     if asked, each event replayed: from genesis, or from `start` (a restored snapshot's
     position and replayer). `snaps`: event -> (the signed snapshot hash, its file): the
@@ -148,6 +149,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
     enc = canonical
     judge = v.replayer.judge if replay else None
     snaps = snaps if replay and snaps else {}
+    keep_at = int(keep) if replay and keep is not True else 0
     for row in tx.stream_rows(after=expect - 1):
         seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest, ident, schema, ver = row
         if seq != expect:
@@ -182,6 +184,8 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
             v.refused += type_ == "ActRefused"
         prev, expect, last_at, envelope_v = digest, seq + 1, at, ver
         v.events += 1
+        if keep_at and seq >= keep_at and v.snapshot is None and not v.replayer._pending:
+            v.snapshot = snapshots.encode(v.replayer, seq, digest, at, ver)
         if seq in snaps:
             want, file = snaps[seq]
             try:
@@ -208,7 +212,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         v.fail(head.seq + 1, Msg("verify.tail_added", head=head.seq, end=v.events))
         return v
     if replay:
-        if keep and v.events:
+        if keep is True and v.events:
             try:
                 v.snapshot = snapshots.encode(v.replayer, v.events, prev, last_at, envelope_v)
             except snapshots.Unsnappable:
@@ -217,18 +221,25 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         if cut is not None:
             v.fail(v.events, cut)
             return v
-        _compare(tx, v)
-        if v.ok:
-            _deliveries(tx, v)
+        if start is None:
+            _compare(tx, v)
+            if v.ok:
+                _deliveries(tx, v)
+        else:
+            _compare_touched(tx, v)
     return v
 
 
 _parse_at = dt.datetime.fromisoformat
 
 
-def _stored(tx: Any) -> dict[str, dict[Any, Any]]:
+def _stored(tx: Any, roster_only: bool = False) -> dict[str, dict[Any, Any]]:
     """The stored records but the items (read a chunk at a time by `_item_differing`)."""
     bodies, members, assignments, delegations, adoptions = tx.roster()
+    if roster_only:
+        return {"member": {m.login: m for m in members}, "assignment": {a.id: a for a in assignments},
+                "delegation": {d.id: d for d in delegations}, "body": {b.key: b for b in bodies},
+                "adoption": {a.version: a for a in adoptions}}
     return {"meeting": {m.id: m for m in tx.meetings()},
             "order": {o.id: o for o in tx.orders()}, "member": {m.login: m for m in members},
             "assignment": {a.id: a for a in assignments}, "delegation": {d.id: d for d in delegations},
@@ -262,6 +273,52 @@ def _compare(tx: Any, v: Verdict) -> None:
         doc = tx.document(sha)
         if doc is None or hashlib.sha256(doc.content).hexdigest() != sha:
             v.fail(seq, Msg("verify.document", seq=seq, sha=sha[:12]))
+            return
+
+
+def _compare_touched(tx: Any, v: Verdict) -> None:
+    """`--since`: what the newest events touched must be stored as they replay to: each item,
+    meeting and order they read or wrote (the snapshot's others stay encoded), the roster,
+    rules and credentials whole (they are small), and the message rows of the reminders
+    that went out or were settled since. The stored records no new event touched are the
+    full verify's to compare (docs/threat-model.md)."""
+    w, r = v.replayer.world, v.replayer
+    v.items, v.meetings = len(w.items), len(w.meetings)
+    for kind, mine, read in (("item", w.items, tx.items), ("meeting", w.meetings, tx.meetings),
+                             ("order", w.orders, tx.orders)):
+        keys = sorted(mine.touched() if isinstance(mine, snapshots.Packed) else mine, key=str)
+        for i in range(0, len(keys), 500):
+            rows = {row.id: row for row in read(ids=keys[i:i + 500])}
+            for key in keys[i:i + 500]:
+                want, got = mine[key], rows.get(key)
+                if want != got:
+                    v.fail(_last_touch(tx, kind, key, got or want),
+                           Msg("verify.stored_db" if got is None else "verify.stored_differs", kind=kind, key=str(key)))
+                    return
+    stored = _stored(tx, roster_only=True)
+    replayed: dict[str, Mapping[Any, Any]] = {"member": w.members, "assignment": w.assignments,
+                                              "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
+    for kind, held in stored.items():
+        ours = replayed[kind]
+        for key in sorted(set(ours) | set(held), key=str):
+            if ours.get(key) != held.get(key):
+                what = "log" if key not in ours else ("db" if key not in held else "differs")
+                v.fail(_last_touch(tx, kind, key, held.get(key) or ours.get(key)),
+                       Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
+                return
+    if not _credentials(tx, v):
+        return
+    for sha, seq in r.documents.items():
+        doc = tx.document(sha)
+        if doc is None or hashlib.sha256(doc.content).hexdigest() != sha:
+            v.fail(seq, Msg("verify.document", seq=seq, sha=sha[:12]))
+            return
+    idents: set[str] = set()
+    for kept in (r.due, r.sent):
+        idents.update(k[0] for k in (kept.touched() if isinstance(kept, snapshots.Packed) else kept))
+    for ident in sorted(idents):
+        _deliveries(tx, v, tx.deliveries(reminder=ident))
+        if not v.ok:
             return
 
 
@@ -321,11 +378,12 @@ def _credentials(tx: Any, v: Verdict) -> bool:
     return True
 
 
-def _deliveries(tx: Any, v: Verdict) -> None:
-    """Every message row answers to a rung that went out, to that recipient, with the text
-    that was queued; every sent or failed row to the fact recorded of it (TRUST.md)."""
+def _deliveries(tx: Any, v: Verdict, rows: Iterable[Any] | None = None) -> None:
+    """Every message row (or each of `rows`) answers to a rung that went out, to that
+    recipient, with the text that was queued; every sent or failed row to the fact recorded
+    of it (TRUST.md)."""
     r = v.replayer
-    for d in tx.deliveries():
+    for d in tx.deliveries() if rows is None else rows:
         v.deliveries += 1
         fired = r.due.get((d.reminder, d.rung))
         if fired is None or d.recipient not in fired.recipients:

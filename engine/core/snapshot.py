@@ -8,7 +8,9 @@ value that JSON has no word for: a tuple, a dict (its keys in insertion order, w
 fold's iteration follows), a set (sorted), a time, a date, a record (by class name and
 its fields in order). Replay is deterministic, so two replays of the same log to the same
 event encode to the same bytes; `restore` gives a Replayer that continues from there
-exactly as the one that replayed from genesis (tests/unit/test_snapshots.py).
+exactly as the one that replayed from genesis (tests/unit/test_snapshots.py). The big maps
+(items, meetings, orders, the reminders that went out) keep each value as its own JSON
+text (`Packed`): a resumed replay decodes only what the newest events touch.
 
 A snapshot is only taken between acts: an act whose events are not all in yet has no
 state of its own to resume (`Unsnappable`). Nothing here reads a file or the database.
@@ -17,6 +19,7 @@ state of its own to resume (`Unsnappable`). Nothing here reads a file or the dat
 import dataclasses
 import datetime as dt
 import hashlib
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import orjson
@@ -34,6 +37,54 @@ _NAMES: dict[type, str] = {c: n for n, c in _CLASSES.items()}
 WORLD = ("bodies", "members", "assignments", "delegations", "adoptions", "items", "meetings", "orders", "legacy",
          "agenda_of", "dirty_items", "dirty_meetings")
 KEPT = ("acted", "sent", "due", "documents", "tokens", "credentials")
+# the big maps: each value its own JSON text inside the snapshot, decoded when first asked for
+PACKED = frozenset({"items", "meetings", "orders", "agenda_of", "sent", "due"})
+
+
+class Packed(MutableMapping[Any, Any]):
+    """A dict restored from a snapshot whose values stay encoded (text) until read or
+    written: a replay resumed for the newest events decodes only what they touch, and
+    `touched()` names those keys (what `audit verify --since` compares). Iteration keeps
+    the snapshot's order; re-encoding an untouched value gives back its very text."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, d: dict[Any, Any]) -> None:
+        self.d = d
+
+    def __getitem__(self, key: Any) -> Any:
+        v = self.d[key]
+        if type(v) is str:
+            v = self.d[key] = _dec(orjson.loads(v))
+        return v
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.d[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        del self.d[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.d
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.d)
+
+    def __len__(self) -> int:
+        return len(self.d)
+
+    def touched(self) -> list[Any]:
+        return [k for k, v in self.d.items() if type(v) is not str]
+
+    def text(self, key: Any) -> str:
+        v = self.d[key]
+        return v if type(v) is str else orjson.dumps(_enc(v)).decode()
 
 
 class Unsnappable(ValueError):
@@ -98,8 +149,25 @@ def encode(r: Replayer, seq: int, digest: str, at: str, v: int) -> bytes:
         raise Unsnappable("inside an act")
     w = r.world
     doc = {"format": FORMAT, "chain": [seq, digest, at, v], "schema": r._schema,
-           "world": [_enc(getattr(w, n)) for n in WORLD], "kept": [_enc(getattr(r, n)) for n in KEPT]}
+           "world": [_field(n, getattr(w, n)) for n in WORLD], "kept": [_field(n, getattr(r, n)) for n in KEPT]}
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+
+
+def _field(name: str, value: Any) -> Any:
+    if name not in PACKED:
+        return _enc(value)
+    if isinstance(value, Packed):
+        return ["P", *[[_enc(k), value.text(k)] for k in value]]
+    dumps = orjson.dumps
+    return ["P", *[[_enc(k), dumps(_enc(v)).decode()] for k, v in value.items()]]
+
+
+def _unfield(name: str, value: Any) -> Any:
+    if name not in PACKED:
+        return _dec(value)
+    if type(value) is not list or value[:1] != ["P"]:
+        raise BadSnapshot(name)
+    return Packed({_dec(k): str(v) for k, v in value[1:]})
 
 
 def digest_of(data: bytes) -> str:
@@ -116,9 +184,9 @@ def restore(data: bytes) -> tuple[tuple[int, str, str, int], Replayer]:
         r = Replayer()
         w = r.world
         for name, value in zip(WORLD, doc["world"], strict=True):
-            setattr(w, name, _dec(value))
+            setattr(w, name, _unfield(name, value))
         for name, value in zip(KEPT, doc["kept"], strict=True):
-            setattr(r, name, _dec(value))
+            setattr(r, name, _unfield(name, value))
         r._schema = int(doc["schema"])
         w.lazy = True
         return (int(seq), str(digest), str(at), int(v)), r
