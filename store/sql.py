@@ -690,10 +690,12 @@ class SqlTx:
         return [OrderRecord(r[0], r[1], r[2], r[3], t_in(r[4]), t_in(r[5]), r[6], r[7], r[8], r[9],  # type: ignore[arg-type]
                             t_in(r[10]), r[11]) for r in rows]
 
-    def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
-        w = _Where().eq("reminder", reminder).eq("status", status)
-        return [_delivery(r) for r in self.all(f"SELECT {DELIVERY_COLS} FROM delivery" + w.sql() + " ORDER BY id",
-                                               w.params)]
+    def deliveries(self, *, reminder: str | None = None, status: str | None = None, after: int = 0,
+                   limit: int | None = None) -> list[DeliveryRecord]:
+        w = _Where().eq("reminder", reminder).eq("status", status).cmp("id", ">", after or None)
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return [_delivery(r) for r in self.all(f"SELECT {DELIVERY_COLS} FROM delivery" + w.sql() + " ORDER BY id"
+                                               + tail, w.params)]
 
     def delivery_leases(self) -> dict[int, tuple[str | None, dt.datetime | None]]:
         return {r[0]: (r[1], t_in(r[2])) for r in self.all("SELECT id, claimed_by, lease_until FROM delivery")}

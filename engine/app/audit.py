@@ -261,10 +261,11 @@ def _compare(tx: Any, v: Verdict) -> None:
                 "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     for kind, rows in stored.items():
         mine = replayed[kind]
+        get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
         for key in sorted(set(mine) | set(rows), key=str):
-            if mine.get(key) != rows.get(key):
+            if get(key) != rows.get(key):
                 what = "log" if key not in mine else ("db" if key not in rows else "differs")
-                v.fail(_last_touch(tx, kind, key, rows.get(key) or mine.get(key)),
+                v.fail(_last_touch(tx, kind, key, rows.get(key) or get(key)),
                        Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
                 return
     if not _credentials(tx, v):
@@ -330,17 +331,18 @@ def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, An
     bad: list[int] = []
     seen: set[int] = set()
     after = -(2**63)
+    get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
     while rows := tx.items(after=after, limit=chunk):
         for row in rows:
             seen.add(row.id)
-            if mine.get(row.id) != row:
+            if get(row.id) != row:
                 bad.append(row.id)
         after = rows[-1].id
     bad += [k for k in mine if k not in seen]
     if not bad:
         return None
     key = min(bad, key=str)
-    return key, mine.get(key), next((r for r in tx.items(ids=[key])), None)
+    return key, get(key), next((r for r in tx.items(ids=[key])), None)
 
 
 _TOKEN_FIELDS = ("login", "name", "digest", "created_at", "expires_at", "revoked_at")
@@ -383,9 +385,11 @@ def _deliveries(tx: Any, v: Verdict, rows: Iterable[Any] | None = None) -> None:
     recipient, with the text that was queued; every sent or failed row to the fact recorded
     of it (TRUST.md)."""
     r = v.replayer
-    for d in tx.deliveries() if rows is None else rows:
+    due = r.due.peek if isinstance(r.due, snapshots.Packed) else r.due.get
+    sent = r.sent.peek if isinstance(r.sent, snapshots.Packed) else r.sent.get
+    for d in _chunked_deliveries(tx) if rows is None else rows:
         v.deliveries += 1
-        fired = r.due.get((d.reminder, d.rung))
+        fired = due((d.reminder, d.rung))
         if fired is None or d.recipient not in fired.recipients:
             v.fail(None, Msg("verify.delivery_stray", id=d.id, reminder=d.reminder, rung=d.rung, who=d.recipient))
             return
@@ -397,10 +401,18 @@ def _deliveries(tx: Any, v: Verdict, rows: Iterable[Any] | None = None) -> None:
         if fired.routes and route_digest(d.recipient, d.channel, d.address or "", d.ics) not in fired.routes:
             v.fail(None, Msg("verify.delivery_route", id=d.id, who=d.recipient))
             return
-        settled = r.sent.get((d.reminder, d.rung), {}).get(d.recipient)
+        settled = (sent((d.reminder, d.rung)) or {}).get(d.recipient)
         if d.status in ("sent", "failed") and settled != d.status:
             v.fail(None, Msg("verify.delivery_status", id=d.id, status=d.status))
             return
+
+
+def _chunked_deliveries(tx: Any, chunk: int = 2000) -> Iterator[Any]:
+    """Every message row, read a chunk at a time: a long log's are never held whole."""
+    after = 0
+    while rows := tx.deliveries(after=after, limit=chunk):
+        yield from rows
+        after = rows[-1].id
 
 
 def _last_touch(tx: Any, kind: str, key: Any, record: Any) -> int | None:

@@ -12,7 +12,9 @@ exactly as the one that replayed from genesis (tests/unit/test_snapshots.py). Th
 (items, meetings, orders, the reminders that went out) keep each value as its own JSON
 text (`Packed`): a resumed replay decodes only what the newest events touch.
 
-A snapshot is only taken between acts: an act whose events are not all in yet has no
+Encoding settles the world first (every plan the lazy replay still owes is made, as the
+live path made it after each act), so a snapshot carries no debt a resumed replay would
+pay for the whole world. A snapshot is only taken between acts: an act whose events are not all in yet has no
 state of its own to resume (`Unsnappable`). Nothing here reads a file or the database.
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from engine.core.fold import settle
 from engine.core.replay import Fired, Replayer
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
@@ -54,15 +57,16 @@ class Packed(MutableMapping[Any, Any]):
 
     def __getitem__(self, key: Any) -> Any:
         v = self.d[key]
-        if type(v) is str:
+        t = type(v)
+        if t is bytes or t is str:
             v = self.d[key] = _dec(orjson.loads(v))
         return v
 
-    def get(self, key: Any, default: Any = None) -> Any:
-        try:
-            return self[key]
-        except KeyError:
-            return default
+    def peek(self, key: Any, default: Any = None) -> Any:
+        """The value, decoded but left encoded here (a comparison reading every record)."""
+        v = self.d.get(key, default)
+        t = type(v)
+        return _dec(orjson.loads(v)) if t is bytes or t is str else v
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.d[key] = value
@@ -80,11 +84,12 @@ class Packed(MutableMapping[Any, Any]):
         return len(self.d)
 
     def touched(self) -> list[Any]:
-        return [k for k, v in self.d.items() if type(v) is not str]
+        return [k for k, v in self.d.items() if type(v) is not str and type(v) is not bytes]
 
     def text(self, key: Any) -> str:
         v = self.d[key]
-        return v if type(v) is str else orjson.dumps(_enc(v)).decode()
+        t = type(v)
+        return v if t is str else v.decode() if t is bytes else orjson.dumps(_enc(v)).decode()
 
 
 class Unsnappable(ValueError):
@@ -148,6 +153,7 @@ def encode(r: Replayer, seq: int, digest: str, at: str, v: int) -> bytes:
     if r._pending:
         raise Unsnappable("inside an act")
     w = r.world
+    settle(w)  # the plans a lazy replay still owes are made first, as the live path made them at each act
     doc = {"format": FORMAT, "chain": [seq, digest, at, v], "schema": r._schema,
            "world": [_field(n, getattr(w, n)) for n in WORLD], "kept": [_field(n, getattr(r, n)) for n in KEPT]}
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
