@@ -1520,17 +1520,21 @@ def _auditor(app: App) -> Any:
 @audit.command("verify", help="help.audit.verify")
 @option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH|FILE", help="opt.checkpoint")
 @option("--key", metavar="PUBFILE", help="opt.checkpoint_key")
+@option("--since", metavar="FILE", help="opt.verify_since")
 @pass_app
-def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None) -> None:
+def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None, since: str | None) -> None:
     with refusals(app):
         with _log_reader(app) as q:
-            v = q.verdict(checkpoints=checkpoints, key=key)
+            v = q.verdict(checkpoints=checkpoints, key=key, since=since)
     d = v.as_dict(app.lang)
     if v.ok:
         app.out(d, app.t("verify.ok", events=v.events, items=v.items, meetings=v.meetings, deliveries=v.deliveries)
                 + (app.t("verify.refused", n=v.refused) if v.refused else "")
                 + (app.t("verify.signed_ok", n=len(v.checkpoint["files"]), keys=", ".join(v.checkpoint["key_ids"]))
-                   if v.checkpoint else ""))
+                   if v.checkpoint else "")
+                + (app.t("verify.snapshots_ok", n=v.snapshots) if v.snapshots else "")
+                + (app.t("verify.since_ok", seq=v.since, file=since, n=v.events - v.since)
+                   if v.since is not None else ""))
         return
     app.out(d)
     click.echo(app.t("kind.integrity", text=app.t("verify.first_bad", seq=v.first_bad_seq or "-",
@@ -1541,24 +1545,34 @@ def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None) -> Non
 @audit.command("checkpoint", help="help.audit.checkpoint")
 @option("--sign", "key", metavar="KEYFILE", help="opt.checkpoint_sign")
 @option("--out", "out_file", metavar="FILE", help="opt.checkpoint_out")
+@option("--snapshot", is_flag=True, help="opt.checkpoint_snapshot")
 @pass_app
-def audit_checkpoint(app: App, key: str | None, out_file: str | None) -> None:
+def audit_checkpoint(app: App, key: str | None, out_file: str | None, snapshot: bool) -> None:
     with refusals(app):
+        from engine.app.checkpoints import pack, snapshot_file
         from engine.core.errors import BadInput
 
         if out_file and not key:
             raise BadInput("checkpoint.out_needs_sign")
+        if snapshot and not out_file:
+            raise BadInput("checkpoint.snapshot_needs_out")
         with _log_reader(app) as q:
             q.whole_log()
-        cp = _auditor(app).checkpoint(key)
+        cp = _auditor(app).checkpoint(key, snapshot=snapshot)
         signed = cp.get("signed")
+        data = cp.pop("snapshot", None)
         if signed is not None and out_file:
+            if data is not None:
+                _write_new(snapshot_file(out_file), pack(data))
             _write_new(out_file, _json().dumps(signed, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
     if signed is None:
         app.out(cp, cp["checkpoint"])
     elif out_file:
-        app.out({**cp, "file": out_file}, app.t("checkpoint.written", file=out_file, seq=cp["seq"],
-                                                key=signed["key_id"]))
+        said = app.t("checkpoint.written", file=out_file, seq=cp["seq"], key=signed["key_id"])
+        if data is not None:
+            said += app.t("checkpoint.snapshot_written", file=snapshot_file(out_file), sha=signed["snapshot"][:16])
+        app.out({**cp, "file": out_file, "snapshot_file": snapshot_file(out_file) if data is not None else None},
+                said)
     else:
         app.header()
         click.echo(_json().dumps(signed, ensure_ascii=False, indent=2, sort_keys=True))
@@ -1576,7 +1590,7 @@ def audit_keygen(app: App, prefix: str) -> None:
             app.t("checkpoint.keys_made", private=private, public=public, key=kid))
 
 
-def _write_new(path: str, text: str) -> None:
+def _write_new(path: str, text: str | bytes) -> None:
     """Write a file the command makes, refusing to follow into something that is not one."""
     from engine.core.errors import BadInput
 
@@ -1585,8 +1599,8 @@ def _write_new(path: str, text: str) -> None:
         raise BadInput("file.not_regular", path=path)
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
     except OSError as err:
         raise BadInput("checkpoint.cannot_write", file=path, reason=err.strerror or str(err)) from None
 

@@ -269,9 +269,12 @@ class MemoryTx:
                        and (status is None or o.status == status) and (items is None or o.item in items)),
                       key=_by_id)
 
-    def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
-        return [d for d in sorted(self.s.deliveries_.values(), key=lambda x: x.id)
-                if (reminder is None or d.reminder == reminder) and (status is None or d.status == status)]
+    def deliveries(self, *, reminder: str | None = None, status: str | None = None, after: int = 0,
+                   limit: int | None = None) -> list[DeliveryRecord]:
+        out = [d for d in sorted(self.s.deliveries_.values(), key=lambda x: x.id)
+               if (reminder is None or d.reminder == reminder) and (status is None or d.status == status)
+               and d.id > after]
+        return out if limit is None else out[:limit]
 
     def document(self, sha256: str) -> DocumentRecord | None:
         return self.s.documents.get(sha256)
@@ -298,10 +301,10 @@ class MemoryTx:
     def stream(self, batch: int = 5000) -> Iterator[EventRecord]:
         yield from list(self.s.log)
 
-    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+    def stream_rows(self, batch: int = 5000, after: int = 0) -> Iterator[tuple[Any, ...]]:
         from store.chain import instant
 
-        for r in list(self.s.log):
+        for r in list(self.s.log[after:] if after else self.s.log):
             yield (r.seq, instant(r.at), r.actor, r.authority, r.rulebook, r.item, r.meeting, r.type, r.payload,
                    r.prev_hash, r.hash, r.identity, r.schema, r.v)
 

@@ -690,10 +690,12 @@ class SqlTx:
         return [OrderRecord(r[0], r[1], r[2], r[3], t_in(r[4]), t_in(r[5]), r[6], r[7], r[8], r[9],  # type: ignore[arg-type]
                             t_in(r[10]), r[11]) for r in rows]
 
-    def deliveries(self, *, reminder: str | None = None, status: str | None = None) -> list[DeliveryRecord]:
-        w = _Where().eq("reminder", reminder).eq("status", status)
-        return [_delivery(r) for r in self.all(f"SELECT {DELIVERY_COLS} FROM delivery" + w.sql() + " ORDER BY id",
-                                               w.params)]
+    def deliveries(self, *, reminder: str | None = None, status: str | None = None, after: int = 0,
+                   limit: int | None = None) -> list[DeliveryRecord]:
+        w = _Where().eq("reminder", reminder).eq("status", status).cmp("id", ">", after or None)
+        tail = f" LIMIT {int(limit)}" if limit is not None else ""
+        return [_delivery(r) for r in self.all(f"SELECT {DELIVERY_COLS} FROM delivery" + w.sql() + " ORDER BY id"
+                                               + tail, w.params)]
 
     def delivery_leases(self) -> dict[int, tuple[str | None, dt.datetime | None]]:
         return {r[0]: (r[1], t_in(r[2])) for r in self.all("SELECT id, claimed_by, lease_until FROM delivery")}
@@ -728,11 +730,13 @@ class SqlTx:
         sql = f"SELECT {EVENT_COLS} FROM event" + w.sql() + " ORDER BY seq"
         return [_event(r) for r in self.all(sql + (f" LIMIT {int(limit)}" if limit is not None else ""), w.params)]
 
-    def _batches(self, name: str, batch: int) -> Iterator[tuple[Any, ...]]:
-        """Every event row in order, fetched in batches (a server-side cursor on PostgreSQL): flat memory."""
+    def _batches(self, name: str, batch: int, after: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Every event row in order (after `after`), fetched in batches (a server-side cursor on
+        PostgreSQL): flat memory."""
         cur = self.conn.cursor(name) if self.pg else self.conn.cursor()
         try:
-            cur.execute(f"SELECT {EVENT_COLS} FROM event ORDER BY seq")
+            where = f" WHERE seq > {int(after)}" if after else ""
+            cur.execute(f"SELECT {EVENT_COLS} FROM event{where} ORDER BY seq")
             while rows := cur.fetchmany(batch):
                 yield from rows
         finally:
@@ -742,10 +746,10 @@ class SqlTx:
         """Every event in order, streamed in batches (flat memory): the auditor's pass."""
         return (_event(r) for r in self._batches("kaigi_audit", batch))
 
-    def stream_rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
-        """Every event as a plain row in order, its time as the very text that was hashed
-        (`chain.instant`): what the auditor's chain pass reads, without building records."""
-        for r in self._batches("kaigi_audit_rows", batch):
+    def stream_rows(self, batch: int = 5000, after: int = 0) -> Iterator[tuple[Any, ...]]:
+        """Every event (after `after`) as a plain row in order, its time as the very text that
+        was hashed (`chain.instant`): what the auditor's chain pass reads, without building records."""
+        for r in self._batches("kaigi_audit_rows", batch, after):
             at = r[1]
             if isinstance(at, str) and len(at) == 26:  # SQLite: naive UTC with microseconds
                 at = f"{at[:10]}T{at[11:]}+00:00"

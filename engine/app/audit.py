@@ -20,6 +20,7 @@ from typing import IO, Any
 import orjson
 
 from engine.core import events as ev
+from engine.core import snapshot as snapshots
 from engine.core.errors import BadInput, IntegrityFailure
 from engine.core.fold import Changes, Stamp, apply
 from engine.core.replay import Replayer, Step
@@ -46,6 +47,10 @@ class Verdict:
     head: tuple[int, str] = (0, GENESIS)
     checkpoint: dict[str, Any] | None = None
     replayer: Replayer = field(default_factory=Replayer, repr=False)
+    since: int | None = None  # `--since`: the signed snapshot's event the replay resumed after
+    snapshots: int = 0  # signed snapshots proven equal to the replay (a full verify)
+    snapshot: bytes | None = field(default=None, repr=False)  # the state at the head, when asked
+    head_at: Any = None
 
     def fail(self, seq: int | None, problem: Msg) -> None:
         if self.ok:
@@ -55,7 +60,8 @@ class Verdict:
         return {"ok": self.ok, "events": self.events, "items": self.items, "meetings": self.meetings,
                 "refused_attempts": self.refused, "deliveries": self.deliveries, "first_bad_seq": self.first_bad_seq,
                 "problem": self.problem.render(lang) if self.problem else None,
-                "head": {"seq": self.head[0], "hash": self.head[1]}, "checkpoint": self.checkpoint}
+                "head": {"seq": self.head[0], "hash": self.head[1]}, "checkpoint": self.checkpoint,
+                "since": self.since, "snapshots_proven": self.snapshots}
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -66,11 +72,21 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
 
 
 def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = (),
-           signed: Iterable[tuple[str, Any]] = ()) -> Verdict:
+           signed: Iterable[tuple[str, Any]] = (), since: tuple[str, Any, bytes] | None = None,
+           snapshot: bool | int = False) -> Verdict:
     """Check the whole log in one snapshot; stop at the first bad event. `signed`: (file,
     `checkpoints.Checkpoint`) pairs whose signatures were checked: the log must be theirs
-    and still extend each."""
+    and still extend each; a full replay proves each snapshot they sign equal to its state.
+    `since`: (file, checkpoint, snapshot bytes) whose hash the checkpoint signs (checked by
+    `checkpoints.read_snapshot`): the replay resumes from that state after its event, and the
+    events before it are not read. `snapshot`: keep the state at the head (`Verdict.snapshot`),
+    or (a number) after the first act that ends at or after that event (a bench's)."""
     signed = list(signed)
+    if since is not None:
+        signed.append(since[:2])
+        early = [s for s, _ in checkpoints if s < since[1].seq] + [cp.seq for _, cp in signed if cp.seq < since[1].seq]
+        if early:
+            raise BadInput("verify.since_later", seq=min(early), since=since[1].seq)
     with store.read() as tx:
         marks = dict(checkpoints)
         names: dict[int, str] = {}
@@ -85,26 +101,56 @@ def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, 
                 v.fail(cp.seq, Msg("verify.checkpoints_disagree", file=file, seq=cp.seq))
                 return v
             marks[cp.seq], names[cp.seq] = cp.hash, file
+        snaps = {cp.seq: (cp.snapshot, file) for file, cp in signed if getattr(cp, "snapshot", None)}
+        start = None
+        if since is not None:
+            resumed = _resume(since)
+            if isinstance(resumed, Verdict):
+                return resumed
+            start = resumed
         with held_off():
-            v = _verify(tx, replay, marks, names)
+            v = _verify(tx, replay, marks, names, snaps=snaps, start=start, keep=snapshot)
         if signed:
             v.checkpoint = {"files": [f for f, _ in signed], "seqs": [cp.seq for _, cp in signed],
                             "key_ids": sorted({cp.key_id for _, cp in signed}), "ok": v.ok}
         return v
 
 
-def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None) -> Verdict:
+def _resume(since: tuple[str, Any, bytes]) -> "tuple[tuple[int, str, str, int], Replayer] | Verdict":
+    """The state a signed snapshot holds, where its checkpoint says it is; else the verdict."""
+    file, cp, data = since
+    try:
+        pos, r = snapshots.restore(data)
+    except snapshots.BadSnapshot:
+        pos = None
+    if pos is None or pos[:2] != (cp.seq, cp.hash):
+        v = Verdict()
+        v.fail(cp.seq, Msg("verify.snapshot_unreadable", file=file))
+        return v
+    return pos, r
+
+
+def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None, *,
+            snaps: dict[int, tuple[str, str]] | None = None,
+            start: tuple[tuple[int, str, str, int], Replayer] | None = None, keep: bool | int = False) -> Verdict:
     """The chain over raw rows (the time as the text that was hashed: no parsing), then,
-    if asked, each event replayed."""
+    if asked, each event replayed: from genesis, or from `start` (a restored snapshot's
+    position and replayer). `snaps`: event -> (the signed snapshot hash, its file): the
+    replayed state there must encode to it."""
     import hashlib as _h
 
     v = Verdict()
+    prev, expect, last_at, envelope_v = GENESIS, 1, "", 1
+    if start is not None:
+        (done, prev, last_at, envelope_v), v.replayer = start
+        expect, v.events, v.since = done + 1, done, done
     v.replayer.legacy_text_until = legacy_text_until(tx)
     sha = _h.sha256
     enc = canonical
     judge = v.replayer.judge if replay else None
-    prev, expect, last_at, envelope_v = GENESIS, 1, "", 1
-    for row in tx.stream_rows():
+    snaps = snaps if replay and snaps else {}
+    keep_at = int(keep) if replay and keep is not True else 0
+    for row in tx.stream_rows(after=expect - 1):
         seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest, ident, schema, ver = row
         if seq != expect:
             v.fail(min(seq, expect), Msg("verify.gap", after=expect - 1, seq=seq))
@@ -138,6 +184,18 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
             v.refused += type_ == "ActRefused"
         prev, expect, last_at, envelope_v = digest, seq + 1, at, ver
         v.events += 1
+        if keep_at and seq >= keep_at and v.snapshot is None and not v.replayer._pending:
+            v.snapshot = snapshots.encode(v.replayer, seq, digest, at, ver)
+        if seq in snaps:
+            want, file = snaps[seq]
+            try:
+                got = snapshots.digest_of(snapshots.encode(v.replayer, seq, digest, at, ver))
+            except snapshots.Unsnappable:
+                got = None
+            if got != want:
+                v.fail(seq, Msg("verify.snapshot_differs", seq=seq, file=file))
+                return v
+            v.snapshots += 1
     v.head = (v.events, prev)
     missing = [s for s in marks if s > v.events]
     if missing:
@@ -146,6 +204,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
                Msg("verify.checkpoint_beyond", end=v.events, seq=min(missing)))
         return v
     head = tx.head()
+    v.head_at = head.at
     if head.seq > v.events:
         v.fail(v.events + 1, Msg("verify.tail_removed", end=v.events, head=head.seq))
         return v
@@ -153,22 +212,34 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         v.fail(head.seq + 1, Msg("verify.tail_added", head=head.seq, end=v.events))
         return v
     if replay:
+        if keep is True and v.events:
+            try:
+                v.snapshot = snapshots.encode(v.replayer, v.events, prev, last_at, envelope_v)
+            except snapshots.Unsnappable:
+                v.snapshot = None  # the head inside an act: `finish` names it below
         cut = v.replayer.finish()
         if cut is not None:
             v.fail(v.events, cut)
             return v
-        _compare(tx, v)
-        if v.ok:
-            _deliveries(tx, v)
+        if start is None:
+            _compare(tx, v)
+            if v.ok:
+                _deliveries(tx, v)
+        else:
+            _compare_touched(tx, v)
     return v
 
 
 _parse_at = dt.datetime.fromisoformat
 
 
-def _stored(tx: Any) -> dict[str, dict[Any, Any]]:
+def _stored(tx: Any, roster_only: bool = False) -> dict[str, dict[Any, Any]]:
     """The stored records but the items (read a chunk at a time by `_item_differing`)."""
     bodies, members, assignments, delegations, adoptions = tx.roster()
+    if roster_only:
+        return {"member": {m.login: m for m in members}, "assignment": {a.id: a for a in assignments},
+                "delegation": {d.id: d for d in delegations}, "body": {b.key: b for b in bodies},
+                "adoption": {a.version: a for a in adoptions}}
     return {"meeting": {m.id: m for m in tx.meetings()},
             "order": {o.id: o for o in tx.orders()}, "member": {m.login: m for m in members},
             "assignment": {a.id: a for a in assignments}, "delegation": {d.id: d for d in delegations},
@@ -190,10 +261,11 @@ def _compare(tx: Any, v: Verdict) -> None:
                 "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     for kind, rows in stored.items():
         mine = replayed[kind]
+        get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
         for key in sorted(set(mine) | set(rows), key=str):
-            if mine.get(key) != rows.get(key):
+            if get(key) != rows.get(key):
                 what = "log" if key not in mine else ("db" if key not in rows else "differs")
-                v.fail(_last_touch(tx, kind, key, rows.get(key) or mine.get(key)),
+                v.fail(_last_touch(tx, kind, key, rows.get(key) or get(key)),
                        Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
                 return
     if not _credentials(tx, v):
@@ -205,6 +277,52 @@ def _compare(tx: Any, v: Verdict) -> None:
             return
 
 
+def _compare_touched(tx: Any, v: Verdict) -> None:
+    """`--since`: what the newest events touched must be stored as they replay to: each item,
+    meeting and order they read or wrote (the snapshot's others stay encoded), the roster,
+    rules and credentials whole (they are small), and the message rows of the reminders
+    that went out or were settled since. The stored records no new event touched are the
+    full verify's to compare (docs/threat-model.md)."""
+    w, r = v.replayer.world, v.replayer
+    v.items, v.meetings = len(w.items), len(w.meetings)
+    for kind, mine, read in (("item", w.items, tx.items), ("meeting", w.meetings, tx.meetings),
+                             ("order", w.orders, tx.orders)):
+        keys = sorted(mine.touched() if isinstance(mine, snapshots.Packed) else mine, key=str)
+        for i in range(0, len(keys), 500):
+            rows = {row.id: row for row in read(ids=keys[i:i + 500])}
+            for key in keys[i:i + 500]:
+                want, got = mine[key], rows.get(key)
+                if want != got:
+                    v.fail(_last_touch(tx, kind, key, got or want),
+                           Msg("verify.stored_db" if got is None else "verify.stored_differs", kind=kind, key=str(key)))
+                    return
+    stored = _stored(tx, roster_only=True)
+    replayed: dict[str, Mapping[Any, Any]] = {"member": w.members, "assignment": w.assignments,
+                                              "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
+    for kind, held in stored.items():
+        ours = replayed[kind]
+        for key in sorted(set(ours) | set(held), key=str):
+            if ours.get(key) != held.get(key):
+                what = "log" if key not in ours else ("db" if key not in held else "differs")
+                v.fail(_last_touch(tx, kind, key, held.get(key) or ours.get(key)),
+                       Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
+                return
+    if not _credentials(tx, v):
+        return
+    for sha, seq in r.documents.items():
+        doc = tx.document(sha)
+        if doc is None or hashlib.sha256(doc.content).hexdigest() != sha:
+            v.fail(seq, Msg("verify.document", seq=seq, sha=sha[:12]))
+            return
+    idents: set[str] = set()
+    for kept in (r.due, r.sent):
+        idents.update(k[0] for k in (kept.touched() if isinstance(kept, snapshots.Packed) else kept))
+    for ident in sorted(idents):
+        _deliveries(tx, v, tx.deliveries(reminder=ident))
+        if not v.ok:
+            return
+
+
 def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, Any] | None:
     """The first item (in the order `_compare` names keys) whose stored record is not the
     replayed one: (id, replayed, stored), either None where missing. The stored items are
@@ -213,17 +331,18 @@ def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, An
     bad: list[int] = []
     seen: set[int] = set()
     after = -(2**63)
+    get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
     while rows := tx.items(after=after, limit=chunk):
         for row in rows:
             seen.add(row.id)
-            if mine.get(row.id) != row:
+            if get(row.id) != row:
                 bad.append(row.id)
         after = rows[-1].id
     bad += [k for k in mine if k not in seen]
     if not bad:
         return None
     key = min(bad, key=str)
-    return key, mine.get(key), next((r for r in tx.items(ids=[key])), None)
+    return key, get(key), next((r for r in tx.items(ids=[key])), None)
 
 
 _TOKEN_FIELDS = ("login", "name", "digest", "created_at", "expires_at", "revoked_at")
@@ -261,13 +380,16 @@ def _credentials(tx: Any, v: Verdict) -> bool:
     return True
 
 
-def _deliveries(tx: Any, v: Verdict) -> None:
-    """Every message row answers to a rung that went out, to that recipient, with the text
-    that was queued; every sent or failed row to the fact recorded of it (TRUST.md)."""
+def _deliveries(tx: Any, v: Verdict, rows: Iterable[Any] | None = None) -> None:
+    """Every message row (or each of `rows`) answers to a rung that went out, to that
+    recipient, with the text that was queued; every sent or failed row to the fact recorded
+    of it (TRUST.md)."""
     r = v.replayer
-    for d in tx.deliveries():
+    due = r.due.peek if isinstance(r.due, snapshots.Packed) else r.due.get
+    sent = r.sent.peek if isinstance(r.sent, snapshots.Packed) else r.sent.get
+    for d in _chunked_deliveries(tx) if rows is None else rows:
         v.deliveries += 1
-        fired = r.due.get((d.reminder, d.rung))
+        fired = due((d.reminder, d.rung))
         if fired is None or d.recipient not in fired.recipients:
             v.fail(None, Msg("verify.delivery_stray", id=d.id, reminder=d.reminder, rung=d.rung, who=d.recipient))
             return
@@ -279,10 +401,18 @@ def _deliveries(tx: Any, v: Verdict) -> None:
         if fired.routes and route_digest(d.recipient, d.channel, d.address or "", d.ics) not in fired.routes:
             v.fail(None, Msg("verify.delivery_route", id=d.id, who=d.recipient))
             return
-        settled = r.sent.get((d.reminder, d.rung), {}).get(d.recipient)
+        settled = (sent((d.reminder, d.rung)) or {}).get(d.recipient)
         if d.status in ("sent", "failed") and settled != d.status:
             v.fail(None, Msg("verify.delivery_status", id=d.id, status=d.status))
             return
+
+
+def _chunked_deliveries(tx: Any, chunk: int = 2000) -> Iterator[Any]:
+    """Every message row, read a chunk at a time: a long log's are never held whole."""
+    after = 0
+    while rows := tx.deliveries(after=after, limit=chunk):
+        yield from rows
+        after = rows[-1].id
 
 
 def _last_touch(tx: Any, kind: str, key: Any, record: Any) -> int | None:

@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,14 @@ class Checkpoint:
     head_at: str | None
     taken_at: str
     key_id: str
+    snapshot: str | None = None  # the sha256 of the state at `seq` (engine.core.snapshot), if one was kept
 
     def statement(self) -> dict[str, Any]:
-        return {"format": FORMAT, "log": self.log, "seq": self.seq, "hash": self.hash, "head_at": self.head_at,
-                "taken_at": self.taken_at, "key_id": self.key_id}
+        out = {"format": FORMAT, "log": self.log, "seq": self.seq, "hash": self.hash, "head_at": self.head_at,
+               "taken_at": self.taken_at, "key_id": self.key_id}
+        if self.snapshot is not None:  # a checkpoint without one signs what it always signed
+            out["snapshot"] = self.snapshot
+        return out
 
 
 def _canonical(data: dict[str, Any]) -> bytes:
@@ -127,10 +132,11 @@ def load_public(path: str) -> Any:
 
 
 def sign(log: str, seq: int, digest: str, head_at: dt.datetime | None, taken_at: dt.datetime,
-         private_key: Any) -> dict[str, Any]:
-    """The signed statement, as written to the checkpoint file."""
+         private_key: Any, snapshot: str | None = None) -> dict[str, Any]:
+    """The signed statement, as written to the checkpoint file; `snapshot` the sha256 of the
+    state at `seq` it vouches for."""
     cp = Checkpoint(log, seq, digest, head_at.isoformat() if head_at else None, taken_at.isoformat(),
-                    key_id(private_key.public_key()))
+                    key_id(private_key.public_key()), snapshot)
     body = cp.statement()
     body["signature"] = base64.b64encode(private_key.sign(_canonical(cp.statement()))).decode()
     return body
@@ -144,9 +150,10 @@ def read_signed(path: str, public_key: Any) -> Checkpoint:
     try:
         data = orjson.loads(_read(path, "checkpoint"))
         cp = Checkpoint(str(data["log"]), int(data["seq"]), str(data["hash"]), data.get("head_at"),
-                        str(data["taken_at"]), str(data["key_id"]))
+                        str(data["taken_at"]), str(data["key_id"]),
+                        None if data.get("snapshot") is None else str(data["snapshot"]))
         sig = base64.b64decode(str(data["signature"]), validate=True)
-        if data.get("format") != FORMAT or cp.seq < 0 or len(cp.hash) != 64:
+        if data.get("format") != FORMAT or cp.seq < 0 or len(cp.hash) != 64 or not _hex64(cp.snapshot or "0" * 64):
             raise ValueError
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, OverflowError, AttributeError):
         raise BadInput("checkpoint.bad_file", file=path) from None
@@ -157,3 +164,45 @@ def read_signed(path: str, public_key: Any) -> Checkpoint:
     except InvalidSignature:
         raise IntegrityFailure("checkpoint.bad_signature", file=path, key=cp.key_id) from None
     return cp
+
+
+def _hex64(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+# ---------------------------------------------------------------- snapshots beside a checkpoint
+SNAPSHOT_SUFFIX = ".snapshot"
+
+
+def snapshot_file(checkpoint_file: str) -> str:
+    """Where a checkpoint's snapshot is kept: beside it, the same name and `.snapshot`."""
+    return checkpoint_file + SNAPSHOT_SUFFIX
+
+
+def pack(data: bytes) -> bytes:
+    """The file's bytes: the canonical snapshot, compressed (its hash is of the canonical bytes)."""
+    return zlib.compress(data, 6)
+
+
+def read_snapshot(checkpoint_file: str, cp: Checkpoint) -> bytes:
+    """The canonical snapshot bytes kept beside `checkpoint_file`, once their sha256 is the one
+    `cp` signs. A checkpoint that signs none is bad input (exit 2); a missing file too; a file
+    whose bytes were changed or that is another snapshot fails integrity (exit 7)."""
+    path = snapshot_file(checkpoint_file)
+    if cp.snapshot is None:
+        raise BadInput("snapshot.none_signed", file=checkpoint_file)
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise BadInput("checkpoint.not_a_file", what=Msg("checkpoint.what.snapshot"), file=path)
+        packed = p.read_bytes()
+    except OSError as err:
+        raise BadInput("checkpoint.cannot_read", what=Msg("checkpoint.what.snapshot"), file=path,
+                       reason=err.strerror or str(err)) from None
+    try:
+        data = zlib.decompress(packed)
+    except zlib.error:
+        raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file) from None
+    if hashlib.sha256(data).hexdigest() != cp.snapshot:
+        raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file)
+    return data

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from engine.app.visibility import MAX_ID
 from engine.core import authority as au, decide, people, sittings, text
 from engine.core.decide import Ctx
-from engine.core.errors import BadInput, Conflict, DomainError, NotFound, NotPermitted, NotPossible
+from engine.core.errors import BadInput, Conflict, DomainError, IntegrityFailure, NotFound, NotPermitted, NotPossible
 from engine.core.events import ActRefused, Event
 from engine.core.fold import Changes, Stamp, apply
 from engine.core.identity import SYSTEM, Actor
@@ -211,10 +211,15 @@ class Kaigi:
         return bool(au.holdings(w, book, login, now))
 
     # ------------------------------------------------------------ the auditor's anchors
-    def checkpoint(self, sign_with: str | None = None) -> dict[str, Any]:
+    def checkpoint(self, sign_with: str | None = None, snapshot: bool = False) -> dict[str, Any]:
         """The head as `SEQ:HASH`, or with `sign_with` (a private key file) a signed statement
-        of it (engine.app.checkpoints), to be kept outside the database."""
-        from engine.app import checkpoints
+        of it (engine.app.checkpoints), to be kept outside the database. With `snapshot`, the
+        whole log is verified first and the state it replays to at the head is kept
+        (`out["snapshot"]`, canonical bytes) and signed by its sha256: a later
+        `audit verify --since` resumes from it. A log that does not verify is not signed."""
+        from engine.app import audit, checkpoints
+        from engine.app.guard import translated
+        from engine.core.snapshot import digest_of as snapshots_digest
 
         key = checkpoints.load_private(sign_with) if sign_with else None
         with self.store.read() as tx:
@@ -223,17 +228,38 @@ class Kaigi:
         if key is not None:
             if log is None:
                 raise NotPossible("checkpoint.no_log_id")
-            out["signed"] = checkpoints.sign(log, h.seq, h.hash, h.at, now, key)
+            if not snapshot:
+                out["signed"] = checkpoints.sign(log, h.seq, h.hash, h.at, now, key)
+                return out
+            with translated():
+                v = audit.verify(self.store, snapshot=True)
+            if not v.ok or v.snapshot is None:
+                raise IntegrityFailure("snapshot.not_verified", seq=v.first_bad_seq or "-",
+                                       problem=v.problem or Msg("snapshot.empty"))
+            (seq, digest), data = v.head, v.snapshot
+            out.update(seq=seq, hash=digest, checkpoint=f"{seq}:{digest}", snapshot=data)
+            out["signed"] = checkpoints.sign(log, seq, digest, v.head_at, now, key,
+                                             snapshot=snapshots_digest(data))
         return out
 
-    def verify(self, *, checkpoints: Sequence[str] = (), key: str | None = None, replay: bool = True) -> Any:
+    def verify(self, *, checkpoints: Sequence[str] = (), key: str | None = None, replay: bool = True,
+               since: str | None = None) -> Any:
         """`audit verify`: the whole log in one snapshot. Each checkpoint is `SEQ:HASH` or a
-        signed checkpoint file, whose signature is checked with the public key `key` first."""
+        signed checkpoint file, whose signature is checked with the public key `key` first.
+        `since`: a signed checkpoint file with a snapshot beside it: the replay resumes from
+        that state (its bytes must hash to what the checkpoint signs), reading only later events."""
         from engine.app import audit
         from engine.app import checkpoints as cps
 
         marks, signed = [], []
         public = None
+        resume = None
+        if since is not None:
+            if key is None:
+                raise BadInput("checkpoint.needs_key")
+            public = cps.load_public(key)
+            cp = cps.read_signed(since, public)
+            resume = (since, cp, cps.read_snapshot(since, cp))
         for c in checkpoints:
             if _looks_like_mark(c):
                 marks.append(audit.parse_checkpoint(c))
@@ -245,7 +271,7 @@ class Kaigi:
         from engine.app.guard import translated
 
         with translated():
-            return audit.verify(self.store, replay=replay, checkpoints=marks, signed=signed)
+            return audit.verify(self.store, replay=replay, checkpoints=marks, signed=signed, since=resume)
 
     # ------------------------------------------------------------ PostgreSQL's roles (R-I3)
     def db_grants(self, *, apply: bool = False) -> list[str]:

@@ -134,3 +134,78 @@ def test_an_encrypted_key_needs_its_passphrase(demo_cli, tmp_path):
     assert r.exit_code == 2 and "KAIGI_KEY_PASSPHRASE" in r.stderr and "s3cret" not in r.output
     r = demo_cli("audit", "checkpoint", "--sign", prefix + ".key", env={"KAIGI_KEY_PASSPHRASE": "s3cret"})
     assert r.exit_code == 0 and json.loads(r.stdout)["signature"]
+
+
+# ---------------------------------------------------------------- snapshots at signed checkpoints (issue 21)
+@pytest.fixture
+def snapped(demo_cli, tmp_path):
+    """A signed checkpoint with a snapshot beside it, and the log grown after it."""
+    prefix = str(tmp_path / "auditor")
+    assert demo_cli("audit", "keygen", "--out", prefix).exit_code == 0
+    cp = tmp_path / "cp.json"
+    r = demo_cli("audit", "checkpoint", "--sign", prefix + ".key", "--out", str(cp), "--snapshot")
+    assert r.exit_code == 0, r.output
+    assert f"snapshot written to {cp}.snapshot" in r.stdout
+    assert json.loads(cp.read_text())["snapshot"]
+    assert demo_cli("--as", "yamamoto", "item", "file", "その後の案件").exit_code == 0
+    return demo_cli, cp, prefix + ".pub", prefix + ".key"
+
+
+def test_verify_since_a_signed_snapshot_replays_only_what_came_after(snapped):
+    kaigi, cp, pub, _ = snapped
+    n = json.loads(cp.read_text())["seq"]
+    r = kaigi("--json", "audit", "verify", "--since", str(cp), "--key", pub)
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["since"] == n and out["events"] == n + 1 and out["ok"] is True
+    r = kaigi("audit", "verify", "--since", str(cp), "--key", pub)
+    assert f"events up to {n} taken on trust from the signed snapshot of {cp}; only the 1 after it replayed" in r.stdout
+    r = kaigi("audit", "verify", "--checkpoint", str(cp), "--key", pub)  # the full verify proves the snapshot
+    assert r.exit_code == 0 and "1 signed snapshot(s) equal the state replayed up to them" in r.stdout
+
+
+def test_a_tampered_snapshot_is_refused(snapped):
+    import zlib
+
+    kaigi, cp, pub, _ = snapped
+    path = Path(f"{cp}.snapshot")
+    data = zlib.decompress(path.read_bytes()).replace(b"\xe6\xa1\x88\xe4\xbb\xb6", b"\xe6\xa1\x88\xe5\x86\x85", 1)
+    path.write_bytes(zlib.compress(data))
+    r = kaigi("audit", "verify", "--since", str(cp), "--key", pub)
+    assert r.exit_code == 7 and f"snapshot {path} is not the one checkpoint {cp} signs" in r.stderr
+    path.write_bytes(b"garbage")
+    r = kaigi("audit", "verify", "--since", str(cp), "--key", pub)
+    assert r.exit_code == 7 and "is not the one checkpoint" in r.stderr
+
+
+def test_a_snapshot_of_another_checkpoint_is_refused(snapped, tmp_path):
+    kaigi, cp, pub, key = snapped
+    later = tmp_path / "later.json"
+    assert kaigi("audit", "checkpoint", "--sign", key, "--out", str(later), "--snapshot").exit_code == 0
+    Path(f"{cp}.snapshot").write_bytes(Path(f"{later}.snapshot").read_bytes())  # a true snapshot, another event
+    r = kaigi("audit", "verify", "--since", str(cp), "--key", pub)
+    assert r.exit_code == 7 and "is not the one checkpoint" in r.stderr
+
+
+def test_a_forged_statement_about_the_snapshot_fails_its_signature(snapped):
+    kaigi, cp, pub, _ = snapped
+    data = json.loads(cp.read_text())
+    data["snapshot"] = "0" * 64
+    cp.write_text(json.dumps(data))
+    r = kaigi("audit", "verify", "--since", str(cp), "--key", pub)
+    assert r.exit_code == 7 and "does not verify" in r.stderr
+
+
+def test_since_needs_a_snapshot_and_a_key(signed, tmp_path):
+    kaigi, cp, pub, key = signed  # signed without --snapshot
+    r = kaigi("audit", "verify", "--since", str(cp), "--key", pub)
+    assert r.exit_code == 2 and f"checkpoint {cp} signs no snapshot" in r.stderr
+    r = kaigi("audit", "verify", "--since", str(cp))
+    assert r.exit_code == 2 and "--key PUBFILE" in r.stderr
+    r = kaigi("audit", "checkpoint", "--sign", key, "--snapshot")
+    assert r.exit_code == 2 and "--snapshot writes a file beside the checkpoint" in r.stderr
+    other = tmp_path / "other.json"
+    assert kaigi("audit", "checkpoint", "--sign", key, "--out", str(other), "--snapshot").exit_code == 0
+    Path(f"{other}.snapshot").unlink()
+    r = kaigi("audit", "verify", "--since", str(other), "--key", pub)
+    assert r.exit_code == 2 and "snapshot file" in r.stderr and "is not there" in r.stderr

@@ -1,0 +1,145 @@
+"""Snapshots at signed checkpoints (issue 21, part 3): the replayed state after an event,
+encoded canonically, restores to a replayer that continues exactly as one replayed from
+genesis; `audit verify --since` resumes from a signed one; a full verify proves it."""
+
+import datetime as dt
+
+import pytest
+
+from engine.app.audit import legacy_text_until, verify
+from engine.core import snapshot as snap
+from engine.core.replay import Replayer
+from engine.reminders.dispatch import Dispatcher
+from tests.conftest import held, walk_to
+from tests.unit.test_reminders import Collect
+
+
+def busy_log(svc, clock):
+    """Items through meetings, an order, a tabled item, reminders fired and sent over weeks."""
+    d = Dispatcher(svc, {"email": Collect()})
+    a = walk_to(svc, "in_progress", title="一件目")
+    c = walk_to(svc, "pre_review", title="調査の件")
+    o = svc.issue_order("watanabe", c, "nakamura", note="調査")
+    b = walk_to(svc, "council", title="二件目")
+    clock.advance(days=20)
+    d.run_once()
+    svc.complete_order("nakamura", o.fact.id, "結果")
+    m = held(svc, "sato", "council", [a, b])
+    svc.advance("watanabe", a, "check", meeting=m)
+    clock.advance(days=100)
+    d.run_once()
+    walk_to(svc, "pre_review", title="三件目")
+    clock.advance(days=3)
+    d.run_once()
+
+
+def rows(svc):
+    with svc.store.read() as tx:
+        return list(tx.stream()), legacy_text_until(tx)
+
+
+def replay_whole(events, legacy):
+    r = Replayer()
+    r.legacy_text_until = legacy
+    for rec in events:
+        assert r.step(rec).allowed or rec.type == "ActRefused"
+    return r
+
+
+def test_a_snapshot_restores_to_a_replay_that_ends_where_the_full_replay_does(svc, clock):
+    busy_log(svc, clock)
+    events, legacy = rows(svc)
+    full = replay_whole(events, legacy)
+    assert full.due and full.sent  # reminders went out and were settled: the kept state is not empty
+    assert full.finish() is None
+    want = snap.state_hash(full)
+    resumed = 0
+    for k in range(1, len(events), 7):
+        r = replay_whole(events[:k], legacy)
+        last = events[k - 1]
+        try:
+            data = snap.encode(r, k, last.hash, last.at.isoformat(), last.v)
+        except snap.Unsnappable:
+            continue  # inside an act
+        assert snap.encode(r, k, last.hash, last.at.isoformat(), last.v) == data  # canonical: stable bytes
+        (seq, digest, _, _), again = snap.restore(data)
+        assert (seq, digest) == (k, last.hash)
+        assert snap.digest_of(snap.encode(again, k, last.hash, last.at.isoformat(), last.v)) == snap.digest_of(data)
+        again.legacy_text_until = legacy
+        for rec in events[k:]:
+            assert again.step(rec).allowed or rec.type == "ActRefused"
+        assert again.finish() is None
+        assert snap.state_hash(again) == want, f"resumed after event {k}"
+        resumed += 1
+    assert resumed >= 5
+
+
+def test_verify_since_a_snapshot_reads_only_the_later_events_and_agrees(svc, clock):
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    assert v.ok and v.snapshot is not None
+    k, digest = v.head
+    cp = _Cp(svc, k, digest, snap.digest_of(v.snapshot))
+    walk_to(svc, "in_progress", title="その後")
+    clock.advance(days=95)
+    Dispatcher(svc, {"email": Collect()}).run_once()
+    full = verify(svc.store)
+    since = verify(svc.store, since=("cp.json", cp, v.snapshot))
+    assert full.ok and since.ok, since.problem
+    assert since.since == k and since.events == full.events > k
+    assert (since.items, since.meetings) == (full.items, full.meetings)
+    assert 0 < since.deliveries < full.deliveries  # only the messages of reminders that went out since
+    assert snap.state_hash(since.replayer) == snap.state_hash(full.replayer)
+
+
+def test_verify_since_compares_what_the_newest_events_touched(svc, clock):
+    from tests.conftest import drop_append_only, raw
+
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    k, digest = v.head
+    cp = _Cp(svc, k, digest, snap.digest_of(v.snapshot))
+    late = walk_to(svc, "pre_review", title="その後")
+    drop_append_only(svc.store)
+    raw(svc.store, "UPDATE item SET title = 'forged' WHERE id = :i", i=late)
+    bad = verify(svc.store, since=("cp.json", cp, v.snapshot))
+    assert not bad.ok and bad.problem.render("en") == verify(svc.store).problem.render("en")
+    assert f"item {late}" in bad.problem.render("en")
+
+
+def test_a_full_verify_proves_a_signed_snapshot_and_names_one_that_differs(svc, clock):
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    k, digest = v.head
+    walk_to(svc, "council", title="その後")
+    good = verify(svc.store, signed=[("cp.json", _Cp(svc, k, digest, snap.digest_of(v.snapshot)))])
+    assert good.ok and good.snapshots == 1
+    bad = verify(svc.store, signed=[("cp.json", _Cp(svc, k, digest, "0" * 64))])
+    assert not bad.ok and bad.first_bad_seq == k
+    assert "differs from the snapshot signed checkpoint cp.json" in bad.problem.render("en")
+
+
+def test_a_snapshot_elsewhere_than_its_checkpoint_is_refused(svc, clock):
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    k, digest = v.head
+    other = verify(svc.store, since=("cp.json", _Cp(svc, k - 1, "a" * 64, snap.digest_of(v.snapshot)), v.snapshot))
+    assert not other.ok and "cannot be read or is not at its checkpoint's event" in other.problem.render("en")
+    garbled = verify(svc.store, since=("cp.json", _Cp(svc, k, digest, "0" * 64), b"{not json"))
+    assert not garbled.ok and garbled.first_bad_seq == k
+
+
+class _Cp:
+    """A checkpoint whose signature was checked (what checkpoints.read_signed returns)."""
+
+    def __init__(self, svc, seq, digest, snapshot):
+        with svc.store.read() as tx:
+            self.log = tx.meta("log_id")
+        self.seq, self.hash, self.snapshot, self.key_id = seq, digest, snapshot, "k"
+
+
+@pytest.mark.parametrize("value", [dt.datetime(2025, 1, 1, 9, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+                                   (1, "a", None), {3: {1, 2}}, [True, 0]])
+def test_the_encoding_keeps_what_json_has_no_word_for(value):
+    assert snap._dec(snap._enc(value)) == value
+    assert type(snap._dec(snap._enc(value))) is type(value)
