@@ -438,6 +438,10 @@ class MemoryTx:
         self._set(self.s.delivery_meta, delivery_id, claimed)
         return True
 
+    def settle_sent(self, ids: Sequence[int], worker: str, sent_at: dt.datetime) -> set[int]:
+        return {i for i in ids
+                if self.settle_delivery(i, worker, status="sent", sent_at=sent_at, last_error=None)}
+
     def release_deliveries(self, ids: Sequence[int], worker: str) -> None:
         for i in ids:
             d = self.s.deliveries_.get(i)

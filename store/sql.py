@@ -951,6 +951,20 @@ class SqlTx:
                      {**params, "id": delivery_id, "w": worker})
         return bool(cur.rowcount == 1)
 
+    def settle_sent(self, ids: Sequence[int], worker: str, sent_at: dt.datetime) -> set[int]:
+        """Mark a batch of claimed messages sent, in one statement (not one per message): the
+        ids this worker still held; one whose lease another scheduler took over is left."""
+        self._writable()
+        done: set[int] = set()
+        keys = [int(i) for i in ids]
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            chunk = ", ".join(str(i) for i in keys[start:start + 500])
+            rows = self.all("UPDATE delivery SET status = 'sent', sent_at = :at, last_error = NULL "
+                            f"WHERE claimed_by = :w AND status = 'sending' AND id IN ({chunk}) RETURNING id",
+                            {"at": self.t(sent_at), "w": worker})
+            done.update(int(r[0]) for r in rows)
+        return done
+
     def release_deliveries(self, ids: Sequence[int], worker: str) -> None:
         """Hand back claimed, unsent messages; the claim does not count as an attempt."""
         if not ids:

@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
@@ -57,6 +58,7 @@ def message_id(ident: str, rung: int, login: str, domain: str) -> str:
     return f"<kaigi.{token}.{rung}.{header_token(login)}@{mail_domain(domain)}>"
 
 
+@lru_cache(maxsize=64)  # pure, and asked once per message
 def mail_domain(domain: str) -> str:
     """The right-hand side of our Message-IDs: the domain of the sender's address, given a
     domain or a whole KAIGI_MAIL_FROM (`推進本部 事務局 <kaigi@example.jp>` gives `example.jp`);
@@ -392,9 +394,11 @@ class Dispatcher:
             now = tx.now
             w = self.kaigi.world(tx)
             facts: list[Any] = []
+            # the sent ones in one statement; a row another scheduler's lease took over is left
+            held = tx.settle_sent([d.id for d, err in settled if err is None], self.worker, now)
             for d, err in settled:
                 if err is None:
-                    if tx.settle_delivery(d.id, self.worker, status="sent", sent_at=now, last_error=None):
+                    if d.id in held:
                         facts.append(ReminderSent(item=d.item, meeting=d.meeting, reminder=d.reminder, rung=d.rung,
                                                   recipient=d.recipient, channel=d.channel, message_id=d.message_id))
                         stats.sent += 1
