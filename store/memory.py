@@ -227,6 +227,8 @@ class MemoryTx:
             if due_by is not None and (not i.reminders or i.next_due_at is None or i.next_due_at > due_by):
                 continue
             out.append(i)
+        if limit is not None and due_by is not None:  # the due first, as the SQL store picks them
+            return sorted(heapq.nsmallest(limit, out, key=lambda i: (i.next_due_at, i.id)), key=_by_id)
         if limit is not None:
             return heapq.nsmallest(limit, out, key=_by_id)
         out.sort(key=_by_id)
