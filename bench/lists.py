@@ -17,9 +17,13 @@ Timed (wall time, median of `rounds`, after one warm-up each), a signed-in HQ me
   api     GET /api/v1/items?overdue=true (a page of 50, its cursor) through FastAPI's TestClient
   board   GET /board (per state: a count, and the first 60 cards)
   bare    GET /healthz: the app's middleware and routing, nothing else
+  idle    a scheduler pass (`Dispatcher.run_once()`) at a time nothing is due, on this database
+          and (idle@small) on one of 100 items built the same way: the due queries go through
+          ix_item_due / ix_meeting_due / ix_delivery_due, so the two should cost the same
 
-Prints each median in milliseconds and three ratios (list/raw, api/bare, board/bare); the
-last line is `ratio: X`, the largest of the three (the aim: within 10 at 100,000 items).
+Prints each median in milliseconds and four ratios (list/raw, api/bare, board/bare, and
+idle/idle@small, the aim for which is 1); the last line is `ratio: X`, the largest of them
+(the aim: within 10 at 100,000 items).
 """
 
 import argparse
@@ -41,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.reminders import NOW, build, ts
 
 PAGE = 100  # `kaigi item list`'s default --limit
+SMALL = 100  # items of the database the idle scheduler pass is compared with
+IDLE = NOW - dt.timedelta(days=2)  # nothing is due yet: the earliest reminder is due a day before NOW
 
 
 def median_ms(fn: Callable[[], Any], rounds: int) -> float:
@@ -51,6 +57,25 @@ def median_ms(fn: Callable[[], Any], rounds: int) -> float:
         fn()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def idle_pass(path: Path) -> Callable[[], int]:
+    """`Dispatcher.run_once()` at a time when nothing is due (a day before the first due
+    reminder): the due queries (items, meetings, deliveries) and nothing else."""
+    from engine.app.kaigi import Kaigi
+    from engine.reminders.dispatch import Dispatcher
+    from engine.reminders.senders import OutboxSender
+    from store.sql import SqlStore
+
+    k = Kaigi(SqlStore(f"sqlite:///{path}", clock=lambda: IDLE))
+    k.training()
+    d = Dispatcher(k, {"outbox": OutboxSender(path.with_suffix(".outbox.jsonl"))})
+
+    def run() -> int:
+        stats = d.run_once()
+        assert stats.fired == stats.sent == 0, stats
+        return 0
+    return run
 
 
 def main() -> None:
@@ -126,10 +151,15 @@ def main() -> None:
     ms = {"list": median_ms(app_list, a.rounds), "raw": median_ms(raw, a.rounds),
           "api": median_ms(get(api, "/api/v1/items?overdue=true"), a.rounds),
           "board": median_ms(get(web, "/board"), a.rounds), "bare": median_ms(get(web, "/healthz"), a.rounds)}
+    # a scheduler pass with nothing due, on this database and on one of SMALL items
+    small = path.with_name("lists-small.db")
+    build(small, min(SMALL, a.items), max(min(SMALL, a.items) // 10, 1))
+    ms["idle"] = median_ms(idle_pass(path), a.rounds)
+    ms["idle@small"] = median_ms(idle_pass(small), a.rounds)
     for name, v in ms.items():
-        print(f"{name:6s} median {v:9.2f} ms")
+        print(f"{name:10s} median {v:9.2f} ms")
     ratios = {"list/raw": ms["list"] / ms["raw"], "api/bare": ms["api"] / ms["bare"],
-              "board/bare": ms["board"] / ms["bare"]}
+              "board/bare": ms["board"] / ms["bare"], "idle/idle@small": ms["idle"] / ms["idle@small"]}
     print("  ".join(f"{k_}: {v:.1f}" for k_, v in ratios.items()))
     print(f"at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {a.items:,} items, {a.rounds} rounds")
     print(f"ratio: {max(ratios.values()):.2f}")

@@ -8,6 +8,7 @@ has always held; PostgreSQL keeps `timestamptz` for the plain columns).
 
 import datetime as dt
 from datetime import UTC
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from store.records import ItemRecord, MeetingRecord, Minutes, OpenOrder, Planned
 _parse = dt.datetime.fromisoformat
 
 
+@lru_cache(maxsize=8192)  # pure; an act writes the same few instants (now, a deadline) many times over
 def t_out(at: dt.datetime | None) -> str | None:
     """An instant as SQLite text: naive UTC with microseconds (as SQLAlchemy stored it in 0.1)."""
     if at is None:
@@ -32,6 +34,7 @@ def t_in(value: Any) -> dt.datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def _ts(at: dt.datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).isoformat(timespec="microseconds")
 

@@ -227,6 +227,8 @@ class MemoryTx:
             if due_by is not None and (not i.reminders or i.next_due_at is None or i.next_due_at > due_by):
                 continue
             out.append(i)
+        if limit is not None and due_by is not None:  # the due first, as the SQL store picks them
+            return sorted(heapq.nsmallest(limit, out, key=lambda i: (i.next_due_at, i.id)), key=_by_id)
         if limit is not None:
             return heapq.nsmallest(limit, out, key=_by_id)
         out.sort(key=_by_id)
@@ -440,6 +442,10 @@ class MemoryTx:
         self._set(self.s.deliveries_, delivery_id, replace(d, **values))
         self._set(self.s.delivery_meta, delivery_id, claimed)
         return True
+
+    def settle_sent(self, ids: Sequence[int], worker: str, sent_at: dt.datetime) -> set[int]:
+        return {i for i in ids
+                if self.settle_delivery(i, worker, status="sent", sent_at=sent_at, last_error=None)}
 
     def release_deliveries(self, ids: Sequence[int], worker: str) -> None:
         for i in ids:

@@ -8,11 +8,17 @@ on, its open orders, its planned reminders), so an act reads it in one statement
 
 import datetime as dt
 from dataclasses import field
+from functools import lru_cache
 from typing import Any
 
 from store.frozen import record
 
 ID_MAX = 2**63 - 1  # the largest value of a 64-bit signed integer column (SQLite, PostgreSQL bigint)
+
+
+@lru_cache(maxsize=8192)  # pure; a reminder's ident is asked for many times in a pass
+def _iso(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def storable_id(value: Any) -> bool:
@@ -120,7 +126,7 @@ class Planned:
 
     @property
     def ident(self) -> str:
-        return f"{self.key}/{self.subject}/{self.due_at.astimezone(dt.UTC).isoformat(timespec='microseconds')}"
+        return f"{self.key}/{self.subject}/{_iso(self.due_at)}"
 
 
 @record

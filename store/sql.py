@@ -590,6 +590,13 @@ class SqlTx:
              .among("id", ids).cmp("next_due_at", "<=", self.t(due_by) if due_by else None))
         if w.empty:
             return []
+        if due_by is not None and limit is not None:
+            # the scheduler's batch: the `limit` due first, their ids from ix_item_due alone (it
+            # covers next_due_at and id), then those rows in id order; not every due row read
+            # and sorted by id to keep the first few (a backlog of 10,000 due made that each batch)
+            sql = (self._ITEM + " WHERE id IN (SELECT id FROM item" + w.sql()
+                   + f" ORDER BY next_due_at, id LIMIT {int(limit)}) ORDER BY id")
+            return [codec.item_in(r) for r in self.all(sql, w.params)]
         sql = self._ITEM + w.sql() + f" ORDER BY {by_id}" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return [codec.item_in(r) for r in self.all(sql, w.params)]
 
@@ -954,6 +961,20 @@ class SqlTx:
         cur = self.x(f"UPDATE delivery SET {sets} WHERE id = :id AND claimed_by = :w AND status = 'sending'",
                      {**params, "id": delivery_id, "w": worker})
         return bool(cur.rowcount == 1)
+
+    def settle_sent(self, ids: Sequence[int], worker: str, sent_at: dt.datetime) -> set[int]:
+        """Mark a batch of claimed messages sent, in one statement (not one per message): the
+        ids this worker still held; one whose lease another scheduler took over is left."""
+        self._writable()
+        done: set[int] = set()
+        keys = [int(i) for i in ids]
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            chunk = ", ".join(str(i) for i in keys[start:start + 500])
+            rows = self.all("UPDATE delivery SET status = 'sent', sent_at = :at, last_error = NULL "
+                            f"WHERE claimed_by = :w AND status = 'sending' AND id IN ({chunk}) RETURNING id",
+                            {"at": self.t(sent_at), "w": worker})
+            done.update(int(r[0]) for r in rows)
+        return done
 
     def release_deliveries(self, ids: Sequence[int], worker: str) -> None:
         """Hand back claimed, unsent messages; the claim does not count as an attempt."""

@@ -58,15 +58,23 @@ class Msg:
         self.params = params
 
     def render(self, lang: str = "en") -> str:
-        lang = lang_of(lang)
-        entry = (help_catalog() if self.key.startswith(("help.", "opt.")) else catalog()).get(self.key)
+        if lang not in LANGS:
+            lang = "en"
+        key, params = self.key, self.params
+        entry = (help_catalog() if key.startswith(("help.", "opt.")) else catalog()).get(key)
         if entry is None:  # a missing id is a bug the catalog test catches; never lose the words
-            return self.key + ("" if not self.params else " " + repr(self.params))
+            return key + ("" if not params else " " + repr(params))
         text = entry.get(lang) or entry["en"]
-        if not self.params:
+        if not params:
             return text
-        return text.format_map({k: (trigger_word(v, lang) if k == "trigger" and isinstance(v, str)
-                                    else render(v, lang)) for k, v in self.params.items()})
+        # (a reminder pass renders tens of thousands of these: plain strings skip the dispatch)
+        values = {}
+        for k, v in params.items():
+            if type(v) is str:
+                values[k] = trigger_word(v, lang) if k == "trigger" else v
+            else:
+                values[k] = render(v, lang)
+        return text.format_map(values)
 
     def __str__(self) -> str:
         return self.render("en")
@@ -104,8 +112,10 @@ def render(value: Any, lang: str) -> str:
     """One parameter in `lang`."""
     if isinstance(value, str):
         return value
-    if isinstance(value, Msg):
+    if isinstance(value, (Msg, When, Person, A, Plain)):
         return value.render(lang)
+    if type(value) is int:
+        return str(value)
     if hasattr(value, "render"):
         return str(value.render(lang))
     if hasattr(value, "ja") and hasattr(value, "en"):  # a rulebook Title

@@ -12,6 +12,7 @@ everything comes from the arguments.
 """
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -109,7 +110,12 @@ def who_can(world: World, book: Rulebook, item: ItemRecord, at: dt.datetime) -> 
     return sorted(who_can_as(world, book, item, at))
 
 
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.\-]*")
+
+
 def _convene_page(kind: str, item: int, station: str | None) -> str:
+    if _PLAIN_QUERY.fullmatch(kind) and _PLAIN_QUERY.fullmatch(station or ""):  # nothing to escape
+        return f"/meetings/new?kind={kind}&item={int(item)}" + (f"&station={station}" if station else "")
     query = [("kind", kind), ("item", str(item))] + ([("station", station)] if station else [])
     return "/meetings/new?" + urlencode(query)
 

@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
@@ -35,6 +36,13 @@ from engine.reminders.headers import domain_of, header_token
 from engine.reminders.ics import meeting_calendar, method_of
 from engine.reminders.senders import Attachment, DeliveryError, Message, Sender
 from store.records import DeliveryRecord
+
+
+_RUNGS_AT_ONCE = 8  # rungs of one reminder fired in one transaction (the rest: the next batch)
+
+
+def _due(record: Any, now: dt.datetime) -> bool:
+    return record is not None and record.next_due_at is not None and record.next_due_at <= now
 
 
 @dataclass
@@ -57,6 +65,7 @@ def message_id(ident: str, rung: int, login: str, domain: str) -> str:
     return f"<kaigi.{token}.{rung}.{header_token(login)}@{mail_domain(domain)}>"
 
 
+@lru_cache(maxsize=64)  # pure, and asked once per message
 def mail_domain(domain: str) -> str:
     """The right-hand side of our Message-IDs: the domain of the sender's address, given a
     domain or a whole KAIGI_MAIL_FROM (`推進本部 事務局 <kaigi@example.jp>` gives `example.jp`);
@@ -95,15 +104,23 @@ class Dispatcher:
         self.papers = papers
 
     # ------------------------------------------------------------ firing rungs
-    def fire_due(self, stats: PassStats) -> int:
-        """Turn due rungs into messages, one batch in one transaction; returns how many fired."""
+    def fire_due(self, stats: PassStats) -> tuple[int, tuple[dt.datetime, list[DeliveryRecord]] | None]:
+        """Turn due rungs into messages, one batch in one transaction; returns how many fired
+        and, when some did, the messages claimed for sending in that same transaction (with
+        the time of the claim: their lease runs from it).
+
+        An item whose next rung is due as well once this one has fired (a scheduler back
+        after downtime: the reminder and its overdue rung) has it fired in the same
+        transaction, as the next pass would have; and the claim that hands the batch's
+        messages to this scheduler is made there too, not in a transaction of its own: one
+        commit (one fsync) where there were three."""
         training = self.kaigi.training()
         with self.store.act() as tx:
             now = tx.now
             items = tx.items(due_by=now, limit=self.batch)
             meetings = tx.meetings(due_by=now)
             if not items and not meetings:
-                return 0
+                return 0, None
             w = self.kaigi.world(tx)
             for i in items:  # read just now: the world need not read each again
                 w.items[i.id] = i
@@ -112,22 +129,37 @@ class Dispatcher:
             book = w.book(now)
             self.log_id = tx.meta("log_id")  # a meeting's calendar UID is made from it (R-N6)
             open_meetings = tuple(tx.meetings(status="convened"))
-            facts: list[Any] = []
             rows: list[DeliveryRecord] = []
-            subjects = [(p, i.id, None) for i in items for p in i.reminders if p.next_at and p.next_at <= now]
-            subjects += [(p, None, m.id) for m in meetings for p in m.reminders if p.next_at and p.next_at <= now]
-            for p, item_id, meeting_id in subjects:
-                fact, msgs = self._fire(w, book, p, item_id, meeting_id, now, training, open_meetings)
-                if fact is None:
-                    continue
-                facts.append(fact)
-                rows += msgs
-            if not facts:
-                return 0
-            self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity, book.version, facts)
+            fired = 0
+            item_ids, meeting_ids = [i.id for i in items], [m.id for m in meetings]
+            for _ in range(_RUNGS_AT_ONCE):
+                facts: list[Any] = []
+                subjects = [(p, i, None) for i in item_ids for p in w.items[i].reminders
+                            if p.next_at and p.next_at <= now]
+                subjects += [(p, None, m) for m in meeting_ids for p in w.meetings[m].reminders
+                             if p.next_at and p.next_at <= now]
+                for p, item_id, meeting_id in subjects:
+                    fact, msgs = self._fire(w, book, p, item_id, meeting_id, now, training, open_meetings)
+                    if fact is None:
+                        continue
+                    facts.append(fact)
+                    rows += msgs
+                if not facts:
+                    break
+                self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity, book.version, facts)
+                fired += len(facts)
+                # what is still due after the fold moved each reminder on (its overdue rung)
+                item_ids = [i for i in item_ids if _due(w.items.get(i), now)]
+                meeting_ids = [m for m in meeting_ids if _due(w.meetings.get(m), now)]
+                if not item_ids and not meeting_ids:
+                    break
+            if not fired:
+                return 0, None
             tx.add_deliveries(rows)
-            stats.fired += len(facts)
-        return len(facts)
+            claim_at = max(self.clock(), now)  # now, after composing: the lease is counted from here
+            claimed = tx.claim_deliveries(claim_at, self.worker, self.lease, max(self.batch, len(rows)))
+            stats.fired += fired
+        return fired, (claim_at, claimed)
 
     def _fire(self, w: Any, book: Any, p: Any, item_id: int | None, meeting_id: int | None, now: dt.datetime,
               training: bool, open_meetings: tuple[Any, ...]) -> tuple[ReminderDue | None, list[DeliveryRecord]]:
@@ -169,7 +201,7 @@ class Dispatcher:
         return (at if at >= local else at + dt.timedelta(days=1)).astimezone(dt.UTC)
 
     # ------------------------------------------------------------ delivering
-    def deliver_due(self, stats: PassStats) -> int:
+    def deliver_due(self, stats: PassStats, claim: tuple[dt.datetime, list[DeliveryRecord]] | None = None) -> int:
         """Claim due messages, send them, settle them; returns how many were claimed.
 
         Why settle SMTP one by one: the settling is what tells the next scheduler not to send
@@ -180,9 +212,12 @@ class Dispatcher:
         flushes first): a death before that leaves the batch unsettled, and its resends
         write nothing twice (an old main settled every 100 without that look and sent 71 of
         360 twice)."""
-        with self.store.act(head=False) as tx:
-            now = tx.now
-            claimed = tx.claim_deliveries(now, self.worker, self.lease, self.batch)
+        if claim is None:
+            with self.store.act(head=False) as tx:
+                now = tx.now
+                claimed = tx.claim_deliveries(now, self.worker, self.lease, self.batch)
+        else:  # claimed by fire_due, in the transaction that made them
+            now, claimed = claim
         if not claimed:
             return 0
         # Past most of our lease another scheduler may take over what we have not sent; stop
@@ -392,9 +427,11 @@ class Dispatcher:
             now = tx.now
             w = self.kaigi.world(tx)
             facts: list[Any] = []
+            # the sent ones in one statement; a row another scheduler's lease took over is left
+            held = tx.settle_sent([d.id for d, err in settled if err is None], self.worker, now)
             for d, err in settled:
                 if err is None:
-                    if tx.settle_delivery(d.id, self.worker, status="sent", sent_at=now, last_error=None):
+                    if d.id in held:
                         facts.append(ReminderSent(item=d.item, meeting=d.meeting, reminder=d.reminder, rung=d.rung,
                                                   recipient=d.recipient, channel=d.channel, message_id=d.message_id))
                         stats.sent += 1
@@ -421,9 +458,9 @@ class Dispatcher:
         """Fire and deliver everything due now (after downtime: all that is overdue, once)."""
         stats = PassStats()
         for _ in range(100000):
-            fired = self.fire_due(stats)
-            claimed = self.deliver_due(stats)
-            if not fired and not claimed:
+            fired, claimed = self.fire_due(stats)
+            sent = self.deliver_due(stats, claimed)
+            if not fired and not sent:
                 break
         return stats
 

@@ -171,6 +171,32 @@ def test_the_schedulers_due_queries_use_their_indexes(svc: Any) -> None:
         assert "SCAN item\n" not in text + "\n" and "SCAN meeting\n" not in text + "\n", text
 
 
+def test_a_scheduler_batch_reads_only_its_own_rows_the_earliest_due_first(svc: Any) -> None:
+    """A batch of the scheduler (`items(due_by=…, limit=N)`) is the N due earliest, in id
+    order, their ids taken from `ix_item_due` in its own order: not every due row read and
+    sorted to keep N (a backlog of 10,000 due made each batch of 500 read all 10,000; on
+    SQLite that is a `TEMP B-TREE` over the rows)."""
+    store = svc.store
+    now = svc.clock.now() + dt.timedelta(days=3650)  # every reminder of the demo's items is due
+    with store.read() as tx:
+        due = sorted(tx.items(due_by=now), key=lambda i: (i.next_due_at, i.id))
+        assert len(due) >= 3
+        batch = tx.items(due_by=now, limit=2)
+        assert [i.id for i in batch] == sorted(i.id for i in due[:2])
+        seen: list[tuple[str, dict[str, Any]]] = []
+        real = tx.all
+
+        def spy(sql: str, params: Any = None) -> list[Any]:
+            seen.append((sql, params or {}))
+            return real(sql, params)
+        tx.all = spy
+        tx.items(due_by=now, limit=500)
+    text = _plans(store, *seen[0], True)
+    assert "ix_item_due" in text, text
+    if not store.pg:
+        assert "TEMP B-TREE" not in text, text
+
+
 def test_a_pass_with_nothing_due_reads_no_item(svc: Any) -> None:
     """A scheduler pass with nothing due asks the index, which answers none: the same cost
     at 100 items as at 100,000 (the bench: bench/lists.py, bench/reminders.py)."""

@@ -135,6 +135,49 @@ def test_a_crash_after_the_outbox_fsync_before_settling_writes_nothing_twice(fas
     assert out.read_bytes() == before  # not one byte more
 
 
+def test_a_crash_between_the_claim_and_the_first_send_loses_nothing_and_writes_nothing_twice(
+        fast: Any, clock: Any, tmp_path: Path) -> None:
+    """The messages are claimed in the transaction that fires them (one commit for both): a
+    death right after it, before anything is sent, leaves them claimed and unsent; once the
+    lease runs out the next scheduler sends each once, and the rung that fired is not fired
+    again (one ReminderDue per message)."""
+    out = tmp_path / "outbox.jsonl"
+    clock.advance(days=14)
+
+    class DiesAfterClaiming(Dispatcher):
+        def deliver_due(self, stats: Any, claim: Any = None) -> int:
+            if claim is not None:
+                raise Died
+            return super().deliver_due(stats, claim)
+
+    with pytest.raises(Died):
+        DiesAfterClaiming(fast, {"outbox": OutboxSender(out)}, worker="a", lease=dt.timedelta(minutes=5)).run_once()
+    rows = {d.message_id: d for d in fast.peek.deliveries()}
+    assert rows and {d.status for d in rows.values()} == {"sending"}  # claimed with the firing
+    assert not out.exists() or not lines(out)  # nothing handed over
+    got = _rerun_writes_none_twice(fast, clock, out)
+    assert sorted(m.message_id for m in got) == sorted(rows)
+    due = [e for e in fast.peek.events() if e.type == "ReminderDue"]
+    assert sum(len(e.data["recipients"]) for e in due) == len(rows)  # each rung fired once
+
+
+def test_a_reminder_and_its_overdue_rung_both_due_fire_in_one_pass_each_once(fast: Any, clock: Any,
+                                                                               tmp_path: Path) -> None:
+    """After downtime a reminder and its escalation are both due: one pass fires both (in one
+    transaction) and sends every message once."""
+    out = tmp_path / "outbox.jsonl"
+    clock.advance(days=60)  # far past every deadline: the overdue rungs are due as well
+    stats = Dispatcher(fast, {"outbox": OutboxSender(out)}, worker="a").run_once()
+    rows = fast.peek.deliveries()
+    assert stats.fired > 0 and stats.sent == len(rows) and {d.status for d in rows} == {"sent"}
+    assert max(d.rung for d in rows) >= 1  # the escalation went out in the same pass
+    ids = [r["message_id"] for r in lines(out)]
+    assert sorted(ids) == sorted(d.message_id for d in rows) and len(ids) == len(set(ids))
+    keys = [(d.reminder, d.rung, d.recipient) for d in rows]
+    assert len(keys) == len(set(keys))
+    assert Dispatcher(fast, {"outbox": OutboxSender(out)}, worker="b").run_once().fired == 0  # nothing left
+
+
 def message(mid: str, *, resend: bool = False, body: str = "本文\n") -> Message:
     return Message(message_id=mid, to=("sato",), subject="件名", body=body, resend=resend)
 

@@ -216,3 +216,35 @@ def test_holding_from_my_work_records_the_sitting(world, browser):
     assert r.status_code == 200
     assert k.meeting(w.team_lead_now).status == "held"
     assert "hold" not in {it["act"] for it in WorkPage(b.get("/").text).items}
+
+
+def test_my_work_comes_a_page_at_a_time_with_next_and_prev_links(world, browser, monkeypatch):
+    """Every list is paginated (issue 21 part 4): `/?page=N` shows the Nth page of the member's
+    work, with `rel=next` while more wait and `rel=prev` after the first; together the pages
+    hold the whole list once, in order. A page that is not a number is one clear line."""
+    import re
+
+    from web import routes_work
+
+    k, _ = world
+    _, whole = page(browser, k, "sato")
+    assert len(whole) >= 3
+    monkeypatch.setattr(routes_work, "WORK_SHOWN", 2)
+    b = browser(k)
+    b.switch("sato")
+    seen, url, pages = [], "/", 0
+    while url:
+        r = b.get(url)
+        assert r.status_code == 200
+        items = WorkPage(r.text).items
+        assert 1 <= len(items) <= 2
+        seen += items
+        pages += 1
+        assert ('rel="prev"' in r.text) == (pages > 1)
+        nxt = re.search(r'<a rel="next" href="([^"]+)"', r.text)
+        url = nxt.group(1) if nxt else ""
+    assert pages == (len(whole) + 1) // 2
+    assert [(w["act"], w.get("item"), w.get("meeting")) for w in seen] == \
+        [(w["act"], w.get("item"), w.get("meeting")) for w in whole]
+    bad = b.get("/?page=abc")
+    assert bad.status_code == 400 and "Traceback" not in bad.text
