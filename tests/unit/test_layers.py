@@ -23,14 +23,21 @@ ONLY = {"transitions": ["engine/core/machine.py"], "apscheduler": ["engine/remin
         "smtplib": ["engine/reminders/senders.py"]}
 
 
-def imports(path: Path) -> set[str]:
+@functools.cache
+def tree(path: Path) -> ast.Module:
+    """A source file's syntax tree, parsed once a run (the checks below read ~100 files ~7 times)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def imports(path: Path) -> frozenset[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
-    return found
+    return frozenset(found)
 
 
 def sources(place: str) -> list[Path]:
@@ -120,7 +127,7 @@ def graph() -> dict[str, set[str]]:
     for mod, path in mods.items():
         package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
         out: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.Import):
                 out |= {m for a in node.names if (m := ours(a.name))}
             elif isinstance(node, ast.ImportFrom):
@@ -253,7 +260,7 @@ def assignments() -> dict[str, set[str]]:
     to a name -> the modules that build it."""
     out: dict[str, set[str]] = {}
     for mod, path in modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.Assign):
                 targets, value = node.targets, node.value
             elif isinstance(node, ast.AnnAssign) and node.value is not None:
