@@ -81,9 +81,10 @@ def test_read_commands_import_no_heavy_modules_they_do_not_need(tmp_path):
     probe = ("import sys, runpy; sys.argv = ['kaigi'] + sys.argv[1:]\n"
              "try:\n    runpy.run_module('cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
              "print('MODULES', ' '.join(sorted(m for m in sys.modules)), file=sys.stderr)")
+    from tests.conftest import T0, FrozenClock, make_svc
+
     db = f"sqlite:///{tmp_path}/k.db"
-    subprocess.run([sys.executable, "-c", "from cli import main; main()", "--db", db, "init", "--demo"],
-                   check=True, capture_output=True, cwd=ROOT)
+    make_svc(db, FrozenClock(T0)).store.close()  # the demo database (`init --demo` is the CLI tests')
 
     def modules(*args):
         out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT)
