@@ -246,14 +246,15 @@ def migrate(url: str) -> None:
     shutil.copyfile(_MIGRATED[0], path)
 
 
-_INITIALISED: dict[tuple[dt.datetime, bool], str] = {}  # (the clock's now, demo): a file `init` made here
+_TEMPLATES: dict[Any, str] = {}  # what built it (a key): a SQLite file this process made once
 
 
-def _from_template(url: str, clock: FrozenClock, demo: bool) -> bool:
-    """A new SQLite file as `bootstrap.init` leaves it at this clock's now: a copy of one this
-    process made once (the demo's acts cost ~0.1 s a database, with every commit's fsync).
-    The copy's log gets a name of its own, as a database `init` made would. False: not a new
-    SQLite file, build it."""
+def from_template(url: str, key: Any, build: Callable[[str], None]) -> bool:
+    """Make the new SQLite file at `url` as `build(url)` would, as a copy of a file this process
+    built once for `key` (`build` on a fresh file: the same acts at the same frozen time give
+    the same database; a demo's acts cost ~0.1 s of commits and fsyncs, a fixture's more). The
+    copy's log gets a name of its own, as a database `init` made would. False (nothing done):
+    `url` is not a new SQLite file."""
     import shutil
     import sqlite3
     import tempfile
@@ -262,23 +263,19 @@ def _from_template(url: str, clock: FrozenClock, demo: bool) -> bool:
     path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
     if path is None or path.exists() or not path.parent.is_dir():
         return False
-    key = (clock.now(), demo)
-    if key not in _INITIALISED:
+    if key not in _TEMPLATES:
         import atexit
 
-        folder = tempfile.mkdtemp(prefix="kaigi-init-")
+        folder = tempfile.mkdtemp(prefix="kaigi-template-")
         atexit.register(shutil.rmtree, folder, True)
         template = Path(folder) / "kaigi.db"
-        migrate(f"sqlite:///{template}")
-        made = Svc(open_store(f"sqlite:///{template}", clock=FrozenClock(clock.now()).now))
-        bootstrap.init(made, demo=demo)
-        made.store.close()
-        with sqlite3.connect(template) as conn:  # everything in the one file: the -wal is part of none of it
+        build(f"sqlite:///{template}")
+        with sqlite3.connect(template) as conn:  # everything in the one file, nothing in its -wal
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.close()
         assert not Path(f"{template}-wal").exists() or not Path(f"{template}-wal").stat().st_size
-        _INITIALISED[key] = str(template)
-    shutil.copyfile(_INITIALISED[key], path)
+        _TEMPLATES[key] = str(template)
+    shutil.copyfile(_TEMPLATES[key], path)
     conn = sqlite3.connect(path)
     try:
         with conn:
@@ -288,19 +285,26 @@ def _from_template(url: str, clock: FrozenClock, demo: bool) -> bool:
     return True
 
 
-def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
-    """The application over a database `init` (with the demo roster unless `demo=False`) set up
-    at the clock's now. A new SQLite file is a copy of one made so (`_from_template`)."""
-    if _from_template(url, clock, demo):
-        s = Svc(open_store(url, clock=clock.now))
-        s.clock = clock
-        return s
+def _init_svc(url: str, clock: FrozenClock, demo: bool) -> Svc:
     if not url.startswith("memory"):
         migrate(url)
     s = Svc(open_store(url, clock=clock.now))
     s.clock = clock
     bootstrap.init(s, demo=demo)
     return s
+
+
+def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+    """The application over a database `init` (with the demo roster unless `demo=False`) set up
+    at the clock's now. A new SQLite file is a copy of one made so (`from_template`)."""
+    def build(u: str) -> None:
+        _init_svc(u, FrozenClock(clock.now()), demo).store.close()
+
+    if from_template(url, ("init", clock.now(), demo), build):
+        s = Svc(open_store(url, clock=clock.now))
+        s.clock = clock
+        return s
+    return _init_svc(url, clock, demo)
 
 
 @pytest.fixture
