@@ -38,7 +38,8 @@ browser:
 # On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set (each worker its own database).
 # pytest-xdist: TEST_WORKERS processes, one a core with `auto` (on 2 cores 2 beat 3: the tests
 # wait on fsync too, but not enough); a file's tests stay on one worker (--dist loadfile: a
-# module's fixtures serve its tests, a browser walk goes in order). TEST_WORKERS=0: serially.
+# module's fixtures serve its tests, a browser walk goes in order), the longest files first
+# (tests/conftest.py LONGEST_FIRST; xdist's reorder would start them last). TEST_WORKERS=0: serially.
 # Lint: ruff on the whole repository, mypy on the code (strict on engine/core and store);
 # both configured in pyproject.toml, and any finding fails.
 lint: setup
@@ -47,7 +48,7 @@ lint: setup
 
 TEST_WORKERS ?= auto
 test: setup browser
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 clean:
 	rm -rf $(VENV) kaigi.db kaigi.db-wal kaigi.db-shm

@@ -42,6 +42,20 @@ PG_SKIP = "PostgreSQL tests need KAIGI_TEST_PG_URL (e.g. postgresql+psycopg://po
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 
 
+# The files that run longest (`--durations`: each a minute or more of one worker's time), run
+# first: under `make test` (xdist, --dist loadfile --no-loadscope-reorder) a worker is never left
+# alone at the end with one of them; xdist's own reorder (most tests first) started them last.
+LONGEST_FIRST = ("tests/cli/test_readme.py", "tests/web/test_api_fuzz.py", "tests/web/test_accessibility.py",
+                 "tests/bench/test_bench_smoke.py", "tests/cli/test_sent_once.py", "tests/cli/test_guide_walk.py",
+                 "tests/cli/test_packaging.py", "tests/web/test_browser.py", "tests/properties/test_web_fuzz.py",
+                 "tests/web/test_quarter.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {f: i for i, f in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))  # stable: the rest as collected
+
+
 @pytest.fixture(autouse=True)
 def _quiet_logs() -> Iterator[None]:
     structlog.contextvars.clear_contextvars()
@@ -246,13 +260,65 @@ def migrate(url: str) -> None:
     shutil.copyfile(_MIGRATED[0], path)
 
 
-def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+_TEMPLATES: dict[Any, str] = {}  # what built it (a key): a SQLite file this process made once
+
+
+def from_template(url: str, key: Any, build: Callable[[str], None]) -> bool:
+    """Make the new SQLite file at `url` as `build(url)` would, as a copy of a file this process
+    built once for `key` (`build` on a fresh file: the same acts at the same frozen time give
+    the same database; a demo's acts cost ~0.1 s of commits and fsyncs, a fixture's more). The
+    copy's log gets a name of its own, as a database `init` made would. False (nothing done):
+    `url` is not a new SQLite file."""
+    import shutil
+    import sqlite3
+    import tempfile
+    from pathlib import Path
+
+    path = Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+    if path is None or path.exists() or not path.parent.is_dir():
+        return False
+    if key not in _TEMPLATES:
+        import atexit
+
+        folder = tempfile.mkdtemp(prefix="kaigi-template-")
+        atexit.register(shutil.rmtree, folder, True)
+        template = Path(folder) / "kaigi.db"
+        build(f"sqlite:///{template}")
+        with sqlite3.connect(template) as conn:  # everything in the one file, nothing in its -wal
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        assert not Path(f"{template}-wal").exists() or not Path(f"{template}-wal").stat().st_size
+        _TEMPLATES[key] = str(template)
+    shutil.copyfile(_TEMPLATES[key], path)
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("UPDATE kaigi_meta SET value = ? WHERE key = 'log_id'", (str(uuid.uuid4()),))
+    finally:
+        conn.close()
+    return True
+
+
+def _init_svc(url: str, clock: FrozenClock, demo: bool) -> Svc:
     if not url.startswith("memory"):
         migrate(url)
     s = Svc(open_store(url, clock=clock.now))
     s.clock = clock
     bootstrap.init(s, demo=demo)
     return s
+
+
+def make_svc(url: str, clock: FrozenClock, demo: bool = True) -> Svc:
+    """The application over a database `init` (with the demo roster unless `demo=False`) set up
+    at the clock's now. A new SQLite file is a copy of one made so (`from_template`)."""
+    def build(u: str) -> None:
+        _init_svc(u, FrozenClock(clock.now()), demo).store.close()
+
+    if from_template(url, ("init", clock.now(), demo), build):
+        s = Svc(open_store(url, clock=clock.now))
+        s.clock = clock
+        return s
+    return _init_svc(url, clock, demo)
 
 
 @pytest.fixture
@@ -293,7 +359,9 @@ def kaigi(db_url: str) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def demo_cli(kaigi: Callable[..., Result]) -> Callable[..., Result]:
+def demo_cli(kaigi: Callable[..., Result], db_url: str) -> Callable[..., Result]:
+    """`kaigi init --demo` through the CLI, on a file at the newest schema (`migrate`)."""
+    migrate(db_url)
     r = kaigi("init", "--demo")
     assert r.exit_code == 0, r.output
     return kaigi

@@ -35,8 +35,10 @@ DEFAULT_KEY = "ibaraki-foreign-residents"
 def bundled_rulebooks(key: str | None = DEFAULT_KEY) -> list[Rulebook]:
     """The versions of one rulebook shipped with kaigi (`key`; every book's for None), oldest
     first. Each organisation's book is its own line of versions: a database adopts one."""
+    from workflows.versions import parsed  # parsed once a process, by text (init reads them twice)
+
     folder = resources.files("workflows") / "rulebooks"
-    books = [parse_rulebook(f.read_text(encoding="utf-8"), f"workflows/rulebooks/{f.name}")
+    books = [parsed(f.read_text(encoding="utf-8"), f"workflows/rulebooks/{f.name}")
              for f in folder.iterdir() if f.name.endswith(".toml")]
     return sorted((b for b in books if key is None or b.key == key), key=lambda b: b.effective_from)
 

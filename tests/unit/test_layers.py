@@ -23,14 +23,21 @@ ONLY = {"transitions": ["engine/core/machine.py"], "apscheduler": ["engine/remin
         "smtplib": ["engine/reminders/senders.py"]}
 
 
-def imports(path: Path) -> set[str]:
+@functools.cache
+def tree(path: Path) -> ast.Module:
+    """A source file's syntax tree, parsed once a run (the checks below read ~100 files ~7 times)."""
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def imports(path: Path) -> frozenset[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree(path)):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             found.add(node.module)
-    return found
+    return frozenset(found)
 
 
 def sources(place: str) -> list[Path]:
@@ -74,9 +81,10 @@ def test_read_commands_import_no_heavy_modules_they_do_not_need(tmp_path):
     probe = ("import sys, runpy; sys.argv = ['kaigi'] + sys.argv[1:]\n"
              "try:\n    runpy.run_module('cli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
              "print('MODULES', ' '.join(sorted(m for m in sys.modules)), file=sys.stderr)")
+    from tests.conftest import T0, FrozenClock, make_svc
+
     db = f"sqlite:///{tmp_path}/k.db"
-    subprocess.run([sys.executable, "-c", "from cli import main; main()", "--db", db, "init", "--demo"],
-                   check=True, capture_output=True, cwd=ROOT)
+    make_svc(db, FrozenClock(T0)).store.close()  # the demo database (`init --demo` is the CLI tests')
 
     def modules(*args):
         out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, cwd=ROOT)
@@ -120,7 +128,7 @@ def graph() -> dict[str, set[str]]:
     for mod, path in mods.items():
         package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
         out: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.Import):
                 out |= {m for a in node.names if (m := ours(a.name))}
             elif isinstance(node, ast.ImportFrom):
@@ -253,7 +261,7 @@ def assignments() -> dict[str, set[str]]:
     to a name -> the modules that build it."""
     out: dict[str, set[str]] = {}
     for mod, path in modules().items():
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(path)):
             if isinstance(node, ast.Assign):
                 targets, value = node.targets, node.value
             elif isinstance(node, ast.AnnAssign) and node.value is not None:

@@ -14,7 +14,7 @@ from engine.core.identity import Actor
 from engine.infra.clock import FrozenClock
 from engine.infra.timeutil import JST
 from store import open_store
-from tests.conftest import Svc, migrate
+from tests.conftest import Svc, from_template, migrate
 
 PASSWORDS = {login: f"pw-{login}-2026" for login in
              ("sato", "watanabe", "yamamoto", "nakamura", "yoshida", "matsumoto", "inoue", "kobayashi")}
@@ -22,7 +22,23 @@ NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=JST)
 
 
 def real_hq(url: str, clock: FrozenClock) -> Svc:
-    """A real database with the demo's bodies, members, posts and items; some passwords set."""
+    """A real database with the demo's bodies, members, posts and items; some passwords set.
+    A new SQLite file is a copy of one built so at the same time, with the same hasher."""
+    from engine.infra import passwords
+
+    def build(u: str) -> None:
+        _real_hq(u, FrozenClock(clock.now())).store.close()
+
+    hasher = passwords._HASHER
+    key = ("real_hq", clock.now(), type(hasher), getattr(hasher, "time_cost", None), getattr(hasher, "memory_cost", None))
+    if from_template(url, key, build):
+        k = Svc(open_store(url, clock=clock.now))
+        k.clock = clock
+        return k
+    return _real_hq(url, clock)
+
+
+def _real_hq(url: str, clock: FrozenClock) -> Svc:
     if not url.startswith("memory"):
         migrate(url)
     k = Svc(open_store(url, clock=clock.now))
