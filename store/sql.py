@@ -428,15 +428,15 @@ class SqlStore:
         web face acting for the member it signed in, so the database still witnesses who)."""
         if self.readonly:
             raise ReadOnly("the database is opened read-only: nothing can be written")
-        # PostgreSQL: the wait for any lock in the act, the head's first, is bounded (in the
-        # same round trip as BEGIN); SQLite: the busy timeout bounds BEGIN IMMEDIATE's wait.
-        conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'" if self.pg
+        # PostgreSQL: the wait for any lock in the act, the head's first, is bounded, and the
+        # member's role taken, in the same round trip as BEGIN; SQLite: the busy timeout
+        # bounds BEGIN IMMEDIATE's wait.
+        as_role = '; SET LOCAL ROLE "' + role.replace('"', '""') + '"' if role is not None else ""
+        conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'{as_role}" if self.pg
                            else "BEGIN IMMEDIATE")
         tx = SqlTx(self, conn, write=True)
         ending = False
         try:
-            if role is not None and self.pg:
-                conn.execute('SET LOCAL ROLE "' + role.replace('"', '""') + '"')
             if head:
                 tx.lock_head(item)
             yield tx
