@@ -220,3 +220,35 @@ def test_a_server_that_refuses_connections_is_unreachable_not_busy(monkeypatch):
         k.store.close()
     finally:
         store.close()
+
+
+def test_healthz_says_ok_while_every_pooled_connection_is_busy(url, clock, monkeypatch):
+    """A full pool is a busy server, not a lost database: /healthz stays 200 (a monitor or a
+    proxy would otherwise take a loaded server out for 'database unreachable')."""
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    monkeypatch.setenv("KAIGI_HEAD_WAIT", "0.3")
+    svc = make_svc(url, clock)
+    svc.store.close()
+    k = Kaigi(open_store(url, clock=clock.now, pool=1))
+    c = TestClient(create_app(k, secret="s"))
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with k.store.read() as tx:
+            tx.one("SELECT 1")
+            held.set()
+            done.wait(timeout=10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        held.wait(timeout=10)
+        r = c.get("/healthz")  # the app's first probe, while the one connection is held
+        assert (r.status_code, r.text) == (200, "ok")
+    finally:
+        done.set()
+        t.join()
+        k.store.close()
