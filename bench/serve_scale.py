@@ -26,8 +26,9 @@ let through (acts/s / U). Where U nears 1 the head lock is the limit; below it, 
 stops growth is elsewhere (the CPU: the machine's busy share is printed beside it).
 
 Prints per server count: acts/s, act p50/p95 (ms), bare req/s and p95, head busy share,
-waiters, the head's ceiling and CPU busy; then a verdict line, then `ratio: X`, the best
-acts/s over the bare route's req/s at that server count (ours / baseline).
+waiters, the head's ceiling, CPU busy and the most connections the servers held open to the
+database at once; then a verdict line, then `ratio: X`, the best acts/s over the bare
+route's req/s at that server count (ours / baseline).
 """
 
 import argparse
@@ -155,27 +156,28 @@ class HeadSampler(threading.Thread):
     def __init__(self, conninfo: str) -> None:
         super().__init__(daemon=True)
         self.conninfo = conninfo
-        self.samples: list[tuple[int, int]] = []
+        self.samples: list[tuple[int, int, int]] = []
         self.stopping = threading.Event()
 
     def run(self) -> None:
         import psycopg
 
         sql = ("SELECT count(*) FILTER (WHERE backend_xid IS NOT NULL AND wait_event_type IS DISTINCT FROM 'Lock'), "
-               "count(*) FILTER (WHERE wait_event_type = 'Lock') "
+               "count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) "
                "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
             while not self.stopping.wait(0.02):
                 row = conn.execute(sql).fetchone()
                 if row is not None:
-                    self.samples.append((int(row[0]), int(row[1])))
+                    self.samples.append((int(row[0]), int(row[1]), int(row[2])))
 
-    def busy(self) -> tuple[float, float]:
-        """(share of samples in which a session held the head, mean sessions waiting on a lock)."""
+    def busy(self) -> tuple[float, float, int]:
+        """(share of samples in which a session held the head, mean sessions waiting on a lock,
+        the most sessions the servers had open to the database at once)."""
         if not self.samples:
-            return 0.0, 0.0
-        return (sum(1 for h, _ in self.samples if h) / len(self.samples),
-                statistics.fmean(w for _, w in self.samples))
+            return 0.0, 0.0, 0
+        return (sum(1 for h, _, _ in self.samples if h) / len(self.samples),
+                statistics.fmean(w for _, w, _ in self.samples), max(n for _, _, n in self.samples))
 
 
 def p(xs: list[float], q: float) -> float:
@@ -301,7 +303,7 @@ def main() -> None:
               f"{a.clients} clients, {a.seconds:g} s a phase, {'--workers N' if a.workers else 'N processes'}"
               f"{', KAIGI_PG_POOL=' + a.pool if a.pool else ''}; {os.cpu_count()} CPUs")
         print(f"{'servers':>7} {'acts/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'bare/s':>7} {'bare p95':>8} "
-              f"{'head':>5} {'wait':>5} {'ceiling':>8} {'cpu':>5}")
+              f"{'head':>5} {'wait':>5} {'ceiling':>8} {'cpu':>5} {'conns':>5}")
         for n in counts:
             servers = Servers(db, n, a.workers, a.pool, log_dir)
             try:
@@ -325,14 +327,15 @@ def main() -> None:
                     print(servers.errors()[-2000:])
             finally:
                 servers.stop()
-            head, waiting = sampler.busy()
+            head, waiting, sessions = sampler.busy()
             row = {"n": n, "acts": acts / elapsed, "p50": p(act_ms, 0.5), "p95": p(act_ms, 0.95),
                    "bare": bare / bare_elapsed, "bare_p95": p(bare_ms, 0.95), "head": head, "waiting": waiting,
-                   "cpu": (c1[0] - c0[0]) / (c1[1] - c0[1]) if c1[1] > c0[1] else float("nan"), "failed": failed}
+                   "cpu": (c1[0] - c0[0]) / (c1[1] - c0[1]) if c1[1] > c0[1] else float("nan"), "failed": failed,
+                   "sessions": sessions}
             row["ceiling"] = row["acts"] / head if head > 0 else float("inf")
             rows.append(row)
             print(f"{n:>7} {row['acts']:>7.1f} {row['p50']:>7.1f} {row['p95']:>7.1f} {row['bare']:>7.0f} "
-                  f"{row['bare_p95']:>8.1f} {head:>5.0%} {waiting:>5.2f} {row['ceiling']:>8.0f} {row['cpu']:>5.0%}",
+                  f"{row['bare_p95']:>8.1f} {head:>5.0%} {waiting:>5.2f} {row['ceiling']:>8.0f} {row['cpu']:>5.0%} {sessions:>5}",
                   flush=True)
     finally:
         try:
