@@ -16,7 +16,7 @@ connection broke later is never re-run (`act`). Driver errors are translated her
 `store.errors`.
 
 PostgreSQL connections come from a pool (psycopg_pool) of at most `pool` per process
-(KAIGI_PG_POOL, 8): a thread holds one from its transaction's BEGIN to its end, then gives
+(KAIGI_PG_POOL, 4): a thread holds one from its transaction's BEGIN to its end, then gives
 it back, so a server's many request threads share a few connections and a new request does
 not pay for a connection of its own. What a transaction sets it sets with SET LOCAL (the
 lock timeout, the member's role), which its COMMIT or ROLLBACK ends; a connection is given
@@ -52,7 +52,7 @@ DELIVERY_COLS = ("id, dedupe_key, reminder, rung, recipient, channel, address, m
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 HEAD_WAIT = 5.0  # seconds an act waits for the log's head before giving up as busy (KAIGI_HEAD_WAIT)
-POOL = 8  # PostgreSQL connections a process keeps at most (KAIGI_PG_POOL, engine.infra.settings)
+POOL = 4  # PostgreSQL connections a process keeps at most (KAIGI_PG_POOL, engine.infra.settings)
 
 
 def head_wait() -> float:

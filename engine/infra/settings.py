@@ -70,7 +70,7 @@ def environment(environ: Mapping[str, str] | None = None) -> Environment:
 
 
 MAX_WORKERS: Final = 64
-PG_POOL: Final = 8  # store.sql.POOL
+PG_POOL: Final = 4  # store.sql.POOL
 MAX_PG_POOL: Final = 100  # PostgreSQL's own default max_connections
 
 

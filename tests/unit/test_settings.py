@@ -314,7 +314,7 @@ class TestPgPool:
     """KAIGI_PG_POOL: the PostgreSQL connections one process keeps at most (issue 21)."""
 
     def test_default_and_given(self, tmp_path: Path) -> None:
-        assert load_settings({}, cwd=tmp_path).pg_pool == 8
+        assert load_settings({}, cwd=tmp_path).pg_pool == 4
         assert load_settings({"KAIGI_PG_POOL": " 3 "}, cwd=tmp_path).pg_pool == 3
 
     @pytest.mark.parametrize("bad", ["0", "101", "-1", "four", "2.5", "３"])
