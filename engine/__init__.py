@@ -19,12 +19,14 @@ __all__ = ["SCHEDULER", "SYSTEM", "Actor", "BadInput", "Conflict", "DomainError"
            "NotPermitted", "NotPossible", "open", "open_url"]
 
 
-def open_url(url: str, *, clock: Any = None, readonly: bool = False, mail_domain: str = "kaigi.local") -> Any:
-    """A `Kaigi` over the database at `url` (`memory://`, `sqlite:///FILE`, `postgresql+psycopg://…`)."""
+def open_url(url: str, *, clock: Any = None, readonly: bool = False, mail_domain: str = "kaigi.local",
+             pool: int | None = None) -> Any:
+    """A `Kaigi` over the database at `url` (`memory://`, `sqlite:///FILE`, `postgresql+psycopg://…`);
+    `pool`: PostgreSQL connections this process keeps at most (KAIGI_PG_POOL)."""
     from engine.app.kaigi import Kaigi
     from store import open_store
 
-    return Kaigi(open_store(url, clock=clock, readonly=readonly), mail_domain=mail_domain)
+    return Kaigi(open_store(url, clock=clock, readonly=readonly, pool=pool), mail_domain=mail_domain)
 
 
 def open(settings: Any, *, clock: Any = None, readonly: bool = False) -> Any:  # noqa: A001 (the API's one verb)
@@ -32,7 +34,8 @@ def open(settings: Any, *, clock: Any = None, readonly: bool = False) -> Any:  #
     from engine.reminders.headers import domain_of
 
     domain = domain_of(settings.mail_from)  # `推進本部 事務局 <kaigi@example.jp>` gives example.jp
-    return open_url(settings.db_url, clock=clock, readonly=readonly, mail_domain=domain)
+    return open_url(settings.db_url, clock=clock, readonly=readonly, mail_domain=domain,
+                    pool=getattr(settings, "pg_pool", None))
 
 
 def __getattr__(name: str) -> Any:

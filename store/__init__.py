@@ -21,12 +21,14 @@ __all__ = ["GENESIS", "ConcurrencyConflict", "NotInitialised", "ReadOnly", "Stor
            "instant", "link"]
 
 
-def open_store(url: str, clock: Callable[[], dt.datetime] | None = None, readonly: bool = False) -> "Store":
-    """The store at `url`: `memory://`, `sqlite:///FILE` or `postgresql+psycopg://…`."""
+def open_store(url: str, clock: Callable[[], dt.datetime] | None = None, readonly: bool = False,
+               pool: int | None = None) -> "Store":
+    """The store at `url`: `memory://`, `sqlite:///FILE` or `postgresql+psycopg://…` (`pool`:
+    PostgreSQL connections this process keeps at most, store.sql.POOL by default)."""
     if url.startswith("memory:"):
         from store.memory import MemoryStore
 
         return MemoryStore(clock=clock, url=url)
     from store.sql import SqlStore
 
-    return SqlStore(url, clock=clock, readonly=readonly)
+    return SqlStore(url, clock=clock, readonly=readonly, pool=pool)

@@ -51,3 +51,13 @@ class ClockBehind(StoreError):
 class Refused(StoreError):
     """The database itself refused: a privilege it does not grant, or its witness (the append
     function on PostgreSQL) would not record the act as asked (R-I1..R-I3)."""
+
+
+class PoolBusy(ConcurrencyConflict):
+    """Every PostgreSQL connection of this process's pool (`size`, KAIGI_PG_POOL) stayed in
+    use for `waited` seconds; the transaction never began, so nothing was written."""
+
+    def __init__(self, size: int, waited: float) -> None:
+        super().__init__(f"all {size} database connections of this process were in use for {waited:g} s; "
+                         "nothing was written, try again")
+        self.size, self.waited = size, waited

@@ -14,6 +14,13 @@ then fails as busy having written nothing. A connection the server dropped (a re
 replaced when the next BEGIN finds it dead, and that BEGIN alone is sent again; an act whose
 connection broke later is never re-run (`act`). Driver errors are translated here into
 `store.errors`.
+
+PostgreSQL connections come from a pool (psycopg_pool) of at most `pool` per process
+(KAIGI_PG_POOL, 4): a thread holds one from its transaction's BEGIN to its end, then gives
+it back, so a server's many request threads share a few connections and a new request does
+not pay for a connection of its own. What a transaction sets it sets with SET LOCAL (the
+lock timeout, the member's role), which its COMMIT or ROLLBACK ends; a connection is given
+back only idle, never inside a transaction, so the next user inherits no role or setting.
 """
 
 import datetime as dt
@@ -22,6 +29,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -31,8 +39,8 @@ import orjson
 
 from store import codec
 from store.chain import GENESIS, instant, seal
-from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, ReadOnly,
-                          Refused, StoreError, Unreachable)
+from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, PoolBusy,
+                          ReadOnly, Refused, StoreError, Unreachable)
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
                            NewEvent, OrderRecord, storable_id)
@@ -44,6 +52,7 @@ DELIVERY_COLS = ("id, dedupe_key, reminder, rung, recipient, channel, address, m
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 HEAD_WAIT = 5.0  # seconds an act waits for the log's head before giving up as busy (KAIGI_HEAD_WAIT)
+POOL = 4  # PostgreSQL connections a process keeps at most (KAIGI_PG_POOL, engine.infra.settings)
 
 
 def head_wait() -> float:
@@ -150,7 +159,7 @@ class SqlStore:
     own clock is not the witness (SQLite always; PostgreSQL when one is given: tests)."""
 
     def __init__(self, url: str, clock: Callable[[], dt.datetime] | None = None, *,
-                 readonly: bool = False) -> None:
+                 readonly: bool = False, pool: int | None = None) -> None:
         self.url = url
         self.dialect = dialect_of(url)
         self.clock = clock
@@ -161,22 +170,101 @@ class SqlStore:
         self.pg = self.dialect == "postgresql"
         self._sql: dict[str, str] = {}
         self.head_wait = head_wait()
+        self.pool_size = pool or POOL
+        self._pool: Any = None  # PostgreSQL: the psycopg_pool.ConnectionPool, opened on first use
 
     # ------------------------------------------------------------ connections
     def connection(self) -> Any:
-        """This thread's connection; one the server dropped (a restart, a killed backend) is
-        replaced by a new one rather than failing every call after (psycopg marks it closed
-        once a call has found it broken)."""
+        """This thread's connection: on PostgreSQL one lent by the pool until this thread's
+        transaction ends (`_release`), on SQLite the thread's own. One the server dropped (a
+        restart, a killed backend) is replaced rather than failing every call after (psycopg
+        marks it closed once a call has found it broken)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None and self.pg and conn.closed:
             self._forget(conn)
             conn = None
         if conn is None:
-            conn = self._connect()
+            if self.pg:
+                conn = self._lend()
+            else:
+                conn = self._connect()
+                with self._lock:
+                    self._all.append(conn)
             self._local.conn = conn
-            with self._lock:
-                self._all.append(conn)
         return conn
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[Any]:
+        """A connection for a statement outside any transaction; one lent for it goes back."""
+        held = getattr(self._local, "conn", None) is not None
+        conn = self.connection()
+        try:
+            yield conn
+        finally:
+            if not held:
+                self._release()
+
+    def _open_pool(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                import logging
+
+                from psycopg_pool import ConnectionPool
+
+                # A connection it could not make is the caller's error (`_lend`: Unreachable),
+                # said once in the face's words; the pool's own warnings would repeat it.
+                logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
+                # min_size 1: a command that runs once keeps one connection, as before the
+                # pool; reconnect_timeout 0: no reconnecting in the background while the
+                # server is away, the next request asks for a connection and is told (`_lend`).
+                self._pool = ConnectionPool(pg_conninfo(self.url), min_size=1, max_size=self.pool_size,
+                                            kwargs={"autocommit": True, "connect_timeout": 10}, open=True,
+                                            name="kaigi", timeout=self.head_wait, reconnect_timeout=0)
+            return self._pool
+
+    def _lend(self) -> Any:
+        """A connection from the pool for this thread. It waits for one at most `head_wait`
+        seconds (every connection in use: busy), but not for a server that refuses them: a
+        connection attempt failing while it waits is reported at once, as `Unreachable`."""
+        from psycopg_pool import PoolTimeout
+
+        pool = self._pool or self._open_pool()
+        deadline = time.monotonic() + self.head_wait
+        failures = pool.get_stats().get("connections_errors", 0)
+        step = 0.02
+        while True:
+            try:
+                conn = pool.getconn(timeout=max(0.001, min(step, deadline - time.monotonic())))
+                break
+            except PoolTimeout:
+                if pool.get_stats().get("connections_errors", 0) > failures:
+                    self._connect().close()  # the server's own reason, as Unreachable (or it is back)
+                    failures = pool.get_stats().get("connections_errors", 0)
+                if time.monotonic() >= deadline:
+                    raise PoolBusy(self.pool_size, self.head_wait) from None
+                step = min(step * 2, 0.5)
+        self._local.lent = (conn, pool)
+        return conn
+
+    def _release(self) -> None:
+        """Give this thread's pooled connection back. Only an idle one goes back: a
+        transaction still open (never expected) is rolled back first, or the connection
+        closed, so nothing of one user's transaction (its role, its settings) reaches the
+        next. A connection put in its place by someone else (a test's proxy) stays."""
+        lent = getattr(self._local, "lent", None)
+        if lent is None or getattr(self._local, "conn", None) is not lent[0]:
+            return
+        conn, pool = lent
+        self._local.conn = self._local.lent = None
+        if not conn.closed and conn.info.transaction_status.name != "IDLE":
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 (then it is closed below and the pool replaces it)
+                pass
+            if conn.info.transaction_status.name != "IDLE":
+                conn.close()
+        pool.putconn(conn)
 
     def _connect(self) -> Any:
         if self.pg:
@@ -209,25 +297,25 @@ class SqlStore:
 
         if not self.pg:
             raise StoreError("roles and grants are PostgreSQL's; a SQLite file is guarded by its file permissions")
-        conn = self.connection()
-        schema, database = conn.execute("SELECT current_schema(), current_database()").fetchone()
-        existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
-                                               [[*member_roles, *(pg.group_name(database, schema, k)
-                                                                   for k in pg.GROUP_KINDS)]]).fetchall()}
+        with self._borrowed() as conn:
+            schema, database = conn.execute("SELECT current_schema(), current_database()").fetchone()
+            existing = {r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+                                                   [[*member_roles, *(pg.group_name(database, schema, k)
+                                                                       for k in pg.GROUP_KINDS)]]).fetchall()}
         return pg.grants(str(schema), str(database), existing, list(member_roles))
 
     def group_name(self, kind: str) -> str:
         """PostgreSQL: this installation's group role of a kind (member, auditor, scheduler, web)."""
         from store import pg
 
-        schema, database = self.connection().execute("SELECT current_schema(), current_database()").fetchone()
+        with self._borrowed() as conn:
+            schema, database = conn.execute("SELECT current_schema(), current_database()").fetchone()
         return pg.group_name(str(database), str(schema), kind)
 
     def apply_statements(self, statements: Sequence[str]) -> None:
         """Run `grant_statements` as this connection's role, in one transaction."""
-        conn = self.connection()
         try:
-            with conn.transaction():
+            with self._borrowed() as conn, conn.transaction():
                 for sql in statements:
                     conn.execute(sql)
         except Exception as err:
@@ -240,33 +328,38 @@ class SqlStore:
             return True
         cached = getattr(self, "_owner", None)
         if cached is None:
-            row = self.connection().execute("SELECT kaigi_is_owner(kaigi_caller())").fetchone()
+            with self._borrowed() as conn:
+                row = conn.execute("SELECT kaigi_is_owner(kaigi_caller())").fetchone()
             cached = self._owner = bool(row[0])
         return bool(cached)
 
     def revision(self) -> str | None:
         """The schema's migration revision, or None for a database kaigi has not made."""
-        conn = self.connection()
-        try:
-            if self.pg:
+        with self._borrowed() as conn:
+            try:
                 row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            else:
-                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-        except Exception:  # noqa: BLE001 (no such table)
-            return None
+            except Exception:  # noqa: BLE001 (no such table)
+                return None
         return None if row is None else str(row[0])
 
     def _forget(self, conn: Any) -> None:
-        """Drop a connection the server no longer serves; this thread's next call opens another."""
+        """Drop a connection the server no longer serves; this thread's next call opens another
+        (a pooled one goes back closed: the pool replaces it)."""
         if getattr(self._local, "conn", None) is conn:
             self._local.conn = None
         with self._lock:
             if conn in self._all:
                 self._all.remove(conn)
-        try:
-            conn.close()
-        except Exception:  # noqa: BLE001 (it is dead already)
-            pass
+        lent = getattr(self._local, "lent", None)
+        for dead in (conn, *(lent[:1] if lent is not None else ())):
+            try:
+                dead.close()
+            except Exception:  # noqa: BLE001 (it is dead already)
+                pass
+        if lent is not None:
+            self._local.lent = None
+            self._local.conn = None
+            lent[1].putconn(lent[0])
 
     def _dead(self, conn: Any, err: BaseException) -> bool:
         """Whether `err` means the connection itself is gone (not a refusal or a conflict)."""
@@ -286,18 +379,23 @@ class SqlStore:
             return conn
         except Exception as err:
             if not self._dead(conn, err):
+                self._release()
                 raise translate(err, self.head_wait) from None
             self._forget(conn)
+        if self._pool is not None:
+            self._pool.check()  # a restart dropped every idle connection in the pool too: replace them
         conn = self.connection()
         try:
             conn.execute(statement)
         except Exception as err:
             if self._dead(conn, err):
                 self._forget(conn)
+            self._release()
             raise translate(err, self.head_wait) from None
         return conn
 
     def close(self) -> None:
+        self._release()
         with self._lock:
             for conn in self._all:
                 try:
@@ -305,6 +403,9 @@ class SqlStore:
                 except Exception:  # noqa: BLE001 (closing is best effort)
                     pass
             self._all.clear()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
         self._local = threading.local()
 
     def sql(self, text: str) -> str:
@@ -327,15 +428,15 @@ class SqlStore:
         web face acting for the member it signed in, so the database still witnesses who)."""
         if self.readonly:
             raise ReadOnly("the database is opened read-only: nothing can be written")
-        # PostgreSQL: the wait for any lock in the act, the head's first, is bounded (in the
-        # same round trip as BEGIN); SQLite: the busy timeout bounds BEGIN IMMEDIATE's wait.
-        conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'" if self.pg
+        # PostgreSQL: the wait for any lock in the act, the head's first, is bounded, and the
+        # member's role taken, in the same round trip as BEGIN; SQLite: the busy timeout
+        # bounds BEGIN IMMEDIATE's wait.
+        as_role = '; SET LOCAL ROLE "' + role.replace('"', '""') + '"' if role is not None else ""
+        conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'{as_role}" if self.pg
                            else "BEGIN IMMEDIATE")
         tx = SqlTx(self, conn, write=True)
         ending = False
         try:
-            if role is not None and self.pg:
-                conn.execute('SET LOCAL ROLE "' + role.replace('"', '""') + '"')
             if head:
                 tx.lock_head(item)
             yield tx
@@ -366,6 +467,8 @@ class SqlStore:
             if driver:
                 raise translate(err, self.head_wait) from None
             raise
+        finally:
+            self._release()
 
     def _settled(self, tx: "SqlTx") -> bool | None:
         """After a COMMIT whose answer was lost: whether the act is in the log (True), is not
@@ -421,6 +524,7 @@ class SqlStore:
                 self._forget(conn)
         finally:
             self._local.reading = None
+            self._release()
 
 
 class _Where:

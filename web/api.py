@@ -250,15 +250,14 @@ def member(request: Request) -> Any:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     k = request.app.state.kaigi
-    login = accounts.token_login(k, token.strip()) if scheme.lower() == "bearer" else None
-    if login is None:
+    login, found = accounts.token_member(k, token.strip()) if scheme.lower() == "bearer" else (None, None)
+    if login is None or found is None:
         raise HTTPException(status_code=401, detail={"kind": "not_permitted", "message": "a valid bearer token is needed",
                                                      "rule": None}, headers={"WWW-Authenticate": "Bearer"})
-    try:
-        return k.web_actor(login)
-    except DomainError:
+    if isinstance(found, DomainError):
         raise HTTPException(status_code=401, detail={"kind": "not_permitted", "message": "the token's member left",
-                                                     "rule": None}, headers={"WWW-Authenticate": "Bearer"}) from None
+                                                     "rule": None}, headers={"WWW-Authenticate": "Bearer"})
+    return found[0]
 
 
 def _lang(request: Request) -> str:
@@ -489,12 +488,12 @@ def convene(request: Request, body: Convene, who: Annotated[Any, Depends(member)
         tzinfo=dt.timezone(dt.timedelta(hours=9)))
 
     def run() -> Any:
-        with _reader(request, who) as q:
+        with _reader(request, who) as q:  # the rulebooks' words read in the same snapshot
             for i in body.items:
                 q.item_record(i)
-        if body.station is None and body.kind not in _vocabulary(request.app)["hq_kinds"]:
-            raise HTTPException(400, {"kind": "bad_input", "rule": None,
-                                      "message": f"station: a {body.kind[:40]} meeting names its station"})
+            if body.station is None and body.kind not in _vocabulary(request.app)["hq_kinds"]:
+                raise HTTPException(400, {"kind": "bad_input", "rule": None,
+                                          "message": f"station: a {body.kind[:40]} meeting names its station"})
         out = request.app.state.kaigi.convene(who, body.kind, starts, items=body.items, attendees=body.attendees,
                                               invited=body.invited, station=body.station, place=body.place)
         return _created(request, _acted(out, out.records[0].meeting), "meetings")

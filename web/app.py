@@ -215,11 +215,15 @@ class DatabaseHealth:
         return self.ok
 
     def _probe(self) -> bool:
+        from engine.core.errors import Conflict
+
         try:
             with self.kaigi.store.read() as tx:
                 tx.head()
             return True
-        except Exception:  # noqa: BLE001 (any failure to read is "unreachable" to a monitor)
+        except Conflict:  # every pooled connection in use (KAIGI_PG_POOL): busy, not down
+            return True
+        except Exception:  # noqa: BLE001 (any other failure to read is "unreachable" to a monitor)
             return False
 
 

@@ -110,4 +110,21 @@ def token_login(kaigi: Any, token: str, now: dt.datetime | None = None) -> str |
     return str(t["login"])
 
 
-__all__ = ["check_password", "commitment", "create_token", "revoke_token", "set_password", "token_login", "tokens"]
+def token_member(kaigi: Any, token: str) -> tuple[str | None, Any]:
+    """An API request's member, in one read (as `sessions.member_of` for a browser): (the
+    token's login or None, then `Kaigi.web_member`'s (actor, language), or the NotPermitted
+    it raised when the login is off the roster or holds no post now, R-I6)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None, None
+    with kaigi.store.read() as tx:  # token_login and web_member read inside it: one snapshot
+        login = token_login(kaigi, token)
+        if login is None:
+            return None, None
+        try:
+            return login, kaigi.web_member(login, tx)
+        except NotPermitted as refused:
+            return login, refused
+
+
+__all__ = ["check_password", "commitment", "create_token", "revoke_token", "set_password", "token_login", "token_member",
+           "tokens"]

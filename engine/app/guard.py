@@ -8,8 +8,8 @@ from typing import Any
 from store.ports import Act, Reads, Store
 
 from engine.core.errors import Conflict, NotPermitted, NotPossible, Unavailable
-from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, ReadOnly,
-                          Refused, StoreError, Unreachable)
+from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, PoolBusy,
+                          ReadOnly, Refused, StoreError, Unreachable)
 
 
 @contextmanager
@@ -18,6 +18,8 @@ def translated() -> Iterator[None]:
         yield
     except Busy as err:  # another holds the head: written nowhere, not a refusal (TRUST.md)
         raise Conflict("conflict.head_busy", seconds=f"{err.waited:g}") from None
+    except PoolBusy as err:  # every connection of this process in use: nothing began
+        raise Conflict("conflict.pool_busy", size=err.size, seconds=f"{err.waited:g}") from None
     except ClockBehind as err:
         raise NotPossible("time.behind", rule="R-I2", now=err.now, last=err.last) from None
     except ConcurrencyConflict as err:

@@ -70,6 +70,24 @@ def environment(environ: Mapping[str, str] | None = None) -> Environment:
 
 
 MAX_WORKERS: Final = 64
+PG_POOL: Final = 4  # store.sql.POOL
+MAX_PG_POOL: Final = 100  # PostgreSQL's own default max_connections
+
+
+def pg_pool_size(value: str | None) -> int:
+    """KAIGI_PG_POOL: how many PostgreSQL connections one process keeps at most (each
+    `kaigi serve --workers` process its own), a whole number 1-MAX_PG_POOL; default PG_POOL.
+
+    Raises:
+        ValueError: one line naming the variable and the range.
+    """
+    if value is None:
+        return PG_POOL
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_PG_POOL:
+        return int(text)
+    shown = text[:20].encode("unicode_escape").decode("ascii")
+    raise ValueError(f"KAIGI_PG_POOL: {shown!r} is not a whole number of connections 1-{MAX_PG_POOL}")
 
 
 def workers_count(value: str | None) -> int | None:
@@ -112,6 +130,7 @@ class Settings:
     base_url: str | None = None  # the web face's address: reminders link to the page of each act
     mail_papers: bool = True  # invitations carry the convocation notice as a PDF
     env: Environment = field(default_factory=Environment)  # the variables with no key in the file
+    pg_pool: int = PG_POOL  # KAIGI_PG_POOL: PostgreSQL connections a process keeps at most
 
     def __repr__(self) -> str:
         from engine.infra.secrets import redact_url
@@ -287,6 +306,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, db_url: str | Non
         base_url=check_base_url(env.get("KAIGI_BASE_URL") or values.get("base_url")),
         mail_papers=_switch("mail_papers", env.get("KAIGI_MAIL_PAPERS", values.get("mail_papers"))),
         env=environment(environ),
+        pg_pool=pg_pool_size(env.get("KAIGI_PG_POOL")),
     )
 
 

@@ -308,3 +308,35 @@ class TestEnvironment:
         from engine.infra.settings import environment
 
         assert not environment({"KAIGI_HTTPS": "yes"}).https and not environment({}).https
+
+
+class TestPgPool:
+    """KAIGI_PG_POOL: the PostgreSQL connections one process keeps at most (issue 21)."""
+
+    def test_default_and_given(self, tmp_path: Path) -> None:
+        assert load_settings({}, cwd=tmp_path).pg_pool == 4
+        assert load_settings({"KAIGI_PG_POOL": " 3 "}, cwd=tmp_path).pg_pool == 3
+
+    @pytest.mark.parametrize("bad", ["0", "101", "-1", "four", "2.5", "３"])
+    def test_a_bad_size_is_one_line_naming_the_variable(self, tmp_path: Path, bad: str) -> None:
+        with pytest.raises(ValueError) as err:
+            load_settings({"KAIGI_PG_POOL": bad}, cwd=tmp_path)
+        text = str(err.value)
+        assert "\n" not in text and text.startswith("KAIGI_PG_POOL:") and "1-100" in text
+
+    def test_the_size_reaches_the_store(self, tmp_path: Path) -> None:
+        import engine
+
+        s = load_settings({"KAIGI_PG_POOL": "3", "KAIGI_DB": "postgresql+psycopg://u@127.0.0.1:1/x"}, cwd=tmp_path)
+        k = engine.open(s)
+        assert k.store.inner.pool_size == 3  # nothing connected yet: the pool opens on first use
+
+    def test_the_cli_refuses_a_bad_size_in_one_line_exit_2(self, tmp_path: Path) -> None:
+        from click.testing import CliRunner
+
+        from cli import cli
+
+        r = CliRunner().invoke(cli, ["--db", f"sqlite:///{tmp_path}/k.db", "item", "list"],
+                               env={"KAIGI_LANG": "en", "KAIGI_PG_POOL": "0"})
+        assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1 and "KAIGI_PG_POOL" in r.output
+        assert not (tmp_path / "k.db").exists()
