@@ -143,7 +143,8 @@ class MemoryTx:
         self.seen = {}
 
     def read_set(self) -> ReadSet:
-        return ReadSet(self.s.head_row.roster_seq, dict(self.seen or {}))
+        seen, self.seen = self.seen or {}, None  # tracking ends here
+        return ReadSet(self.s.head_row.roster_seq, seen)
 
     def _saw(self, kind: str, key: Any, value: Any) -> Any:
         if self.seen is not None:

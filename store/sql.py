@@ -516,6 +516,9 @@ class SqlTx:
         if self._ahead:  # after an append not yet sent: goes with it (its answer is not read)
             self._ahead.append((self.s.sql(sql), rows, None))
             return
+        if len(rows) == 1 and not self.pg:  # an act's one row: no cursor of its own to make and close
+            self.conn.execute(sql, rows[0])
+            return
         cur = self.conn.cursor()
         try:
             cur.executemany(self.s.sql(sql), rows)
@@ -813,8 +816,10 @@ class SqlTx:
 
     def read_set(self) -> ReadSet:
         """What was read since `track`, with the roster mark of this snapshot: for an act to
-        check under the head (`SqlStore.act(expect=…)`)."""
-        return ReadSet(self.head().roster_seq, dict(self.seen or {}))
+        check under the head (`SqlStore.act(expect=…)`). Tracking ends here (a read inside
+        another on the same thread shares its transaction)."""
+        seen, self.seen = self.seen or {}, None
+        return ReadSet(self.head().roster_seq, seen)
 
     def meta(self, key: str) -> str | None:
         row = self.one("SELECT value FROM kaigi_meta WHERE key = :k", {"k": key})
