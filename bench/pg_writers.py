@@ -7,7 +7,8 @@ either way it makes two databases of its own beside the URL's (`kaigi_bench_<pid
 `…_r`), runs there with kaigi's real schema (Alembic's migrations on both), and drops them.
 
 kaigi:  N writer threads share one `Kaigi` (as a web server's threads do; each thread has its
-        own connection). Each files its own items (untimed), then advances each `skip` as the
+        own connection), or with `--processes` N processes with a `Kaigi` each (as `kaigi serve
+        --workers N`). Each files its own items (untimed), then advances each `skip` as the
         implementation manager and `withdraw` as the general manager (timed): 2 acts an item,
         on the database's own clock (the witness stamps the time the head was taken).
 raw:    the same N threads, each on its own psycopg connection, doing the same acts as plain
@@ -79,6 +80,45 @@ def pct(values: list[float], p: float) -> float:
         return float("nan")
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))]
+
+
+def run_writers(n: int, work: Callable[[int], list[float]], processes: bool) -> tuple[float, list[float]]:
+    """Run `work(k)` in n threads (or processes) started together: the wall time of the
+    slowest, and the head's hold times each returned."""
+    if processes:
+        return run_processes(n, work)
+    times: list[float] = []
+    wall = run_threads(n, lambda k: times.extend(work(k)))
+    return wall, times
+
+
+def run_processes(n: int, work: Callable[[int], list[float]]) -> tuple[float, list[float]]:
+    """`work(k)` in n forked processes (as `kaigi serve --workers N`: no GIL shared)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    start = ctx.Barrier(n + 1)
+    out: Any = ctx.Queue()
+
+    def body(k: int) -> None:
+        start.wait()
+        try:
+            out.put((k, work(k), None))
+        except BaseException as err:  # noqa: BLE001 (reported in the parent)
+            out.put((k, [], repr(err)))
+    procs = [ctx.Process(target=body, args=(k,)) for k in range(n)]
+    for p in procs:
+        p.start()
+    start.wait()
+    t0 = time.perf_counter()
+    results = [out.get(timeout=600) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    errors = [e for _, _, e in results if e]
+    if errors:
+        raise RuntimeError(errors[0])
+    return wall, [t for _, times, _ in results for t in times]
 
 
 def run_threads(n: int, work: Callable[[int], None]) -> float:
@@ -155,17 +195,23 @@ class KaigiSide:
         return [[k.file_item(FILER, f"bench item {w}.{i}", note="filed by bench/pg_writers.py").fact.item
                  for i in range(per)] for w in range(writers)]
 
-    def run(self, ids: list[list[int]]) -> float:
-        adv = self.kaigi.advance
+    def run(self, ids: list[list[int]], processes: bool) -> tuple[float, list[float]]:
+        from engine.app.kaigi import Kaigi
+        from store.sql import SqlStore
 
-        def work(w: int) -> None:
+        def work(w: int) -> list[float]:
+            k = Kaigi(SqlStore(self.store.url)) if processes else self.kaigi  # a process: its own connection
+            adv = k.advance
             for i in ids[w]:
                 adv(SKIPPER, i, "skip")
             for i in ids[w]:
                 adv(WITHDRAWER, i, "withdraw")
+            return list(self.holds.times) if processes else []  # a process's own copy holds its own only
+        self.holds.times.clear()
         self.holds.on = True
         try:
-            return run_threads(len(ids), work)
+            wall, times = run_writers(len(ids), work, processes)
+            return wall, times if processes else list(self.holds.times)
         finally:
             self.holds.on = False
 
@@ -183,8 +229,6 @@ class RawSide:
 
         bootstrap.upgrade(url)  # the very schema kaigi uses, so rows, indexes and triggers match
         self.url = url
-        self.times: list[float] = []
-        self.lock = threading.Lock()
 
     def prepare(self, writers: int, per: int) -> list[list[int]]:
         import psycopg
@@ -234,24 +278,18 @@ class RawSide:
         db.execute("COMMIT")
         return time.perf_counter() - locked
 
-    def run(self, ids: list[list[int]]) -> float:
+    def run(self, ids: list[list[int]], processes: bool) -> tuple[float, list[float]]:
         import psycopg
 
-        conns = [psycopg.connect(conninfo(self.url), autocommit=True) for _ in ids]
-
-        def work(w: int) -> None:
-            db, mine = conns[w], []
-            for i in ids[w]:
-                mine.append(self.act(db, SKIPPER, i, "skip", "pre_review"))
-            for i in ids[w]:
-                mine.append(self.act(db, WITHDRAWER, i, "withdraw", "withdrawn"))
-            with self.lock:
-                self.times.extend(mine)
-        try:
-            return run_threads(len(ids), work)
-        finally:
-            for c in conns:
-                c.close()
+        def work(w: int) -> list[float]:
+            mine: list[float] = []
+            with psycopg.connect(conninfo(self.url), autocommit=True) as db:
+                for i in ids[w]:
+                    mine.append(self.act(db, SKIPPER, i, "skip", "pre_review"))
+                for i in ids[w]:
+                    mine.append(self.act(db, WITHDRAWER, i, "withdraw", "withdrawn"))
+            return mine
+        return run_writers(len(ids), work, processes)
 
     def close(self) -> None:
         pass
@@ -263,6 +301,7 @@ def main() -> None:
     ap.add_argument("--writers", type=int, default=8)
     ap.add_argument("--acts", type=int, default=60, help="items per writer (2 acts each)")
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--processes", action="store_true", help="writers as processes (as serve --workers), not threads")
     a = ap.parse_args()
     url = a.url or os.environ.get("KAIGI_TEST_PG_URL") or DEFAULT_URL
     os.environ.setdefault("KAIGI_HEAD_WAIT", "30")  # a bench measures throughput, not the busy bound
@@ -278,21 +317,17 @@ def main() -> None:
                 side: Any = KaigiSide(db_url, holds) if which == "kaigi" else RawSide(db_url)
                 try:
                     ids = side.prepare(a.writers, a.acts)
-                    holds.times.clear()
-                    wall = side.run(ids)
+                    wall, times = side.run(ids, a.processes)
                 finally:
                     side.close()
             acts = 2 * a.writers * a.acts
-            times = holds.times if which == "kaigi" else side.times
             rates[side.name].append(acts / wall)
             hold[side.name].extend(times)
             print(f"round {r + 1} {side.name:12} {acts / wall:8.1f} acts/s  head held median "
                   f"{statistics.median(times) * 1000:6.3f} ms, p90 {pct(times, 0.9) * 1000:6.3f} ms "
                   f"({len(times)} acts)")
-            if which == "raw":
-                side.times = []
     print()
-    print(f"{a.writers} writers, {a.acts} items each, 2 acts an item, {a.rounds} rounds; load "
+    print(f"{a.writers} writers ({'processes' if a.processes else 'threads'}), {a.acts} items each, 2 acts an item, {a.rounds} rounds; load "
           f"{os.getloadavg()[0]:.2f}; medians:")
     med = {k: statistics.median(v) for k, v in rates.items()}
     held = {k: statistics.median(v) for k, v in hold.items()}
