@@ -18,7 +18,7 @@ from store.chain import GENESIS, seal
 from store.errors import ClockBehind, StoreError
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
-                           NewEvent, OrderRecord, storable_id)
+                           NewEvent, OrderRecord, ReadSet, storable_id)
 
 _KEYS = {"item": "id", "meeting": "id", "order": "id", "member": "login", "assignment": "id",
          "delegation": "id", "body": "key", "adoption": "version"}
@@ -92,9 +92,14 @@ class MemoryStore:
                 self.dedupe_keys.add(new.dedupe_key)
 
     @contextmanager
-    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None, role: str | None = None) -> Iterator["MemoryTx"]:
+    def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None, role: str | None = None,
+            expect: ReadSet | None = None) -> Iterator["MemoryTx"]:
         with self.lock:
             tx = MemoryTx(self, write=True)
+            if expect is not None:  # the same records (immutable: replaced whole on a change)
+                tx.unchanged = expect.roster_seq == self.head_row.roster_seq and all(
+                    tx._max_id(key) == row if kind == "max" else self.tables[kind].get(key) is row
+                    for (kind, key), row in expect.rows.items())
             try:
                 yield tx
             except BaseException:
@@ -130,6 +135,21 @@ class MemoryTx:
         self.journal: list[Callable[[], object]] = []  # undo steps, run newest first
         self.identity: str | None = None
         self.now = store.clock()
+        self.seen: dict[tuple[str, Any], Any] | None = None  # what a tracked read returned (`track`)
+        self.unchanged = False  # `expect` held when the act began
+
+    def track(self) -> None:
+        """From now on remember what `item`, `meeting`, `orders(ids=…)` and `max_id` return."""
+        self.seen = {}
+
+    def read_set(self) -> ReadSet:
+        seen, self.seen = self.seen or {}, None  # tracking ends here
+        return ReadSet(self.s.head_row.roster_seq, seen)
+
+    def _saw(self, kind: str, key: Any, value: Any) -> Any:
+        if self.seen is not None:
+            self.seen[(kind, key)] = value
+        return value
 
     # ------------------------------------------------------------ journal
     def _set(self, table: dict[Any, Any], key: Any, value: Any) -> None:
@@ -167,7 +187,8 @@ class MemoryTx:
     def item(self, item_id: int) -> ItemRecord | None:
         if not storable_id(item_id):  # as the SQL store: an id no record can have is absent
             return None
-        return self.s.tables["item"].get(item_id)
+        found: ItemRecord | None = self._saw("item", item_id, self.s.tables["item"].get(item_id))
+        return found
 
     def item_cards(self, *, body: str | None = None) -> list[ItemCard]:
         return self.item_rows(ItemQuery(body=body))
@@ -237,7 +258,8 @@ class MemoryTx:
     def meeting(self, meeting_id: int) -> MeetingRecord | None:
         if not storable_id(meeting_id):
             return None
-        return self.s.tables["meeting"].get(meeting_id)
+        found: MeetingRecord | None = self._saw("meeting", meeting_id, self.s.tables["meeting"].get(meeting_id))
+        return found
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
@@ -266,6 +288,9 @@ class MemoryTx:
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
                status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
         table = self.s.tables["order"]
+        if self.seen is not None and ids is not None and item is None and status is None and items is None:
+            for k in ids:
+                self._saw("order", k, table.get(k))
         pool = table.values() if ids is None else [table[k] for k in set(ids) if k in table]
         return sorted((o for o in pool if (item is None or o.item == item) and (ids is None or o.id in ids)
                        and (status is None or o.status == status) and (items is None or o.item in items)),
@@ -311,6 +336,9 @@ class MemoryTx:
                    r.prev_hash, r.hash, r.identity, r.schema, r.v)
 
     def max_id(self, kind: str) -> int:
+        return int(self._saw("max", kind, self._max_id(kind)))
+
+    def _max_id(self, kind: str) -> int:
         if kind == "token":
             return max(self.s.tokens_, default=0)
         top = self.s.top

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
-                           NewEvent, OrderRecord)
+                           NewEvent, OrderRecord, ReadSet)
 
 
 class Reads(Protocol):
@@ -99,11 +99,20 @@ class Reads(Protocol):
         `SET ROLE`), or None where the database has no roles (SQLite, memory)."""
         ...
 
+    def track(self) -> None:
+        """Remember from now on what `item`, `meeting`, `orders(ids=…)` and `max_id` return."""
+
+    def read_set(self) -> ReadSet:
+        """What was read since `track`, and this snapshot's roster mark: what an act given it as
+        `expect` checks under the head."""
+        ...
+
 
 class Act(Reads, Protocol):
     """A write transaction holding the log's head lock."""
 
     identity: str | None  # who the database authenticated (PostgreSQL), else None
+    unchanged: bool  # with `expect`: nothing it names changed before the head was ours
 
     def append(self, actor: str, authority: str, identity: str, rulebook: str,
                events: Sequence[NewEvent]) -> list[EventRecord]: ...
@@ -157,10 +166,11 @@ class Store(Protocol):
     url: str
 
     def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
-            role: str | None = None) -> AbstractContextManager[Act]:
+            role: str | None = None, expect: ReadSet | None = None) -> AbstractContextManager[Act]:
         """`head=False`: a write that is not an act (a delivery's lease, a sign-in), without the
         head lock; `item`: an item the act will read, fetched with the head in the same statement; `role`: the
-        database role to act as (PostgreSQL `SET ROLE`)."""
+        database role to act as (PostgreSQL `SET ROLE`); `expect`: what a decision read outside
+        the head (a read's `read_set`), checked once the head is ours (`Act.unchanged`)."""
         ...
 
     def read(self) -> AbstractContextManager[Reads]: ...

@@ -7,6 +7,7 @@ on, its open orders, its planned reminders), so an act reads it in one statement
 """
 
 import datetime as dt
+import dataclasses
 from dataclasses import field
 from functools import lru_cache
 from typing import Any
@@ -333,3 +334,14 @@ class EventRecord:
         import orjson
 
         return orjson.loads(self.payload)  # type: ignore[no-any-return]
+
+
+@dataclasses.dataclass
+class ReadSet:
+    """What a decision read outside the head (issue 21): the roster mark it decided under and,
+    by (kind, id), each record as the store returned it (an item, a meeting, an order; None
+    for one absent) and each largest id ("max", kind) it asked. Opaque to the engine: the store
+    that made it checks, once it holds the head, that every one is still as read."""
+
+    roster_seq: int
+    rows: dict[tuple[str, Any], Any]

@@ -43,7 +43,7 @@ from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotIniti
                           ReadOnly, Refused, StoreError, Unreachable)
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
                            DocumentRecord, EventRecord, Head, ItemQuery, ItemRecord, MeetingRecord, MemberRecord,
-                           NewEvent, OrderRecord, storable_id)
+                           NewEvent, OrderRecord, ReadSet, storable_id)
 
 t_in, t_out = codec.t_in, codec.t_out
 EVENT_COLS = "seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash, identity, schema, v"
@@ -168,6 +168,10 @@ class SqlStore:
         self._all: list[Any] = []
         self._lock = threading.Lock()
         self.pg = self.dialect == "postgresql"
+        # Acts read outside the head first (engine/app/kaigi.py): PostgreSQL, where each read
+        # under the head is a round trip every other writer waits out. On SQLite a read costs
+        # no round trip and deciding twice would cost more CPU than the head's wait saves.
+        self.decides_outside_head = self.pg
         self._sql: dict[str, str] = {}
         self.head_wait = head_wait()
         self.pool_size = pool or POOL
@@ -421,11 +425,14 @@ class SqlStore:
     # ------------------------------------------------------------ transactions
     @contextmanager
     def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
-            role: str | None = None) -> Iterator["SqlTx"]:
+            role: str | None = None, expect: ReadSet | None = None) -> Iterator["SqlTx"]:
         """A write transaction; with `head`, the head row is ours until it ends. `item`: an
         item the act will read, fetched with the head in the same statement. `role`
         (PostgreSQL): act as that database role for this transaction (`SET LOCAL ROLE`: the
-        web face acting for the member it signed in, so the database still witnesses who)."""
+        web face acting for the member it signed in, so the database still witnesses who).
+        `expect`: what a decision read outside the head (`read_set` of a read); once the head
+        is ours the store checks, in the same round trip, that none of it has changed, and
+        says so in `tx.unchanged`."""
         if self.readonly:
             raise ReadOnly("the database is opened read-only: nothing can be written")
         # PostgreSQL: the wait for any lock in the act, the head's first, is bounded, and the
@@ -438,13 +445,14 @@ class SqlStore:
         ending = False
         try:
             if head:
-                tx.lock_head(item)
+                tx.lock_head(item, expect)
             yield tx
-            ending = True
             if rollback:
+                tx.flush()  # what was sent ahead is checked (and refused) as the act would be
                 conn.execute("ROLLBACK")
             else:
-                conn.execute("COMMIT")
+                ending = True
+                tx.commit()
         except BaseException as err:
             driver = isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg")
             if self._dead(conn, err):
@@ -594,12 +602,26 @@ class SqlTx:
         self._head: Head | None = None
         self._items: dict[int, ItemRecord] = {}
         self._appended = False  # PostgreSQL: the append function has kept the roster tables
+        self.seen: dict[tuple[str, Any], Any] | None = None  # what a tracked read returned (`track`)
+        self.unchanged = False  # `expect` held under the head (`lock_head`)
+        # PostgreSQL: an append and the writes after it, sent in one pipeline with the COMMIT
+        # (`commit`) or before the next statement whose answer is wanted (`flush`):
+        # (statement, params or rows for executemany, the append's expected (seq, hash) rows)
+        self._ahead: list[tuple[str, Any, list[tuple[int, str]] | None]] = []
 
     def x(self, sql: str, params: Any = None) -> Any:
+        if self._ahead:
+            self.flush()
         return self.conn.execute(self.s.sql(sql), params or {})
 
     def many(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
+            return
+        if self._ahead:  # after an append not yet sent: goes with it (its answer is not read)
+            self._ahead.append((self.s.sql(sql), rows, None))
+            return
+        if len(rows) == 1 and not self.pg:  # an act's one row: no cursor of its own to make and close
+            self.conn.execute(sql, rows[0])
             return
         cur = self.conn.cursor()
         try:
@@ -617,24 +639,40 @@ class SqlTx:
     _HEAD_ITEM = ("SELECT h.seq, h.hash, h.at, h.roster_seq, {clock} i." + ", i.".join(codec.ITEM_READ)
                   + " FROM log_head h LEFT JOIN item i ON i.id = :item WHERE h.id = 1")
 
-    def lock_head(self, item: int | None = None) -> None:
+    def lock_head(self, item: int | None = None, expect: ReadSet | None = None) -> None:
         """Take the head (SQLite: BEGIN IMMEDIATE has it already; PostgreSQL: FOR UPDATE) and
-        read it, with the database's clock on PostgreSQL and, if asked, an item."""
+        read it, with the database's clock on PostgreSQL and, if asked, an item. With
+        `expect`, also read again what a decision read outside the head and set `unchanged`."""
         if item is not None and not storable_id(item):
             item = None  # names no item: nothing to read beside the head
+        checks = _checks(expect) if expect is not None else []
+        found: list[list[Any]] = []
         if item is not None and not self.pg:  # BEGIN IMMEDIATE holds the lock: one read sees it all
             row = self.one(self._HEAD_ITEM.format(clock=""), {"item": item})
         elif self.pg:
             # The witness takes the head and reads the database's clock (store/pg.py). It is a
             # statement of its own: a row read in the same statement would come from the
             # snapshot taken before the lock was granted (READ COMMITTED re-reads only the
-            # locked row), so an act queued behind another would decide on stale data.
-            row = self.one("SELECT h_seq, h_hash, h_at, h_roster, h_now FROM kaigi_begin()")
+            # locked row), so an act queued behind another would decide on stale data. The
+            # checks are statements after it, each with a snapshot taken once the head is
+            # ours, sent with it in one pipeline: one round trip for the lot.
+            if checks:
+                with self.conn.pipeline():
+                    cur = self.conn.execute("SELECT h_seq, h_hash, h_at, h_roster, h_now FROM kaigi_begin()")
+                    curs = [self.conn.execute(sql) for _, sql in checks]
+                row = cur.fetchone()
+                found = [c.fetchall() for c in curs]
+            else:
+                row = self.one("SELECT h_seq, h_hash, h_at, h_roster, h_now FROM kaigi_begin()")
         else:
             row = self.one("SELECT seq, hash, at, roster_seq FROM log_head WHERE id = 1")
         if row is None:
             raise NotInitialised("the event log has no head row; run `kaigi init`")
         self._head = Head(row[0], row[1], t_in(row[2]), row[3])
+        if expect is not None:
+            if not self.pg:
+                found = [self.all(sql) for _, sql in checks]
+            self.unchanged = expect.roster_seq == self._head.roster_seq and _as_read(expect, checks, found)
         if item is not None and not self.pg and row[4] is not None:
             self._items[item] = codec.item_in(row[4:])
         clock = self.s.clock
@@ -647,7 +685,10 @@ class SqlTx:
         row = self.one("SELECT seq, hash, at, roster_seq FROM log_head WHERE id = 1")
         if row is None:
             return Head(0, GENESIS, None, 0)
-        return Head(row[0], row[1], t_in(row[2]), row[3])
+        h = Head(row[0], row[1], t_in(row[2]), row[3])
+        if not self.write:
+            self._head = h  # a read is one snapshot: its head does not move
+        return h
 
     # ------------------------------------------------------------ reads
     def roster(self) -> tuple[list[BodyRecord], list[MemberRecord], list[AssignmentRecord],
@@ -684,6 +725,8 @@ class SqlTx:
         if not storable_id(item_id):
             return None
         row = self.one(self._ITEM + " WHERE id = :id", {"id": item_id})
+        if self.seen is not None:
+            self.seen[("item", item_id)] = row
         return codec.item_in(row) if row is not None else None
 
     def items(self, *, state: str | None = None, body: str | None = None, origin: int | None = None,
@@ -778,6 +821,8 @@ class SqlTx:
         if not storable_id(meeting_id):
             return None
         row = self.one(self._MEETING + " WHERE id = :id", {"id": meeting_id})
+        if self.seen is not None:
+            self.seen[("meeting", meeting_id)] = row
         return codec.meeting_in(row) if row is not None else None
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
@@ -796,8 +841,10 @@ class SqlTx:
         w = _Where().ref("item_id", item).among("id", ids).eq("status", status).among("item_id", items)
         if w.empty:
             return []
-        rows = self.all("SELECT id, item_id, issued_by, \"to\", issued_at, due_at, status, note, finding, reason, "
-                        "settled_at, version FROM investigation_order" + w.sql() + " ORDER BY id", w.params)
+        rows = self.all(_ORDER_READ + w.sql() + " ORDER BY id", w.params)
+        if self.seen is not None and ids is not None and item is None and status is None and items is None:
+            got = {r[0]: r for r in rows}
+            self.seen.update({("order", i): got.get(i) for i in ids if storable_id(i)})
         return [OrderRecord(r[0], r[1], r[2], r[3], t_in(r[4]), t_in(r[5]), r[6], r[7], r[8], r[9],  # type: ignore[arg-type]
                             t_in(r[10]), r[11]) for r in rows]
 
@@ -872,7 +919,22 @@ class SqlTx:
         table = {"item": "item", "meeting": "meeting", "order": "investigation_order", "assignment": "assignment",
                  "delegation": "delegation", "token": "api_token"}[kind]
         row = self.one(f"SELECT coalesce(max(id), 0) FROM {table}")
+        if self.seen is not None:
+            self.seen[("max", kind)] = int(row[0])
         return int(row[0])
+
+    # ------------------------------------------------------------ what a decision read
+    def track(self) -> None:
+        """From now on remember what `item`, `meeting`, `orders(ids=…)` and `max_id` return,
+        as the rows they came from (`read_set`)."""
+        self.seen = {}
+
+    def read_set(self) -> ReadSet:
+        """What was read since `track`, with the roster mark of this snapshot: for an act to
+        check under the head (`SqlStore.act(expect=…)`). Tracking ends here (a read inside
+        another on the same thread shares its transaction)."""
+        seen, self.seen = self.seen or {}, None
+        return ReadSet(self.head().roster_seq, seen)
 
     def meta(self, key: str) -> str | None:
         row = self.one("SELECT value FROM kaigi_meta WHERE key = :k", {"k": key})
@@ -951,16 +1013,58 @@ class SqlTx:
         events = orjson.dumps([{"type": r.type, "schema": r.schema, "payload": r.payload, "item": r.item,
                                 "meeting": r.meeting, "roster": flag}
                                for r, flag in zip(records, flags, strict=True)]).decode()
-        rows = self.all("SELECT e_seq, e_hash FROM kaigi_append(:actor, :authority, :identity, :rulebook, :at, "
-                        "CAST(:events AS jsonb))",
-                        {"actor": r0.actor, "authority": r0.authority, "identity": r0.identity,
-                         "rulebook": r0.rulebook, "at": r0.at, "events": events})
-        if [(r.seq, r.hash) for r in records] != [(int(a), b) for a, b in rows]:
-            raise StoreError("the database linked the chain differently from kaigi's own encoding; "
-                                 "nothing was written")
+        if self._ahead:
+            self.flush()
+        self._ahead.append((self.s.sql(self._APPEND), {
+            "actor": r0.actor, "authority": r0.authority, "identity": r0.identity, "rulebook": r0.rulebook,
+            "at": r0.at, "events": events}, [(r.seq, r.hash) for r in records]))
         last = records[-1]
         self._appended = True
         self._head = Head(last.seq, last.hash, last.at, roster)
+
+    _APPEND = ("SELECT e_seq, e_hash FROM kaigi_append(:actor, :authority, :identity, :rulebook, :at, "
+               "CAST(:events AS jsonb))")
+    # the head is where the append left it, or the statement fails (and with it the COMMIT
+    # sent behind it): 1 / 0 where the column differs, which no planner can fold away
+    _HEAD_IS = "SELECT 1 / (CASE WHEN seq = %(seq)s AND hash = %(hash)s THEN 1 ELSE 0 END) FROM log_head WHERE id = 1"
+    _LINKED = ("the database linked the chain differently from kaigi's own encoding; nothing was written")
+
+    def flush(self, then: Sequence[tuple[str, Any]] = ()) -> None:
+        """Send the append and the writes queued behind it in one pipeline (one round trip),
+        then `then` (statement, params), and check that the database linked the events as
+        kaigi did. With the COMMIT in `then`, a check that the head is our last event goes
+        before it in the pipeline: a difference fails that statement, and PostgreSQL skips
+        the COMMIT behind a failed statement, so nothing is kept."""
+        queued, self._ahead = self._ahead, []
+        if not queued:
+            for sql, params in then:
+                self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
+            return
+        expected = [row for _, _, want in queued if want for row in want]
+        try:
+            with self.conn.pipeline():
+                answers = []
+                for sql, params, want in queued:
+                    if want is None:
+                        cur = self.conn.cursor()
+                        cur.executemany(sql, params)
+                    else:
+                        answers.append(self.conn.execute(sql, params))
+                if then and expected:
+                    self.conn.execute(self._HEAD_IS, {"seq": expected[-1][0], "hash": expected[-1][1]})
+                for sql, params in then:
+                    self.conn.execute(sql, params)
+        except Exception as err:
+            if getattr(err, "sqlstate", None) == "22012":
+                raise StoreError(self._LINKED) from None
+            raise
+        got = [(int(a), b) for cur in answers for a, b in cur.fetchall()]
+        if got != expected:
+            raise StoreError(self._LINKED)
+
+    def commit(self) -> None:
+        """COMMIT, with whatever was sent ahead (`flush`)."""
+        self.flush(then=[("COMMIT", None)])
 
     def _event_row(self, r: EventRecord) -> dict[str, Any]:
         return {"seq": r.seq, "at": self.t(r.at), "actor": r.actor, "authority": r.authority, "rulebook": r.rulebook,
@@ -1130,6 +1234,45 @@ class SqlTx:
         self._writable()
         self.x("UPDATE web_session SET ended_at = :at WHERE digest = :d AND ended_at IS NULL",
                {"d": digest, "at": self.t(at)})
+
+
+_ORDER_READ = ("SELECT id, item_id, issued_by, \"to\", issued_at, due_at, status, note, finding, reason, settled_at, "
+               "version FROM investigation_order")
+_CHECKED = {"item": SqlTx._ITEM, "meeting": SqlTx._MEETING, "order": _ORDER_READ}
+_MAX_TABLE = {"item": "item", "meeting": "meeting", "order": "investigation_order", "assignment": "assignment",
+              "delegation": "delegation", "token": "api_token"}
+
+
+def _checks(expect: ReadSet) -> list[tuple[str, str]]:
+    """The statements that read again what `expect` saw: one per kind of record (by id), one
+    for the largest ids. Ids are ints a column can hold (the reads that recorded them
+    refused any other), written into the statement."""
+    ids: dict[str, list[int]] = {}
+    maxes: list[str] = []
+    for kind, key in expect.rows:
+        if kind == "max":
+            maxes.append(key)
+        else:
+            ids.setdefault(kind, []).append(int(key))
+    out = [(kind, _CHECKED[kind] + " WHERE id IN (" + ", ".join(map(str, sorted(found))) + ")")
+           for kind, found in sorted(ids.items())]
+    if maxes:
+        out.append(("max", "SELECT " + ", ".join(f"(SELECT coalesce(max(id), 0) FROM {_MAX_TABLE[k]})"
+                                                 for k in maxes)))
+    return out
+
+
+def _as_read(expect: ReadSet, checks: list[tuple[str, str]], found: list[list[Any]]) -> bool:
+    """Whether every row `expect` saw is still the same row (or still absent)."""
+    now: dict[tuple[str, Any], Any] = {}
+    for (kind, _sql), rows in zip(checks, found, strict=True):
+        if kind == "max":
+            maxes = [k for c, k in expect.rows if c == "max"]
+            now.update({("max", k): int(v) for k, v in zip(maxes, rows[0], strict=True)})
+        else:
+            now.update({(kind, r[0]): tuple(r) for r in rows})
+    return all(now.get(key) == (tuple(row) if isinstance(row, (tuple, list)) else row)
+               for key, row in expect.rows.items())
 
 
 def _event(r: Any) -> EventRecord:

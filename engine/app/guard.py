@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from store.ports import Act, Reads, Store
+from store.records import ReadSet
 
 from engine.core.errors import Conflict, NotPermitted, NotPossible, Unavailable
 from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, PoolBusy,
@@ -55,8 +56,9 @@ class Guarded:
 
     @contextmanager
     def act(self, *, rollback: bool = False, head: bool = True, item: int | None = None,
-            role: str | None = None) -> Iterator[Act]:
-        with translated(), self._store.act(rollback=rollback, head=head, item=item, role=role) as tx:
+            role: str | None = None, expect: ReadSet | None = None) -> Iterator[Act]:
+        with translated(), self._store.act(rollback=rollback, head=head, item=item, role=role,
+                                           expect=expect) as tx:
             yield tx
 
     @contextmanager

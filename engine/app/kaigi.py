@@ -8,6 +8,17 @@ projections, planned reminders included, follow) and save what changed. A refusa
 raises before anything is written; it is then kept as an `ActRefused` event of its own.
 `dry_run` does all of that and rolls back.
 
+Where the store says reading under the head costs (PostgreSQL: every read is a round trip
+while every other writer waits), the reads come first, outside the head (issue 21): the
+act is decided once on a read snapshot, the store noting what that decision read (its
+records, the largest ids it asked, the roster mark). Then the head is taken and, in the
+same round trip, the store checks that none of it changed. If so the act decides again
+under the head from those very records, with the time the head was taken (the witness's
+stamp: a decision never uses a time other than the act's own), without reading anything
+again; if anything changed, it decides again from fresh reads under the head, as it
+always did. Either way the events appended were decided under the head, on what the log
+held then, at the act's time; what moved out is only the waiting for reads.
+
 `Kaigi` holds no per-request state: the snapshot is immutable and replaced whole, so one
 instance serves the threads of a web server.
 """
@@ -30,7 +41,7 @@ from engine.core.identity import SYSTEM, Actor
 from engine.core.world import Lazy, World
 from engine.i18n import Msg
 from store.ports import Act, Reads, Store
-from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent
+from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent, ReadSet
 
 if TYPE_CHECKING:
     from engine.app.guard import Guarded
@@ -60,12 +71,19 @@ def checked(method: Callable[P, R]) -> Callable[P, R]:
     is opened: for every face, so a face cannot forget it (an undecodable station crashed
     JSON rendering, a NUL filter made PostgreSQL refuse: HTTP 500 and 503)."""
     sig = inspect.signature(method)
+    names = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
     @functools.wraps(method)
     def run(*args: P.args, **kw: P.kwargs) -> R:
-        for name, value in sig.bind(*args, **kw).arguments.items():
+        # what sig.bind(...) would name, without building a BoundArguments for every act
+        # (bench/advance.py: it was a tenth of the application's own CPU per act)
+        if len(args) > len(names) or any(k not in sig.parameters for k in kw):
+            sig.bind(*args, **kw)  # the TypeError a wrong call deserves
+        for name, value in zip(names, args, strict=False):
             if name != "self":
                 usable_text(name, value)  # a document is (name, bytes): its name is checked
+        for name, value in kw.items():
+            usable_text(name, value)
         return method(*args, **kw)
     return run
 
@@ -298,11 +316,18 @@ class Kaigi:
         who = actor if isinstance(actor, Actor) else Actor(actor, "training")
         authority = on_behalf_of or who.login
         try:
-            with self.store.act(rollback=dry_run, item=_id(about[0]), role=self._role(who)) as tx:
-                w = self.world(tx)
+            item = _id(about[0])
+            plan = self._plan(who, authority, build) if self.decides_outside_head and not dry_run else None
+            with self.store.act(rollback=dry_run, item=None if plan else item, role=self._role(who),
+                                expect=plan.reads if plan else None) as tx:
+                btx: Any = tx
+                if plan is not None and tx.unchanged:  # decide again, at the act's time, on what was read
+                    w, btx = plan.world(tx), _Replay(tx, plan.reads.rows)
+                else:
+                    w = self.world(tx)
                 ctx = Ctx(w.book(tx.now), tx.now, who.login, authority, w)
                 self._may_act(ctx, who)
-                facts = build(ctx, tx)
+                facts = build(ctx, btx)
                 if not facts:
                     raise NotPossible("act.nothing")
                 records = self._append(tx, w, ctx, who, facts)
@@ -317,6 +342,34 @@ class Kaigi:
 
         act_logged(outcome, name)
         return outcome
+
+    @property
+    def decides_outside_head(self) -> bool:
+        """Whether acts read (and first decide) on a snapshot before taking the head: where the
+        store says so (`decides_outside_head`: PostgreSQL, whose reads are round trips)."""
+        return bool(getattr(self.store, "decides_outside_head", False))
+
+    def _plan(self, who: Actor, authority: str, build: Build) -> "_Plan | None":
+        """Decide once on a read snapshot, outside the head, to learn (and load) what the act
+        reads. None when that cannot stand in for reads under the head: the decision refused
+        or failed (it is then made under the head, where a refusal counts), or it read
+        something the store cannot check again (`_Recording.opaque`)."""
+        try:
+            with self.store.read() as rtx:
+                rtx.track()
+                snap = self.snapshot(rtx)
+                rec = _Recording(rtx)
+                w = snap.snapshot_copy()
+                w.items, w.meetings = Lazy(rec.item), Lazy(rec.meeting)
+                w.orders = Lazy(lambda i: next(iter(rec.orders(ids=[i])), None))
+                ctx = Ctx(w.book(rtx.now), rtx.now, who.login, authority, w)
+                self._may_act(ctx, who)
+                build(ctx, rec)
+                if rec.opaque or not rtx.head().roster_seq:
+                    return None
+                return _Plan(snap, rtx.read_set(), rec.records)
+        except DomainError:
+            return None
 
     def _role(self, who: Actor) -> str | None:
         """The database role to act as: a web member's, when the server's own connection is
@@ -641,6 +694,89 @@ class Kaigi:
         from engine.app.queries import Reader
 
         return Reader(self, viewer)
+
+
+class _Plan:
+    """What an act's decision on a snapshot read: the roster and rules it decided under and the
+    store's note of the records and largest ids it read (`ReadSet`)."""
+
+    def __init__(self, snap: World, reads: ReadSet, records: dict[tuple[str, Any], Any]) -> None:
+        self.snap, self.reads, self.records = snap, reads, records
+
+    def world(self, tx: Act) -> World:
+        """An act's view from what was read: the same roster (its mark unchanged), the records
+        as read (each unchanged); any other record is read under the head, from `tx`."""
+        w = self.snap.snapshot_copy()
+        loaded: dict[str, Lazy[int, Any]] = {
+            "item": Lazy(tx.item), "meeting": Lazy(tx.meeting),
+            "order": Lazy(lambda i: next(iter(tx.orders(ids=[i])), None))}
+        for (kind, key), record in self.records.items():
+            if record is not None:
+                loaded[kind].seen[key] = record
+        w.items, w.meetings, w.orders = loaded["item"], loaded["meeting"], loaded["order"]
+        return w
+
+
+class _Recording:
+    """A read snapshot as an act's `build` sees it while deciding outside the head. The reads
+    the store can check again under the head (records by id, largest ids) pass through, and
+    the records come back to `_Plan`; a write (a document) waits for the act itself; any
+    other use marks the plan `opaque`: the act then reads under the head as it always did."""
+
+    _CHECKED = frozenset({"now"})
+    _WRITES = frozenset({"put_document"})
+
+    def __init__(self, tx: Reads) -> None:
+        self._tx = tx
+        self.opaque = False
+        self.records: dict[tuple[str, Any], Any] = {}
+
+    def item(self, item_id: int) -> ItemRecord | None:
+        found = self._tx.item(item_id)
+        self.records[("item", item_id)] = found
+        return found
+
+    def meeting(self, meeting_id: int) -> MeetingRecord | None:
+        found = self._tx.meeting(meeting_id)
+        self.records[("meeting", meeting_id)] = found
+        return found
+
+    def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None, status: str | None = None,
+               items: Sequence[int] | None = None) -> list[Any]:
+        if ids is None or item is not None or status is not None or items is not None:
+            self.opaque = True
+        found = self._tx.orders(item=item, ids=ids, status=status, items=items)
+        if ids is not None:
+            got = {o.id: o for o in found}
+            self.records.update({("order", i): got.get(i) for i in ids})
+        return found
+
+    def max_id(self, kind: str) -> int:
+        return self._tx.max_id(kind)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._WRITES:
+            return lambda *args, **kw: None
+        if name not in self._CHECKED:
+            self.opaque = True
+        return getattr(self._tx, name)
+
+
+class _Replay:
+    """The act's transaction as `build` sees it when deciding again under the head from a
+    plan: the largest ids come from what was read (checked unchanged under the head: only an
+    append, which needs the head, moves them); everything else is the act's own."""
+
+    def __init__(self, tx: Act, rows: dict[tuple[str, Any], Any]) -> None:
+        self._tx = tx
+        self._max = {key: n for (kind, key), n in rows.items() if kind == "max"}
+
+    def max_id(self, kind: str) -> int:
+        n = self._max.get(kind)
+        return self._tx.max_id(kind) if n is None else int(n)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tx, name)
 
 
 MAX_DOCUMENT = 20_000_000

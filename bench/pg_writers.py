@@ -1,0 +1,342 @@
+"""Concurrent writers on PostgreSQL: acts/s through the Python API beside raw psycopg.
+
+    .venv/bin/python bench/pg_writers.py [--url URL] [--writers 8] [--acts 60] [--rounds 1]
+
+With no `--url` it uses KAIGI_TEST_PG_URL, else PostgreSQL on 127.0.0.1:5432 as `postgres`;
+either way it makes two databases of its own beside the URL's (`kaigi_bench_<pid>_k`,
+`…_r`), runs there with kaigi's real schema (Alembic's migrations on both), and drops them.
+
+kaigi:  N writer threads share one `Kaigi` (as a web server's threads do; each thread has its
+        own connection), or with `--processes` N processes with a `Kaigi` each (as `kaigi serve
+        --workers N`). Each files its own items (untimed), then advances each `skip` as the
+        implementation manager and `withdraw` as the general manager (timed): 2 acts an item,
+        on the database's own clock (the witness stamps the time the head was taken).
+raw:    the same N threads, each on its own psycopg connection, doing the same acts as plain
+        SQL, each one transaction writing the rows kaigi writes, the head taken as late as
+        it can be: BEGIN; read the item; UPDATE the item (every column kaigi writes, its
+        planned reminder as JSON: the writer's own row, no wait on others); take the head
+        (SELECT … FOR UPDATE, with the database's clock); INSERT the event (canonical JSON,
+        sha256 chained to the previous hash as store/chain.py does); UPDATE the head; COMMIT.
+        It decides nothing and plans nothing: that is kaigi's work.
+
+Head hold: from the moment the head was granted (the locking statement answered) to the
+COMMIT's answer, timed in the client around the locked section on both sides (kaigi's by
+wrapping `SqlTx.lock_head` and `SqlStore.act`). Printed as the median and the 90th
+percentile. The last line is `ratio: X`, kaigi's acts/s over raw's (medians over rounds).
+"""
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import orjson
+
+UTC = dt.UTC
+SKIPPER, WITHDRAWER, FILER = "yamamoto", "watanabe", "yamamoto"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def canonical(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def conninfo(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def with_database(url: str, name: str) -> str:
+    base, sep, query = url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}{sep}{query}"
+
+
+@contextmanager
+def database(url: str, name: str) -> Iterator[str]:
+    """A database of our own beside `url`'s, dropped afterwards."""
+    import psycopg
+
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(url, name)
+    finally:
+        with psycopg.connect(conninfo(url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p * len(s)))]
+
+
+def run_writers(n: int, work: Callable[[int], list[float]], processes: bool) -> tuple[float, list[float]]:
+    """Run `work(k)` in n threads (or processes) started together: the wall time of the
+    slowest, and the head's hold times each returned."""
+    if processes:
+        return run_processes(n, work)
+    times: list[float] = []
+    wall = run_threads(n, lambda k: times.extend(work(k)))
+    return wall, times
+
+
+def run_processes(n: int, work: Callable[[int], list[float]]) -> tuple[float, list[float]]:
+    """`work(k)` in n forked processes (as `kaigi serve --workers N`: no GIL shared)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    start = ctx.Barrier(n + 1)
+    out: Any = ctx.Queue()
+
+    def body(k: int) -> None:
+        start.wait()
+        try:
+            out.put((k, work(k), None))
+        except BaseException as err:  # noqa: BLE001 (reported in the parent)
+            out.put((k, [], repr(err)))
+    procs = [ctx.Process(target=body, args=(k,)) for k in range(n)]
+    for p in procs:
+        p.start()
+    start.wait()
+    t0 = time.perf_counter()
+    results = [out.get(timeout=600) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join()
+    errors = [e for _, _, e in results if e]
+    if errors:
+        raise RuntimeError(errors[0])
+    return wall, [t for _, times, _ in results for t in times]
+
+
+def run_threads(n: int, work: Callable[[int], None]) -> float:
+    """Run `work(k)` in n threads started together; the wall time of the slowest."""
+    start = threading.Barrier(n + 1)
+    errors: list[BaseException] = []
+
+    def body(k: int) -> None:
+        start.wait()
+        try:
+            work(k)
+        except BaseException as err:  # noqa: BLE001 (reported below)
+            errors.append(err)
+    threads = [threading.Thread(target=body, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return wall
+
+
+# ------------------------------------------------------------------ kaigi side
+class Holds:
+    """The head's hold times of kaigi's acts, timed around the locked section."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.on = False
+
+    def install(self) -> None:
+        from store.sql import SqlStore, SqlTx
+
+        lock, act = SqlTx.lock_head, SqlStore.act
+        holds = self
+
+        def lock_head(tx: Any, *a: Any, **kw: Any) -> Any:
+            out = lock(tx, *a, **kw)
+            tx.bench_locked = time.perf_counter()
+            return out
+
+        @contextmanager
+        def timed_act(store: Any, **kw: Any) -> Iterator[Any]:
+            with act(store, **kw) as tx:
+                yield tx
+            locked = getattr(tx, "bench_locked", None)
+            if locked is not None and holds.on:
+                holds.times.append(time.perf_counter() - locked)
+
+        SqlTx.lock_head = lock_head  # type: ignore[method-assign]
+        SqlStore.act = timed_act  # type: ignore[method-assign,assignment]
+
+
+class KaigiSide:
+    name = "kaigi"
+
+    def __init__(self, url: str, holds: Holds) -> None:
+        from engine.app import bootstrap
+        from engine.app.kaigi import Kaigi
+        from store.sql import SqlStore
+
+        bootstrap.upgrade(url)
+        self.store = SqlStore(url)
+        self.kaigi = Kaigi(self.store)
+        bootstrap.init(self.kaigi, demo=True)
+        self.holds = holds
+
+    def prepare(self, writers: int, per: int) -> list[list[int]]:
+        k = self.kaigi
+        return [[k.file_item(FILER, f"bench item {w}.{i}", note="filed by bench/pg_writers.py").fact.item
+                 for i in range(per)] for w in range(writers)]
+
+    def run(self, ids: list[list[int]], processes: bool) -> tuple[float, list[float]]:
+        from engine.app.kaigi import Kaigi
+        from store.sql import SqlStore
+
+        def work(w: int) -> list[float]:
+            k = Kaigi(SqlStore(self.store.url)) if processes else self.kaigi  # a process: its own connection
+            adv = k.advance
+            for i in ids[w]:
+                adv(SKIPPER, i, "skip")
+            for i in ids[w]:
+                adv(WITHDRAWER, i, "withdraw")
+            return list(self.holds.times) if processes else []  # a process's own copy holds its own only
+        self.holds.times.clear()
+        self.holds.on = True
+        try:
+            wall, times = run_writers(len(ids), work, processes)
+            return wall, times if processes else list(self.holds.times)
+        finally:
+            self.holds.on = False
+
+    def close(self) -> None:
+        self.store.close()
+
+
+# ------------------------------------------------------------------ raw psycopg side
+class RawSide:
+    name = "raw psycopg"
+    PLANNED = '[["team_lead_meeting","item:{i}","2024-10-01","{t}","{t}",0,"{t}",null]]'
+
+    def __init__(self, url: str) -> None:
+        from engine.app import bootstrap
+
+        bootstrap.upgrade(url)  # the very schema kaigi uses, so rows, indexes and triggers match
+        self.url = url
+
+    def prepare(self, writers: int, per: int) -> list[list[int]]:
+        import psycopg
+
+        now = dt.datetime.now(UTC)
+        with psycopg.connect(conninfo(self.url)) as db:
+            seq, prev = db.execute("SELECT seq, hash FROM log_head WHERE id = 1 FOR UPDATE").fetchone()
+            n = writers * per
+            for i in range(1, n + 1):
+                seq += 1
+                payload = canonical({"title": f"bench item {i}", "body": "hq", "team": None, "note": "",
+                                     "state": "filed", "origin": None})
+                prev = self.event(db, seq, prev, FILER, i, "ItemFiled", payload, now)
+                db.execute("INSERT INTO item (id, title, body, team, state, version, filed_by, filed_at, "
+                           "updated_at, note, origin, sittings, orders, reminders, next_due_at) VALUES "
+                           "(%s, %s, 'hq', NULL, 'filed', 1, %s, %s, %s, '', NULL, '[]', '[]', '[]', NULL)",
+                           (i, f"bench item {i}", FILER, now, now))
+            db.execute("UPDATE log_head SET seq = %s, hash = %s, at = %s WHERE id = 1", (seq, prev, now))
+        return [list(range(w * per + 1, (w + 1) * per + 1)) for w in range(writers)]
+
+    @staticmethod
+    def event(db: Any, seq: int, prev: str, actor: str, item: int, type_: str, payload: str,
+              at: dt.datetime) -> str:
+        env = canonical([2, seq, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, actor, "training",
+                         "2024-10-01", item, None, type_, 1])
+        digest = hashlib.sha256(f"{prev}\n{env}\n{payload}".encode()).hexdigest()
+        db.execute("INSERT INTO event (seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, "
+                   "prev_hash, hash, identity, schema, v) VALUES (%s, %s, %s, %s, '2024-10-01', %s, NULL, %s, %s, "
+                   "%s, %s, 'training', 1, 2)", (seq, at, actor, actor, item, type_, payload, prev, digest))
+        return digest
+
+    def act(self, db: Any, actor: str, item: int, trigger: str, to: str) -> float:
+        db.execute("BEGIN")
+        state, version = db.execute("SELECT state, version FROM item WHERE id = %s", (item,)).fetchone()
+        at = dt.datetime.now(UTC)  # this writer's own item: written before the head is taken
+        db.execute("UPDATE item SET title = %s, body = 'hq', team = NULL, state = %s, version = %s, filed_by = %s, "
+                   "filed_at = %s, updated_at = %s, note = '', origin = NULL, sittings = '[]', orders = '[]', "
+                   "reminders = %s, next_due_at = %s WHERE id = %s",
+                   (f"bench item {item}", to, version + 1, FILER, at, at, self.PLANNED.format(i=item, t=at), at,
+                    item))
+        seq, prev, at = db.execute("SELECT seq, hash, clock_timestamp() FROM log_head WHERE id = 1 "
+                                   "FOR UPDATE").fetchone()
+        locked = time.perf_counter()
+        payload = canonical({"trigger": trigger, "from": state, "to": to, "note": ""})
+        digest = self.event(db, seq + 1, prev, actor, item, "ItemAdvanced", payload, at)
+        db.execute("UPDATE log_head SET seq = %s, hash = %s, at = %s WHERE id = 1", (seq + 1, digest, at))
+        db.execute("COMMIT")
+        return time.perf_counter() - locked
+
+    def run(self, ids: list[list[int]], processes: bool) -> tuple[float, list[float]]:
+        import psycopg
+
+        def work(w: int) -> list[float]:
+            mine: list[float] = []
+            with psycopg.connect(conninfo(self.url), autocommit=True) as db:
+                for i in ids[w]:
+                    mine.append(self.act(db, SKIPPER, i, "skip", "pre_review"))
+                for i in ids[w]:
+                    mine.append(self.act(db, WITHDRAWER, i, "withdraw", "withdrawn"))
+            return mine
+        return run_writers(len(ids), work, processes)
+
+    def close(self) -> None:
+        pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--url", default=None, help="a PostgreSQL URL (default KAIGI_TEST_PG_URL, else local postgres)")
+    ap.add_argument("--writers", type=int, default=8)
+    ap.add_argument("--acts", type=int, default=60, help="items per writer (2 acts each)")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--processes", action="store_true", help="writers as processes (as serve --workers), not threads")
+    a = ap.parse_args()
+    url = a.url or os.environ.get("KAIGI_TEST_PG_URL") or DEFAULT_URL
+    os.environ.setdefault("KAIGI_HEAD_WAIT", "30")  # a bench measures throughput, not the busy bound
+    holds = Holds()
+    holds.install()
+    rates: dict[str, list[float]] = {"kaigi": [], "raw psycopg": []}
+    hold: dict[str, list[float]] = {"kaigi": [], "raw psycopg": []}
+    tag = f"kaigi_bench_{os.getpid()}"
+    for r in range(a.rounds):
+        order = ("kaigi", "raw") if r % 2 == 0 else ("raw", "kaigi")
+        for which in order:
+            with database(url, f"{tag}_{which[0]}") as db_url:
+                side: Any = KaigiSide(db_url, holds) if which == "kaigi" else RawSide(db_url)
+                try:
+                    ids = side.prepare(a.writers, a.acts)
+                    wall, times = side.run(ids, a.processes)
+                finally:
+                    side.close()
+            acts = 2 * a.writers * a.acts
+            rates[side.name].append(acts / wall)
+            hold[side.name].extend(times)
+            print(f"round {r + 1} {side.name:12} {acts / wall:8.1f} acts/s  head held median "
+                  f"{statistics.median(times) * 1000:6.3f} ms, p90 {pct(times, 0.9) * 1000:6.3f} ms "
+                  f"({len(times)} acts)")
+    print()
+    print(f"{a.writers} writers ({'processes' if a.processes else 'threads'}), {a.acts} items each, 2 acts an item, {a.rounds} rounds; load "
+          f"{os.getloadavg()[0]:.2f}; medians:")
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    held = {k: statistics.median(v) for k, v in hold.items()}
+    for k in med:
+        print(f"  {k:12} {med[k]:8.1f} acts/s  head held {held[k] * 1000:6.3f} ms")
+    print(f"head held: kaigi / raw = {held['kaigi'] / held['raw psycopg']:.2f} (aim: at most 1.5)")
+    print(f"acts/s: kaigi / raw = {med['kaigi'] / med['raw psycopg']:.2f} (aim: at least 0.8)")
+    print(f"ratio: {med['kaigi'] / med['raw psycopg']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
