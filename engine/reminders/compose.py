@@ -13,7 +13,8 @@ everything comes from the arguments.
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 from urllib.parse import urlencode
 
 from engine.core import authority as au
@@ -21,7 +22,7 @@ from engine.core import decide
 from engine.core.errors import DomainError
 from engine.core.recipients import subject_order
 from engine.core.world import World
-from engine.i18n import A, Msg, Person, Plain, When
+from engine.i18n import LANGS, A, Msg, Person, Plain, When
 from engine.reminders import rank
 from engine.reminders.headers import header_text
 from engine.reminders.mailparts import Action, Text, _cmd, _render_actions, _tidy
@@ -114,10 +115,12 @@ _PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.\-]*")
 
 
 def _convene_page(kind: str, item: int, station: str | None) -> str:
+    """The page that convenes a meeting of `kind` for `item`. The item's id (digits: nothing
+    to escape) goes in as it is, so a pass's shared text (`Shapes`) can hold its place."""
     if _PLAIN_QUERY.fullmatch(kind) and _PLAIN_QUERY.fullmatch(station or ""):  # nothing to escape
-        return f"/meetings/new?kind={kind}&item={int(item)}" + (f"&station={station}" if station else "")
-    query = [("kind", kind), ("item", str(item))] + ([("station", station)] if station else [])
-    return "/meetings/new?" + urlencode(query)
+        return f"/meetings/new?kind={kind}&item={item}" + (f"&station={station}" if station else "")
+    return f"/meetings/new?{urlencode([('kind', kind)])}&item={item}" + \
+        (f"&{urlencode([('station', station)])}" if station else "")
 
 
 def base_of(base_url: str | None) -> str:
@@ -142,14 +145,32 @@ class _Named:
 
 def compose(world: World, book: Rulebook, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
             item: ItemRecord | None, meeting: MeetingRecord | None, at: dt.datetime, training: bool,
-            open_meetings: tuple[MeetingRecord, ...] = (), base_url: str | None = None) -> Text:
+            open_meetings: tuple[MeetingRecord, ...] = (), base_url: str | None = None,
+            shapes: "Shapes | None" = None) -> Text:
     """One message: subject, body, and the commands and links it offers (each one `to` may
     run or open, R-N1).
 
     With `base_url` every act comes first as the link to its page, then its command for
     those who use the command line; without it, the command alone. The subject is a mail
     header: a title's line breaks, controls and bidi or zero-width characters are folded
-    out of it (`headers.header_text`); the body keeps the title as typed."""
+    out of it (`headers.header_text`); the body keeps the title as typed.
+
+    `shapes`: the scheduler pass's shared texts (`Shapes`, made for these world, book, time,
+    training flag, open meetings and base URL): an item's reminder whose shape was composed
+    before in the pass is that text with the item's id, title and deadline put in. The same
+    bytes as composing it afresh (tests/unit/test_reminder_texts.py)."""
+    if shapes is not None and meeting is None and item is not None \
+            and shapes.fits(world, book, at, training, open_meetings, base_url):
+        made = shapes.fill(rule, p, rung, to, item)
+        if made is not None:
+            return made
+    return _compose(world, book, rule, p, rung, to, item, meeting, at, training, open_meetings, base_url,
+                    When(p.due_at))
+
+
+def _compose(world: World, book: Rulebook, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
+             item: ItemRecord | None, meeting: MeetingRecord | None, at: dt.datetime, training: bool,
+             open_meetings: tuple[MeetingRecord, ...], base_url: str | None, deadline: When | str) -> Text:
     lang = to.lang
     base = base_of(base_url)
     prefix = f"--as {to.login} " if training else ""
@@ -162,7 +183,6 @@ def compose(world: World, book: Rulebook, rule: ReminderRule, p: Planned, rung: 
 
     what = rule.title
     late = rung > 0
-    deadline = When(p.due_at)
     actions: list[Action] = []
     turn_to: dict[str, set[str]] = {}  # login -> the roles that let them act
     look = ""
@@ -258,3 +278,98 @@ class _Lines:
 
     def render(self, lang: str) -> str:
         return "\n".join(m.render(lang) for m in self.msgs)
+
+
+# The places a shared text (`Shapes`) holds for an item's own words: private-use characters,
+# which no catalog text, rulebook title or clean item title carries (a text that does is
+# composed afresh).
+_MARK = "\ue000"
+_ID, _TITLE, _DEADLINE = _MARK + "\ue001", _MARK + "\ue002", _MARK + "\ue003"
+_UNMADE = object()
+
+
+def _clean(title: str) -> bool:
+    """A title that can be put into a shared text as it is: what `header_text` (the subject)
+    and `_tidy` (the body) would do to the whole message they do not do to it or around it:
+    one line, nothing folded or dropped, no runs of spaces, no white space at either end,
+    not empty, and no place-holder character."""
+    return bool(title) and title == title.strip() and header_text(title) == title and _MARK not in title
+
+
+class Shapes:
+    """The texts of one scheduler pass by shape (R-N1's words computed once, not per message).
+
+    An item's reminder says the same to the same recipient for every item of one shape: its
+    rule and rung, the item's state and body, whether the recipient filed it; what the
+    recipient may do (their roles under the book at the pass's time), whom they are told to
+    turn to and which roles are vacant follow from those alone. Only the item's id, its
+    title and the deadline differ. So the first message of a shape is composed with
+    place-holders for those three (`_compose`, the very code of every other message), and
+    each later one is that text with its own put in: a few string replacements where
+    composing took the rulebook's transitions, everyone's holdings and a dozen catalog
+    messages in two languages.
+
+    Only where that gives the same bytes: an item without sittings, in a body with no
+    convened meeting (an agenda the recipient could add it to), about no order, whose title
+    is clean (`_clean`; the subject folds a header's text and the body trims its lines);
+    otherwise the message is composed afresh. The first message of each shape is also
+    composed afresh and compared: a shape whose filled text differs is never used.
+
+    Made for one pass (`fits`: the same world, book, time, training flag, open meetings and
+    base URL); the world's roster must not change while it is used."""
+
+    __slots__ = ("_busy", "_made", "at", "base_url", "book", "open_meetings", "training", "world")
+
+    def __init__(self, world: World, book: Rulebook, at: dt.datetime, training: bool,
+                 open_meetings: tuple[MeetingRecord, ...] = (), base_url: str | None = None) -> None:
+        self.world, self.book, self.at, self.training = world, book, at, training
+        self.open_meetings, self.base_url = open_meetings, base_url
+        self._busy = frozenset(m.body for m in open_meetings if m.status == "convened")
+        self._made: dict[tuple[object, ...], tuple[ReminderRule, Text] | None] = {}
+
+    def fits(self, world: World, book: Rulebook, at: dt.datetime, training: bool,
+             open_meetings: tuple[MeetingRecord, ...], base_url: str | None) -> bool:
+        return world is self.world and book is self.book and at == self.at and training == self.training \
+            and (open_meetings is self.open_meetings or open_meetings == self.open_meetings) \
+            and base_url == self.base_url
+
+    def fill(self, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord, item: ItemRecord) -> Text | None:
+        """The message, from the shared text of its shape; None where it must be composed afresh."""
+        if item.sittings or item.body in self._busy or not _clean(item.title) or subject_order(p.ident) is not None:
+            return None
+        key = (to.login, to.lang, id(rule), rung, item.state, item.body, item.filed_by == to.login)
+        made = self._made.get(key, _UNMADE)
+        if made is _UNMADE:
+            made = self._made[key] = self._make(rule, p, rung, to, item)
+        if made is None or made[0] is not rule:  # type: ignore[index]
+            return None
+        text: Text = made[1]  # type: ignore[index]
+        return _filled(text, str(item.id), item.title, When(p.due_at).render(to.lang if to.lang in LANGS else "en"))
+
+    def _make(self, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
+              item: ItemRecord) -> tuple[ReminderRule, Text] | None:
+        """The shape's text with place-holders, if filling it gives what composing `item` gives."""
+        w, book, at, training, om, base = (self.world, self.book, self.at, self.training, self.open_meetings,
+                                           self.base_url)
+        shape = replace(item, id=cast(int, _ID), title=_TITLE, sittings=())
+        text = _compose(w, book, rule, p, rung, to, shape, None, at, training, om, base, _DEADLINE)
+        for part in (text.subject, text.body, *text.commands, *text.links):
+            if part.count(_MARK) != part.count(_ID) + part.count(_TITLE) + part.count(_DEADLINE):
+                return None  # a place-holder was changed on its way into the text
+        lang = to.lang if to.lang in LANGS else "en"
+        fresh = _compose(w, book, rule, p, rung, to, item, None, at, training, om, base, When(p.due_at))
+        if _filled(text, str(item.id), item.title, When(p.due_at).render(lang)) != fresh:
+            return None
+        return rule, text
+
+
+def _filled(text: Text, ident: str, title: str, deadline: str) -> Text:
+    """A shared text with one item's id, title and deadline in their places (the title last,
+    so nothing in it is taken for a place-holder)."""
+    def put(s: str) -> str:
+        if _MARK not in s:
+            return s
+        return s.replace(_ID, ident).replace(_DEADLINE, deadline).replace(_TITLE, title)
+
+    return Text(put(text.subject), put(text.body), tuple(put(c) for c in text.commands),
+                tuple(put(x) for x in text.links))

@@ -29,8 +29,8 @@ from typing import Any
 
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.core.identity import SCHEDULER
-from engine.core.recipients import recipients, rule_for
-from engine.reminders.compose import compose
+from engine.core.recipients import recipients, rule_for, subject_order
+from engine.reminders.compose import Shapes, compose
 from engine.reminders.digests import message_digest, route_digest
 from engine.reminders.headers import domain_of, header_token
 from engine.reminders.ics import meeting_calendar, method_of
@@ -129,6 +129,10 @@ class Dispatcher:
             book = w.book(now)
             self.log_id = tx.meta("log_id")  # a meeting's calendar UID is made from it (R-N6)
             open_meetings = tuple(tx.meetings(status="convened"))
+            # the pass's texts by shape and its recipients by rule, rung and body: the roster,
+            # the book and the time are the same for every reminder fired in this transaction
+            shapes = Shapes(w, book, now, training, open_meetings, self.base_url)
+            reached: dict[tuple[int, int, str], tuple[Any, list[str], list[str]]] = {}
             rows: list[DeliveryRecord] = []
             fired = 0
             item_ids, meeting_ids = [i.id for i in items], [m.id for m in meetings]
@@ -139,7 +143,8 @@ class Dispatcher:
                 subjects += [(p, None, m) for m in meeting_ids for p in w.meetings[m].reminders
                              if p.next_at and p.next_at <= now]
                 for p, item_id, meeting_id in subjects:
-                    fact, msgs = self._fire(w, book, p, item_id, meeting_id, now, training, open_meetings)
+                    fact, msgs = self._fire(w, book, p, item_id, meeting_id, now, training, open_meetings,
+                                            shapes, reached)
                     if fact is None:
                         continue
                     facts.append(fact)
@@ -162,20 +167,31 @@ class Dispatcher:
         return fired, (claim_at, claimed)
 
     def _fire(self, w: Any, book: Any, p: Any, item_id: int | None, meeting_id: int | None, now: dt.datetime,
-              training: bool, open_meetings: tuple[Any, ...]) -> tuple[ReminderDue | None, list[DeliveryRecord]]:
+              training: bool, open_meetings: tuple[Any, ...], shapes: Shapes | None = None,
+              reached: dict[tuple[int, int, str], tuple[Any, list[str], list[str]]] | None = None,
+              ) -> tuple[ReminderDue | None, list[DeliveryRecord]]:
         rule = rule_for(w, book, p.key, p.book)
         if rule is None:
             return None, []
         rung = p.fired
-        who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, p.ident, now)
         item = w.items[item_id] if item_id is not None else None
+        if reached is not None and item is not None and meeting_id is None and subject_order(p.ident) is None:
+            # about an item alone: its recipients are the holders of the rung's roles for its body
+            # (no meeting's people, no order's addressee), the same for every item of that body
+            key = (id(rule), rung, item.body)
+            hit = reached.get(key)
+            if hit is None or hit[0] is not rule:
+                hit = reached[key] = (rule, *recipients(w, book, rule, rung, item_id, None, p.ident, now))
+            who, vacant = list(hit[1]), list(hit[2])
+        else:
+            who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, p.ident, now)
         meeting = w.meetings[meeting_id] if meeting_id is not None else None
         ics = meeting_calendar(book, meeting, w.members, now, self.log_id) if meeting is not None else None
         msgs, digests, routes = [], [], []
         for login in who:
             to = w.members[login]
             text = compose(w, book, rule, p, rung, to, item, meeting, now, training, open_meetings,
-                           base_url=self.base_url)
+                           base_url=self.base_url, shapes=shapes)
             digests.append(message_digest(login, text.subject, text.body))
             address = to.email if to.channel == "email" else login
             routes.append(route_digest(login, to.channel, address or "", ics))
