@@ -309,22 +309,27 @@ class Shapes:
     composing took the rulebook's transitions, everyone's holdings and a dozen catalog
     messages in two languages.
 
-    Only where that gives the same bytes: an item without sittings, in a body with no
-    convened meeting (an agenda the recipient could add it to), about no order, whose title
-    is clean (`_clean`; the subject folds a header's text and the body trims its lines);
-    otherwise the message is composed afresh. The first message of each shape is also
-    composed afresh and compared: a shape whose filled text differs is never used.
+    The convened meetings of the item's body whose agenda already has it are part of the
+    shape (the others are offered to add it to, R-N1). Only where filling gives the same
+    bytes: no sitting of the item sat without its outcome recorded (an outcome to record
+    there is judged on the item itself), about no order, a clean title (`_clean`; the
+    subject folds a header's text and the body trims its lines); otherwise the message is
+    composed afresh. The first message of each shape is also composed afresh and compared:
+    a shape whose filled text differs is never used.
 
     Made for one pass (`fits`: the same world, book, time, training flag, open meetings and
     base URL); the world's roster must not change while it is used."""
 
-    __slots__ = ("_busy", "_made", "at", "base_url", "book", "open_meetings", "training", "world")
+    __slots__ = ("_agendas", "_made", "at", "base_url", "book", "open_meetings", "training", "world")
 
     def __init__(self, world: World, book: Rulebook, at: dt.datetime, training: bool,
                  open_meetings: tuple[MeetingRecord, ...] = (), base_url: str | None = None) -> None:
         self.world, self.book, self.at, self.training = world, book, at, training
         self.open_meetings, self.base_url = open_meetings, base_url
-        self._busy = frozenset(m.body for m in open_meetings if m.status == "convened")
+        self._agendas: dict[str, list[MeetingRecord]] = {}
+        for m in open_meetings:
+            if m.status == "convened":
+                self._agendas.setdefault(m.body, []).append(m)
         self._made: dict[tuple[object, ...], tuple[ReminderRule, Text] | None] = {}
 
     def fits(self, world: World, book: Rulebook, at: dt.datetime, training: bool,
@@ -335,24 +340,29 @@ class Shapes:
 
     def fill(self, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord, item: ItemRecord) -> Text | None:
         """The message, from the shared text of its shape; None where it must be composed afresh."""
-        if item.sittings or item.body in self._busy or not _clean(item.title) or subject_order(p.ident) is not None:
+        if not _clean(item.title) or any(s.status == "held" and s.outcome is None for s in item.sittings) \
+                or subject_order(p.ident) is not None:
             return None
-        key = (to.login, to.lang, id(rule), rung, item.state, item.body, item.filed_by == to.login)
+        agendas = self._agendas.get(item.body)
+        on = tuple(m.id for m in agendas if item.id in m.items) if agendas else ()
+        key = (to.login, to.lang, id(rule), rung, item.state, item.body, item.filed_by == to.login, on)
         made = self._made.get(key, _UNMADE)
         if made is _UNMADE:
-            made = self._made[key] = self._make(rule, p, rung, to, item)
+            made = self._made[key] = self._make(rule, p, rung, to, item, on)
         if made is None or made[0] is not rule:  # type: ignore[index]
             return None
         text: Text = made[1]  # type: ignore[index]
         return _filled(text, str(item.id), item.title, When(p.due_at).render(to.lang if to.lang in LANGS else "en"))
 
-    def _make(self, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord,
-              item: ItemRecord) -> tuple[ReminderRule, Text] | None:
-        """The shape's text with place-holders, if filling it gives what composing `item` gives."""
+    def _make(self, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord, item: ItemRecord,
+              on: tuple[int, ...]) -> tuple[ReminderRule, Text] | None:
+        """The shape's text with place-holders, if filling it gives what composing `item` gives
+        (`on`: the convened meetings whose agenda has it: the place-holder is on theirs)."""
         w, book, at, training, om, base = (self.world, self.book, self.at, self.training, self.open_meetings,
                                            self.base_url)
         shape = replace(item, id=cast(int, _ID), title=_TITLE, sittings=())
-        text = _compose(w, book, rule, p, rung, to, shape, None, at, training, om, base, _DEADLINE)
+        with_shape = tuple(replace(m, items=(*m.items, cast(int, _ID))) if m.id in on else m for m in om)
+        text = _compose(w, book, rule, p, rung, to, shape, None, at, training, with_shape, base, _DEADLINE)
         for part in (text.subject, text.body, *text.commands, *text.links):
             if part.count(_MARK) != part.count(_ID) + part.count(_TITLE) + part.count(_DEADLINE):
                 return None  # a place-holder was changed on its way into the text

@@ -64,7 +64,7 @@ def test_shared_texts_are_the_texts_composed_afresh(scene: Any, clock: Any, monk
     original = compose_module.compose
     fresh: dict[tuple[str, str, int], Any] = {}  # (reminder, recipient, rung) -> the text composed afresh
     own: dict[tuple[object, ...], Shapes] = {}
-    filled = [0]
+    filled, busy, sat = [0], [0], [0]  # filled from a shared text: all, beside a convened meeting, after sittings
     awkward_done = [False]
 
     def spy(*args: Any, **kw: Any) -> Any:
@@ -89,6 +89,8 @@ def test_shared_texts_are_the_texts_composed_afresh(scene: Any, clock: Any, monk
                     assert got == want, (lang, base, train, p.ident, to.login)
                     if meeting is None and item is not None and shapes.fill(rule, p, rung, them, item) is not None:
                         filled[0] += 1
+                        busy[0] += any(m.body == item.body for m in open_meetings)
+                        sat[0] += bool(item.sittings)
                     if item is not None and meeting is None and not awkward_done[0] and filled[0] > 8:
                         for n, title in enumerate(AWKWARD):
                             odd = dataclasses.replace(item, title=title, id=item.id + 1000 * (n + 1))
@@ -106,10 +108,11 @@ def test_shared_texts_are_the_texts_composed_afresh(scene: Any, clock: Any, monk
     d = Dispatcher(scene, {"email": box}, base_url=BASE)
     for day in range(92):
         clock.advance(days=1)
-        if day == 30:  # a meeting convened: items of the HQ may now be added to its agenda
-            scene.convene("watanabe", "team_lead", clock.now() + dt.timedelta(days=5))
+        if day == 30:  # a meeting convened, an item on its agenda: the others may now be added to it
+            scene.convene("watanabe", "team_lead", clock.now() + dt.timedelta(days=5),
+                      items=[walk_to(scene, "pre_review", title="議題に載った案件")])
         d.run_once()
-    assert len(box.sent) > 20 and filled[0] > 50, (len(box.sent), filled[0])
+    assert len(box.sent) > 20 and filled[0] > 50 and busy[0] > 8 and sat[0] > 8, (len(box.sent), filled, busy, sat)
     assert awkward_done[0]
     langs = set()
     for msg in box.sent:
