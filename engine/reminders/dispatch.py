@@ -173,21 +173,22 @@ class Dispatcher:
         rule = rule_for(w, book, p.key, p.book)
         if rule is None:
             return None, []
-        rung = p.fired
+        rung, ident = p.fired, p.ident  # (the identity is made from its fields: once)
         item = w.items[item_id] if item_id is not None else None
-        if reached is not None and item is not None and meeting_id is None and subject_order(p.ident) is None:
+        if reached is not None and item is not None and meeting_id is None and subject_order(ident) is None:
             # about an item alone: its recipients are the holders of the rung's roles for its body
             # (no meeting's people, no order's addressee), the same for every item of that body
             key = (id(rule), rung, item.body)
             hit = reached.get(key)
             if hit is None or hit[0] is not rule:
-                hit = reached[key] = (rule, *recipients(w, book, rule, rung, item_id, None, p.ident, now))
+                hit = reached[key] = (rule, *recipients(w, book, rule, rung, item_id, None, ident, now))
             who, vacant = list(hit[1]), list(hit[2])
         else:
-            who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, p.ident, now)
+            who, vacant = recipients(w, book, rule, rung, item_id, meeting_id, ident, now)
         meeting = w.meetings[meeting_id] if meeting_id is not None else None
         ics = meeting_calendar(book, meeting, w.members, now, self.log_id) if meeting is not None else None
         msgs, digests, routes = [], [], []
+        slot = self._slot(now, meeting_id)
         for login in who:
             to = w.members[login]
             text = compose(w, book, rule, p, rung, to, item, meeting, now, training, open_meetings,
@@ -196,12 +197,12 @@ class Dispatcher:
             address = to.email if to.channel == "email" else login
             routes.append(route_digest(login, to.channel, address or "", ics))
             msgs.append(DeliveryRecord(
-                id=0, dedupe_key=f"{p.ident}#{rung}#{login}", reminder=p.ident, rung=rung, recipient=login,
+                id=0, dedupe_key=f"{ident}#{rung}#{login}", reminder=ident, rung=rung, recipient=login,
                 channel=to.channel, address=address,
-                message_id=message_id(p.ident, rung, login, self.domain), subject=text.subject, body=text.body,
-                ics=ics, status="pending", attempts=0, next_attempt_at=self._slot(now, meeting_id), item=item_id,
+                message_id=message_id(ident, rung, login, self.domain), subject=text.subject, body=text.body,
+                ics=ics, status="pending", attempts=0, next_attempt_at=slot, item=item_id,
                 meeting=meeting_id))
-        fact = ReminderDue(item=item_id, meeting=meeting_id, reminder=p.ident, key=p.key, rung=rung,
+        fact = ReminderDue(item=item_id, meeting=meeting_id, reminder=ident, key=p.key, rung=rung,
                            recipients=tuple(who), deadline=p.next_at, vacant=tuple(vacant), digests=tuple(digests),
                            routes=tuple(routes))
         return fact, msgs
