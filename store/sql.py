@@ -636,7 +636,7 @@ class SqlTx:
         return self.x(sql, params).fetchone()
 
     # ------------------------------------------------------------ the head
-    _HEAD_ITEM = ("SELECT h.seq, h.hash, h.at, h.roster_seq, {clock} i." + ", i.".join(codec.ITEM_READ)
+    _HEAD_ITEM = ("SELECT h.seq, h.hash, h.at, h.roster_seq, i." + ", i.".join(codec.ITEM_READ)
                   + " FROM log_head h LEFT JOIN item i ON i.id = :item WHERE h.id = 1")
 
     def lock_head(self, item: int | None = None, expect: ReadSet | None = None) -> None:
@@ -648,7 +648,7 @@ class SqlTx:
         checks = _checks(expect) if expect is not None else []
         found: list[list[Any]] = []
         if item is not None and not self.pg:  # BEGIN IMMEDIATE holds the lock: one read sees it all
-            row = self.one(self._HEAD_ITEM.format(clock=""), {"item": item})
+            row = self.one(self._HEAD_ITEM, {"item": item})
         elif self.pg:
             # The witness takes the head and reads the database's clock (store/pg.py). It is a
             # statement of its own: a row read in the same statement would come from the
@@ -1090,13 +1090,21 @@ class SqlTx:
     def save(self, rows: Iterable[tuple[str, Any, Any]]) -> None:
         """Write each changed record to its table: (kind, new, old), old None for a new one."""
         self._writable()
-        groups: dict[tuple[str, bool], list[dict[str, Any]]] = {}
+        groups: dict[str, list[dict[str, Any]]] = {}
+        t = self.t
         for kind, new, old in rows:
             if self._appended and kind in _KEPT_BY_THE_DATABASE:
                 continue
-            groups.setdefault((kind, old is None), []).append(_ROW[kind](new, self.t))
-        for (kind, insert), values in groups.items():
-            self.many(_INSERT[kind] if insert else _UPDATE[kind], values)
+            if old is None:
+                groups.setdefault(_INSERT[kind], []).append(_ROW[kind](new, t))
+            elif kind in _CHANGES:  # only the columns that changed (the statement's text is made once)
+                row = _CHANGES[kind](new, old, t)
+                if len(row) > 1:
+                    groups.setdefault(_update_of(kind, tuple(row)), []).append(row)
+            else:
+                groups.setdefault(_UPDATE[kind], []).append(_ROW[kind](new, t))
+        for sql, values in groups.items():
+            self.many(sql, values)
 
     def put_document(self, doc: DocumentRecord) -> None:
         """Keep a document under the sha256 of its content (events name it by that hash)."""
@@ -1320,6 +1328,18 @@ _INSERT = {k: _insert(t, c) for k, (t, c, _) in _TABLES.items()}
 # PostgreSQL's append function writes these itself, from the events (store/pg.py)
 _KEPT_BY_THE_DATABASE = frozenset({"member", "delegation", "assignment", "body", "adoption"})
 _UPDATE = {k: _update(t, c, key) for k, (t, c, key) in _TABLES.items()}
+# items and meetings are updated in the columns an act changed (codec.item_changes), by an
+# UPDATE made once for each set of columns
+_CHANGES: dict[str, Callable[[Any, Any, Any], dict[str, Any]]] = {"item": codec.item_changes,
+                                                                   "meeting": codec.meeting_changes}
+_UPDATES: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _update_of(kind: str, cols: tuple[str, ...]) -> str:
+    sql = _UPDATES.get((kind, cols))
+    if sql is None:
+        sql = _UPDATES[(kind, cols)] = _update(_TABLES[kind][0], cols, _TABLES[kind][2])
+    return sql
 
 
 def _plain(fields: Sequence[str], times: Sequence[str]) -> Callable[[Any, Any], dict[str, Any]]:

@@ -404,9 +404,14 @@ class Kaigi:
 
     @staticmethod
     def _touched(w: World, facts: Sequence[Event]) -> tuple[dict[int, ItemRecord], dict[int, MeetingRecord]]:
-        items = {e.item_ref: w.items[e.item_ref] for e in facts if e.item_ref is not None and e.item_ref in w.items}
-        meetings = {e.meeting_ref: w.meetings[e.meeting_ref] for e in facts
-                    if e.meeting_ref is not None and e.meeting_ref in w.meetings}
+        items: dict[int, ItemRecord] = {}
+        meetings: dict[int, MeetingRecord] = {}
+        for e in facts:  # each looked up once (a Lazy mapping's `in` is a lookup of its own)
+            i, m = e.item_ref, e.meeting_ref
+            if i is not None and i not in items and (found := w.items.get(i)) is not None:
+                items[i] = found
+            if m is not None and m not in meetings and (met := w.meetings.get(m)) is not None:
+                meetings[m] = met
         return items, meetings
 
     def _keep_refusal(self, who: Actor, authority: str, name: str, err: DomainError,
