@@ -21,21 +21,44 @@ import datetime as dt
 import hashlib
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
 from engine.core.identity import SCHEDULER
+from engine.core.world import World
 from engine.core.recipients import recipients, rule_for, subject_order
 from engine.reminders.compose import Shapes, compose
 from engine.reminders.digests import message_digest, route_digest
 from engine.reminders.headers import domain_of, header_token
 from engine.reminders.ics import meeting_calendar, method_of
 from engine.reminders.senders import Attachment, DeliveryError, Message, Sender
-from store.records import DeliveryRecord
+from store.ports import Act, Reads, Store
+from store.records import DeliveryRecord, EventRecord
+
+
+class Recorder(Protocol):
+    """What the dispatcher asks of the application (engine/app's `Kaigi`, which it may not
+    import: reminders sit below the application): its store, the world an act sees, the
+    recording of the scheduler's facts as one act, and the notice paper of a meeting."""
+
+    store: Store
+    mail_domain: str
+
+    def training(self, tx: Reads | None = None) -> bool: ...
+
+    def world(self, tx: Reads) -> World: ...
+
+    @staticmethod
+    def record(tx: Act, w: World, actor: str, authority: str, identity: str, version: str,
+               facts: Sequence[Any]) -> list[EventRecord]: ...
+
+    def print_paper(self, actor: Any, kind: str, subject: int | None = None, *, lang: str = "ja",
+                    since: dt.datetime | None = None, until: dt.datetime | None = None,
+                    record: bool = True) -> Any: ...
 
 
 _RUNGS_AT_ONCE = 8  # rungs of one reminder fired in one transaction (the rest: the next batch)
@@ -81,7 +104,7 @@ def _addressed(member: Any) -> tuple[str, str]:
 
 
 class Dispatcher:
-    def __init__(self, kaigi: Any, senders: dict[str, Sender], *, worker: str | None = None,
+    def __init__(self, kaigi: Recorder, senders: dict[str, Sender], *, worker: str | None = None,
                  lease: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200, max_attempts: int = 5, after_send: Callable[[DeliveryRecord], None] | None = None,
                  clock: Callable[[], dt.datetime] | None = None, domain: str | None = None,
                  digest: str | None = None, papers: bool = False, base_url: str | None = None) -> None:
@@ -138,7 +161,7 @@ class Dispatcher:
             item_ids, meeting_ids = [i.id for i in items], [m.id for m in meetings]
             for _ in range(_RUNGS_AT_ONCE):
                 facts: list[Any] = []
-                subjects = [(p, i, None) for i in item_ids for p in w.items[i].reminders
+                subjects: list[tuple[Any, int | None, int | None]] = [(p, i, None) for i in item_ids for p in w.items[i].reminders
                             if p.next_at and p.next_at <= now]
                 subjects += [(p, None, m) for m in meeting_ids for p in w.meetings[m].reminders
                              if p.next_at and p.next_at <= now]
