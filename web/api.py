@@ -9,9 +9,10 @@ is the actor, exactly as a signed-in page's. Errors are `{"error": {"kind", "mes
 
 import datetime as dt
 import hashlib
+import re
 import sys
 import unicodedata
-from functools import lru_cache
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -32,40 +33,57 @@ ERROR_KINDS = ["bad_input", "not_permitted", "not_possible", "not_found", "confl
 
 
 # ---------------------------------------------------------------- what the engine's text rules accept
-def _ranges(bad: Any) -> str:
-    """A regex character class body naming every code point `bad` holds, as ranges."""
-    out: list[tuple[int, int]] = []
-    start: int | None = None
-    prev = 0
-    for cp in range(sys.maxunicode + 1):
-        if bad(cp) and not 0xD800 <= cp <= 0xDFFF:
-            if start is None:
-                start = cp
-            prev = cp
-        elif start is not None:
-            out.append((start, prev))
-            start = None
-    if start is not None:
-        out.append((start, prev))
-
+# The character classes below are the engine's text rules (engine.core.text) spelled as regex ranges
+# over every code point, for the OpenAPI document and pydantic. `line` depends on the Unicode
+# database (category Cf grows with each version): computed once per version and kept in _LINE_CLASS,
+# since asking the category of 1.1 million code points costs 0.2 s at every import (each test
+# worker, each `kaigi serve`). A version not kept here is computed at import (correct, only slower);
+# tests/web/test_api_text_classes.py holds the table to the computation.
+def _ranges(flags: bytes | bytearray) -> str:
+    """A regex character class body naming every code point whose flag is 1, as ranges."""
     def esc(cp: int) -> str:  # (no lone surrogate reaches a pattern: JSON text cannot carry one)
         return f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"
-    return "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in out)
+    out = []
+    for run in re.finditer(b"\x01+", flags):
+        a, b = run.start(), run.end() - 1
+        out.append(esc(a) if a == b else f"{esc(a)}-{esc(b)}")
+    return "".join(out)
 
 
-@lru_cache(maxsize=1)
-def _classes() -> tuple[str, str]:
-    def line_bad(cp: int) -> bool:  # engine.core.text.line
-        ch = chr(cp)
-        return ch in LINE_BREAKS or unicodedata.category(ch) in ("Cc", "Cs", "Cf", "Zl", "Zp")
-
-    def prose_bad(cp: int) -> bool:  # engine.core.text.prose
-        ch = chr(cp)
-        return ch in BIDI or (cp < 32 and ch not in "\n\t\r") or 0x7F <= cp <= 0x9F or 0xD800 <= cp <= 0xDFFF
-    return _ranges(line_bad), _ranges(prose_bad)
+def _flags(chars: Iterable[str]) -> bytearray:
+    chars = list(chars)
+    flags = bytearray(max(map(ord, chars)) + 1)
+    for ch in chars:
+        flags[ord(ch)] = 1
+    return flags
 
 
-LINE, PROSE = _classes()
+def line_class() -> str:
+    """engine.core.text.line refuses these: a line break, or category Cc, Cf, Zl or Zp (Cs, the
+    surrogates, too, but no lone surrogate reaches a pattern: JSON text cannot carry one)."""
+    bad = {"Cc", "Cf", "Zl", "Zp"}
+    every = "".join(map(chr, range(sys.maxunicode + 1)))
+    flags = bytearray(map(bad.__contains__, map(unicodedata.category, every)))
+    for ch in LINE_BREAKS:
+        flags[ord(ch)] = 1
+    return _ranges(flags)
+
+
+def prose_class() -> str:
+    """engine.core.text.prose refuses these: a bidi control, a C0 control but a line feed, tab or
+    carriage return, DEL and the C1 controls."""
+    return _ranges(_flags([*BIDI, *(chr(cp) for cp in range(32) if chr(cp) not in "\n\t\r"),
+                           *map(chr, range(0x7F, 0xA0))]))
+
+
+_LINE_CLASS = {  # line_class() by unicodedata.unidata_version
+    "14.0.0": ("\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890-\\u0891\\u08e2"
+               "\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb"
+               "\\U000110bd\\U000110cd\\U00013430-\\U00013438\\U0001bca0-\\U0001bca3\\U0001d173-\\U0001d17a"
+               "\\U000e0001\\U000e0020-\\U000e007f"),
+}
+LINE = _LINE_CLASS.get(unicodedata.unidata_version) or line_class()
+PROSE = prose_class()
 TITLE_PATTERN = f"^[^{LINE}]*[^{LINE}\\s][^{LINE}]*$"  # one line, something besides spaces
 LINE_PATTERN = f"^[^{LINE}]*$"
 PROSE_PATTERN = f"^[^{PROSE}]*$"
