@@ -29,6 +29,7 @@ import datetime as dt
 import hashlib
 import sys
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator, MutableMapping
 from itertools import accumulate
 from typing import Any
@@ -60,12 +61,13 @@ class _Section:
     `off[i + 1]`, in the map's own order; `order` lists the records by their key text, so
     one key is found by a binary search without reading any other record."""
 
-    __slots__ = ("base", "buf", "end", "mv", "n", "off", "order")
+    __slots__ = ("base", "buf", "end", "fence", "mv", "n", "off", "order")
 
     def __init__(self, buf: bytes, base: int, n: int, size: int) -> None:
         if n < 0 or size < 0 or base + size > len(buf):
             raise BadSnapshot("section")
         self.buf, self.mv, self.base, self.n = buf, memoryview(buf), base, n
+        self.fence: list[bytes] | None = None
         at = base + size + (-size % 4)
         self.off = _ints(self.mv[at:at + 4 * (n + 1)], n + 1)
         self.order = _ints(self.mv[at + 4 * (n + 1):at + 4 * (2 * n + 1)], n)
@@ -74,9 +76,16 @@ class _Section:
             raise BadSnapshot("section offsets")
 
     def find(self, kt: bytes) -> int:
-        """The record whose key text is `kt`, or -1."""
+        """The record whose key text is `kt`, or -1: the key of every 32nd record in key order
+        (read at the first search) narrows it to 32 records, then a binary search."""
+        fence = self.fence
+        if fence is None:
+            fence = self.fence = [self.key_text(self.order[j]) for j in range(0, self.n, 32)]
+        lo = (bisect_right(fence, kt) - 1) * 32
+        if lo < 0:
+            return -1
         buf, base, off, order = self.buf, self.base, self.off, self.order
-        lo, hi = 0, self.n
+        hi = min(lo + 32, self.n)
         while lo < hi:
             mid = (lo + hi) >> 1
             i: int = order[mid]
@@ -118,6 +127,9 @@ def _ints(mv: memoryview, n: int) -> Any:
     return a
 
 
+_NONE = object()
+
+
 def _ktext(key: Any) -> bytes:
     return orjson.dumps(_enc(key))
 
@@ -130,13 +142,14 @@ class Packed(MutableMapping[Any, Any]):
     order (a dict's: a key added, or deleted and added again, comes last); re-encoding
     an untouched record gives back its very bytes."""
 
-    __slots__ = ("gone", "new", "own", "sec")
+    __slots__ = ("gone", "miss", "new", "own", "sec")
 
     def __init__(self, sec: _Section) -> None:
         self.sec = sec
         self.own: dict[Any, Any] = {}  # decoded: read or written since the restore
         self.gone: set[Any] = set()  # keys deleted from their place in the snapshot
         self.new: dict[Any, None] = {}  # keys after the snapshot's, in the order they came
+        self.miss: Any = _NONE  # the last key found in neither
 
     def _find(self, key: Any) -> int:
         if key in self.gone:
@@ -155,6 +168,7 @@ class Packed(MutableMapping[Any, Any]):
             pass
         i = self._find(key)
         if i < 0:
+            self.miss = key  # a new key is asked about first, then set
             raise KeyError(key)
         v = own[key] = self.sec.value(i)
         return v
@@ -168,7 +182,7 @@ class Packed(MutableMapping[Any, Any]):
 
     def __setitem__(self, key: Any, value: Any) -> None:
         own = self.own
-        if key not in own and self._find(key) < 0:
+        if key not in own and (key == self.miss or self._find(key) < 0):
             self.new[key] = None
         own[key] = value
 
@@ -185,7 +199,11 @@ class Packed(MutableMapping[Any, Any]):
         self.gone.add(key)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.own or self._find(key) >= 0
+        try:  # decoded and kept: a key asked about is nearly always read next
+            self[key]
+        except KeyError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[Any]:
         gone, sec = self.gone, self.sec
@@ -220,8 +238,6 @@ class Packed(MutableMapping[Any, Any]):
             kt = _ktext(k)
             yield kt, kt + b"\t" + dumps(_enc(own[k])) + b"\n"
 
-
-_NONE = object()
 
 class Unsnappable(ValueError):
     """The replayer is inside an act (events of it still to come)."""

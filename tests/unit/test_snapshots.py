@@ -184,3 +184,16 @@ class _Cp:
 def test_the_encoding_keeps_what_json_has_no_word_for(value):
     assert snap._dec(snap._enc(value)) == value
     assert type(snap._dec(snap._enc(value))) is type(value)
+
+
+def test_a_restored_map_finds_each_of_many_keys_and_no_other():
+    from engine.core.replay import Fired
+
+    r = Replayer()
+    for n in range(1000):
+        r.due[(f"item:{n * 7}:x", n % 3)] = Fired((f"m{n}",), (), ())
+    data = snap.encode(r, 1, "a" * 64, "2025-01-01T00:00:00+00:00", 2)
+    _, again = snap.restore(data)
+    assert all(again.due.peek(k) == v for k, v in r.due.items())
+    assert all(k not in again.due for k in (("item:1:x", 0), ("a", 0), ("z", 9), ("item:7:x", 0)))
+    assert list(again.due) == list(r.due) and len(again.due) == 1000
