@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+from sys import intern
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -174,9 +175,9 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         if ver < envelope_v:
             v.fail(seq, Msg("verify.old_envelope", seq=seq))
             return v
-        if judge is not None:
-            rec = EventRecord(seq, _parse_at(at), actor, authority, rulebook, item, meeting, type_, payload,
-                              prev_hash, digest, ident, schema, ver)
+        if judge is not None:  # the names kept in records, once each (a long log's thousands of copies)
+            rec = EventRecord(seq, _parse_at(at), _name(actor), _name(authority), _name(rulebook), item, meeting,
+                              type_, payload, prev_hash, digest, ident, schema, ver)
             _, allowed, reason = judge(rec)
             if not allowed and type_ != "ActRefused":
                 v.fail(seq, Msg("verify.redecided", seq=seq, type=type_, actor=actor, reason=reason))
@@ -233,17 +234,16 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
 _parse_at = dt.datetime.fromisoformat
 
 
-def _stored(tx: Any, roster_only: bool = False) -> dict[str, dict[Any, Any]]:
-    """The stored records but the items (read a chunk at a time by `_item_differing`)."""
+def _name(text: Any) -> Any:
+    return intern(text) if type(text) is str else text
+
+
+def _stored(tx: Any) -> dict[str, dict[Any, Any]]:
+    """The stored roster and rules (the items, meetings and orders are read apart: `_compare`)."""
     bodies, members, assignments, delegations, adoptions = tx.roster()
-    if roster_only:
-        return {"member": {m.login: m for m in members}, "assignment": {a.id: a for a in assignments},
-                "delegation": {d.id: d for d in delegations}, "body": {b.key: b for b in bodies},
-                "adoption": {a.version: a for a in adoptions}}
-    return {"meeting": {m.id: m for m in tx.meetings()},
-            "order": {o.id: o for o in tx.orders()}, "member": {m.login: m for m in members},
-            "assignment": {a.id: a for a in assignments}, "delegation": {d.id: d for d in delegations},
-            "body": {b.key: b for b in bodies}, "adoption": {a.version: a for a in adoptions}}
+    return {"member": {m.login: m for m in members}, "assignment": {a.id: a for a in assignments},
+            "delegation": {d.id: d for d in delegations}, "body": {b.key: b for b in bodies},
+            "adoption": {a.version: a for a in adoptions}}
 
 
 def _compare(tx: Any, v: Verdict) -> None:
@@ -256,10 +256,13 @@ def _compare(tx: Any, v: Verdict) -> None:
         what = "log" if want is None else ("db" if row is None else "differs")
         v.fail(_last_touch(tx, "item", key, row or want), Msg(f"verify.stored_{what}", kind="item", key=str(key)))
         return
-    stored = _stored(tx)
     replayed: dict[str, Mapping[Any, Any]] = {"meeting": w.meetings, "order": w.orders, "member": w.members,
                 "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
-    for kind, rows in stored.items():
+    roster = _stored(tx)
+    stored: dict[str, Any] = {"meeting": lambda: {m.id: m for m in tx.meetings()},
+                              "order": lambda: {o.id: o for o in tx.orders()}}
+    for kind in replayed:  # the meetings, then the orders, then the roster: one kind's rows held at a time
+        rows = roster[kind] if kind in roster else stored[kind]()
         mine = replayed[kind]
         get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
         for key in sorted(set(mine) | set(rows), key=str):
@@ -268,6 +271,7 @@ def _compare(tx: Any, v: Verdict) -> None:
                 v.fail(_last_touch(tx, kind, key, rows.get(key) or get(key)),
                        Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
                 return
+        del rows  # before the next kind's are read
     if not _credentials(tx, v):
         return
     for sha, seq in v.replayer.documents.items():  # documents an act carried must be there, unaltered
@@ -296,7 +300,7 @@ def _compare_touched(tx: Any, v: Verdict) -> None:
                     v.fail(_last_touch(tx, kind, key, got or want),
                            Msg("verify.stored_db" if got is None else "verify.stored_differs", kind=kind, key=str(key)))
                     return
-    stored = _stored(tx, roster_only=True)
+    stored = _stored(tx)
     replayed: dict[str, Mapping[Any, Any]] = {"member": w.members, "assignment": w.assignments,
                                               "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     for kind, held in stored.items():

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
+from sys import intern
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -100,6 +101,7 @@ class Replayer:
     _pending: list[ev.Event] = field(default_factory=list)
     _act: EventRecord | None = None
     _nothing: Changes = field(default_factory=_NoChanges)
+    _tuples: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.world.lazy = True  # plan reminders when a check needs them, and at the end
@@ -124,15 +126,20 @@ class Replayer:
         if type(event) is ev.ItemAdvanced:  # `type(event) is`, not `t is`: the checker narrows the former
             if event.document:
                 self.documents.setdefault(event.document, rec.seq)
-        elif type(event) is ev.ReminderDue:
-            self.due[(self._ident(event), event.rung)] = Fired(event.recipients, event.digests, event.routes)
+        elif type(event) is ev.ReminderDue:  # kept to the end: one copy of each name (sys.intern, `_names`)
+            self.due[(intern(self._ident(event)), event.rung)] = Fired(self._names(event.recipients), event.digests,
+                                                                       event.routes)
         elif type(event) is ev.ReminderSent:
-            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "sent"
+            self.sent.setdefault((intern(self._ident(event)), event.rung), {})[intern(event.recipient)] = "sent"
         elif type(event) is ev.ReminderFailed:
-            self.sent.setdefault((self._ident(event), event.rung), {})[event.recipient] = "failed"
+            self.sent.setdefault((intern(self._ident(event)), event.rung), {})[intern(event.recipient)] = "failed"
         elif t is ev.TokenCreated or t is ev.TokenRevoked or t is ev.CredentialSet:
             self._credential(rec, event)
         return event, t is not ev.ActRefused, reason
+
+    def _names(self, logins: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple for each set of recipients (a long log repeats a few hundred thousand times)."""
+        return self._tuples.setdefault(logins, logins)
 
     def _credential(self, rec: EventRecord, e: Any) -> None:
         """The api_token rows and password commitments as the log has them (R-I5): what

@@ -3,14 +3,20 @@ so that its sha256 names it and a signed checkpoint can vouch for it (issue 21, 
 
 `encode` writes the World (every record, the lazy fold's owed plans and agenda index) and
 what the replayer keeps beside it (the reminders that went out and were settled, the
-documents, the api tokens, the password commitments) as compact JSON with a tag for each
-value that JSON has no word for: a tuple, a dict (its keys in insertion order, which the
-fold's iteration follows), a set (sorted), a time, a date, a record (by class name and
-its fields in order). Replay is deterministic, so two replays of the same log to the same
-event encode to the same bytes; `restore` gives a Replayer that continues from there
-exactly as the one that replayed from genesis (tests/unit/test_snapshots.py). The big maps
-(items, meetings, orders, the reminders that went out) keep each value as its own JSON
-text (`Packed`): a resumed replay decodes only what the newest events touch.
+documents, the api tokens, the password commitments) with a tag for each value that JSON
+has no word for: a tuple, a dict (its keys in insertion order, which the fold's iteration
+follows), a set (sorted), a time, a date, a record (by class name and its fields in order).
+Replay is deterministic, so two replays of the same log to the same event encode to the
+same bytes; `restore` gives a Replayer that continues from there exactly as the one that
+replayed from genesis (tests/unit/test_snapshots.py).
+
+The layout (`kaigi-snapshot/2`): one line of JSON, the header (the chain position, the
+roster, rules, documents, tokens and credentials; each big map's record count and size),
+then a section per big map (items, meetings, orders, the agenda index, the reminders that
+went out and were settled): its records `KEY TAB VALUE LF` in the map's order, then their
+offsets and the record numbers sorted by key text (unsigned 32-bit, little-endian). So
+`restore` parses the header alone and a resumed replay decodes only the records the newest
+events touch, each found by a binary search (`Packed`); the signed sha256 is of every byte.
 
 Encoding settles the world first (every plan the lazy replay still owes is made, as the
 live path made it after each act), so a snapshot carries no debt a resumed replay would
@@ -21,7 +27,11 @@ state of its own to resume (`Unsnappable`). Nothing here reads a file or the dat
 import dataclasses
 import datetime as dt
 import hashlib
+import sys
+from array import array
+from bisect import bisect_right
 from collections.abc import Iterator, MutableMapping
+from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -31,7 +41,7 @@ from engine.core.replay import Fired, Replayer
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
 
-FORMAT = "kaigi-snapshot/1"
+FORMAT = "kaigi-snapshot/2"
 _CLASSES: dict[str, type] = {c.__name__: c for c in (
     AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord, MeetingRecord, MemberRecord,
     Minutes, OpenOrder, OrderRecord, Planned, Sitting)}
@@ -40,56 +50,193 @@ _NAMES: dict[type, str] = {c: n for n, c in _CLASSES.items()}
 WORLD = ("bodies", "members", "assignments", "delegations", "adoptions", "items", "meetings", "orders", "legacy",
          "agenda_of", "dirty_items", "dirty_meetings")
 KEPT = ("acted", "sent", "due", "documents", "tokens", "credentials")
-# the big maps: each value its own JSON text inside the snapshot, decoded when first asked for
-PACKED = frozenset({"items", "meetings", "orders", "agenda_of", "sent", "due"})
+# the big maps, each a section of its own after the header (in this order), a record decoded when first asked for
+PACKED = ("items", "meetings", "orders", "agenda_of", "sent", "due")
+_PACKED = frozenset(PACKED)
+
+
+class _Section:
+    """One big map's records where they lie in the snapshot's bytes, read in place: record
+    `i` is `KEY TAB VALUE LF` (the JSON text of each one's encoding) from `off[i]` to
+    `off[i + 1]`, in the map's own order; `order` lists the records by their key text, so
+    one key is found by a binary search without reading any other record."""
+
+    __slots__ = ("base", "buf", "end", "fence", "mv", "n", "off", "order")
+
+    def __init__(self, buf: bytes, base: int, n: int, size: int) -> None:
+        if n < 0 or size < 0 or base + size > len(buf):
+            raise BadSnapshot("section")
+        self.buf, self.mv, self.base, self.n = buf, memoryview(buf), base, n
+        self.fence: list[bytes] | None = None
+        at = base + size + (-size % 4)
+        self.off = _ints(self.mv[at:at + 4 * (n + 1)], n + 1)
+        self.order = _ints(self.mv[at + 4 * (n + 1):at + 4 * (2 * n + 1)], n)
+        self.end = at + 4 * (2 * n + 1)
+        if self.off[0] != 0 or self.off[n] != size:
+            raise BadSnapshot("section offsets")
+
+    def find(self, kt: bytes) -> int:
+        """The record whose key text is `kt`, or -1: the key of every 32nd record in key order
+        (read at the first search) narrows it to 32 records, then a binary search."""
+        fence = self.fence
+        if fence is None:
+            fence = self.fence = [self.key_text(self.order[j]) for j in range(0, self.n, 32)]
+        lo = (bisect_right(fence, kt) - 1) * 32
+        if lo < 0:
+            return -1
+        buf, base, off, order = self.buf, self.base, self.off, self.order
+        hi = min(lo + 32, self.n)
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            i: int = order[mid]
+            s = base + off[i]
+            k = buf[s:buf.index(b"\t", s)]
+            if k < kt:
+                lo = mid + 1
+            elif k > kt:
+                hi = mid
+            else:
+                return i
+        return -1
+
+    def key(self, i: int) -> Any:
+        s = self.base + self.off[i]
+        return _dec(orjson.loads(self.mv[s:self.buf.index(b"\t", s)]))
+
+    def value(self, i: int) -> Any:
+        s = self.base + self.off[i]
+        return _dec(orjson.loads(self.mv[self.buf.index(b"\t", s) + 1:self.base + self.off[i + 1] - 1]))
+
+    def key_text(self, i: int) -> bytes:
+        s = self.base + self.off[i]
+        return self.buf[s:self.buf.index(b"\t", s)]
+
+    def record(self, i: int) -> bytes:
+        return self.buf[self.base + self.off[i]:self.base + self.off[i + 1]]
+
+
+def _ints(mv: memoryview, n: int) -> Any:
+    """`n` unsigned 32-bit little-endian numbers, read in place where the machine's are such."""
+    if len(mv) != 4 * n:
+        raise BadSnapshot("section size")
+    if sys.byteorder == "little":
+        return mv.cast("I")
+    a = array("I")
+    a.frombytes(mv)
+    a.byteswap()
+    return a
+
+
+_NONE = object()
+
+
+def _ktext(key: Any) -> bytes:
+    return orjson.dumps(_enc(key))
 
 
 class Packed(MutableMapping[Any, Any]):
-    """A dict restored from a snapshot whose values stay encoded (text) until read or
-    written: a replay resumed for the newest events decodes only what they touch, and
-    `touched()` names those keys (what `audit verify --since` compares). Iteration keeps
-    the snapshot's order; re-encoding an untouched value gives back its very text."""
+    """A big map restored from a snapshot, left in the snapshot's bytes: a key is found
+    there by a binary search and decoded when first read or written (then kept in `own`);
+    a resumed replay for the newest events decodes only what they touch, and `touched()`
+    names those keys (what `audit verify --since` compares). Iteration keeps the map's
+    order (a dict's: a key added, or deleted and added again, comes last); re-encoding
+    an untouched record gives back its very bytes."""
 
-    __slots__ = ("d",)
+    __slots__ = ("gone", "miss", "new", "own", "sec")
 
-    def __init__(self, d: dict[Any, Any]) -> None:
-        self.d = d
+    def __init__(self, sec: _Section) -> None:
+        self.sec = sec
+        self.own: dict[Any, Any] = {}  # decoded: read or written since the restore
+        self.gone: set[Any] = set()  # keys deleted from their place in the snapshot
+        self.new: dict[Any, None] = {}  # keys after the snapshot's, in the order they came
+        self.miss: Any = _NONE  # the last key found in neither
+
+    def _find(self, key: Any) -> int:
+        if key in self.gone:
+            return -1
+        try:
+            kt = _ktext(key)
+        except Unsnappable:
+            return -1
+        return self.sec.find(kt)
 
     def __getitem__(self, key: Any) -> Any:
-        v = self.d[key]
-        t = type(v)
-        if t is bytes or t is str:
-            v = self.d[key] = _dec(orjson.loads(v))
+        own = self.own
+        try:
+            return own[key]
+        except KeyError:
+            pass
+        i = self._find(key)
+        if i < 0:
+            self.miss = key  # a new key is asked about first, then set
+            raise KeyError(key)
+        v = own[key] = self.sec.value(i)
         return v
 
     def peek(self, key: Any, default: Any = None) -> Any:
-        """The value, decoded but left encoded here (a comparison reading every record)."""
-        v = self.d.get(key, default)
-        t = type(v)
-        return _dec(orjson.loads(v)) if t is bytes or t is str else v
+        """The value, decoded but not kept (a comparison reading every record)."""
+        if key in self.own:
+            return self.own[key]
+        i = self._find(key)
+        return default if i < 0 else self.sec.value(i)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self.d[key] = value
+        own = self.own
+        if key not in own and (key == self.miss or self._find(key) < 0):
+            self.new[key] = None
+        own[key] = value
 
     def __delitem__(self, key: Any) -> None:
-        del self.d[key]
+        if key in self.own:
+            del self.own[key]
+            if key in self.new:
+                del self.new[key]
+            else:
+                self.gone.add(key)
+            return
+        if self._find(key) < 0:
+            raise KeyError(key)
+        self.gone.add(key)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.d
+        try:  # decoded and kept: a key asked about is nearly always read next
+            self[key]
+        except KeyError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self.d)
+        gone, sec = self.gone, self.sec
+        for i in range(sec.n):
+            k = sec.key(i)
+            if not gone or k not in gone:
+                yield k
+        yield from list(self.new)
 
     def __len__(self) -> int:
-        return len(self.d)
+        return self.sec.n - len(self.gone) + len(self.new)
 
     def touched(self) -> list[Any]:
-        return [k for k, v in self.d.items() if type(v) is not str and type(v) is not bytes]
+        return list(self.own)
 
-    def text(self, key: Any) -> str:
-        v = self.d[key]
-        t = type(v)
-        return v if t is str else v.decode() if t is bytes else orjson.dumps(_enc(v)).decode()
+    def records(self) -> Iterator[tuple[bytes, bytes]]:
+        """(key text, record bytes) in the map's order: those not touched as they lie."""
+        sec, own = self.sec, self.own
+        skip = {i for k in self.gone if (i := sec.find(_ktext(k))) >= 0}
+        changed = {i: k for k in own if k not in self.new and (i := sec.find(_ktext(k))) >= 0}
+        dumps = orjson.dumps
+        for i in range(sec.n):
+            if i in skip:
+                continue
+            k = changed.get(i, _NONE)
+            if k is _NONE:
+                yield sec.key_text(i), sec.record(i)
+            else:
+                kt = sec.key_text(i)
+                yield kt, kt + b"\t" + dumps(_enc(own[k])) + b"\n"
+        for k in self.new:
+            kt = _ktext(k)
+            yield kt, kt + b"\t" + dumps(_enc(own[k])) + b"\n"
 
 
 class Unsnappable(ValueError):
@@ -154,26 +301,43 @@ def encode(r: Replayer, seq: int, digest: str, at: str, v: int) -> bytes:
         raise Unsnappable("inside an act")
     w = r.world
     settle(w)  # the plans a lazy replay still owes are made first, as the live path made them at each act
-    doc = {"format": FORMAT, "chain": [seq, digest, at, v], "schema": r._schema,
-           "world": [_field(n, getattr(w, n)) for n in WORLD], "kept": [_field(n, getattr(r, n)) for n in KEPT]}
-    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    parts: list[bytes] = []
+    sections = []
+    for name in PACKED:
+        value = getattr(w, name) if name in WORLD else getattr(r, name)
+        sections.append(_section(value, parts))
+    doc = {"format": FORMAT, "chain": [seq, digest, at, v], "schema": r._schema, "sections": sections,
+           "world": [["P"] if n in _PACKED else _enc(getattr(w, n)) for n in WORLD],
+           "kept": [["P"] if n in _PACKED else _enc(getattr(r, n)) for n in KEPT]}
+    head = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    return b"".join([head, b" " * (-(len(head) + 1) % 8), b"\n", *parts])
 
 
-def _field(name: str, value: Any) -> Any:
-    if name not in PACKED:
-        return _enc(value)
+def _section(value: Any, parts: list[bytes]) -> list[int]:
+    """One big map's section (records, offsets, key order) appended to `parts`; its [count, size]."""
     if isinstance(value, Packed):
-        return ["P", *[[_enc(k), value.text(k)] for k in value]]
-    dumps = orjson.dumps
-    return ["P", *[[_enc(k), dumps(_enc(v)).decode()] for k, v in value.items()]]
-
-
-def _unfield(name: str, value: Any) -> Any:
-    if name not in PACKED:
-        return _dec(value)
-    if type(value) is not list or value[:1] != ["P"]:
-        raise BadSnapshot(name)
-    return Packed({_dec(k): str(v) for k, v in value[1:]})
+        pairs: Iterator[tuple[bytes, bytes]] = value.records()
+    else:
+        dumps = orjson.dumps
+        pairs = ((kt, kt + b"\t" + dumps(_enc(x)) + b"\n") for kt, x in ((dumps(_enc(k)), x) for k, x in value.items()))
+    keys: list[bytes] = []
+    first = len(parts)
+    for kt, rec in pairs:
+        keys.append(kt)
+        parts.append(rec)
+    n = len(keys)
+    try:
+        off = array("I", [0])
+        off.extend(accumulate(len(p) for p in parts[first:]))
+        order = array("I", sorted(range(n), key=keys.__getitem__))
+    except OverflowError:
+        raise Unsnappable("a section over 4 GiB") from None
+    size = off[-1]
+    if sys.byteorder != "little":
+        off.byteswap()
+        order.byteswap()
+    parts += [b" " * (-size % 4), off.tobytes(), order.tobytes()]
+    return [n, size]
 
 
 def digest_of(data: bytes) -> str:
@@ -181,24 +345,35 @@ def digest_of(data: bytes) -> str:
 
 
 def restore(data: bytes) -> tuple[tuple[int, str, str, int], Replayer]:
-    """The chain position ((seq, hash, at, v)) and a Replayer that continues from it."""
+    """The chain position ((seq, hash, at, v)) and a Replayer that continues from it. Only
+    the header (the chain position, the roster, rules and what is kept beside them) is
+    parsed; the big maps stay in `data` (`Packed`), each record decoded when first asked for."""
     try:
-        doc = orjson.loads(data)
-        if doc.get("format") != FORMAT or len(doc["world"]) != len(WORLD) or len(doc["kept"]) != len(KEPT):
+        data = bytes(data)
+        nl = data.index(b"\n")
+        doc = orjson.loads(data[:nl])
+        if (type(doc) is not dict or doc.get("format") != FORMAT or len(doc["world"]) != len(WORLD)
+                or len(doc["kept"]) != len(KEPT) or len(doc["sections"]) != len(PACKED)):
             raise BadSnapshot("format")
         seq, digest, at, v = doc["chain"]
+        packed: dict[str, Packed] = {}
+        start = nl + 1
+        for name, (n, size) in zip(PACKED, doc["sections"], strict=True):
+            sec = _Section(data, start, int(n), int(size))
+            packed[name], start = Packed(sec), sec.end
+        if start != len(data):
+            raise BadSnapshot("length")
         r = Replayer()
         w = r.world
         for name, value in zip(WORLD, doc["world"], strict=True):
-            setattr(w, name, _unfield(name, value))
+            setattr(w, name, packed[name] if name in _PACKED else _dec(value))
         for name, value in zip(KEPT, doc["kept"], strict=True):
-            setattr(r, name, _unfield(name, value))
+            setattr(r, name, packed[name] if name in _PACKED else _dec(value))
         r._schema = int(doc["schema"])
         w.lazy = True
         return (int(seq), str(digest), str(at), int(v)), r
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
         raise BadSnapshot(str(err)) from None
-
 
 def state_hash(r: Replayer, seq: int = 0, digest: str = "", at: str = "", v: int = 1) -> str:
     """The sha256 of the replayer's state (tests compare two replays' with it)."""

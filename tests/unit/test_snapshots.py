@@ -92,6 +92,47 @@ def test_verify_since_a_snapshot_reads_only_the_later_events_and_agrees(svc, clo
     assert snap.state_hash(since.replayer) == snap.state_hash(full.replayer)
 
 
+def test_verify_since_decodes_only_the_records_the_newest_events_touch(svc, clock):
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    k, digest = v.head
+    cp = _Cp(svc, k, digest, snap.digest_of(v.snapshot))
+    (_, again) = snap.restore(v.snapshot)
+    assert all(not m.touched() for m in (again.world.items, again.world.meetings, again.due, again.sent))
+    late = walk_to(svc, "pre_review", title="その後")
+    since = verify(svc.store, since=("cp.json", cp, v.snapshot))
+    assert since.ok, since.problem
+    items = since.replayer.world.items
+    assert isinstance(items, snap.Packed) and late in items.touched()
+    assert len(items.touched()) < len(items) == len(verify(svc.store).replayer.world.items)
+
+
+def test_a_restored_big_map_is_a_dict_in_its_order_and_encodes_to_the_same_bytes(svc, clock):
+    """Reads, writes, a delete and the same key added again (it goes last, as in a dict):
+    the restored map and the replayer's own dict agree, and encode alike."""
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    (k, digest, at, ver), restored = snap.restore(v.snapshot)
+    plain = v.replayer
+    assert snap.encode(restored, k, digest, at, ver) == v.snapshot
+    for r in (plain, restored):
+        keys = list(r.sent)
+        first, second = keys[0], keys[1]
+        value = r.sent[first]
+        del r.sent[first]
+        assert first not in r.sent and r.sent.get(first) is None
+        r.sent[("new", 1)] = {"sato": "sent"}
+        r.sent[first] = value
+        r.sent[second] = {**r.sent[second], "kato": "failed"}
+        del r.sent[("new", 1)]
+        r.sent[("later", 2)] = {}
+        r.due.get(("nothing", 1))
+    assert isinstance(restored.sent, snap.Packed)
+    assert list(restored.sent) == list(plain.sent) and len(restored.sent) == len(plain.sent)
+    assert [restored.sent[x] for x in plain.sent] == list(plain.sent.values())
+    assert snap.encode(restored, k, digest, at, ver) == snap.encode(plain, k, digest, at, ver) != v.snapshot
+
+
 def test_verify_since_compares_what_the_newest_events_touched(svc, clock):
     from tests.conftest import drop_append_only, raw
 
@@ -143,3 +184,16 @@ class _Cp:
 def test_the_encoding_keeps_what_json_has_no_word_for(value):
     assert snap._dec(snap._enc(value)) == value
     assert type(snap._dec(snap._enc(value))) is type(value)
+
+
+def test_a_restored_map_finds_each_of_many_keys_and_no_other():
+    from engine.core.replay import Fired
+
+    r = Replayer()
+    for n in range(1000):
+        r.due[(f"item:{n * 7}:x", n % 3)] = Fired((f"m{n}",), (), ())
+    data = snap.encode(r, 1, "a" * 64, "2025-01-01T00:00:00+00:00", 2)
+    _, again = snap.restore(data)
+    assert all(again.due.peek(k) == v for k, v in r.due.items())
+    assert all(k not in again.due for k in (("item:1:x", 0), ("a", 0), ("z", 9), ("item:7:x", 0)))
+    assert list(again.due) == list(r.due) and len(again.due) == 1000
