@@ -214,6 +214,14 @@ class App:
                 schema_ready(self._kaigi.store)
         return self._kaigi
 
+    def close(self) -> None:
+        """At the end of the command: its database connections closed (a PostgreSQL pool
+        holds them, and commands run in one process, as the tests run them, would otherwise
+        keep each command's until the pool is collected)."""
+        k, self._kaigi = self._kaigi, None
+        if k is not None:
+            k.store.close()
+
     def header(self) -> None:
         """Every screen of a training database says so (CLI.md, Identity): a line on stderr
         before a command's result (a refusal stays one line)."""
@@ -306,6 +314,7 @@ def _bug(app: App | None, err: BaseException) -> None:
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, as_: str | None, json_out: bool, lang: str | None) -> None:
     ctx.obj = App(db, as_, json_out, lang)
+    ctx.call_on_close(ctx.obj.close)
 
 
 pass_app = click.make_pass_decorator(App)
