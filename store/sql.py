@@ -47,6 +47,7 @@ from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecor
 
 t_in, t_out = codec.t_in, codec.t_out
 EVENT_COLS = "seq, at, actor, authority, rulebook, item_id, meeting_id, type, payload, prev_hash, hash, identity, schema, v"
+_INSERT_EVENT = f"INSERT INTO event ({EVENT_COLS}) VALUES ({', '.join('?' * len(EVENT_COLS.split(', ')))})"
 DELIVERY_COLS = ("id, dedupe_key, reminder, rung, recipient, channel, address, message_id, subject, body, ics, "
                  "status, attempts, next_attempt_at, last_error, sent_at, item_id, meeting_id, attachment")
 _CONFLICT_CODES = ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
@@ -614,7 +615,7 @@ class SqlTx:
             self.flush()
         return self.conn.execute(self.s.sql(sql), params or {})
 
-    def many(self, sql: str, rows: Sequence[dict[str, Any]]) -> None:
+    def many(self, sql: str, rows: Sequence[Any]) -> None:
         if not rows:
             return
         if self._ahead:  # after an append not yet sent: goes with it (its answer is not read)
@@ -996,9 +997,11 @@ class SqlTx:
         if self.pg:  # one round trip: the database appends and moves the head
             self._append_pg(records, [e.roster for e in events], roster)
             return records
-        self.many("INSERT INTO event (" + EVENT_COLS + ") VALUES (:seq, :at, :actor, :authority, :rulebook, "
-                  ":item_id, :meeting_id, :type, :payload, :prev_hash, :hash, :identity, :schema, :v)",
-                  [self._event_row(r) for r in records])
+        # positional parameters, in EVENT_COLS's order: sqlite3 binds a tuple without a
+        # lookup per name (an act of the scheduler appends a thousand events)
+        at = self.t(records[0].at)
+        self.many(_INSERT_EVENT, [(r.seq, at, r.actor, r.authority, r.rulebook, r.item, r.meeting, r.type, r.payload,
+                                   r.prev_hash, r.hash, r.identity, r.schema, r.v) for r in records])
         self._move_head(records[-1], roster)
         return records
 

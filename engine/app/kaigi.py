@@ -392,15 +392,27 @@ class Kaigi:
 
     @staticmethod
     def record(tx: Act, w: World, actor: str, authority: str, identity: str, version: str,
-               facts: Sequence[Event]) -> list[EventRecord]:
-        """Append `facts` as one act, fold them into `w` and save what changed (in `tx`)."""
+               facts: Sequence[Event], changes: Changes | None = None) -> list[EventRecord]:
+        """Append `facts` as one act, fold them into `w` and save what changed (in `tx`).
+
+        With `changes`, what changed is added to them and left for the caller to save: the
+        scheduler appends a reminder's overdue rung after its first in one transaction, and
+        writes each record they both moved once (`save_changes`), not once per rung."""
         new = [NewEvent(e.type, e.schema, e.payload_text(), e.item_ref, e.meeting_ref, e.roster) for e in facts]
         records = tx.append(actor, authority, identity, version, new)
-        changes = Changes()
+        own = changes is None
+        if changes is None:
+            changes = Changes()
         for r, e in zip(records, facts, strict=True):
             apply(w, Stamp(r.seq, r.at, r.actor, r.authority, r.rulebook), e, changes)
-        tx.save((kind, new_, old) for (kind, _), (new_, old) in changes.rows.items())
+        if own:
+            Kaigi.save_changes(tx, changes)
         return list(records)
+
+    @staticmethod
+    def save_changes(tx: Act, changes: Changes) -> None:
+        """Write what folds changed: each record's latest value over its first old one."""
+        tx.save((kind, new_, old) for (kind, _), (new_, old) in changes.rows.items())
 
     @staticmethod
     def _touched(w: World, facts: Sequence[Event]) -> tuple[dict[int, ItemRecord], dict[int, MeetingRecord]]:

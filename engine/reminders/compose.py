@@ -286,6 +286,7 @@ class _Lines:
 _MARK = "\ue000"
 _ID, _TITLE, _DEADLINE = _MARK + "\ue001", _MARK + "\ue002", _MARK + "\ue003"
 _UNMADE = object()
+_SEP = "\x00"  # between the parts of a shared text: a control character, which no clean title holds
 
 
 def _clean(title: str) -> bool:
@@ -330,7 +331,7 @@ class Shapes:
         for m in open_meetings:
             if m.status == "convened":
                 self._agendas.setdefault(m.body, []).append(m)
-        self._made: dict[tuple[object, ...], tuple[ReminderRule, Text] | None] = {}
+        self._made: dict[tuple[object, ...], tuple[ReminderRule, str, int] | None] = {}
 
     def fits(self, world: World, book: Rulebook, at: dt.datetime, training: bool,
              open_meetings: tuple[MeetingRecord, ...], base_url: str | None) -> bool:
@@ -349,15 +350,23 @@ class Shapes:
         made = self._made.get(key, _UNMADE)
         if made is _UNMADE:
             made = self._made[key] = self._make(rule, p, rung, to, item, on)
-        if made is None or made[0] is not rule:  # type: ignore[index]
+        if not isinstance(made, tuple) or made[0] is not rule:
             return None
-        text: Text = made[1]  # type: ignore[index]
-        return _filled(text, str(item.id), item.title, When(p.due_at).render(to.lang if to.lang in LANGS else "en"))
+        whole: str = made[1]
+        n: int = made[2]
+        deadline = When(p.due_at).render(to.lang if to.lang in LANGS else "en")
+        # the title last, so nothing in it is taken for a place-holder (as `_filled`)
+        parts = whole.replace(_ID, str(item.id)).replace(_DEADLINE, deadline).replace(_TITLE, item.title).split(_SEP)
+        return Text(parts[0], parts[1], tuple(parts[2:n]), tuple(parts[n:]))
 
     def _make(self, rule: ReminderRule, p: Planned, rung: int, to: MemberRecord, item: ItemRecord,
-              on: tuple[int, ...]) -> tuple[ReminderRule, Text] | None:
+              on: tuple[int, ...]) -> tuple[ReminderRule, str, int] | None:
         """The shape's text with place-holders, if filling it gives what composing `item` gives
-        (`on`: the convened meetings whose agenda has it: the place-holder is on theirs)."""
+        (`on`: the convened meetings whose agenda has it: the place-holder is on theirs).
+
+        Kept as one string, its parts (subject, body, commands, links) joined by `_SEP`, with
+        where the links start: a message is then three replacements and a split, not three
+        per part (a pass fills one per message)."""
         w, book, at, training, om, base = (self.world, self.book, self.at, self.training, self.open_meetings,
                                            self.base_url)
         shape = replace(item, id=cast(int, _ID), title=_TITLE, sittings=())
@@ -370,7 +379,10 @@ class Shapes:
         fresh = _compose(w, book, rule, p, rung, to, item, None, at, training, om, base, When(p.due_at))
         if _filled(text, str(item.id), item.title, When(p.due_at).render(lang)) != fresh:
             return None
-        return rule, text
+        parts = (text.subject, text.body, *text.commands, *text.links)
+        if any(_SEP in part for part in parts):
+            return None  # (no catalog text carries one; a title that did would not be clean)
+        return rule, _SEP.join(parts), 2 + len(text.commands)
 
 
 def _filled(text: Text, ident: str, title: str, deadline: str) -> Text:

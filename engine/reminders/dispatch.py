@@ -28,6 +28,7 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from engine.core.events import ReminderDue, ReminderFailed, ReminderSent
+from engine.core.fold import Changes
 from engine.core.identity import SCHEDULER
 from engine.core.world import World
 from engine.core.recipients import recipients, rule_for, subject_order
@@ -54,7 +55,10 @@ class Recorder(Protocol):
 
     @staticmethod
     def record(tx: Act, w: World, actor: str, authority: str, identity: str, version: str,
-               facts: Sequence[Any]) -> list[EventRecord]: ...
+               facts: Sequence[Any], changes: Changes | None = None) -> list[EventRecord]: ...
+
+    @staticmethod
+    def save_changes(tx: Act, changes: Changes) -> None: ...
 
     def print_paper(self, actor: Any, kind: str, subject: int | None = None, *, lang: str = "ja",
                     since: dt.datetime | None = None, until: dt.datetime | None = None,
@@ -125,6 +129,11 @@ class Dispatcher:
         # attach the convocation notice (招集通知) as a PDF to each invitation and update: the
         # scheduler prints it once per meeting and language, recorded like any print
         self.papers = papers
+        # the message catalog is read once per process, as the roster and rulebook are: here,
+        # where a scheduler starts, rather than inside its first pass (tens of milliseconds)
+        from engine.i18n import catalog
+
+        catalog()
 
     # ------------------------------------------------------------ firing rungs
     def fire_due(self, stats: PassStats) -> tuple[int, tuple[dt.datetime, list[DeliveryRecord]] | None]:
@@ -158,6 +167,7 @@ class Dispatcher:
             reached: dict[tuple[int, int, str], tuple[Any, list[str], list[str]]] = {}
             rows: list[DeliveryRecord] = []
             fired = 0
+            changes = Changes()  # an item whose overdue rung fires too is written once, not per rung
             item_ids, meeting_ids = [i.id for i in items], [m.id for m in meetings]
             for _ in range(_RUNGS_AT_ONCE):
                 facts: list[Any] = []
@@ -174,7 +184,8 @@ class Dispatcher:
                     rows += msgs
                 if not facts:
                     break
-                self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity, book.version, facts)
+                self.kaigi.record(tx, w, SCHEDULER.login, SCHEDULER.login, SCHEDULER.identity, book.version, facts,
+                                  changes)
                 fired += len(facts)
                 # what is still due after the fold moved each reminder on (its overdue rung)
                 item_ids = [i for i in item_ids if _due(w.items.get(i), now)]
@@ -183,6 +194,7 @@ class Dispatcher:
                     break
             if not fired:
                 return 0, None
+            self.kaigi.save_changes(tx, changes)
             tx.add_deliveries(rows)
             claim_at = max(self.clock(), now)  # now, after composing: the lease is counted from here
             claimed = tx.claim_deliveries(claim_at, self.worker, self.lease, max(self.batch, len(rows)))
