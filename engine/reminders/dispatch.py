@@ -65,6 +65,7 @@ class Recorder(Protocol):
                     record: bool = True) -> Any: ...
 
 
+_UNSET = object()
 _RUNGS_AT_ONCE = 8  # rungs of one reminder fired in one transaction (the rest: the next batch)
 
 
@@ -120,6 +121,7 @@ class Dispatcher:
         self._down: dict[int, DeliveryError] = {}  # senders found unreachable for this batch
         self._people: dict[str, tuple[str, str]] = {}  # login -> (name for the To header, lang), per batch
         self._papers: dict[str, Attachment | None] = {}  # sha256 -> the stored document, per batch
+        self._routes: dict[str, object] = {}  # channel -> its sender (or None), per batch
         self.log_id: str | None = None  # the log's name: the calendar UID of its meetings
         self.after_send = after_send  # test hook: called after a send, before it is settled
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.UTC))
@@ -304,7 +306,7 @@ class Dispatcher:
         settled right after the server's 250 for it, not after a QUIT. A server that cannot be
         reached fails the batch's messages with that one error (transient: retried with
         backoff) instead of a connection timeout per message."""
-        self._down, self._papers = {}, {}
+        self._down, self._papers, self._routes = {}, {}, {}
         with self.store.read() as tx:
             self._people = {m.login: _addressed(m) for m in tx.roster()[1]}
         with ExitStack() as stack:
@@ -320,10 +322,16 @@ class Dispatcher:
             try:
                 yield
             finally:
-                self._down, self._people, self._papers = {}, {}, {}
+                self._down, self._people, self._papers, self._routes = {}, {}, {}, {}
 
     def _sender_for(self, d: DeliveryRecord) -> Sender | None:
-        return self.senders.get(d.channel) or self.senders.get("outbox") or self.senders.get("email")
+        """The sender of a message's channel (else the outbox, else mail): looked up once per
+        channel and batch (`_connected` starts each batch afresh), asked four times a message."""
+        sender = self._routes.get(d.channel, _UNSET)
+        if sender is _UNSET:
+            sender = self._routes[d.channel] = (self.senders.get(d.channel) or self.senders.get("outbox")
+                                                or self.senders.get("email"))
+        return sender  # type: ignore[return-value]
 
     def _send_digests(self, claimed: list[DeliveryRecord], stats: PassStats) -> list[DeliveryRecord]:
         """Send one mail per recipient for their item and order messages claimed together;
