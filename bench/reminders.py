@@ -6,8 +6,12 @@
 Set-up (untimed): a SQLite file with kaigi's schema (WAL, synchronous=FULL as the product runs),
 `kaigi init --demo` without its items, then one item filed by a real act (its row carries the
 `staff_meeting` reminder exactly as the fold writes it) and `total` copies of that row inserted
-directly: every (total/due)-th is due a day ago, the others tomorrow. The file is checkpointed,
-then copied, so every run below starts from the same bytes.
+directly: every (total/due)-th is due a day ago, the others tomorrow, each filed that long
+before so that its reminder is the one the fold's planner gives it (one message per due item:
+a copy whose deadline alone was moved fired the fold's own overdue rung too, two per item).
+The file is checkpointed, then copied, so every run below starts from the same bytes. The
+items are not in the log (filing 100,000 by acts would take longer than the pass): `audit
+verify` refuses this database; a test's database verifies after a pass.
 
 kaigi:  Dispatcher(kaigi, {"outbox": OutboxSender(file)}, batch=500).run_once(): claims the due
         items through `ix_item_due`, appends a `ReminderDue` event per item (hash-chained),
@@ -56,10 +60,14 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
 
     The demo (roster, rulebook) comes from `kaigi init --demo`; one item is filed by a real
     act, so its row carries the reminder exactly as the fold writes it; the other items are
-    copies of that row (ids, titles and deadlines changed) inserted in bulk: filing 100,000
-    items one act each would take longer than the pass we time."""
+    copies of that row (ids, titles, filing times and the reminder the planner gives those)
+    inserted in bulk: filing 100,000 items one act each would take longer than the pass we time."""
+    from dataclasses import replace
+
     from engine.app import bootstrap
     from engine.app.kaigi import Kaigi
+    from engine.core.plan import plan_item
+    from store.codec import planned_out
     from store.sql import SqlStore
 
     url = f"sqlite:///{path}"
@@ -69,12 +77,16 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
     kaigi = Kaigi(store)
     bootstrap.init(kaigi, demo=True, items=False)
     template = kaigi.file_item(FILER, "bench item 0").fact.item
+    with store.read() as tx:
+        w = kaigi.world(tx)
+    item = w.items[template]
+    kind = w.body_kinds()[item.body]
+    assert [p.key for p in item.reminders] == ["staff_meeting"], item.reminders
+    lead = item.reminders[0].due_at - item.updated_at  # what the rule gives from filing to the deadline
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     cols = [r[1] for r in db.execute("PRAGMA table_info(item)")]
     row = dict(zip(cols, db.execute("SELECT * FROM item WHERE id = ?", (template,)).fetchone(), strict=True))
-    plan = json.loads(row["reminders"])
-    assert len(plan) == 1 and plan[0][0] == "staff_meeting", plan
     step, made = max(total // max(due, 1), 1), 0
     db.execute("BEGIN")
     for start in range(0, total, CHUNK):
@@ -85,11 +97,18 @@ def build(path: Path, total: int, due: int) -> dict[str, int]:
                 made += 1
             else:
                 due_at = NOW + dt.timedelta(days=1, seconds=k)
-            r = [template + k, "staff_meeting", f"item:{template + k}", plan[0][2], iso(filed), iso(due_at), 0,
-                 iso(due_at), None]
-            rows.append({**row, "id": template + k, "title": f"bench item {k}",
-                         "reminders": json.dumps([r[1:]]), "next_due_at": ts(due_at),
-                         "deadline_at": ts(due_at)})
+            # filed `lead` before its deadline, and planned by the fold's own planner: the row
+            # carries the reminder the fold would plan again when the rung fires (a planted
+            # deadline the fold disagreed with had it fire its own overdue rung as well: two
+            # messages, two ReminderDue and two ReminderSent per due item)
+            at = due_at - lead
+            copy = replace(item, id=template + k, title=f"bench item {k}", filed_at=at, updated_at=at)
+            planned = plan_item(w.book(at), copy, kind)
+            copy = replace(copy, reminders=planned)
+            assert (copy.next_due_at is not None and copy.next_due_at <= NOW) == (due_at <= NOW), (k, planned)
+            rows.append({**row, "id": copy.id, "title": copy.title, "filed_at": ts(at), "updated_at": ts(at),
+                         "reminders": planned_out(planned), "next_due_at": ts(copy.next_due_at),
+                         "deadline_at": ts(copy.deadline_at)})
         if start == 0:
             db.execute("DELETE FROM item WHERE id = ?", (template,))
         db.executemany(f"INSERT INTO item ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", rows)
