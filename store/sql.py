@@ -39,6 +39,7 @@ import orjson
 
 from store import codec
 from store.chain import GENESIS, instant, seal
+from store.frozen import copier
 from store.errors import (Busy, ClockBehind, ConcurrencyConflict, Lost, NotInitialised, OutcomeUnknown, PoolBusy,
                           ReadOnly, Refused, StoreError, Unreachable)
 from store.records import (AdoptionRecord, ItemCard, AssignmentRecord, BodyRecord, DelegationRecord, DeliveryRecord,
@@ -609,6 +610,9 @@ class SqlTx:
         # (`commit`) or before the next statement whose answer is wanted (`flush`):
         # (statement, params or rows for executemany, the append's expected (seq, hash) rows)
         self._ahead: list[tuple[str, Any, list[tuple[int, str]] | None]] = []
+        # SQLite: the messages this transaction inserted, by dedupe key, when every one of
+        # them was (none met an existing key): its claim of them need not read them back
+        self._added: dict[str, DeliveryRecord] = {}
 
     def x(self, sql: str, params: Any = None) -> Any:
         if self._ahead:
@@ -1139,19 +1143,35 @@ class SqlTx:
         self.x("INSERT INTO kaigi_meta (key, value) VALUES (:k, :v) ON CONFLICT (key) DO UPDATE SET value = :v",
                {"k": key, "v": value})
 
+    _ADD_DELIVERY = ("INSERT INTO delivery (dedupe_key, reminder, item_id, meeting_id, rung, recipient, channel, "
+                     "address, message_id, subject, body, ics, status, attempts, next_attempt_at, created_at, "
+                     "attachment) VALUES (:dedupe_key, :reminder, :item_id, :meeting_id, :rung, :recipient, :channel, "
+                     ":address, :message_id, :subject, :body, :ics, :status, :attempts, :next_attempt_at, "
+                     ":created_at, :attachment) ON CONFLICT (dedupe_key) DO NOTHING")
+
     def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None:
         """Insert messages; one that exists already (same dedupe key) is left alone."""
         self._writable()
-        self.many("INSERT INTO delivery (dedupe_key, reminder, item_id, meeting_id, rung, recipient, channel, "
-                  "address, message_id, subject, body, ics, status, attempts, next_attempt_at, created_at, attachment) "
-                  "VALUES (:dedupe_key, :reminder, :item_id, :meeting_id, :rung, :recipient, :channel, :address, "
-                  ":message_id, :subject, :body, :ics, :status, :attempts, :next_attempt_at, :created_at, :attachment) "
-                  "ON CONFLICT (dedupe_key) DO NOTHING",
-                  [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item, "meeting_id": d.meeting,
-                    "rung": d.rung, "recipient": d.recipient, "channel": d.channel, "address": d.address,
-                    "message_id": d.message_id, "subject": d.subject, "body": d.body, "ics": d.ics,
-                    "status": d.status, "attempts": d.attempts, "next_attempt_at": self.t(d.next_attempt_at),
-                    "created_at": self.t(self.now), "attachment": d.attachment} for d in rows])
+        if not rows:
+            return
+        t, created = self.t, self.t(self.now)
+        values = [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item, "meeting_id": d.meeting,
+                   "rung": d.rung, "recipient": d.recipient, "channel": d.channel, "address": d.address,
+                   "message_id": d.message_id, "subject": d.subject, "body": d.body, "ics": d.ics,
+                   "status": d.status, "attempts": d.attempts, "next_attempt_at": t(d.next_attempt_at),
+                   "created_at": created, "attachment": d.attachment} for d in rows]
+        if self.pg or self._ahead:
+            self.many(self._ADD_DELIVERY, values)
+            return
+        cur = self.conn.cursor()
+        try:
+            cur.executemany(self._ADD_DELIVERY, values)
+            inserted = cur.rowcount
+        finally:
+            cur.close()
+        if inserted == len(rows) and len({d.dedupe_key for d in rows}) == len(rows):
+            # each row is now what we hold, but for its id (`claim_deliveries` reads that)
+            self._added.update((d.dedupe_key, d) for d in rows)
 
     def claim_deliveries(self, now: dt.datetime, worker: str, lease: dt.timedelta,
                          limit: int) -> list[DeliveryRecord]:
@@ -1164,13 +1184,28 @@ class SqlTx:
         """
         self._writable()
         lock = " FOR UPDATE SKIP LOCKED" if self.pg else ""
-        rows = self.all(
-            "UPDATE delivery SET status = 'sending', claimed_by = :w, lease_until = :lease, attempts = attempts + 1 "
-            "WHERE id IN (SELECT id FROM delivery WHERE (status = 'pending' AND next_attempt_at <= :now) "
-            "OR (status = 'sending' AND lease_until < :now) ORDER BY next_attempt_at, id LIMIT :limit" + lock + ") "
-            f"RETURNING {DELIVERY_COLS}",
-            {"w": worker, "lease": self.t(now + lease), "now": self.t(now), "limit": int(limit)})
-        return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
+        added, self._added = self._added, {}  # (what is left unclaimed may yet change in this transaction)
+        claim = ("UPDATE delivery SET status = 'sending', claimed_by = :w, lease_until = :lease, "
+                 "attempts = attempts + 1 WHERE id IN (SELECT id FROM delivery WHERE (status = 'pending' AND "
+                 "next_attempt_at <= :now) OR (status = 'sending' AND lease_until < :now) "
+                 "ORDER BY next_attempt_at, id LIMIT :limit" + lock + ") RETURNING ")
+        params = {"w": worker, "lease": self.t(now + lease), "now": self.t(now), "limit": int(limit)}
+        if not added:
+            rows = self.all(claim + DELIVERY_COLS, params)
+            return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
+        # the messages this transaction inserted are claimed without reading their texts back:
+        # the claim changed their status and attempts, and gave them their ids
+        out, unknown = [], []
+        for id_, key, status, attempts in self.all(claim + "id, dedupe_key, status, attempts", params):
+            d = added.pop(key, None)
+            if d is None:
+                unknown.append(int(id_))
+            else:
+                out.append(_claimed(d, {"id": id_, "status": status, "attempts": attempts}))
+        for start in range(0, len(unknown), 500):  # bounded IN lists
+            chunk = ", ".join(str(i) for i in unknown[start:start + 500])
+            out += [_delivery(r) for r in self.all(f"SELECT {DELIVERY_COLS} FROM delivery WHERE id IN ({chunk})")]
+        return sorted(out, key=lambda d: d.id)
 
     def settle_delivery(self, delivery_id: int, worker: str, **values: Any) -> bool:
         """Settle a claimed message; False if another scheduler's lease took it over."""
@@ -1294,6 +1329,9 @@ def _event(r: Any) -> EventRecord:
 def _delivery(r: Any) -> DeliveryRecord:
     return DeliveryRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
                           t_in(r[13]), r[14], t_in(r[15]), r[16], r[17], r[18])  # type: ignore[arg-type]
+
+
+_claimed = copier(DeliveryRecord)  # a message as inserted, with what its claim changed
 
 
 def _token(r: Any) -> dict[str, Any]:
