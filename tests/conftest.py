@@ -97,6 +97,11 @@ def pytest_configure(config: pytest.Config) -> None:
     tmpfs the same fsync calls return at once. No test here measures a power cut: the crash
     tests kill processes, and what a killed process wrote is in the page cache either way;
     the fsync tests count the calls. Set in the main process: xdist's workers inherit it."""
+    import sys
+
+    # this process's own imports keep their bytecode too: pytest caches a test module's rewritten
+    # asserts only when bytecode may be written (each worker collects every file: ~3 s of CPU)
+    sys.dont_write_bytecode = False
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return
     _compile_kaigi()
