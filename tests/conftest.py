@@ -42,13 +42,14 @@ PG_SKIP = "PostgreSQL tests need KAIGI_TEST_PG_URL (e.g. postgresql+psycopg://po
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 
 
-# The files that run longest (`--durations`: each a minute or more of one worker's time), run
-# first: under `make test` (xdist, --dist loadfile --no-loadscope-reorder) a worker is never left
-# alone at the end with one of them; xdist's own reorder (most tests first) started them last.
-LONGEST_FIRST = ("tests/cli/test_readme.py", "tests/web/test_api_fuzz.py", "tests/web/test_accessibility.py",
-                 "tests/bench/test_bench_smoke.py", "tests/cli/test_sent_once.py", "tests/cli/test_guide_walk.py",
-                 "tests/cli/test_packaging.py", "tests/web/test_browser.py", "tests/properties/test_web_fuzz.py",
-                 "tests/web/test_quarter.py")
+# The files that run longest (`--durations` summed by file: the first two a minute or more of one
+# worker's time, the last ~15 s), longest first: under `make test` (xdist, --dist loadfile
+# --no-loadscope-reorder) a worker is never left alone at the end with one of them; xdist's own
+# reorder (most tests first) started them last.
+LONGEST_FIRST = ("tests/web/test_accessibility.py", "tests/cli/test_readme.py", "tests/bench/test_bench_smoke.py",
+                 "tests/web/test_api_fuzz.py", "tests/cli/test_sent_once.py", "tests/web/test_browser.py",
+                 "tests/web/test_quarter.py", "tests/cli/test_packaging.py", "tests/cli/test_bad_input.py",
+                 "tests/cli/test_guide_walk.py", "tests/properties/test_web_fuzz.py")
 
 
 TMPFS = "/dev/shm"
