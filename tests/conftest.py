@@ -42,13 +42,78 @@ PG_SKIP = "PostgreSQL tests need KAIGI_TEST_PG_URL (e.g. postgresql+psycopg://po
 T0 = dt.datetime(2026, 11, 25, 10, 0, tzinfo=JST)
 
 
-# The files that run longest (`--durations`: each a minute or more of one worker's time), run
-# first: under `make test` (xdist, --dist loadfile --no-loadscope-reorder) a worker is never left
-# alone at the end with one of them; xdist's own reorder (most tests first) started them last.
-LONGEST_FIRST = ("tests/cli/test_readme.py", "tests/web/test_api_fuzz.py", "tests/web/test_accessibility.py",
-                 "tests/bench/test_bench_smoke.py", "tests/cli/test_sent_once.py", "tests/cli/test_guide_walk.py",
-                 "tests/cli/test_packaging.py", "tests/web/test_browser.py", "tests/properties/test_web_fuzz.py",
-                 "tests/web/test_quarter.py")
+# The files that run longest (`--durations` summed by file: the first two a minute or more of one
+# worker's time, the last ~15 s), longest first: under `make test` (xdist, --dist loadfile
+# --no-loadscope-reorder) a worker is never left alone at the end with one of them; xdist's own
+# reorder (most tests first) started them last.
+LONGEST_FIRST = ("tests/web/test_accessibility.py", "tests/cli/test_readme.py", "tests/bench/test_bench_smoke.py",
+                 "tests/web/test_api_fuzz.py", "tests/cli/test_sent_once.py", "tests/web/test_browser.py",
+                 "tests/web/test_quarter.py", "tests/cli/test_packaging.py", "tests/cli/test_bad_input.py",
+                 "tests/cli/test_guide_walk.py", "tests/properties/test_web_fuzz.py")
+
+
+TMPFS = "/dev/shm"
+TMPFS_FREE = 2 << 30  # a whole run's files (wheels, venvs, databases, PDFs): ~300 MB, pytest keeps three runs
+
+
+def _tmpfs() -> str | None:
+    """/dev/shm when it is a tmpfs we may write with room to spare (a container's is often 64 MB)."""
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            if not any(f[1:3] == [TMPFS, "tmpfs"] for f in (line.split() for line in mounts)):
+                return None
+        st = os.statvfs(TMPFS)
+    except OSError:
+        return None
+    if not os.access(TMPFS, os.W_OK | os.X_OK) or st.f_bavail * st.f_frsize < TMPFS_FREE:
+        return None
+    return TMPFS
+
+
+def _compile_kaigi() -> None:
+    """The bytecode of kaigi's own modules, written once before the run (only what changed since
+    the last; ~0.3 s for all). Hundreds of tests start `kaigi` or `python -c "import cli"` as
+    real processes; with PYTHONDONTWRITEBYTECODE=1 (as on the machines the suite runs on) no
+    process writes a .pyc, so each compiled the editable project's ~130 modules from source:
+    ~0.6 s of CPU a start instead of ~0.2 s (bench/startup.py --bytecode env shows it). The
+    .pyc files land where Python itself puts them (__pycache__/, ignored by git; under
+    PYTHONPYCACHEPREFIX when that is set) and are checked against their source on each import."""
+    import compileall
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        for package in ("engine", "store", "web", "workflows", "bench"):
+            compileall.compile_dir(root / package, quiet=2)
+        compileall.compile_file(root / "cli.py", quiet=2)
+    except OSError:
+        pass  # a read-only checkout: the processes compile as before
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before the run, in the main process: kaigi's bytecode (`_compile_kaigi`), and the tests'
+    files (tmp_path, the templates, every process they start) on tmpfs when there is one and
+    neither --basetemp nor TMPDIR says otherwise: SQLite's `synchronous=FULL` fsyncs each commit,
+    which on a disk makes the run wait (a third of the wall time of a file of web tests); on
+    tmpfs the same fsync calls return at once. No test here measures a power cut: the crash
+    tests kill processes, and what a killed process wrote is in the page cache either way;
+    the fsync tests count the calls. Set in the main process: xdist's workers inherit it."""
+    import sys
+
+    # this process's own imports keep their bytecode too: pytest caches a test module's rewritten
+    # asserts only when bytecode may be written (each worker collects every file: ~3 s of CPU)
+    sys.dont_write_bytecode = False
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    _compile_kaigi()
+    if config.option.basetemp or "TMPDIR" in os.environ:
+        return
+    folder = _tmpfs()
+    if folder:
+        import tempfile
+
+        os.environ["TMPDIR"] = folder
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
