@@ -202,9 +202,19 @@ def _peak_of(path: Path, replay: bool, since: str | None, split: str | None) -> 
     print(f"{int(hwm.split()[1]) / 1024:.1f}" + (f" {workers:.1f}" if workers is not None else ""))  # KiB
 
 
-def timed(fn, *args):  # type: ignore[no-untyped-def]
-    t = time.perf_counter()
+CPU: dict[str, list[float]] = {}  # seconds of CPU per pass, its worker processes' included
+
+
+def timed(name, fn, *args):  # type: ignore[no-untyped-def]
+    import resource
+
+    def cpu() -> float:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + kids.ru_utime + kids.ru_stime
+
+    t, c = time.perf_counter(), cpu()
     n = fn(*args)
+    CPU.setdefault(name, []).append(cpu() - c)
     return n / (time.perf_counter() - t), n
 
 
@@ -244,7 +254,7 @@ def main() -> None:
         for name, fn, args in (("raw", raw_pass, (path,)), ("chain", kaigi_pass, (path, False)),
                                ("replay", kaigi_pass, (path, True)), ("split", split_pass, (path, cps)),
                                ("since", since_pass, (path, snap))):
-            rate, k = timed(fn, *args)
+            rate, k = timed(name, fn, *args)
             if name == "since":
                 secs["since"].append(k / rate)
                 print(f"round {r + 1} {name:7} {k / rate:10.2f} s for the newest {k:,} events")
@@ -265,6 +275,10 @@ def main() -> None:
     print(f"replay / raw = {med['replay'] / med['raw']:.2f} (aim: at least 0.5)")
     print(f"split replay (4 segments between snapshots, {os.cpu_count()} workers at most) / raw = "
           f"{med['split'] / med['raw']:.2f} (aim: at least 0.5)")
+    cpu = {k: statistics.median(v) for k, v in CPU.items()}
+    print(f"CPU seconds (worker processes included): raw {cpu['raw']:.1f}, chain {cpu['chain']:.1f}, "
+          f"replay {cpu['replay']:.1f}, split {cpu['split']:.1f}; replay / raw by CPU = "
+          f"{cpu['raw'] / cpu['replay']:.2f}, split's CPU / serial replay's = {cpu['split'] / cpu['replay']:.2f}")
     print(f"since (newest 1 %) / full replay, in time = {since_share:.3f} (aim: at most 0.03)")
     size = sum(p.stat().st_size for p in folder.glob(f"{path.name}*")
                if not p.name.endswith((".snapshot", ".at"))) / 2**20
