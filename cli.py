@@ -1530,11 +1530,13 @@ def _auditor(app: App) -> Any:
 @option("--checkpoint", "checkpoints", multiple=True, metavar="SEQ:HASH|FILE", help="opt.checkpoint")
 @option("--key", metavar="PUBFILE", help="opt.checkpoint_key")
 @option("--since", metavar="FILE", help="opt.verify_since")
+@option("--jobs", type=click.IntRange(1, 1024), metavar="N", help="opt.verify_jobs")
 @pass_app
-def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None, since: str | None) -> None:
+def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None, since: str | None,
+                 jobs: int | None) -> None:
     with refusals(app):
         with _log_reader(app) as q:
-            v = q.verdict(checkpoints=checkpoints, key=key, since=since)
+            v = q.verdict(checkpoints=checkpoints, key=key, since=since, jobs=jobs)
     d = v.as_dict(app.lang)
     if v.ok:
         app.out(d, app.t("verify.ok", events=v.events, items=v.items, meetings=v.meetings, deliveries=v.deliveries)
@@ -1542,6 +1544,7 @@ def audit_verify(app: App, checkpoints: tuple[str, ...], key: str | None, since:
                 + (app.t("verify.signed_ok", n=len(v.checkpoint["files"]), keys=", ".join(v.checkpoint["key_ids"]))
                    if v.checkpoint else "")
                 + (app.t("verify.snapshots_ok", n=v.snapshots) if v.snapshots else "")
+                + (app.t("verify.segments_ok", n=v.segments, jobs=v.jobs) if v.segments else "")
                 + (app.t("verify.since_ok", seq=v.since, file=since, n=v.events - v.since)
                    if v.since is not None else ""))
         return

@@ -328,10 +328,10 @@ class MemoryTx:
     def stream(self, batch: int = 5000) -> Iterator[EventRecord]:
         yield from list(self.s.log)
 
-    def stream_rows(self, batch: int = 5000, after: int = 0) -> Iterator[tuple[Any, ...]]:
+    def stream_rows(self, batch: int = 5000, after: int = 0, until: int | None = None) -> Iterator[tuple[Any, ...]]:
         from store.chain import instant
 
-        for r in list(self.s.log[after:] if after else self.s.log):
+        for r in list(self.s.log[after:until]):
             yield (r.seq, instant(r.at), r.actor, r.authority, r.rulebook, r.item, r.meeting, r.type, r.payload,
                    r.prev_hash, r.hash, r.identity, r.schema, r.v)
 

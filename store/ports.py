@@ -73,8 +73,8 @@ class Reads(Protocol):
 
     def stream(self, batch: int = 5000) -> Iterator[EventRecord]: ...
 
-    def stream_rows(self, batch: int = 5000, after: int = 0) -> Iterator[tuple[Any, ...]]:
-        """Every event (after seq `after`) as a plain row in order, its time as the text that was hashed."""
+    def stream_rows(self, batch: int = 5000, after: int = 0, until: int | None = None) -> Iterator[tuple[Any, ...]]:
+        """Every event (after seq `after`, up to `until`) as a plain row in order, its time as the text that was hashed."""
         ...
 
     def meta(self, key: str) -> str | None: ...

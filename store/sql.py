@@ -893,12 +893,13 @@ class SqlTx:
         sql = f"SELECT {EVENT_COLS} FROM event" + w.sql() + " ORDER BY seq"
         return [_event(r) for r in self.all(sql + (f" LIMIT {int(limit)}" if limit is not None else ""), w.params)]
 
-    def _batches(self, name: str, batch: int, after: int = 0) -> Iterator[tuple[Any, ...]]:
-        """Every event row in order (after `after`), fetched in batches (a server-side cursor on
-        PostgreSQL): flat memory."""
+    def _batches(self, name: str, batch: int, after: int = 0, until: int | None = None) -> Iterator[tuple[Any, ...]]:
+        """Every event row in order (after `after`, up to `until`), fetched in batches (a
+        server-side cursor on PostgreSQL): flat memory."""
         cur = self.conn.cursor(name) if self.pg else self.conn.cursor()
         try:
-            where = f" WHERE seq > {int(after)}" if after else ""
+            bounds = ([f"seq > {int(after)}"] if after else []) + ([f"seq <= {int(until)}"] if until is not None else [])
+            where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
             cur.execute(f"SELECT {EVENT_COLS} FROM event{where} ORDER BY seq")
             while rows := cur.fetchmany(batch):
                 yield from rows
@@ -909,10 +910,11 @@ class SqlTx:
         """Every event in order, streamed in batches (flat memory): the auditor's pass."""
         return (_event(r) for r in self._batches("kaigi_audit", batch))
 
-    def stream_rows(self, batch: int = 5000, after: int = 0) -> Iterator[tuple[Any, ...]]:
-        """Every event (after `after`) as a plain row in order, its time as the very text that
-        was hashed (`chain.instant`): what the auditor's chain pass reads, without building records."""
-        for r in self._batches("kaigi_audit_rows", batch, after):
+    def stream_rows(self, batch: int = 5000, after: int = 0, until: int | None = None) -> Iterator[tuple[Any, ...]]:
+        """Every event (after `after`, up to `until`: one segment of a parallel verify) as a
+        plain row in order, its time as the very text that was hashed (`chain.instant`): what
+        the auditor's chain pass reads, without building records."""
+        for r in self._batches("kaigi_audit_rows", batch, after, until):
             at = r[1]
             if isinstance(at, str) and len(at) == 26:  # SQLite: naive UTC with microseconds
                 at = f"{at[:10]}T{at[11:]}+00:00"

@@ -50,6 +50,8 @@ class Verdict:
     replayer: Replayer = field(default_factory=Replayer, repr=False)
     since: int | None = None  # `--since`: the signed snapshot's event the replay resumed after
     snapshots: int = 0  # signed snapshots proven equal to the replay (a full verify)
+    segments: int = 0  # a full verify split at snapshots: its segments (engine.app.segments); 0: one pass
+    jobs: int = 1  # the processes that replayed them
     snapshot: bytes | None = field(default=None, repr=False)  # the state at the head, when asked
     head_at: Any = None
 
@@ -62,7 +64,7 @@ class Verdict:
                 "refused_attempts": self.refused, "deliveries": self.deliveries, "first_bad_seq": self.first_bad_seq,
                 "problem": self.problem.render(lang) if self.problem else None,
                 "head": {"seq": self.head[0], "hash": self.head[1]}, "checkpoint": self.checkpoint,
-                "since": self.since, "snapshots_proven": self.snapshots}
+                "since": self.since, "snapshots_proven": self.snapshots, "segments": self.segments}
 
 
 def parse_checkpoint(text: str) -> tuple[int, str]:
@@ -74,14 +76,17 @@ def parse_checkpoint(text: str) -> tuple[int, str]:
 
 def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, str]] = (),
            signed: Iterable[tuple[str, Any]] = (), since: tuple[str, Any, bytes] | None = None,
-           snapshot: bool | int = False) -> Verdict:
+           snapshot: bool | int = False, jobs: int | None = None) -> Verdict:
     """Check the whole log in one snapshot; stop at the first bad event. `signed`: (file,
     `checkpoints.Checkpoint`) pairs whose signatures were checked: the log must be theirs
     and still extend each; a full replay proves each snapshot they sign equal to its state.
     `since`: (file, checkpoint, snapshot bytes) whose hash the checkpoint signs (checked by
     `checkpoints.read_snapshot`): the replay resumes from that state after its event, and the
     events before it are not read. `snapshot`: keep the state at the head (`Verdict.snapshot`),
-    or (a number) after the first act that ends at or after that event (a bench's)."""
+    or (a number) after the first act that ends at or after that event (a bench's). `jobs`:
+    a full replay given signed checkpoints whose snapshots are kept beside them is split at
+    them and its segments replayed in up to `jobs` processes (default: one a core; 1: the
+    serial pass; engine.app.segments)."""
     signed = list(signed)
     if since is not None:
         signed.append(since[:2])
@@ -109,12 +114,77 @@ def verify(store: Any, *, replay: bool = True, checkpoints: Iterable[tuple[int, 
             if isinstance(resumed, Verdict):
                 return resumed
             start = resumed
-        with held_off():
-            v = _verify(tx, replay, marks, names, snaps=snaps, start=start, keep=snapshot)
+        points = _split_points(store, signed) if replay and start is None and snapshot is False and jobs != 1 else []
+        if points:
+            from engine.app import segments
+
+            plan = segments.plan(store.url, points, marks, names, snaps)
+            n = segments.jobs_for(jobs, len(plan))
+            v = _joined(segments.run(plan, n, replay_segment))
+            v.segments, v.jobs = len(plan), n
+        else:
+            with held_off():
+                v = _verify(tx, replay, marks, names, snaps=snaps, start=start, keep=snapshot)
         if signed:
             v.checkpoint = {"files": [f for f, _ in signed], "seqs": [cp.seq for _, cp in signed],
                             "key_ids": sorted({cp.key_id for _, cp in signed}), "ok": v.ok}
         return v
+
+
+def _split_points(store: Any, signed: list[tuple[str, Any]]) -> list[Any]:
+    """Where a full verify may split the log (engine.app.segments): a database the workers
+    can open themselves (a file, a server; not one in this process's memory)."""
+    url = getattr(store, "url", None) or ""
+    if not url.startswith(("sqlite:///", "postgresql")) or ":memory:" in url or not signed:
+        return []
+    from engine.app import segments
+
+    return segments.starts(signed)
+
+
+def replay_segment(seg: Any) -> Any:
+    """A worker's whole job in a full verify split at snapshots (engine.app.segments): open
+    the database read-only, restore the snapshot the segment starts from, verify its events
+    (up to the next snapshot, or to the head and the stored records for the last one)."""
+    from engine.app.checkpoints import Checkpoint, read_snapshot
+    from engine.app.segments import Outcome
+    from store import open_store
+
+    start = None
+    if seg.start is not None:
+        s = seg.start
+        cp = Checkpoint(s.log, s.seq, s.hash, None, "", s.key_id, s.snapshot)
+        resumed = _resume((s.file, cp, read_snapshot(s.file, cp)))
+        if isinstance(resumed, Verdict):
+            v = resumed
+        else:
+            start = resumed
+    if seg.start is None or start is not None:
+        store = open_store(seg.url, readonly=True, pool=1)
+        try:
+            with store.read() as tx, held_off():
+                v = _verify(tx, True, dict(seg.marks), dict(seg.names), snaps=dict(seg.snaps), start=start,
+                            until=seg.until, whole=True)
+        finally:
+            store.close()
+    return Outcome(v.ok, v.events, v.refused, v.snapshots, v.first_bad_seq, v.problem, v.head, v.head_at,
+                   v.items, v.meetings, v.deliveries)
+
+
+def _joined(outcomes: list[Any]) -> Verdict:
+    """One verdict from the segments': the first failing one's problem, the counts of all
+    judged up to it (as the one pass counts up to its first bad event), the last's head."""
+    v = Verdict()
+    for o in outcomes:
+        v.refused += o.refused
+        v.snapshots += o.snapshots
+        v.events = o.events  # a segment counts from its start's event
+        v.head, v.head_at = o.head, o.head_at
+        v.items, v.meetings, v.deliveries = o.items, o.meetings, o.deliveries
+        if not o.ok:
+            v.fail(o.first_bad_seq, o.problem)
+            break
+    return v
 
 
 def _resume(since: tuple[str, Any, bytes]) -> "tuple[tuple[int, str, str, int], Replayer] | Verdict":
@@ -133,11 +203,16 @@ def _resume(since: tuple[str, Any, bytes]) -> "tuple[tuple[int, str, str, int], 
 
 def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] | None = None, *,
             snaps: dict[int, tuple[str, str]] | None = None,
-            start: tuple[tuple[int, str, str, int], Replayer] | None = None, keep: bool | int = False) -> Verdict:
+            start: tuple[tuple[int, str, str, int], Replayer] | None = None, keep: bool | int = False,
+            until: int | None = None, whole: bool = False) -> Verdict:
     """The chain over raw rows (the time as the text that was hashed: no parsing), then,
     if asked, each event replayed: from genesis, or from `start` (a restored snapshot's
     position and replayer). `snaps`: event -> (the signed snapshot hash, its file): the
-    replayed state there must encode to it."""
+    replayed state there must encode to it. `until`: one segment of a parallel verify
+    (engine.app.segments), the events up to there only, its end a signed snapshot checked
+    in `snaps`; the head and the stored records are the last segment's to check. `whole`:
+    from `start`, every stored record compared (the last segment), not only those touched
+    (`--since`)."""
     import hashlib as _h
 
     v = Verdict()
@@ -151,7 +226,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
     judge = v.replayer.judge if replay else None
     snaps = snaps if replay and snaps else {}
     keep_at = int(keep) if replay and keep is not True else 0
-    for row in tx.stream_rows(after=expect - 1):
+    for row in tx.stream_rows(after=expect - 1, until=until):
         seq, at, actor, authority, rulebook, item, meeting, type_, payload, prev_hash, digest, ident, schema, ver = row
         if seq != expect:
             v.fail(min(seq, expect), Msg("verify.gap", after=expect - 1, seq=seq))
@@ -190,7 +265,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         if seq in snaps:
             want, file = snaps[seq]
             try:
-                got = snapshots.digest_of(snapshots.encode(v.replayer, seq, digest, at, ver))
+                got = snapshots.state_digest(v.replayer, seq, digest, at, ver)
             except snapshots.Unsnappable:
                 got = None
             if got != want:
@@ -204,6 +279,8 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         v.fail(v.events + 1, Msg("verify.signed_beyond", end=v.events, seq=min(missing), file=file) if file else
                Msg("verify.checkpoint_beyond", end=v.events, seq=min(missing)))
         return v
+    if until is not None:
+        return v  # a segment: the signed snapshot at `until` was checked above
     head = tx.head()
     v.head_at = head.at
     if head.seq > v.events:
@@ -222,7 +299,7 @@ def _verify(tx: Any, replay: bool, marks: dict[int, str], names: dict[int, str] 
         if cut is not None:
             v.fail(v.events, cut)
             return v
-        if start is None:
+        if start is None or whole:
             _compare(tx, v)
             if v.ok:
                 _deliveries(tx, v)
@@ -391,9 +468,14 @@ def _deliveries(tx: Any, v: Verdict, rows: Iterable[Any] | None = None) -> None:
     r = v.replayer
     due = r.due.peek if isinstance(r.due, snapshots.Packed) else r.due.get
     sent = r.sent.peek if isinstance(r.sent, snapshots.Packed) else r.sent.get
+    key: Any = None
+    fired: Any = None
+    settling: Any = None
     for d in _chunked_deliveries(tx) if rows is None else rows:
         v.deliveries += 1
-        fired = due((d.reminder, d.rung))
+        if (d.reminder, d.rung) != key:  # a rung's messages lie together: its records read once (a snapshot's decoded)
+            key = (d.reminder, d.rung)
+            fired, settling = due(key), sent(key) or {}
         if fired is None or d.recipient not in fired.recipients:
             v.fail(None, Msg("verify.delivery_stray", id=d.id, reminder=d.reminder, rung=d.rung, who=d.recipient))
             return
@@ -405,7 +487,7 @@ def _deliveries(tx: Any, v: Verdict, rows: Iterable[Any] | None = None) -> None:
         if fired.routes and route_digest(d.recipient, d.channel, d.address or "", d.ics) not in fired.routes:
             v.fail(None, Msg("verify.delivery_route", id=d.id, who=d.recipient))
             return
-        settled = (sent((d.reminder, d.rung)) or {}).get(d.recipient)
+        settled = settling.get(d.recipient)
         if d.status in ("sent", "failed") and settled != d.status:
             v.fail(None, Msg("verify.delivery_status", id=d.id, status=d.status))
             return

@@ -206,3 +206,20 @@ def read_snapshot(checkpoint_file: str, cp: Checkpoint) -> bytes:
     if hashlib.sha256(data).hexdigest() != cp.snapshot:
         raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file)
     return data
+
+
+def snapshot_intact(checkpoint_file: str, sha: str) -> bool:
+    """Whether the snapshot beside `checkpoint_file` is there and its canonical bytes hash to
+    `sha`: read, decompressed and hashed a piece at a time (a full verify choosing where to
+    split the log holds none of it; engine.app.segments)."""
+    digest, unpack = hashlib.sha256(), zlib.decompressobj()
+    try:
+        with open(snapshot_file(checkpoint_file), "rb") as fh:
+            while piece := fh.read(1 << 20):
+                while piece:
+                    digest.update(unpack.decompress(piece, 1 << 22))
+                    piece = unpack.unconsumed_tail
+            digest.update(unpack.flush())
+    except (OSError, zlib.error):
+        return False
+    return unpack.eof and not unpack.unused_data and digest.hexdigest() == sha

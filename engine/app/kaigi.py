@@ -261,11 +261,12 @@ class Kaigi:
         return out
 
     def verify(self, *, checkpoints: Sequence[str] = (), key: str | None = None, replay: bool = True,
-               since: str | None = None) -> Any:
+               since: str | None = None, jobs: int | None = None) -> Any:
         """`audit verify`: the whole log in one snapshot. Each checkpoint is `SEQ:HASH` or a
         signed checkpoint file, whose signature is checked with the public key `key` first.
         `since`: a signed checkpoint file with a snapshot beside it: the replay resumes from
-        that state (its bytes must hash to what the checkpoint signs), reading only later events."""
+        that state (its bytes must hash to what the checkpoint signs), reading only later events.
+        `jobs`: processes for a full verify split at the signed snapshots (engine.app.segments)."""
         from engine.app import audit
         from engine.app import checkpoints as cps
 
@@ -289,7 +290,7 @@ class Kaigi:
         from engine.app.guard import translated
 
         with translated():
-            return audit.verify(self.store, replay=replay, checkpoints=marks, signed=signed, since=resume)
+            return audit.verify(self.store, replay=replay, checkpoints=marks, signed=signed, since=resume, jobs=jobs)
 
     # ------------------------------------------------------------ PostgreSQL's roles (R-I3)
     def db_grants(self, *, apply: bool = False) -> list[str]:

@@ -209,3 +209,47 @@ def test_since_needs_a_snapshot_and_a_key(signed, tmp_path):
     Path(f"{other}.snapshot").unlink()
     r = kaigi("audit", "verify", "--since", str(other), "--key", pub)
     assert r.exit_code == 2 and "snapshot file" in r.stderr and "is not there" in r.stderr
+
+
+def test_a_full_verify_with_kept_snapshots_replays_its_segments_side_by_side(snapped, tmp_path):
+    kaigi, cp, pub, key = snapped
+    later = tmp_path / "later.json"
+    assert kaigi("audit", "checkpoint", "--sign", key, "--out", str(later), "--snapshot").exit_code == 0
+    assert kaigi("--as", "yamamoto", "item", "file", "もう一件").exit_code == 0
+    r = kaigi("audit", "verify", "--checkpoint", str(cp), "--checkpoint", str(later), "--key", pub, "--jobs", "2")
+    assert r.exit_code == 0, r.output
+    assert "2 signed snapshot(s) equal" in r.stdout and "3 segments between the snapshots, 2 processes" in r.stdout
+    one = json.loads(kaigi("--json", "audit", "verify", "--checkpoint", str(cp), "--checkpoint", str(later),
+                           "--key", pub, "--jobs", "1").stdout)
+    both = json.loads(kaigi("--json", "audit", "verify", "--checkpoint", str(cp), "--checkpoint", str(later),
+                            "--key", pub).stdout)
+    assert (one["segments"], both["segments"]) == (0, 3)
+    assert {k: v for k, v in one.items() if k != "segments"} == {k: v for k, v in both.items() if k != "segments"}
+    assert kaigi("audit", "verify", "--jobs", "0").exit_code == 2
+
+
+def test_a_signed_snapshot_that_is_not_the_replay_fails_the_segmented_verify_naming_it(snapped):
+    """The auditor's key signs a snapshot of a state the log never replays to (an item's title
+    changed in it): the segment before it ends elsewhere, and the verify names the event and file."""
+    import dataclasses
+    import zlib
+
+    from engine.app.checkpoints import load_private, pack, sign
+    from engine.core import snapshot as snap
+
+    kaigi, cp, pub, key = snapped
+    statement = json.loads(cp.read_text())
+    (k, digest, at, ver), r = snap.restore(zlib.decompress(Path(f"{cp}.snapshot").read_bytes()))
+    first = next(iter(r.world.items))
+    r.world.items[first] = dataclasses.replace(r.world.items[first], title="改ざん")
+    forged = snap.encode(r, k, digest, at, ver)
+    Path(f"{cp}.snapshot").write_bytes(pack(forged))
+    import datetime as dt
+
+    signed = sign(statement["log"], k, digest, dt.datetime.fromisoformat(statement["head_at"]),
+                  dt.datetime.fromisoformat(statement["taken_at"]), load_private(key), snap.digest_of(forged))
+    cp.write_text(json.dumps(signed))
+    r = kaigi("--json", "audit", "verify", "--checkpoint", str(cp), "--key", pub, "--jobs", "2")
+    assert r.exit_code == 7
+    out = json.loads(r.stdout)
+    assert out["segments"] == 2 and out["first_bad_seq"] == k and str(cp) in out["problem"]

@@ -197,3 +197,98 @@ def test_a_restored_map_finds_each_of_many_keys_and_no_other():
     assert all(again.due.peek(k) == v for k, v in r.due.items())
     assert all(k not in again.due for k in (("item:1:x", 0), ("a", 0), ("z", 9), ("item:7:x", 0)))
     assert list(again.due) == list(r.due) and len(again.due) == 1000
+
+
+# ---------------------------------------------------------------- a full verify in segments (issue 21, part 3)
+def kept(svc, tmp_path, name, data):
+    """A signed checkpoint (its signature taken as checked) with its snapshot kept beside it."""
+    from engine.app.checkpoints import pack, snapshot_file
+
+    (seq, digest, _, _), _r = snap.restore(data)
+    file = str(tmp_path / name)
+    with open(snapshot_file(file), "wb") as fh:
+        fh.write(pack(data))
+    return file, _Cp(svc, seq, digest, snap.digest_of(data))
+
+
+def snapped_log(svc, clock, tmp_path):
+    """A busy log with two snapshots kept along it, and events after the last."""
+    busy_log(svc, clock)
+    signed = [kept(svc, tmp_path, "a.json", verify(svc.store, snapshot=True).snapshot)]
+    walk_to(svc, "in_progress", title="その後")
+    clock.advance(days=30)
+    Dispatcher(svc, {"email": Collect()}).run_once()
+    signed.append(kept(svc, tmp_path, "b.json", verify(svc.store, snapshot=True).snapshot))
+    walk_to(svc, "council", title="その後の後")
+    return signed
+
+
+def same(a, b):
+    return (a.ok, a.events, a.refused, a.snapshots, a.first_bad_seq, a.problem and a.problem.render("en"),
+            a.items, a.meetings, a.deliveries) == \
+           (b.ok, b.events, b.refused, b.snapshots, b.first_bad_seq, b.problem and b.problem.render("en"),
+            b.items, b.meetings, b.deliveries)
+
+
+def test_a_full_verify_split_at_the_snapshots_agrees_with_the_serial_one(svc, clock, tmp_path):
+    signed = snapped_log(svc, clock, tmp_path)
+    serial = verify(svc.store, signed=signed, jobs=1)
+    parallel = verify(svc.store, signed=signed, jobs=2)
+    assert serial.ok and serial.snapshots == 2 and serial.segments == 0
+    assert parallel.segments == 3 and same(parallel, serial) and parallel.head == serial.head
+
+
+def test_a_snapshot_that_is_not_the_replay_up_to_it_fails_the_segmented_verify_naming_it(svc, clock, tmp_path):
+    import dataclasses
+
+    signed = snapped_log(svc, clock, tmp_path)
+    import zlib
+    from pathlib import Path
+
+    from engine.app.checkpoints import snapshot_file
+
+    file = signed[0][0]
+    (k, digest, at, ver), r = snap.restore(zlib.decompress(Path(snapshot_file(file)).read_bytes()))
+    first = next(iter(r.world.items))
+    r.world.items[first] = dataclasses.replace(r.world.items[first], title="forged")  # signed, but not the replay
+    signed[0] = kept(svc, tmp_path, "a.json", snap.encode(r, k, digest, at, ver))
+    bad = verify(svc.store, signed=signed, jobs=2)
+    assert bad.segments == 3 and not bad.ok and bad.first_bad_seq == k
+    assert f"differs from the snapshot signed checkpoint {file}" in bad.problem.render("en")
+    assert same(bad, verify(svc.store, signed=signed, jobs=1))
+
+
+def test_altered_events_inside_a_segment_fail_it_as_the_serial_verify_fails(svc, clock, tmp_path):
+    from tests.conftest import drop_append_only
+    from tests.redteam.test_tamper import rehash_from
+
+    signed = snapped_log(svc, clock, tmp_path)
+    (_, a), (_, b) = signed
+    with svc.store.read() as tx:
+        inside = next(e.seq for e in tx.stream() if a.seq < e.seq <= b.seq and e.type == "ItemFiled")
+    drop_append_only(svc.store)
+    rehash_from(svc.store, inside, lambda d: {**d, "title": "forged"})  # a consistent forgery from there on
+    bad = verify(svc.store, signed=signed, jobs=2)
+    assert bad.segments == 3 and not bad.ok and a.seq < bad.first_bad_seq <= b.seq
+    assert same(bad, verify(svc.store, signed=signed, jobs=1))
+
+
+def test_the_last_segment_compares_every_stored_record(svc, clock, tmp_path):
+    from tests.conftest import drop_append_only, raw
+
+    signed = snapped_log(svc, clock, tmp_path)
+    drop_append_only(svc.store)
+    raw(svc.store, "UPDATE item SET title = 'forged' WHERE id = 1")  # untouched since the first snapshot
+    bad = verify(svc.store, signed=signed, jobs=2)
+    assert bad.segments == 3 and not bad.ok and "item 1" in bad.problem.render("en")
+    assert same(bad, verify(svc.store, signed=signed, jobs=1))
+
+
+def test_a_kept_snapshot_whose_bytes_are_not_the_signed_ones_is_not_split_at(svc, clock, tmp_path):
+    from engine.app.checkpoints import snapshot_file
+
+    signed = snapped_log(svc, clock, tmp_path)
+    with open(snapshot_file(signed[0][0]), "wb") as fh:
+        fh.write(b"garbage")
+    v = verify(svc.store, signed=signed, jobs=2)
+    assert v.ok and v.snapshots == 2 and v.segments == 2  # the first proven by the hash the segment reaches
