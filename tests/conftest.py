@@ -88,6 +88,9 @@ def _compile_kaigi() -> None:
         compileall.compile_file(root / "cli.py", quiet=2)
     except OSError:
         pass  # a read-only checkout: the processes compile as before
+    from engine import i18n
+
+    i18n.catalog()  # and the message catalog's parse kept beside it, which they read (engine.i18n._load)
 
 
 def pytest_configure(config: pytest.Config) -> None:

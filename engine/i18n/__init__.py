@@ -9,6 +9,9 @@ Pure: the catalog is package data, read once.
 """
 
 import datetime as dt
+import marshal
+import os
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +27,42 @@ _WEEKDAYS_JA = "月火水木金土日"
 
 
 def _load(name: str) -> dict[str, Any]:
-    return tomllib.loads((HERE / name).read_text(encoding="utf-8"))
+    """A catalog, parsed. Every command renders words, and parsing the 137 KB message catalog
+    is ~17 ms of a command's ~190 ms of CPU; so the parse is kept beside the source as a
+    .pyc is (`__pycache__/NAME.SIZE.MTIME_NS.marshal`: a changed source is another name, so
+    a stale copy is never read), read back in under a millisecond. Written only where Python
+    would write bytecode (not under PYTHONDONTWRITEBYTECODE, not in a read-only install);
+    a copy that cannot be read is parsed again."""
+    src = HERE / name
+    st = src.stat()
+    kept = HERE / "__pycache__" / f"{name}.{st.st_size}.{st.st_mtime_ns}.marshal"
+    try:
+        data = marshal.loads(kept.read_bytes())
+        if isinstance(data, dict):
+            return data
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    data = tomllib.loads(src.read_text(encoding="utf-8"))
+    if not sys.dont_write_bytecode:
+        _keep(kept, data)
+    return data
+
+
+def _keep(path: Path, data: dict[str, Any]) -> None:
+    """Write the parsed catalog atomically (another process may be reading it); drop the
+    copies of earlier versions of the same source. Best effort: a failure only costs a parse."""
+    try:
+        blob = marshal.dumps(data)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(blob)
+        os.replace(tmp, path)
+        stem = path.name.split(".", 2)[:2]
+        for old in path.parent.glob(f"{stem[0]}.{stem[1]}.*.marshal"):
+            if old != path:
+                old.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
 
 
 @lru_cache(maxsize=1)
