@@ -91,6 +91,10 @@ def _compile_kaigi() -> None:
     from engine import i18n
 
     i18n.catalog()  # and the message catalog's parse kept beside it, which they read (engine.i18n._load)
+    import engine.app.kaigi  # noqa: F401  # and the records' methods, compiled once and kept (store.frozen)
+    from store import frozen
+
+    frozen.keep()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -21,7 +21,7 @@ names what any event type lacks; tests/unit/test_acts_registry.py fails on it.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from store.frozen import record
 from typing import Any
 
 from engine.core import decide, papers, people, sittings
@@ -31,7 +31,7 @@ ACT, ADOPTED, DELIVERY, REFUSAL, LEGACY = "act", "adopted", "delivery", "refusal
 REPLAY_KINDS = (ACT, ADOPTED, DELIVERY, REFUSAL, LEGACY)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Declared:
     """One event type as the registry declares it (see the module's docstring)."""
 

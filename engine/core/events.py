@@ -16,7 +16,6 @@ import datetime as dt
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from sys import intern
 from typing import Any, ClassVar, TypeVar, dataclass_transform
 
@@ -24,7 +23,7 @@ import orjson
 
 from engine.core.errors import ReplayMismatch
 from store.chain import canonical, instant
-from store.frozen import record
+from store.frozen import made, record
 
 REGISTRY: dict[str, type["Event"]] = {}
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -32,7 +31,7 @@ RENAMED = {"src": "from", "dest": "to"}  # Python names for payload keys that ar
 _parse = dt.datetime.fromisoformat
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Event:
     """Base of all events. `type` and `schema` are class attributes set by `@event`."""
 
@@ -136,8 +135,7 @@ def _encoder(cls: type[Event]) -> Callable[[Event], dict[str, Any]]:
         else:
             lines.append(f"    out[{key!r}] = {value}")
     lines.append("    return out")
-    exec("\n".join(lines), scope)  # noqa: S102 (code made here from the event class's own field names)
-    fn = scope["payload"]
+    fn = made("\n".join(lines) + "\n", scope, cls.__module__, "payload")  # compiled once, kept (store.frozen)
     fn.__qualname__ = f"{cls.__qualname__}.payload"
     return fn  # type: ignore[no-any-return]
 
@@ -187,8 +185,7 @@ def _decoder(cls: type[Event]) -> Callable[[dict[str, Any], int | None, int | No
     scope: dict[str, Any] = {"_cls": cls, "_D": {n: dflt for n, _, _, dflt in cls._spec},
                              "_t": lambda v: None if v is None else _parse(v),
                              "_tuple": lambda v: None if v is None else tuple([_name(x) for x in v]), "_name": _name}
-    exec(src, scope)  # noqa: S102 (code made here from the event class's own field names)
-    return scope["decode"]  # type: ignore[no-any-return]
+    return made(src + "\n", scope, cls.__module__, "decode")  # type: ignore[no-any-return]
 
 
 def decode(type_: str, schema: int, payload: str | bytes, item: int | None, meeting: int | None) -> Event:

@@ -5,12 +5,12 @@ records the identity kind with every event. `SYSTEM` sets a database up, `SCHEDU
 records what the reminder daemon did. Only a training database takes a name on trust.
 """
 
-from dataclasses import dataclass
+from store.frozen import record
 
 IDENTITIES = ("training", "os", "db", "web", "system", "scheduler")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Actor:
     """A member as authenticated: `identity` is how (an OS account, a database role, a web
     login), or `training` when the database takes names on trust."""

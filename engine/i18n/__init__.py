@@ -14,7 +14,7 @@ import os
 import sys
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from store.frozen import record
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,7 @@ def joined(parts: Iterable[str], lang: str, last: str = "or") -> str:
     return ", ".join(parts[:-1]) + f" {last} " + parts[-1]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class A:
     """A title with its English article: `a team-lead meeting` / `班長会議`."""
 
@@ -190,7 +190,7 @@ class A:
         return ("an " if en[:1].lower() in "aeiou" or en.startswith("HQ") else "a ") + en
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Plain:
     """A title in one language only, without the Japanese beside the English."""
 
@@ -200,7 +200,7 @@ class Plain:
         return str(self.title.ja if lang == "ja" else self.title.en)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Any_:
     """Several titles joined: `A, B or C` / `A、B又はC`."""
 
@@ -211,7 +211,7 @@ class Any_:
         return joined([render(x, lang) for x in self.titles], lang, self.last)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Person:
     """A member as people read them: by name, with the login they type."""
 
@@ -227,7 +227,7 @@ class Person:
         return f"{name}({self.login})" if lang == "ja" else f"{name} ({self.login})"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class When:
     """An instant for people: Japan time, 令和 and the weekday in Japanese."""
 
@@ -298,7 +298,7 @@ def act_title(name: str, lang: str, book: Any = None) -> str:
     return (entry.get(lang_of(lang)) or name) if entry else name
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Said:
     """Words kept in the log in both languages (a refusal's reason, written when it was
     refused): the Japanese on a Japanese page, the English otherwise, either if one is empty."""
