@@ -238,33 +238,40 @@ def _check_transitions(b: Rulebook) -> Iterator[Found]:
     seen: set[tuple[str, str, str | None]] = set()
     if not b.transitions:
         yield "transitions", "at least one transition"
-    numbers = _file_numbers(b)
+    numbers: list[int] = []
+
+    def where(i: int) -> str:
+        """`transitions[N]` as the author numbered the entries; the file is read again for
+        that only when there is a problem to name (a valid book is parsed once)."""
+        if not numbers:
+            numbers.extend(_file_numbers(b) or [-1])
+        return f"transitions[{numbers[i] if 0 <= i < len(numbers) and numbers[i] >= 0 else i}]"
+
     for i, t in enumerate(b.transitions):
-        p = f"transitions[{numbers[i] if i < len(numbers) else i}]"
         for end, name in (("from", t.source), ("to", t.dest)):
             if name not in b.states:
-                yield _say(f"{p}.{end}", "state_unknown", known=_known(b.states), got=name)
+                yield _say(f"{where(i)}.{end}", "state_unknown", known=_known(b.states), got=name)
         if t.items not in b.body_kinds:
-            yield _say(f"{p}.items", "kind_unknown", known=_known(b.body_kinds), got=t.items)
+            yield _say(f"{where(i)}.items", "kind_unknown", known=_known(b.body_kinds), got=t.items)
         if t.meeting is not None and t.meeting not in b.meetings:
-            yield f"{p}.meeting", f"a meeting kind ({_one_of(b.meetings)}), got {t.meeting!r}"
+            yield f"{where(i)}.meeting", f"a meeting kind ({_one_of(b.meetings)}), got {t.meeting!r}"
         for role in t.roles:
             if role not in b.roles:
-                yield _say(f"{p}.roles", "role_unknown", got=role)
+                yield _say(f"{where(i)}.roles", "role_unknown", got=role)
         if (t.trigger, t.source, t.items) in seen:
-            yield f"{p}.trigger", f"one transition per trigger and state; {t.trigger!r} from {t.source!r} twice"
+            yield f"{where(i)}.trigger", f"one transition per trigger and state; {t.trigger!r} from {t.source!r} twice"
         seen.add((t.trigger, t.source, t.items))
         for need in t.requires:
             if need not in _REQUIREMENTS:
-                yield f"{p}.requires", f"{_one_of(_REQUIREMENTS)}, got {need!r}"
+                yield f"{where(i)}.requires", f"{_one_of(_REQUIREMENTS)}, got {need!r}"
         if t.fired_by not in (None, "convene") or (t.fired_by and not t.meeting):
-            yield f"{p}.fired_by", "\"convene\" on a transition that names its meeting"
+            yield f"{where(i)}.fired_by", "\"convene\" on a transition that names its meeting"
         if t.spawns is not None:
             kind, _, state = t.spawns.partition(":")
             if kind not in b.body_kinds or state not in b.states:
-                yield f"{p}.spawns", f"<body kind>:<state>, e.g. hq:pre_review; got {t.spawns!r}"
+                yield f"{where(i)}.spawns", f"<body kind>:<state>, e.g. hq:pre_review; got {t.spawns!r}"
         if t.source in b.states and b.states[t.source].final:
-            yield f"{p}.from", f"an open state; {t.source!r} is final"
+            yield f"{where(i)}.from", f"an open state; {t.source!r} is final"
 
 
 def _file_numbers(b: Rulebook) -> list[int]:
