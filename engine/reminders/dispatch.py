@@ -516,10 +516,16 @@ class Dispatcher:
     # ------------------------------------------------------------ a pass
     def run_once(self) -> PassStats:
         """Fire and deliver everything due now (after downtime: all that is overdue, once)."""
+        from engine.infra.collector import held_off
+
         stats = PassStats()
         for _ in range(100000):
-            fired, claimed = self.fire_due(stats)
-            sent = self.deliver_due(stats, claimed)
+            # a batch makes thousands of records and leaves next to no cycles: the collector
+            # is held off while it runs (each generation-0 collection walked the batch's live
+            # records, and now and then every object of the process), back on between batches
+            with held_off():
+                fired, claimed = self.fire_due(stats)
+                sent = self.deliver_due(stats, claimed)
             if not fired and not sent:
                 break
         return stats

@@ -574,6 +574,11 @@ def _quit(conn: smtplib.SMTP) -> None:
         conn.close()
 
 
+# what json.dumps(record, ensure_ascii=False) gives, from one encoder (dumps makes one per call
+# when given an option: a pass writes a line per message)
+_LINE = json.JSONEncoder(ensure_ascii=False)
+
+
 class OutboxSender:
     """Appends each message as one JSON line; the line is on disk (fsync) before ``send`` returns.
 
@@ -716,7 +721,7 @@ class OutboxSender:
                 {"filename": a.filename, "media_type": a.media_type, "sha256": hashlib.sha256(a.content).hexdigest(),
                  "size": len(a.content)} for a in msg.attachments
             ]
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+        line = (_LINE.encode(record) + "\n").encode("utf-8")
         try:
             if self._fd is not None:
                 self._append_batched(self._fd, line, msg.message_id if msg.resend else None)
