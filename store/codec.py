@@ -195,9 +195,7 @@ _MEETING_FIELDS: tuple[tuple[str, Any], ...] = (
 
 def _changes_for(fields: tuple[tuple[str, Any], ...], derived: tuple[str, ...]) -> Callable[..., dict[str, Any]]:
     """Straight-line code comparing each field of two records (`is`, then `!=`) and encoding
-    the changed ones; with the reminders, the times derived from them (`derived`) that
-    changed (a scheduler's rung moves an item's next time, rarely its deadline: SQLite
-    rewrites the index entry of every column it is told to set)."""
+    the changed ones; with the reminders, the times derived from them (`derived`)."""
     scope: dict[str, Any] = {"_plain": _plain_field}
     lines = ["def changes(new, old, t=_t_out):", "    row = {'id': new.id}"]
     scope["_t_out"] = t_out
@@ -212,11 +210,9 @@ def _changes_for(fields: tuple[tuple[str, Any], ...], derived: tuple[str, ...]) 
         else:
             scope[f"_enc_{name}"] = enc
             lines.append(f"        row[{name!r}] = _enc_{name}(a, t)")
-        if name == "reminders":  # the times they give, where those moved (an index each)
+        if name == "reminders":
             for d in derived:
-                lines.append(f"        v = new.{d}")
-                lines.append(f"        if v != old.{d}:")
-                lines.append(f"            row[{d!r}] = t(v)")
+                lines.append(f"        row[{d!r}] = t(new.{d})")
     lines.append("    return row")
     exec("\n".join(lines), scope)  # noqa: S102 (code made here from the records' own field names)
     return scope["changes"]  # type: ignore[no-any-return]
