@@ -137,7 +137,9 @@ def kaigi_side(path: Path, outbox: Path, batch: int) -> Callable[[], int]:
 
     store = SqlStore(f"sqlite:///{path}", clock=lambda: NOW)
     kaigi = Kaigi(store)
-    kaigi.training()  # the roster and rulebook are read once per process; not part of a pass
+    kaigi.training()  # the roster and rulebook are read once per process; not part of a pass:
+    with store.read() as tx:  # (training() reads the mode alone; the first world parses the rulebooks)
+        kaigi.world(tx)
     dispatcher = Dispatcher(kaigi, {"outbox": OutboxSender(outbox)}, batch=batch)
     with store.read() as tx:
         due = len(tx.items(due_by=NOW))

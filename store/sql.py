@@ -1150,6 +1150,8 @@ class SqlTx:
                      "attachment) VALUES (:dedupe_key, :reminder, :item_id, :meeting_id, :rung, :recipient, :channel, "
                      ":address, :message_id, :subject, :body, :ics, :status, :attempts, :next_attempt_at, "
                      ":created_at, :attachment) ON CONFLICT (dedupe_key) DO NOTHING")
+    _ADD_DELIVERY_AT = _ADD_DELIVERY.split(" VALUES ")[0] + " VALUES (" + ", ".join("?" * 17) + \
+        ") ON CONFLICT (dedupe_key) DO NOTHING"
 
     def add_deliveries(self, rows: Sequence[DeliveryRecord]) -> None:
         """Insert messages; one that exists already (same dedupe key) is left alone."""
@@ -1157,17 +1159,23 @@ class SqlTx:
         if not rows:
             return
         t, created = self.t, self.t(self.now)
-        values = [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item, "meeting_id": d.meeting,
-                   "rung": d.rung, "recipient": d.recipient, "channel": d.channel, "address": d.address,
-                   "message_id": d.message_id, "subject": d.subject, "body": d.body, "ics": d.ics,
-                   "status": d.status, "attempts": d.attempts, "next_attempt_at": t(d.next_attempt_at),
-                   "created_at": created, "attachment": d.attachment} for d in rows]
         if self.pg or self._ahead:
+            values = [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item,
+                       "meeting_id": d.meeting, "rung": d.rung, "recipient": d.recipient, "channel": d.channel,
+                       "address": d.address, "message_id": d.message_id, "subject": d.subject, "body": d.body,
+                       "ics": d.ics, "status": d.status, "attempts": d.attempts,
+                       "next_attempt_at": t(d.next_attempt_at), "created_at": created, "attachment": d.attachment}
+                      for d in rows]
             self.many(self._ADD_DELIVERY, values)
             return
+        # SQLite: positional parameters, in _ADD_DELIVERY's order (sqlite3 binds a tuple without
+        # a lookup per name: a pass inserts a message per reminder)
         cur = self.conn.cursor()
         try:
-            cur.executemany(self._ADD_DELIVERY, values)
+            cur.executemany(self._ADD_DELIVERY_AT, [
+                (d.dedupe_key, d.reminder, d.item, d.meeting, d.rung, d.recipient, d.channel, d.address, d.message_id,
+                 d.subject, d.body, d.ics, d.status, d.attempts, t(d.next_attempt_at), created, d.attachment)
+                for d in rows])
             inserted = cur.rowcount
         finally:
             cur.close()

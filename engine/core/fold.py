@@ -183,6 +183,8 @@ def apply(world: World, stamp: Stamp, event: ev.Event, changes: Changes) -> None
     handler = _HANDLERS.get(type(event))
     if handler is None:
         raise ReplayMismatch("replay.unknown_type", type=event.type)
+    if handler is _nothing:  # a fact that changes no state (a message sent): nothing to fold or plan
+        return
     f = Fold(world, changes)
     try:
         handler(f, stamp, event)

@@ -70,7 +70,10 @@ _RUNGS_AT_ONCE = 8  # rungs of one reminder fired in one transaction (the rest: 
 
 
 def _due(record: Any, now: dt.datetime) -> bool:
-    return record is not None and record.next_due_at is not None and record.next_due_at <= now
+    if record is None:
+        return False
+    at = record.next_due_at  # (a property: the least of its reminders' times, asked once)
+    return at is not None and at <= now
 
 
 @dataclass
@@ -90,7 +93,12 @@ def backoff(attempts: int) -> dt.timedelta:
 def message_id(ident: str, rung: int, login: str, domain: str) -> str:
     """The Message-ID of one delivery: the same for every resend of it (kept in its row)."""
     token = hashlib.sha256(f"{ident}#{rung}#{login}".encode()).hexdigest()[:20]
-    return f"<kaigi.{token}.{rung}.{header_token(login)}@{mail_domain(domain)}>"
+    return f"<kaigi.{token}.{rung}.{_id_tail(login, domain)}"
+
+
+@lru_cache(maxsize=1024)  # pure; a pass asks it once per message, of a roster's few logins
+def _id_tail(login: str, domain: str) -> str:
+    return f"{header_token(login)}@{mail_domain(domain)}>"
 
 
 @lru_cache(maxsize=64)  # pure, and asked once per message
@@ -122,6 +130,7 @@ class Dispatcher:
         self._people: dict[str, tuple[str, str]] = {}  # login -> (name for the To header, lang), per batch
         self._papers: dict[str, Attachment | None] = {}  # sha256 -> the stored document, per batch
         self._routes: dict[str, object] = {}  # channel -> its sender (or None), per batch
+        self._rules: tuple[Any, dict[tuple[str, str], Any]] | None = None  # (book, (key, planned under) -> rule)
         self.log_id: str | None = None  # the log's name: the calendar UID of its meetings
         self.after_send = after_send  # test hook: called after a send, before it is settled
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.UTC))
@@ -166,6 +175,7 @@ class Dispatcher:
             # the pass's texts by shape and its recipients by rule, rung and body: the roster,
             # the book and the time are the same for every reminder fired in this transaction
             shapes = Shapes(w, book, now, training, open_meetings, self.base_url)
+            self._rules = None  # the reminders' rules, looked up afresh for this transaction
             reached: dict[tuple[int, int, str], tuple[Any, list[str], list[str]]] = {}
             rows: list[DeliveryRecord] = []
             fired = 0
@@ -207,7 +217,13 @@ class Dispatcher:
               training: bool, open_meetings: tuple[Any, ...], shapes: Shapes | None = None,
               reached: dict[tuple[int, int, str], tuple[Any, list[str], list[str]]] | None = None,
               ) -> tuple[ReminderDue | None, list[DeliveryRecord]]:
-        rule = rule_for(w, book, p.key, p.book)
+        rules = self._rules
+        if rules is None or rules[0] is not book:  # (the rules of one book: looked up once per pass)
+            rules = self._rules = (book, {})
+        found = rules[1].get((p.key, p.book), _UNSET)
+        if found is _UNSET:
+            found = rules[1][(p.key, p.book)] = rule_for(w, book, p.key, p.book)
+        rule = found
         if rule is None:
             return None, []
         rung, ident = p.fired, p.ident  # (the identity is made from its fields: once)
@@ -307,8 +323,8 @@ class Dispatcher:
         reached fails the batch's messages with that one error (transient: retried with
         backoff) instead of a connection timeout per message."""
         self._down, self._papers, self._routes = {}, {}, {}
-        with self.store.read() as tx:
-            self._people = {m.login: _addressed(m) for m in tx.roster()[1]}
+        with self.store.read() as tx:  # the roster as of now: the application's copy while the roster has not moved
+            self._people = {m.login: _addressed(m) for m in self.kaigi.world(tx).members.values()}
         with ExitStack() as stack:
             for sender in {id(s): s for s in map(self._sender_for, claimed) if s is not None}.values():
                 if not hasattr(sender, "open"):
@@ -516,10 +532,16 @@ class Dispatcher:
     # ------------------------------------------------------------ a pass
     def run_once(self) -> PassStats:
         """Fire and deliver everything due now (after downtime: all that is overdue, once)."""
+        from engine.infra.collector import held_off
+
         stats = PassStats()
         for _ in range(100000):
-            fired, claimed = self.fire_due(stats)
-            sent = self.deliver_due(stats, claimed)
+            # a batch makes thousands of records and leaves next to no cycles: the collector
+            # is held off while it runs (each generation-0 collection walked the batch's live
+            # records, and now and then every object of the process), back on between batches
+            with held_off():
+                fired, claimed = self.fire_due(stats)
+                sent = self.deliver_due(stats, claimed)
             if not fired and not sent:
                 break
         return stats

@@ -6,6 +6,7 @@ command line, the agenda. Pure.
 from dataclasses import dataclass
 
 from engine.i18n import Msg
+from store.frozen import record
 from store.records import MeetingRecord
 
 
@@ -19,7 +20,7 @@ class Action:
     page: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record  # (a frozen slots dataclass whose constructor is cheap: one per message of a pass)
 class Text:
     subject: str
     body: str

@@ -28,7 +28,10 @@ from types import TracebackType
 from typing import Any, Final, NamedTuple, Protocol, Self, TypeVar
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
+import orjson
+
 from engine.infra.secrets import MASK, redact_url
+from store.frozen import record
 from engine.reminders.headers import (
     ascii_domain,
     has_line_break_or_control,
@@ -66,7 +69,7 @@ class Attachment(NamedTuple):
     content: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record  # (a frozen slots dataclass whose constructor is cheap: one per message of a pass)
 class Message:
     """One mail to send.
 
@@ -574,6 +577,29 @@ def _quit(conn: smtplib.SMTP) -> None:
         conn.close()
 
 
+# what json.dumps(record, ensure_ascii=False) gives, from one encoder (dumps makes one per call
+# when given an option: a pass writes a line per message)
+_LINE = json.JSONEncoder(ensure_ascii=False)
+_PLAIN = b'{"message_id": %s, "to": [%s], "subject": %s, "body": %s, "ics": %s, "headers": {}}\n'
+
+
+def _plain_line(msg: Message) -> bytes | None:
+    """The outbox line of a message without extra headers or attachments (every reminder's),
+    byte for byte what `OutboxSender._line` makes of it: orjson writes a string as json.dumps
+    with ensure_ascii=False does (the same escapes, the rest as UTF-8; a test holds it to
+    that), and the keys, their order and the separators are json.dumps's. None where that
+    is not so: other fields, or a value orjson will not write (a lone surrogate: the json
+    path then fails as it always did)."""
+    if msg.headers or msg.attachments:
+        return None
+    dumps = orjson.dumps
+    try:
+        return _PLAIN % (dumps(msg.message_id), b", ".join([dumps(a) for a in msg.to]),
+                         dumps(header_text(msg.subject)), dumps(msg.body), dumps(msg.ics))
+    except orjson.JSONEncodeError:
+        return None
+
+
 class OutboxSender:
     """Appends each message as one JSON line; the line is on disk (fsync) before ``send`` returns.
 
@@ -703,6 +729,19 @@ class OutboxSender:
         left the line there, and the message is then not written again (exactly once).
         Outside a batch the line is fsynced before ``send`` returns; inside one, at ``flush``.
         """
+        line = _plain_line(msg)
+        if line is None:
+            line = self._line(msg)
+        try:
+            if self._fd is not None:
+                self._append_batched(self._fd, line, msg.message_id if msg.resend else None)
+            else:
+                self._append(line, msg.message_id if msg.resend else None)
+        except OSError as exc:
+            raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
+
+    @staticmethod
+    def _line(msg: Message) -> bytes:
         record: dict[str, Any] = {
             "message_id": msg.message_id,
             "to": list(msg.to),
@@ -716,14 +755,7 @@ class OutboxSender:
                 {"filename": a.filename, "media_type": a.media_type, "sha256": hashlib.sha256(a.content).hexdigest(),
                  "size": len(a.content)} for a in msg.attachments
             ]
-        line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
-        try:
-            if self._fd is not None:
-                self._append_batched(self._fd, line, msg.message_id if msg.resend else None)
-            else:
-                self._append(line, msg.message_id if msg.resend else None)
-        except OSError as exc:
-            raise DeliveryError(f"outbox {self._path}: {exc.strerror or exc}", transient=True) from exc
+        return (_LINE.encode(record) + "\n").encode("utf-8")
 
     def _append(self, line: bytes, look_for: str | None = None) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
