@@ -32,6 +32,8 @@ def canonical(value: Any) -> str:
 
 def instant(at: dt.datetime) -> str:
     """The one text form of a time inside hashed data: UTC, microseconds, offset."""
+    if at.tzinfo is dt.UTC:  # an act's times are UTC already: no copy made to say so
+        return at.isoformat(timespec="microseconds")
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 

@@ -258,6 +258,8 @@ class SqlStore:
         transaction still open (never expected) is rolled back first, or the connection
         closed, so nothing of one user's transaction (its role, its settings) reaches the
         next. A connection put in its place by someone else (a test's proxy) stays."""
+        if self._pool is None:  # SQLite, or PostgreSQL before the pool lent anything: nothing lent
+            return
         lent = getattr(self._local, "lent", None)
         if lent is None or getattr(self._local, "conn", None) is not lent[0]:
             return
@@ -443,7 +445,7 @@ class SqlStore:
         as_role = '; SET LOCAL ROLE "' + role.replace('"', '""') + '"' if role is not None else ""
         conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'{as_role}" if self.pg
                            else "BEGIN IMMEDIATE")
-        tx = SqlTx(self, conn, write=True)
+        tx = SqlTx(self, conn, write=True, stamped=not head)  # taking the head reads the act's time
         ending = False
         try:
             if head:
@@ -590,17 +592,27 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+_NO_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)  # until `lock_head` reads the clock
+
+
 class SqlTx:
     """One transaction's reads and writes."""
 
-    def __init__(self, store: SqlStore, conn: Any, write: bool) -> None:
+    def __init__(self, store: SqlStore, conn: Any, write: bool, stamped: bool = True) -> None:
         self.s = store
         self.conn = conn
         self.write = write
         self.pg = store.pg
-        self.t = (lambda x: x) if self.pg else t_out
+        self.t = _same if self.pg else t_out
         self.identity: str | None = None
-        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.UTC))
+        # the time of a transaction without the head; one that takes it reads the clock then
+        # (`lock_head`), and a reading here would be thrown away
+        self.now: dt.datetime = ((store.clock() if store.clock else dt.datetime.now(dt.UTC)) if stamped
+                                 else _NO_TIME)
         self._head: Head | None = None
         self._items: dict[int, ItemRecord] = {}
         self._appended = False  # PostgreSQL: the append function has kept the roster tables

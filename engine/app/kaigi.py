@@ -28,7 +28,7 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from engine.app import testhooks
@@ -43,6 +43,7 @@ from engine.core.world import Lazy, World
 from engine.i18n import Msg
 from engine.infra.logs import act_logged
 from store.ports import Act, Reads, Store
+from store.frozen import record as frozen_record
 from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent, ReadSet
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def checked(method: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-@dataclass(frozen=True)
+@frozen_record  # a frozen dataclass with the cheap constructor (store.frozen): one per act
 class Outcome:
     """What an act wrote (or, with `dry_run`, would write): its events as recorded and as
     decided, the rule that allowed it, and the records it left behind."""
