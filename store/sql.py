@@ -264,6 +264,8 @@ class SqlStore:
         if lent is None or getattr(self._local, "conn", None) is not lent[0]:
             return
         conn, pool = lent
+        if self._local.__dict__.get("keep") and not conn.closed and conn.info.transaction_status.name == "IDLE":
+            return  # kept for the thread's next transaction (`keep`)
         self._local.conn = self._local.lent = None
         if not conn.closed and conn.info.transaction_status.name != "IDLE":
             try:
@@ -273,6 +275,14 @@ class SqlStore:
             if conn.info.transaction_status.name != "IDLE":
                 conn.close()
         pool.putconn(conn)
+
+    def keep(self, on: bool) -> None:
+        """With `on`, a pooled connection stays this thread's between its transactions (an act
+        that reads before it takes the head: one connection for both, not one from the pool for
+        each); with not `on`, it goes back. A connection left mid-transaction goes back anyway."""
+        self._local.keep = on
+        if not on:
+            self._release()
 
     def _connect(self) -> Any:
         if self.pg:
@@ -1066,7 +1076,9 @@ class SqlTx:
             with self.conn.pipeline():
                 answers = []
                 for sql, params, want in queued:
-                    if want is None:
+                    if want is None and len(params) == 1:  # an act's one row: no executemany's machinery
+                        self.conn.execute(sql, params[0])
+                    elif want is None:
                         cur = self.conn.cursor()
                         cur.executemany(sql, params)
                     else:

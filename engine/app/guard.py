@@ -88,6 +88,11 @@ class Guarded:
             role: str | None = None, expect: ReadSet | None = None) -> AbstractContextManager[Act]:
         return _Translated(self._store.act(rollback=rollback, head=head, item=item, role=role, expect=expect))
 
+    def keep(self, on: bool) -> None:
+        keep = getattr(self._store, "keep", None)
+        if keep is not None:
+            keep(on)
+
     @property
     def decides_outside_head(self) -> bool:
         """The store's word (found here, not through `__getattr__`: asked on every act)."""

@@ -326,9 +326,12 @@ class Kaigi:
         the act's event is appended, in the same transaction."""
         who = actor if isinstance(actor, Actor) else Actor(actor, "training")
         authority = on_behalf_of or who.login
+        outside = self.decides_outside_head and not dry_run
+        if outside:
+            self.store.keep(True)  # the plan's read and the act on one connection of the pool
         try:
             item = _id(about[0])
-            plan = self._plan(who, authority, build) if self.decides_outside_head and not dry_run else None
+            plan = self._plan(who, authority, build) if outside else None
             with self.store.act(rollback=dry_run, item=None if plan else item, role=self._role(who),
                                 expect=plan.reads if plan else None) as tx:
                 btx: Any = tx
@@ -349,6 +352,9 @@ class Kaigi:
             if not dry_run:
                 self._keep_refusal(who, authority, name, err, about)
             raise
+        finally:
+            if outside:
+                self.store.keep(False)
         act_logged(outcome, name)
         return outcome
 
