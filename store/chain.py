@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from store.records import EventRecord
+
 GENESIS = "0" * 64
 ENVELOPE = 2  # the version new events are written with
 
@@ -30,6 +32,8 @@ def canonical(value: Any) -> str:
 
 def instant(at: dt.datetime) -> str:
     """The one text form of a time inside hashed data: UTC, microseconds, offset."""
+    if at.tzinfo is dt.UTC:  # an act's times are UTC already: no copy made to say so
+        return at.isoformat(timespec="microseconds")
     return at.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
@@ -59,8 +63,6 @@ def seal(prev_seq: int, prev_hash: str, at: dt.datetime, actor: str, authority: 
 
     The envelope (version 2) and the link are those of `envelope` and `link`, written out
     here: an act seals once per event, and the calls were a good part of sealing's cost."""
-    from store.records import EventRecord
-
     out = []
     text = stamp(at)
     dumps, sha256 = orjson.dumps, hashlib.sha256

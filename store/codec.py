@@ -136,7 +136,7 @@ def item_row(i: ItemRecord, t: Any = t_out) -> dict[str, Any]:
 def item_in(r: Any) -> ItemRecord:
     return ItemRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], t_in(r[7]), t_in(r[8]), r[9], r[10],  # type: ignore[arg-type]
                       sittings_in(r[11]), orders_in(r[12]), planned_in(r[13]), fired_in(r[14]),
-                      tuple(orjson.loads(r[15] or "[]")))
+                      () if not r[15] or r[15] == "[]" else tuple(orjson.loads(r[15])))
 
 
 def meeting_row(m: MeetingRecord, t: Any = t_out) -> dict[str, Any]:

@@ -258,10 +258,14 @@ class SqlStore:
         transaction still open (never expected) is rolled back first, or the connection
         closed, so nothing of one user's transaction (its role, its settings) reaches the
         next. A connection put in its place by someone else (a test's proxy) stays."""
+        if self._pool is None:  # SQLite, or PostgreSQL before the pool lent anything: nothing lent
+            return
         lent = getattr(self._local, "lent", None)
         if lent is None or getattr(self._local, "conn", None) is not lent[0]:
             return
         conn, pool = lent
+        if self._local.__dict__.get("keep") and not conn.closed and conn.info.transaction_status.name == "IDLE":
+            return  # kept for the thread's next transaction (`keep`)
         self._local.conn = self._local.lent = None
         if not conn.closed and conn.info.transaction_status.name != "IDLE":
             try:
@@ -271,6 +275,14 @@ class SqlStore:
             if conn.info.transaction_status.name != "IDLE":
                 conn.close()
         pool.putconn(conn)
+
+    def keep(self, on: bool) -> None:
+        """With `on`, a pooled connection stays this thread's between its transactions (an act
+        that reads before it takes the head: one connection for both, not one from the pool for
+        each); with not `on`, it goes back. A connection left mid-transaction goes back anyway."""
+        self._local.keep = on
+        if not on:
+            self._release()
 
     def _connect(self) -> Any:
         if self.pg:
@@ -443,7 +455,7 @@ class SqlStore:
         as_role = '; SET LOCAL ROLE "' + role.replace('"', '""') + '"' if role is not None else ""
         conn = self._begin(f"BEGIN; SET LOCAL lock_timeout = '{int(self.head_wait * 1000)}ms'{as_role}" if self.pg
                            else "BEGIN IMMEDIATE")
-        tx = SqlTx(self, conn, write=True)
+        tx = SqlTx(self, conn, write=True, stamped=not head)  # taking the head reads the act's time
         ending = False
         try:
             if head:
@@ -590,17 +602,27 @@ def _first_line(err: Exception) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+_NO_TIME = dt.datetime.min.replace(tzinfo=dt.UTC)  # until `lock_head` reads the clock
+
+
 class SqlTx:
     """One transaction's reads and writes."""
 
-    def __init__(self, store: SqlStore, conn: Any, write: bool) -> None:
+    def __init__(self, store: SqlStore, conn: Any, write: bool, stamped: bool = True) -> None:
         self.s = store
         self.conn = conn
         self.write = write
         self.pg = store.pg
-        self.t = (lambda x: x) if self.pg else t_out
+        self.t = _same if self.pg else t_out
         self.identity: str | None = None
-        self.now: dt.datetime = (store.clock() if store.clock else dt.datetime.now(dt.UTC))
+        # the time of a transaction without the head; one that takes it reads the clock then
+        # (`lock_head`), and a reading here would be thrown away
+        self.now: dt.datetime = ((store.clock() if store.clock else dt.datetime.now(dt.UTC)) if stamped
+                                 else _NO_TIME)
         self._head: Head | None = None
         self._items: dict[int, ItemRecord] = {}
         self._appended = False  # PostgreSQL: the append function has kept the roster tables
@@ -1054,7 +1076,9 @@ class SqlTx:
             with self.conn.pipeline():
                 answers = []
                 for sql, params, want in queued:
-                    if want is None:
+                    if want is None and len(params) == 1:  # an act's one row: no executemany's machinery
+                        self.conn.execute(sql, params[0])
+                    elif want is None:
                         cur = self.conn.cursor()
                         cur.executemany(sql, params)
                     else:

@@ -28,9 +28,10 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from engine.app import testhooks
 from engine.app.visibility import MAX_ID
 from engine.core import authority as au, decide, people, sittings, text
 from engine.core.decide import Ctx
@@ -40,7 +41,9 @@ from engine.core.fold import Changes, Stamp, apply
 from engine.core.identity import SYSTEM, Actor
 from engine.core.world import Lazy, World
 from engine.i18n import Msg
+from engine.infra.logs import act_logged
 from store.ports import Act, Reads, Store
+from store.frozen import record as frozen_record
 from store.records import DocumentRecord, EventRecord, ItemRecord, MeetingRecord, NewEvent, ReadSet
 
 if TYPE_CHECKING:
@@ -73,22 +76,29 @@ def checked(method: Callable[P, R]) -> Callable[P, R]:
     sig = inspect.signature(method)
     names = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
+    params = sig.parameters
+    usable = text.usable
+
     @functools.wraps(method)
     def run(*args: P.args, **kw: P.kwargs) -> R:
         # what sig.bind(...) would name, without building a BoundArguments for every act
         # (bench/advance.py: it was a tenth of the application's own CPU per act)
-        if len(args) > len(names) or any(k not in sig.parameters for k in kw):
+        if len(args) > len(names) or (kw and any(k not in params for k in kw)):
             sig.bind(*args, **kw)  # the TypeError a wrong call deserves
         for name, value in zip(names, args, strict=False):
-            if name != "self":
+            kind = type(value)
+            if kind is str:
+                usable(value, name)  # type: ignore[arg-type]
+            elif kind is not int and value is not None and name != "self":
                 usable_text(name, value)  # a document is (name, bytes): its name is checked
-        for name, value in kw.items():
-            usable_text(name, value)
+        if kw:
+            for name, value in kw.items():
+                usable_text(name, value)
         return method(*args, **kw)
     return run
 
 
-@dataclass(frozen=True)
+@frozen_record  # a frozen dataclass with the cheap constructor (store.frozen): one per act
 class Outcome:
     """What an act wrote (or, with `dry_run`, would write): its events as recorded and as
     decided, the rule that allowed it, and the records it left behind."""
@@ -316,9 +326,12 @@ class Kaigi:
         the act's event is appended, in the same transaction."""
         who = actor if isinstance(actor, Actor) else Actor(actor, "training")
         authority = on_behalf_of or who.login
+        outside = self.decides_outside_head and not dry_run
+        if outside:
+            self.store.keep(True)  # the plan's read and the act on one connection of the pool
         try:
             item = _id(about[0])
-            plan = self._plan(who, authority, build) if self.decides_outside_head and not dry_run else None
+            plan = self._plan(who, authority, build) if outside else None
             with self.store.act(rollback=dry_run, item=None if plan else item, role=self._role(who),
                                 expect=plan.reads if plan else None) as tx:
                 btx: Any = tx
@@ -339,8 +352,9 @@ class Kaigi:
             if not dry_run:
                 self._keep_refusal(who, authority, name, err, about)
             raise
-        from engine.infra.logs import act_logged
-
+        finally:
+            if outside:
+                self.store.keep(False)
         act_logged(outcome, name)
         return outcome
 
@@ -480,8 +494,6 @@ class Kaigi:
     def advance(self, actor: Actor | str, item: int, trigger: str, *, meeting: int | None = None, note: str = "",
                 document: tuple[str, bytes] | None = None, expect_version: int | None = None,
                 dry_run: bool = False, on_behalf_of: str | None = None) -> Outcome:
-        from engine.app import testhooks
-
         testhooks.barrier()  # a no-op unless the suite races two processes (KAIGI_TEST_BARRIER)
 
         def build(ctx: Ctx, tx: Act) -> list[Event]:

@@ -56,6 +56,8 @@ def field(what: str) -> Msg | str:
 
 def usable(value: str, what: str) -> str:
     """A key or a filter: text a database and an event can hold (no surrogate, no NUL)."""
+    if value.isascii() and "\x00" not in value:  # no surrogate is ASCII: most keys end here
+        return value
     for ch in value:
         if ch == "\x00" or 0xD800 <= ord(ch) <= 0xDFFF:
             raise BadInput("input.unusable_char", what=field(what), char=char_name(ch))
