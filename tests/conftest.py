@@ -128,32 +128,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.partition("::")[0], len(rank)))  # stable: the rest as collected
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _one_event_loop_for_test_clients() -> Iterator[None]:
-    """Every Starlette `TestClient` not entered as a context (most of the web tests') runs its
-    requests on one event loop in one thread for the whole run, as a server runs them on its
-    loop, instead of starting a thread and an event loop for each request: ~2 ms of CPU a
-    request (a TestClient's GET of a bare route 5.3 -> 3.5 ms), over the thousands of requests
-    the web tests make. A client entered as a context keeps its own loop (and its lifespan)."""
-    import contextlib
-
-    import anyio.from_thread
-    from starlette.testclient import TestClient
-
-    original = TestClient._portal_factory
-    with anyio.from_thread.start_blocking_portal() as portal:
-
-        @contextlib.contextmanager
-        def shared(self: TestClient) -> Iterator[Any]:
-            yield self.portal if self.portal is not None else portal
-
-        TestClient._portal_factory = shared  # type: ignore[method-assign]
-        try:
-            yield
-        finally:
-            TestClient._portal_factory = original  # type: ignore[method-assign]
-
-
 @pytest.fixture(autouse=True)
 def _quiet_logs() -> Iterator[None]:
     structlog.contextvars.clear_contextvars()
