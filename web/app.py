@@ -13,13 +13,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from engine.i18n import lang_of, t, trigger_word, when
 from web import auth
 from web import oidc as web_oidc
+from web.assets import Assets
 from web.perimeter import Perimeter, Proxy
 from web.respond import refusal_status
 
@@ -75,10 +75,11 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     app.state.training = kaigi.training()
     app.add_middleware(SessionMiddleware, secret_key=secret or env.secret or secrets.token_hex(32),
                        session_cookie="kaigi_session", same_site="lax", https_only=https_only, max_age=12 * 3600)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    assets = Assets(HERE / "static")
+    app.mount("/static", assets, name="static")
     app.state.oidc = web_oidc.make(oidc if oidc is not None else env.oidc)
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(when=when, when_month=_month, weekdays=_weekdays, trigger_word=trigger_word)
+    templates.env.globals.update(asset=assets.url, when=when, when_month=_month, weekdays=_weekdays, trigger_word=trigger_word)
     templates.env.filters.update(fromiso=_fromiso, jst=_jst)
     app.state.templates = templates
 
@@ -145,7 +146,8 @@ def create_app(kaigi: Any, *, secret: str | None = None, trust_proxy: bool | Non
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> Response:
         """Swagger UI from web/static (vendored swagger-ui-dist): no other host, no inline script."""
-        return HTMLResponse(DOCS_PAGE)
+        return HTMLResponse(DOCS_PAGE.format(css=assets.url("swagger-ui.css"), bundle=assets.url("swagger-ui-bundle.js"),
+                                             init=assets.url("swagger-init.js")))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
@@ -233,9 +235,9 @@ DOCS_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>kaigi — API</title>
-<link rel="stylesheet" href="/static/swagger-ui.css">
-<script src="/static/swagger-ui-bundle.js" defer></script>
-<script src="/static/swagger-init.js" defer></script>
+<link rel="stylesheet" href="{css}">
+<script src="{bundle}" defer></script>
+<script src="{init}" defer></script>
 </head>
 <body>
 <div id="swagger-ui" data-openapi="/api/openapi.json"></div>
