@@ -6,7 +6,6 @@ takes the screenshots of what only the walk shows (a refused sign-in, a refused 
 test_accessibility.py takes those of every page, on a desktop and on a phone."""
 
 import datetime as dt
-import shutil
 import socket
 import threading
 import time
@@ -15,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSWORDS, real_hq
+from tests.web.conftest import CHROMIUM, NO_CHROMIUM, PASSWORDS, real_hq
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +26,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     except ImportError:
         pytest.skip("the browser tests need playwright (pip install playwright)")
     if CHROMIUM is None:
-        pytest.skip("the browser tests need Debian's Chromium: apt-get install -y chromium fonts-noto-cjk")
+        pytest.skip(NO_CHROMIUM)
     import uvicorn
     from argon2 import PasswordHasher
 

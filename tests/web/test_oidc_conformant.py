@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import real_hq
+from tests.web.conftest import CHROMIUM, NO_CHROMIUM, real_hq
 
 HERE = Path(__file__).parent / "oidc-provider"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CLIENT = "kaigi"
 
 
@@ -57,7 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Any:
     except ImportError:
         pytest.skip("the browser tests need playwright (pip install playwright)")
     if CHROMIUM is None:
-        pytest.skip("the browser tests need Debian's Chromium: apt-get install -y chromium fonts-noto-cjk")
+        pytest.skip(NO_CHROMIUM)
     why = _npm_ready()
     if why:
         pytest.skip(why)
