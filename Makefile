@@ -37,8 +37,9 @@ browser:
 	else echo "note: no headless Chromium, poppler/zbar or npm (apt-get install -y $(DEBS) $(NODE_DEBS)); the browser, paper and OpenID tests will be skipped"; fi
 
 # On SQLite; on PostgreSQL too when KAIGI_TEST_PG_URL is set (each worker its own database).
-# pytest-xdist: TEST_WORKERS processes, one a core with `auto` (on 2 cores 2 beat 3: the tests
-# wait on fsync too, but not enough); a file's tests stay on one worker (--dist loadfile: a
+# pytest-xdist: TEST_WORKERS processes, one more than the cores (on 2 cores without PostgreSQL
+# 2 min 37 s with 3 workers, 2 min 48 s with 2: the machine sat idle 43 s of the run with 2, the
+# tests waiting on fsync, a browser or a process they started); a file's tests stay on one worker (--dist loadfile: a
 # module's fixtures serve its tests, a browser walk goes in order), the longest files first
 # (tests/conftest.py LONGEST_FIRST; xdist's reorder would start them last). TEST_WORKERS=0: serially.
 # Lint: ruff on the whole repository, mypy on the code (strict on engine/core and store);
@@ -47,7 +48,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: setup browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
