@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = {
     "advance.py": ["--n", "10", "--rounds", "1"],
     "verify.py": ["--events", "1500", "--rounds", "1"],
-    "startup.py": ["--runs", "1"],
+    "startup.py": ["--runs", "1", "--bytecode", "env"],  # the bytecode already there: a throw-away cache compiles every module
     "reminders.py": ["--total", "300", "--due", "30", "--no-memory"],
     "web.py": ["--events", "1500", "--requests", "3", "--board-requests", "1"],
     "api.py": ["--events", "1500", "--clients", "2", "--requests", "1"],
