@@ -263,7 +263,8 @@ class MemoryTx:
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
-                 until: dt.datetime | None = None) -> list[MeetingRecord]:
+                 until: dt.datetime | None = None, after: int | None = None,
+                 limit: int | None = None) -> list[MeetingRecord]:
         out = []
         table = self.s.tables["meeting"]
         if ids is not None:
@@ -281,20 +282,26 @@ class MemoryTx:
                 continue
             if (since is not None and m.starts_at < since) or (until is not None and m.starts_at >= until):
                 continue
+            if after is not None and m.id <= after:
+                continue
             out.append(m)
+        if limit is not None:
+            return heapq.nsmallest(limit, out, key=_by_id)
         out.sort(key=_by_id)
         return out
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
+               status: str | None = None, items: Sequence[int] | None = None, after: int | None = None,
+               limit: int | None = None) -> list[OrderRecord]:
         table = self.s.tables["order"]
         if self.seen is not None and ids is not None and item is None and status is None and items is None:
             for k in ids:
                 self._saw("order", k, table.get(k))
         pool = table.values() if ids is None else [table[k] for k in set(ids) if k in table]
-        return sorted((o for o in pool if (item is None or o.item == item) and (ids is None or o.id in ids)
-                       and (status is None or o.status == status) and (items is None or o.item in items)),
-                      key=_by_id)
+        found = (o for o in pool if (item is None or o.item == item) and (ids is None or o.id in ids)
+                 and (status is None or o.status == status) and (items is None or o.item in items)
+                 and (after is None or o.id > after))
+        return heapq.nsmallest(limit, found, key=_by_id) if limit is not None else sorted(found, key=_by_id)
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None, after: int = 0,
                    limit: int | None = None) -> list[DeliveryRecord]:

@@ -52,10 +52,17 @@ class Reads(Protocol):
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
-                 until: dt.datetime | None = None) -> list[MeetingRecord]: ...
+                 until: dt.datetime | None = None, after: int | None = None,
+                 limit: int | None = None) -> list[MeetingRecord]:
+        """Meetings in id order; with `after`/`limit`, the `limit` first with an id above
+        `after` (a chunk: audit's comparison never holds a long log's whole)."""
+        ...
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]: ...
+               status: str | None = None, items: Sequence[int] | None = None, after: int | None = None,
+               limit: int | None = None) -> list[OrderRecord]:
+        """Orders in id order; `after`/`limit` as for `meetings`."""
+        ...
 
     def deliveries(self, *, reminder: str | None = None, status: str | None = None, after: int = 0,
                    limit: int | None = None) -> list[DeliveryRecord]:

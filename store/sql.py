@@ -854,21 +854,26 @@ class SqlTx:
 
     def meetings(self, *, ids: Sequence[int] | None = None, status: str | None = None,
                  due_by: dt.datetime | None = None, since: dt.datetime | None = None,
-                 until: dt.datetime | None = None) -> list[MeetingRecord]:
+                 until: dt.datetime | None = None, after: int | None = None,
+                 limit: int | None = None) -> list[MeetingRecord]:
         t = self.t
         w = (_Where().among("id", ids).eq("status", status).cmp("next_due_at", "<=", t(due_by) if due_by else None)
-             .cmp("starts_at", ">=", t(since) if since else None).cmp("starts_at", "<", t(until) if until else None))
+             .cmp("starts_at", ">=", t(since) if since else None).cmp("starts_at", "<", t(until) if until else None)
+             .cmp("id", ">", after))
         if w.empty:
             return []
-        order = f" ORDER BY {self._by_id(due_by is not None)}"
+        order = f" ORDER BY {self._by_id(due_by is not None)}" + (f" LIMIT {int(limit)}" if limit is not None else "")
         return [codec.meeting_in(r) for r in self.all(self._MEETING + w.sql() + order, w.params)]
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None,
-               status: str | None = None, items: Sequence[int] | None = None) -> list[OrderRecord]:
-        w = _Where().ref("item_id", item).among("id", ids).eq("status", status).among("item_id", items)
+               status: str | None = None, items: Sequence[int] | None = None, after: int | None = None,
+               limit: int | None = None) -> list[OrderRecord]:
+        w = (_Where().ref("item_id", item).among("id", ids).eq("status", status).among("item_id", items)
+             .cmp("id", ">", after))
         if w.empty:
             return []
-        rows = self.all(_ORDER_READ + w.sql() + " ORDER BY id", w.params)
+        rows = self.all(_ORDER_READ + w.sql() + " ORDER BY id" + (f" LIMIT {int(limit)}" if limit is not None else ""),
+                        w.params)
         if self.seen is not None and ids is not None and item is None and status is None and items is None:
             got = {r[0]: r for r in rows}
             self.seen.update({("order", i): got.get(i) for i in ids if storable_id(i)})

@@ -327,28 +327,27 @@ def _compare(tx: Any, v: Verdict) -> None:
     """Stored records must equal what the log replays to, planned reminders included."""
     w = v.replayer.world
     v.items, v.meetings = len(w.items), len(w.meetings)
-    differing = _item_differing(tx, w.items)
-    if differing is not None:
-        key, want, row = differing
-        what = "log" if want is None else ("db" if row is None else "differs")
-        v.fail(_last_touch(tx, "item", key, row or want), Msg(f"verify.stored_{what}", kind="item", key=str(key)))
-        return
-    replayed: dict[str, Mapping[Any, Any]] = {"meeting": w.meetings, "order": w.orders, "member": w.members,
-                "assignment": w.assignments, "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
+    for kind, mine, read in (("item", w.items, tx.items), ("meeting", w.meetings, tx.meetings),
+                             ("order", w.orders, tx.orders)):
+        differing = _differing(read, mine)
+        if differing is not None:
+            key, want, row = differing
+            what = "log" if want is None else ("db" if row is None else "differs")
+            v.fail(_last_touch(tx, kind, key, row or want), Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
+            return
+    replayed: dict[str, Mapping[Any, Any]] = {"member": w.members, "assignment": w.assignments,
+                                              "delegation": w.delegations, "body": w.bodies, "adoption": w.adoptions}
     roster = _stored(tx)
-    stored: dict[str, Any] = {"meeting": lambda: {m.id: m for m in tx.meetings()},
-                              "order": lambda: {o.id: o for o in tx.orders()}}
-    for kind in replayed:  # the meetings, then the orders, then the roster: one kind's rows held at a time
-        rows = roster[kind] if kind in roster else stored[kind]()
-        mine = replayed[kind]
-        get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
-        for key in sorted(set(mine) | set(rows), key=str):
+    for kind in replayed:  # the roster and the rules: small, read whole
+        rows = roster[kind]
+        ours = replayed[kind]
+        get = ours.peek if isinstance(ours, snapshots.Packed) else ours.get
+        for key in sorted(set(ours) | set(rows), key=str):
             if get(key) != rows.get(key):
-                what = "log" if key not in mine else ("db" if key not in rows else "differs")
+                what = "log" if key not in ours else ("db" if key not in rows else "differs")
                 v.fail(_last_touch(tx, kind, key, rows.get(key) or get(key)),
                        Msg(f"verify.stored_{what}", kind=kind, key=str(key)))
                 return
-        del rows  # before the next kind's are read
     if not _credentials(tx, v):
         return
     for sha, seq in v.replayer.documents.items():  # documents an act carried must be there, unaltered
@@ -404,16 +403,18 @@ def _compare_touched(tx: Any, v: Verdict) -> None:
             return
 
 
-def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, Any] | None:
-    """The first item (in the order `_compare` names keys) whose stored record is not the
-    replayed one: (id, replayed, stored), either None where missing. The stored items are
-    read a chunk at a time in id order (from the lowest id a row may have), so the
-    replayed and the stored copies of a long log are never both held whole."""
+def _differing(read: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, Any] | None:
+    """The first record (in the order `_compare` names keys) whose stored row is not the
+    replayed one: (id, replayed, stored), either None where missing. `read` is the store's
+    `items`, `meetings` or `orders`: the stored rows are read a chunk at a time in id order
+    (from the lowest id a row may have), so the replayed and the stored copies of a long log
+    are never both held whole (at 300,000 events, reading every meeting and order at once
+    took the verify's peak from 149 to 188 MiB)."""
     bad: list[int] = []
     seen: set[int] = set()
     after = -(2**63)
     get = mine.peek if isinstance(mine, snapshots.Packed) else mine.get
-    while rows := tx.items(after=after, limit=chunk):
+    while rows := read(after=after, limit=chunk):
         for row in rows:
             seen.add(row.id)
             if get(row.id) != row:
@@ -423,7 +424,7 @@ def _item_differing(tx: Any, mine: Any, chunk: int = 2000) -> tuple[int, Any, An
     if not bad:
         return None
     key = min(bad, key=str)
-    return key, get(key), next((r for r in tx.items(ids=[key])), None)
+    return key, get(key), next((r for r in read(ids=[key])), None)
 
 
 _TOKEN_FIELDS = ("login", "name", "digest", "created_at", "expires_at", "revoked_at")

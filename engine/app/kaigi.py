@@ -772,10 +772,11 @@ class _Recording:
         return found
 
     def orders(self, *, item: int | None = None, ids: Sequence[int] | None = None, status: str | None = None,
-               items: Sequence[int] | None = None) -> list[Any]:
-        if ids is None or item is not None or status is not None or items is not None:
+               items: Sequence[int] | None = None, after: int | None = None, limit: int | None = None) -> list[Any]:
+        if ids is None or item is not None or status is not None or items is not None or after is not None \
+                or limit is not None:
             self.opaque = True
-        found = self._tx.orders(item=item, ids=ids, status=status, items=items)
+        found = self._tx.orders(item=item, ids=ids, status=status, items=items, after=after, limit=limit)
         if ids is not None:
             got = {o.id: o for o in found}
             self.records.update({("order", i): got.get(i) for i in ids})

@@ -189,3 +189,53 @@ def test_a_redirected_delivery_is_caught(svc, clock, tmp_path):
     raw(svc.store.inner, "UPDATE delivery SET address = 'attacker@evil.example' WHERE id = :i", i=rows[0][0])
     v = verify(svc.store)
     assert not v.ok and "another address" in str(v.problem)
+
+
+class TestStoredMeetingsAndOrders:
+    """The stored meetings and orders are compared with the replay a chunk at a time (so a long
+    log's two copies are never both held whole): a row edited, removed or invented in any
+    chunk is still named, the first by key. Here one row a chunk, so every row is its own."""
+
+    @pytest.fixture(autouse=True)
+    def one_row_a_chunk(self, monkeypatch):
+        from engine.app import audit
+
+        monkeypatch.setattr(audit._differing, "__defaults__", (1,))
+
+    @pytest.fixture
+    def ordered(self, busy):
+        for title, leader in (("調査", "kobayashi"), ("確認", "nakamura")):
+            busy.issue_order("watanabe", walk_to(busy, "pre_review", title=title), leader, note=title)
+        return busy
+
+    def _meetings(self, svc):
+        with svc.store.read() as tx:
+            return [m.id for m in tx.meetings()]
+
+    def test_the_last_meeting_edited_is_named(self, ordered):
+        last = max(self._meetings(ordered))
+        raw(ordered.store.inner, "UPDATE meeting SET place = 'elsewhere' WHERE id = :i", i=last)
+        v = verify(ordered.store)
+        assert not v.ok and f"stored meeting {last} differs from its replay" in str(v.problem)
+        assert v.first_bad_seq == max(e.seq for e in ordered.peek.events(meeting=last))
+
+    def test_a_meeting_removed_is_named(self, ordered):
+        ids = self._meetings(ordered)
+        assert len(ids) >= 3
+        raw(ordered.store.inner, "DELETE FROM meeting WHERE id = :i", i=ids[1])
+        v = verify(ordered.store)
+        assert not v.ok and f"meeting {ids[1]} is missing from the database" in str(v.problem)
+
+    def test_an_order_invented_after_the_last_is_named(self, ordered):
+        with ordered.store.read() as tx:
+            orders = tx.orders()
+        assert len(orders) == 2
+        cols = raw(ordered.store.inner, "SELECT * FROM investigation_order WHERE id = :i", i=orders[-1].id)[0]
+        marks = ", ".join(f":c{i}" for i in range(len(cols)))
+        raw(ordered.store.inner, f"INSERT INTO investigation_order VALUES ({marks})",
+            **{f"c{i}": (orders[-1].id + 10 if i == 0 else c) for i, c in enumerate(cols)})
+        v = verify(ordered.store)
+        assert not v.ok and f"stored order {orders[-1].id + 10} is missing from the log" in str(v.problem)
+
+    def test_an_intact_log_still_verifies_a_row_at_a_time(self, ordered):
+        assert verify(ordered.store).ok
