@@ -41,11 +41,92 @@ SCHEDULED = acts.scheduler_types()  # an act the scheduler may also write (the n
 
 class Fired(NamedTuple):
     """What a `ReminderDue` queued, kept for the messages and settlings that answer to it
-    (not the whole event: a long log fires many)."""
+    (not the whole event: a long log fires many). The digests and routes are sha256s: kept
+    as one `bytes` of 32 bytes each (`pack`), not a tuple of 64-character strings (~113 bytes
+    each), as a long log keeps every rung that went out to the end (56,003 at 300,000 events);
+    a forged event's digests that are not sha256 hex are kept as they came."""
 
     recipients: tuple[str, ...]
-    digests: tuple[str, ...]
-    routes: tuple[str, ...]
+    digests: bytes | tuple[str, ...]
+    routes: bytes | tuple[str, ...]
+
+    def has_digest(self, hexdigest: str) -> bool:
+        return holds(self.digests, hexdigest)
+
+    def has_route(self, hexdigest: str) -> bool:
+        return holds(self.routes, hexdigest)
+
+
+class Settled(tuple):  # type: ignore[type-arg]
+    """How each recipient of a rung was settled, in the order of the log: (login, "sent" or
+    "failed", login, ...), read as a dict is (`in`, `get`, `items`). A tuple of 56 bytes for
+    the usual one recipient where a dict takes 184: a long log keeps every rung's to the end.
+    A snapshot encodes it as the dict it stands for (its bytes unchanged) and decodes a dict."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def adding(old: "Settled | dict[str, str] | None", login: str, status: str) -> "Settled | dict[str, str]":
+        if isinstance(old, dict):  # restored from a snapshot
+            old[login] = status
+            return old
+        pairs = dict(old.items()) if old else {}
+        pairs[login] = status  # where it was, as a dict keeps it
+        return Settled(x for pair in pairs.items() for x in pair)
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(self[i], self[i + 1]) for i in range(0, len(self), 2)]
+
+    def get(self, login: str, default: str | None = None) -> str | None:
+        for i in range(0, len(self), 2):
+            if self[i] == login:
+                return str(self[i + 1])
+        return default
+
+    def __contains__(self, login: object) -> bool:
+        return any(self[i] == login for i in range(0, len(self), 2))
+
+    def __eq__(self, other: object) -> bool:  # equal to the dict it stands for (a restored snapshot's)
+        if isinstance(other, dict):
+            return dict(self.items()) == other
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def pack(digests: tuple[str, ...]) -> bytes | tuple[str, ...]:
+    """sha256 hex digests as one bytes; none, or anything else, as it came."""
+    if digests and all(type(d) is str and _SHA256_HEX.fullmatch(d) for d in digests):
+        return b"".join(bytes.fromhex(d) for d in digests)
+    return tuple(digests)
+
+
+def unpack(packed: bytes | tuple[str, ...]) -> tuple[str, ...]:
+    """The hex digests `pack` was given (a snapshot encodes these: its bytes do not change)."""
+    if isinstance(packed, bytes):
+        return tuple(packed[i:i + 32].hex() for i in range(0, len(packed), 32))
+    return tuple(packed)
+
+
+def holds(packed: bytes | tuple[str, ...], hexdigest: str) -> bool:
+    """Whether `hexdigest` is one of the packed digests (at a 32-byte boundary)."""
+    if not isinstance(packed, bytes):
+        return hexdigest in packed
+    if not _SHA256_HEX.fullmatch(hexdigest):
+        return False
+    want = bytes.fromhex(hexdigest)
+    at = packed.find(want)
+    while at != -1:
+        if at % 32 == 0:
+            return True
+        at = packed.find(want, at + 1)
+    return False
 
 
 class _NoChanges(Changes):
@@ -89,7 +170,7 @@ class Replayer:
 
     world: World = field(default_factory=World)
     acted: bool = False  # a member has acted: set-up by `kaigi init` is over
-    sent: dict[tuple[str, int], dict[str, str]] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
+    sent: dict[tuple[str, int], "Settled | dict[str, str]"] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
     due: dict[tuple[str, int], "Fired"] = field(default_factory=dict)  # what each fired rung queued
     documents: dict[str, int] = field(default_factory=dict)  # sha256 -> the event that carried it
     tokens: dict[int, dict[str, Any]] = field(default_factory=dict)  # API token id -> its row, as replayed
@@ -102,6 +183,7 @@ class Replayer:
     _act: EventRecord | None = None
     _nothing: Changes = field(default_factory=_NoChanges)
     _tuples: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _packed: dict[bytes | tuple[str, ...], bytes | tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.world.lazy = True  # plan reminders when a check needs them, and at the end
@@ -127,12 +209,12 @@ class Replayer:
             if event.document:
                 self.documents.setdefault(event.document, rec.seq)
         elif type(event) is ev.ReminderDue:  # kept to the end: one copy of each name (sys.intern, `_names`)
-            self.due[(intern(self._ident(event)), event.rung)] = Fired(self._names(event.recipients), event.digests,
-                                                                       event.routes)
-        elif type(event) is ev.ReminderSent:
-            self.sent.setdefault((intern(self._ident(event)), event.rung), {})[intern(event.recipient)] = "sent"
-        elif type(event) is ev.ReminderFailed:
-            self.sent.setdefault((intern(self._ident(event)), event.rung), {})[intern(event.recipient)] = "failed"
+            self.due[(intern(self._ident(event)), event.rung)] = Fired(self._names(event.recipients),
+                                                                       pack(event.digests), self._routes(event.routes))
+        elif type(event) is ev.ReminderSent or type(event) is ev.ReminderFailed:
+            key = (intern(self._ident(event)), event.rung)
+            status = "sent" if type(event) is ev.ReminderSent else "failed"
+            self.sent[key] = Settled.adding(self.sent.get(key), intern(event.recipient), status)
         elif t is ev.TokenCreated or t is ev.TokenRevoked or t is ev.CredentialSet:
             self._credential(rec, event)
         return event, t is not ev.ActRefused, reason
@@ -140,6 +222,12 @@ class Replayer:
     def _names(self, logins: tuple[str, ...]) -> tuple[str, ...]:
         """One tuple for each set of recipients (a long log repeats a few hundred thousand times)."""
         return self._tuples.setdefault(logins, logins)
+
+    def _routes(self, routes: tuple[str, ...]) -> bytes | tuple[str, ...]:
+        """One copy of each set of routes, packed: the same recipients at the same addresses
+        give the same routes rung after rung."""
+        packed = pack(routes)
+        return self._packed.setdefault(packed, packed)
 
     def _credential(self, rec: EventRecord, e: Any) -> None:
         """The api_token rows and password commitments as the log has them (R-I5): what

@@ -37,7 +37,7 @@ from typing import Any
 import orjson
 
 from engine.core.fold import settle
-from engine.core.replay import Fired, Replayer
+from engine.core.replay import Fired, Replayer, Settled, pack, unpack
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
 
@@ -260,8 +260,10 @@ def _enc(x: Any) -> Any:
     name = _NAMES.get(t)
     if name is not None:
         return ["R", name, *[_enc(getattr(x, f)) for f in _FIELDS[t]]]
+    if t is Settled:  # as the dict it stands for
+        return ["D", *[[_enc(k), _enc(v)] for k, v in x.items()]]
     if t is Fired:
-        return ["F", _enc(tuple(x.recipients)), _enc(tuple(x.digests)), _enc(tuple(x.routes))]
+        return ["F", _enc(tuple(x.recipients)), _enc(unpack(x.digests)), _enc(unpack(x.routes))]
     if t is set or t is frozenset:
         return ["S", *sorted(_enc(y) for y in x)]
     if t is list:
@@ -284,7 +286,7 @@ def _dec(x: Any) -> Any:
     if tag == "D":
         return {_dec(k): _dec(v) for k, v in x[1:]}
     if tag == "F":
-        return Fired(_dec(x[1]), _dec(x[2]), _dec(x[3]))
+        return Fired(_dec(x[1]), pack(_dec(x[2])), pack(_dec(x[3])))
     if tag == "S":
         return {_dec(y) for y in x[1:]}
     if tag == "L":

@@ -1,0 +1,65 @@
+"""What the replay keeps of every reminder rung that went out, to the end of a long log, in
+less memory, read and encoded as before (engine/core/replay.py `Fired`, `Settled`): the
+digests and routes as packed sha256 bytes, the settlings as a flat tuple read as a dict."""
+
+import hashlib
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.core import snapshot as snap
+from engine.core.replay import Fired, Replayer, Settled, holds, pack, unpack
+
+hexes = st.lists(st.binary(min_size=1, max_size=8).map(lambda b: hashlib.sha256(b).hexdigest()), max_size=6)
+
+
+@given(hexes, hexes)
+def test_packed_digests_hold_each_of_theirs_and_no_other(mine, others):
+    packed = pack(tuple(mine))
+    assert unpack(packed) == tuple(mine)
+    assert all(holds(packed, d) for d in mine)
+    assert not any(holds(packed, d) for d in others if d not in mine)
+
+
+def test_a_digest_straddling_two_packed_ones_is_not_held():
+    a, b = hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b").hexdigest()
+    packed = pack((a, b))
+    straddling = (bytes.fromhex(a) + bytes.fromhex(b))[16:48].hex()
+    assert not holds(packed, straddling)
+    assert holds(packed, a) and holds(packed, b)
+
+
+def test_what_a_forged_event_carries_is_kept_as_it_came():
+    odd = ("not a digest", "ABCDEF" * 10 + "abcd")
+    assert pack(odd) == odd and holds(odd, "not a digest") and not holds(odd, "x")
+    assert pack(()) == () and not holds((), hashlib.sha256(b"").hexdigest())
+
+
+def test_a_rung_with_packed_digests_encodes_to_the_snapshot_bytes_of_before():
+    d = tuple(hashlib.sha256(bytes([i])).hexdigest() for i in range(3))
+    packed, plain = Fired(("sato",), pack(d), pack(d[:1])), Fired(("sato",), d, d[:1])
+    assert snap._enc(packed) == snap._enc(plain) == ["F", ["U", "sato"], ["U", *d], ["U", d[0]]]
+    assert snap._dec(snap._enc(plain)) == packed
+
+
+def test_settled_reads_as_the_dict_it_stands_for_and_encodes_as_one():
+    s = Settled.adding(None, "sato", "sent")
+    s = Settled.adding(s, "kato", "failed")
+    s = Settled.adding(s, "sato", "failed")  # as a dict updates a key: where it was
+    as_dict = {"sato": "failed", "kato": "failed"}
+    assert s == as_dict and list(s.items()) == list(as_dict.items())
+    assert "kato" in s and "ito" not in s and s.get("ito") is None and s.get("sato") == "failed"
+    assert snap._enc(s) == snap._enc(as_dict)
+    restored = {"sato": "sent"}
+    assert Settled.adding(restored, "kato", "sent") is restored == {"sato": "sent", "kato": "sent"}
+
+
+def test_a_replayer_keeps_packed_rungs_and_settlings():
+    r = Replayer()
+    r.sent[("item:1:deadline", 0)] = Settled.adding(None, "sato", "sent")
+    r.due[("item:1:deadline", 0)] = Fired(("sato",), pack((hashlib.sha256(b"m").hexdigest(),)), ())
+    data = snap.encode(r, 1, "a" * 64, "2025-01-01T00:00:00+00:00", 2)
+    _, again = snap.restore(data)
+    assert again.sent.peek(("item:1:deadline", 0)) == {"sato": "sent"}
+    assert again.due.peek(("item:1:deadline", 0)) == r.due[("item:1:deadline", 0)]
+    assert snap.encode(again, 1, "a" * 64, "2025-01-01T00:00:00+00:00", 2) == data
