@@ -20,7 +20,7 @@ from engine.core import acts
 from engine.core import events as ev
 from engine.core import plan
 from engine.core.errors import ReplayMismatch
-from engine.core.world import World
+from engine.core.world import Agenda, World
 from store.frozen import copier, record
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
@@ -95,11 +95,7 @@ class Fold:
         w = self.w
         if w.lazy:
             for item_id in ids:
-                on = w.agenda_of.setdefault(item_id, set())
-                if item_id in m.items:
-                    on.add(m.id)
-                else:
-                    on.discard(m.id)
+                w.agenda_of[item_id] = Agenda.put(w.agenda_of.get(item_id), m.id, item_id in m.items)
                 w.dirty_items.add(item_id)
             return
         for item_id in ids:

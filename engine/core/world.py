@@ -91,6 +91,35 @@ class Lazy(MutableMapping[K, V], Generic[K, V]):
         return len(self.seen)
 
 
+class Agenda(tuple):  # type: ignore[type-arg]
+    """The meetings an item is on, in a lazy World (replay's): their ids sorted, a tuple of
+    56 bytes for the usual one or two where a set took 216; a long log keeps one for every item
+    ever on an agenda. A snapshot encodes it as the set it stands for (its bytes unchanged) and
+    decodes a set, which `put` keeps using."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def put(old: "Agenda | set[int] | None", meeting: int, on: bool) -> "Agenda | set[int]":
+        """`old` with `meeting` on it (`on`) or off it."""
+        if isinstance(old, set):  # restored from a snapshot
+            old.add(meeting) if on else old.discard(meeting)
+            return old
+        ids = set(old or ())
+        ids.add(meeting) if on else ids.discard(meeting)
+        return Agenda(sorted(ids))
+
+    def __eq__(self, other: object) -> bool:  # equal to the set it stands for (a restored snapshot's)
+        if isinstance(other, (set, frozenset)):
+            return set(self) == other
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
 class World:
     """Bodies, members and their assignments over time, delegations, adopted rulebooks;
     items, meetings and orders. Indexes are rebuilt when what they index changes."""
@@ -141,7 +170,7 @@ class World:
         self.lazy = False  # replay plans reminders when it needs them (fold.settle), not after every event
         self.dirty_items: set[int] = set()
         self.dirty_meetings: set[int] = set()
-        self.agenda_of: dict[int, set[int]] = {}  # a lazy World's index: item -> meetings it is on
+        self.agenda_of: dict[int, Agenda | set[int]] = {}  # a lazy World's index: item -> meetings it is on
         self._book: tuple[dt.datetime, dt.datetime | None, Rulebook] | None = None
 
     # ------------------------------------------------------------ the roster, asked at a time

@@ -63,3 +63,36 @@ def test_a_replayer_keeps_packed_rungs_and_settlings():
     assert again.sent.peek(("item:1:deadline", 0)) == {"sato": "sent"}
     assert again.due.peek(("item:1:deadline", 0)) == r.due[("item:1:deadline", 0)]
     assert snap.encode(again, 1, "a" * 64, "2025-01-01T00:00:00+00:00", 2) == data
+
+
+def test_an_agenda_reads_and_encodes_as_the_set_it_stands_for():
+    from engine.core.world import Agenda
+
+    a = Agenda.put(None, 12, True)
+    a = Agenda.put(a, 3, True)
+    a = Agenda.put(a, 12, True)
+    assert a == {3, 12} and tuple(a) == (3, 12) and sorted(a) == [3, 12]
+    assert Agenda.put(a, 3, False) == {12} and Agenda.put(Agenda.put(a, 3, False), 12, False) == set()
+    assert Agenda.put(None, 5, False) == set()  # an item taken off: its entry stays, empty, as before
+    assert snap._enc(a) == snap._enc({12, 3}) == ["S", 3, 12]
+    restored = {3}
+    assert Agenda.put(restored, 9, True) is restored == {3, 9}
+
+
+def test_a_replayed_agenda_index_encodes_as_before(svc, clock):
+    """A real log's replay: the index holds tuples now, and its snapshot bytes are those a
+    set-holding index encodes to (so signed snapshots keep their hashes)."""
+    from engine.app.audit import verify
+    from engine.core.world import Agenda
+    from tests.conftest import held, walk_to
+
+    for title in ("一", "二"):
+        walk_to(svc, "in_progress", title=title)
+    held(svc, "yamamoto", "staff", [1, 2], attendees=["yoshida"])
+    v = verify(svc.store, snapshot=True)
+    index = v.replayer.world.agenda_of
+    assert index and all(type(x) is Agenda for x in index.values())
+    as_sets = {k: set(x) for k, x in index.items()}
+    assert snap._enc(as_sets) == snap._enc(dict(index))
+    (_, _, _, _), again = snap.restore(v.snapshot)
+    assert all(again.world.agenda_of.peek(k) == x for k, x in index.items())
