@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -133,6 +134,10 @@ class Dispatcher:
         self._rules: tuple[Any, dict[tuple[str, str], Any]] | None = None  # (book, (key, planned under) -> rule)
         self.log_id: str | None = None  # the log's name: the calendar UID of its meetings
         self.after_send = after_send  # test hook: called after a send, before it is settled
+        # set when the process is asked to stop (SIGTERM): the pass under way settles the
+        # message in flight, hands the rest of its claim back and ends, so the process exits
+        # within a message rather than a batch
+        self.stopping = threading.Event()
         self.clock = clock or getattr(self.store, "clock", None) or (lambda: dt.datetime.now(dt.UTC))
         # "HH:MM" Japan time: what fires about items and orders waits for that time and goes
         # to each member as one mail a day (a meeting's notice still goes at once)
@@ -300,7 +305,7 @@ class Dispatcher:
                 claimed = self._send_digests(claimed, stats)
             held: list[tuple[DeliveryRecord, DeliveryError | None]] = []  # handed to a batching sender
             for n, d in enumerate(claimed):
-                if self.clock() >= stop_at:
+                if self.clock() >= stop_at or self.stopping.is_set():
                     self._settle(held, stats)
                     held = []
                     with self.store.act(head=False) as tx:
@@ -536,6 +541,8 @@ class Dispatcher:
 
         stats = PassStats()
         for _ in range(100000):
+            if self.stopping.is_set():
+                break
             # a batch makes thousands of records and leaves next to no cycles: the collector
             # is held off while it runs (each generation-0 collection walked the batch's live
             # records, and now and then every object of the process), back on between batches

@@ -65,12 +65,19 @@ class ReminderClock:
         self._busy = threading.Lock()
         self.total = PassStats()
 
+    @property
+    def stopping(self) -> bool:
+        return self.dispatcher.stopping.is_set()
+
     def run_pass(self) -> None:
         """One pass. A pass that fails (the database restarting, a file locked past the
         bound) logs one line and leaves the rest to the next sweep: the truth is in the
         database, so nothing is lost by waiting, and the store reconnects on its own."""
         if not self._busy.acquire(blocking=False):
             return  # the pass under way re-arms the wake
+        if self.stopping:  # asked to stop after this job was queued: nothing more starts
+            self._busy.release()
+            return
         from engine.infra.logs import get_logger
 
         try:
@@ -88,6 +95,8 @@ class ReminderClock:
             self.arm_wake()
 
     def arm_wake(self) -> None:
+        if self.stopping:
+            return
         try:
             nxt = self.dispatcher.next_due()
         except Exception:  # noqa: BLE001 (the failed pass said why; the sweep comes back)
@@ -97,13 +106,36 @@ class ReminderClock:
         when = max(nxt, dt.datetime.now(UTC))
         self.sched.add_job(self.run_pass, "date", run_date=when, id="wake", replace_existing=True)
 
+    def stop(self) -> None:
+        """Ask the clock to stop (safe from a signal handler: it takes no lock a pass holds)."""
+        from apscheduler.schedulers import SchedulerNotRunningError
+
+        self.dispatcher.stopping.set()
+        try:
+            self.sched.shutdown(wait=False)
+        except SchedulerNotRunningError:  # a second signal, or one before it ran
+            pass
+
     def start(self) -> None:
-        """Block until SIGTERM or SIGINT; the first sweep runs at once (it sends all that is overdue)."""
+        """Block until SIGTERM or SIGINT; the first sweep runs at once (it sends all that is overdue).
+
+        Returns only once no pass is under way. Why: APScheduler runs a pass in its own
+        thread and `shutdown(wait=False)` (all a signal handler may safely do) leaves it
+        running; the caller then closes the store, and a SQLite connection closed under a
+        statement another thread is running crashed a stopping scheduler (SIGSEGV, seen in
+        CI). The pass stops within the message in flight: it settles that one and hands
+        the rest of its claim back."""
         self.sched.add_job(self.run_pass, "interval", seconds=self.sweep_seconds, id="sweep",
                            next_run_time=dt.datetime.now(UTC))
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.sched.shutdown(wait=False))
-        self.sched.start()
+        before = {sig: signal.signal(sig, lambda *_: self.stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.sched.start()
+        finally:
+            self.dispatcher.stopping.set()
+            with self._busy:  # the pass under way, if any, has ended
+                pass
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
 
 
 def _one_line(err: Exception) -> str:

@@ -275,3 +275,27 @@ def test_an_unreachable_smtp_server_costs_one_connection_attempt_per_batch(
     rows = fast.peek.deliveries()
     assert all(d.status == "pending" and (d.last_error or "").startswith("SMTP 127.0.0.1:") for d in rows), \
         [(d.status, d.last_error) for d in rows]
+
+
+def test_a_scheduler_asked_to_stop_settles_the_message_in_flight_and_hands_the_rest_back(
+        fast: Any, clock: Any) -> None:
+    """SIGTERM mid-pass (the scheduler's `stopping`): the pass ends within the message in
+    flight, settled; the rest of its claim goes back unsent and unleased, and the next
+    scheduler sends exactly those, none twice."""
+    clock.advance(days=14)
+    got: list[Message] = []
+
+    class Wire:
+        def send(self, msg: Message) -> None:
+            got.append(msg)
+
+    first = Dispatcher(fast, {"email": Wire()}, worker="a", after_send=lambda d: len(got) == 2 and first.stopping.set())
+    stats = first.run_once()
+    assert stats.sent == 2 == len(got)
+    rows = fast.peek.deliveries()
+    assert len(rows) > 2 and sorted(d.status for d in rows).count("sent") == 2
+    assert {d.status for d in rows} == {"sent", "pending"}  # handed back, not left leased to a stopped process
+    before = {m.message_id for m in got}
+    got.clear()
+    again = Dispatcher(fast, {"email": Wire()}, worker="b").run_once()  # at once: no lease to wait out
+    assert again.sent == len(rows) - 2 and not before & {m.message_id for m in got}
