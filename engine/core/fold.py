@@ -135,24 +135,38 @@ def sittings_of(w: World, item_id: int) -> tuple[Sitting, ...]:
 def planned_item(w: World, item_id: int, changes: Changes) -> None:
     """Plan an item's reminders as it stands, under the version in force when it last moved."""
     item = w.items[item_id]
+    new = settled_item(w, item_id, item)
+    if new is not item:
+        w.items[item_id] = new
+        if new.reminders != item.reminders:
+            changes.put("item", item_id, new, _r(item, sittings=new.sittings) if new.sittings != item.sittings else item)
+
+
+def settled_item(w: World, item_id: int, item: ItemRecord) -> ItemRecord:
+    """`item` (the world's record of `item_id`) as planning leaves it: its view of its
+    meetings rebuilt in a lazy World, its reminders planned; `item` itself when neither
+    changes. Nothing is written: `audit verify` compares a long log's records this way, one
+    at a time, rather than holding every planned record at once."""
     if w.lazy:
         sittings = sittings_of(w, item_id)
         if sittings != item.sittings:
-            item = w.items[item_id] = _r(item, sittings=sittings)
+            item = _r(item, sittings=sittings)
     planned = plan.plan_item(w.book(item.updated_at), item, w.body_kinds()[item.body])
-    if planned != item.reminders:
-        new = _r(item, reminders=planned)
-        w.items[item_id] = new
-        changes.put("item", item_id, new, item)
+    return item if planned == item.reminders else _r(item, reminders=planned)
 
 
 def planned_meeting(w: World, meeting_id: int, changes: Changes) -> None:
     m = w.meetings[meeting_id]
-    planned = plan.plan_meeting(w.book(m.convened_at), m)
-    if planned != m.reminders:
-        new = _r(m, reminders=planned)
+    new = settled_meeting(w, m)
+    if new is not m:
         w.meetings[meeting_id] = new
         changes.put("meeting", meeting_id, new, m)
+
+
+def settled_meeting(w: World, m: MeetingRecord) -> MeetingRecord:
+    """`m` with its reminders planned (`m` itself when they stand); nothing written."""
+    planned = plan.plan_meeting(w.book(m.convened_at), m)
+    return m if planned == m.reminders else _r(m, reminders=planned)
 
 
 def settle(w: World, item: int | None = None, meeting: int | None = None) -> None:

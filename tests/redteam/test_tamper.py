@@ -174,6 +174,18 @@ class TestTamper:
         v = verify(busy.store)
         assert not v.ok and "stored item 2" in str(v.problem)
 
+    def test_changed_planned_meeting_reminder_is_caught(self, busy):
+        """The same for a meeting's notice: verify plans each record as it compares it (the
+        replay keeps none of the plans it owes), and a moved one is still named."""
+        busy.convene("yamamoto", "staff", busy.clock.now() + dt.timedelta(days=3), items=[2], attendees=["yoshida"])
+        mid, row = next((m, r) for m, r in raw(busy.store.inner, "SELECT id, reminders FROM meeting ORDER BY id")
+                        if orjson.loads(r))
+        planned = orjson.loads(row)
+        planned[0][4] = "2030-01-01T00:00:00.000000+00:00"
+        raw(busy.store.inner, "UPDATE meeting SET reminders = :r WHERE id = :i", r=orjson.dumps(planned).decode(), i=mid)
+        v = verify(busy.store)
+        assert not v.ok and f"stored meeting {mid}" in str(v.problem)
+
 
 def test_a_redirected_delivery_is_caught(svc, clock, tmp_path):
     """A message row pointed at another address (or stripped of its calendar) after the
@@ -200,7 +212,7 @@ class TestStoredMeetingsAndOrders:
     def one_row_a_chunk(self, monkeypatch):
         from engine.app import audit
 
-        monkeypatch.setattr(audit._differing, "__defaults__", (1,))
+        monkeypatch.setattr(audit._differing, "__defaults__", (1, None))
 
     @pytest.fixture
     def ordered(self, busy):
