@@ -302,7 +302,8 @@ def _convened(f: Fold, s: Stamp, e: ev.MeetingConvened) -> None:
         raise ValueError(f"meeting {e.meeting} exists")
     new = MeetingRecord(id=e.meeting, kind=e.kind, body=e.body, convener=s.authority, chair=e.chair,
                         starts_at=e.starts_at, status="convened", version=1, convened_at=s.at,
-                        attendees=e.attendees, invited=e.invited, items=e.items, place=e.place)
+                        attendees=f.w.logins(e.attendees), invited=f.w.logins(e.invited),
+                        items=f.w.item_ids(e.items), place=e.place)
     f.meeting(new, None)
     f.sittings(new)
 
@@ -313,7 +314,7 @@ def _agenda(f: Fold, s: Stamp, e: ev.AgendaChanged) -> None:
     items = [i for i in old.items if i != e.item]
     if e.op != "remove":
         items.insert(e.position - 1, e.item)
-    new = _r(old, items=tuple(items), version=old.version + 1, changed_at=_changed(f, old, s))
+    new = _r(old, items=f.w.item_ids(tuple(items)), version=old.version + 1, changed_at=_changed(f, old, s))
     f.meeting(new, old)
     f.sittings(new, [e.item])
 
@@ -328,7 +329,7 @@ def _changed(f: Fold, old: MeetingRecord, s: Stamp) -> dt.datetime | None:
 @acts.folds(ev.MeetingHeld)
 def _held(f: Fold, s: Stamp, e: ev.MeetingHeld) -> None:
     old = f.w.meetings[e.meeting]
-    new = _r(old, status="held", present=e.present, held_at=s.at, sat_at=e.sat_at, version=old.version + 1)
+    new = _r(old, status="held", present=f.w.logins(e.present), held_at=s.at, sat_at=e.sat_at, version=old.version + 1)
     f.meeting(new, old)
     f.sittings(new)
 
