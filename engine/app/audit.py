@@ -405,7 +405,7 @@ def _compare_touched(tx: Any, v: Verdict) -> None:
             return
 
 
-def _differing(read: Any, mine: Any, chunk: int = 2000,
+def _differing(read: Any, mine: Any, chunk: int = 500,
                planned: Callable[[Any, Any], Any] | None = None) -> tuple[int, Any, Any] | None:
     """The first record (in the order `_compare` names keys) whose stored row is not the
     replayed one: (id, replayed, stored), either None where missing. `read` is the store's

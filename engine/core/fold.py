@@ -126,9 +126,15 @@ def _by_meeting(s: Sitting) -> int:
 def sittings_of(w: World, item_id: int) -> tuple[Sitting, ...]:
     """An item's view of the meetings that have it on their agenda (a lazy World's rebuild)."""
     out = []
+    made = w.sittings_made
     for mid in sorted(w.agenda_of.get(item_id, ())):
         m = w.meetings[mid]
-        out.append(Sitting(m.id, m.kind, m.status, m.starts_at, m.held_at, m.outcomes.get(item_id)))
+        outcome = m.outcomes.get(item_id)
+        s = made.get(mid)  # the last one made of this meeting: the same for each item with its outcome
+        if (s is None or s.outcome != outcome or s.status is not m.status or s.held_at is not m.held_at
+                or s.starts_at is not m.starts_at or s.kind is not m.kind):
+            s = made[mid] = Sitting(m.id, m.kind, m.status, m.starts_at, m.held_at, outcome)
+        out.append(s)
     return tuple(out)
 
 

@@ -13,7 +13,7 @@ database or the clock: the log alone is the evidence (its adopted rulebook texts
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from sys import intern
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -44,17 +44,82 @@ class Fired(NamedTuple):
     (not the whole event: a long log fires many). The digests and routes are sha256s: kept
     as one `bytes` of 32 bytes each (`pack`), not a tuple of 64-character strings (~113 bytes
     each), as a long log keeps every rung that went out to the end (56,003 at 300,000 events);
-    a forged event's digests that are not sha256 hex are kept as they came."""
+    a forged event's digests that are not sha256 hex are kept as they came.
+
+    `key` and `settled` are the replayer's bookkeeping, not what was queued (equality and a
+    snapshot leave them out): the rung's key in `due`, and how its recipients were settled
+    (what `Replayer.sent` reads: `Settlings`)."""
 
     recipients: tuple[str, ...]
     digests: bytes | tuple[str, ...]
     routes: bytes | tuple[str, ...]
+    key: Any = None
+    settled: Any = None
 
     def has_digest(self, hexdigest: str) -> bool:
         return holds(self.digests, hexdigest)
 
     def has_route(self, hexdigest: str) -> bool:
         return holds(self.routes, hexdigest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, tuple) and tuple(self[:3]) == tuple(other[:3])
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(tuple(self[:3]))
+
+
+class Settlings(MutableMapping[Any, Any]):
+    """`Replayer.sent`: (reminder, rung) -> how each recipient was settled, a dict in the
+    order the rungs were first settled, kept on the rung's `Fired` in `due` rather than in a
+    dict of its own. A long log settles every rung that went out: at 1,000,000 events a
+    second dict and a second key tuple for each of 190,000 rungs took 20 MiB. A key that
+    never fired (only a test writes one) is kept aside. A restored snapshot's `sent` is its
+    own `Packed` map, not one of these."""
+
+    __slots__ = ("due", "extra", "order")
+
+    def __init__(self, due: MutableMapping[Any, Any]) -> None:
+        self.due = due
+        self.order: list[Any] = []  # the keys, in the order first settled (a dict's)
+        self.extra: dict[Any, Any] = {}
+
+    def __getitem__(self, key: Any) -> Any:
+        f = self.due.get(key)
+        if f is not None and f.settled is not None:
+            return f.settled
+        return self.extra[key]
+
+    def __contains__(self, key: object) -> bool:
+        f = self.due.get(key)
+        return (f is not None and f.settled is not None) or key in self.extra
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        f = self.due.get(key)
+        if key not in self:
+            self.order.append(f.key if f is not None and f.key is not None else key)
+        if f is not None and key not in self.extra:
+            self.due[key] = f._replace(settled=value)
+        else:
+            self.extra[key] = value
+
+    def __delitem__(self, key: Any) -> None:
+        if key not in self:
+            raise KeyError(key)
+        if key in self.extra:
+            del self.extra[key]
+        else:
+            self.due[key] = self.due[key]._replace(settled=None)
+        self.order.remove(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.order)
+
+    def __len__(self) -> int:
+        return len(self.order)
 
 
 class Settled(tuple):  # type: ignore[type-arg]
@@ -170,7 +235,7 @@ class Replayer:
 
     world: World = field(default_factory=World)
     acted: bool = False  # a member has acted: set-up by `kaigi init` is over
-    sent: dict[tuple[str, int], "Settled | dict[str, str]"] = field(default_factory=dict)  # (reminder, rung) -> {login: how}
+    sent: Any = None  # (reminder, rung) -> {login: how}: `Settlings` over `due`
     due: dict[tuple[str, int], "Fired"] = field(default_factory=dict)  # what each fired rung queued
     documents: dict[str, int] = field(default_factory=dict)  # sha256 -> the event that carried it
     tokens: dict[int, dict[str, Any]] = field(default_factory=dict)  # API token id -> its row, as replayed
@@ -186,6 +251,8 @@ class Replayer:
     _packed: dict[bytes | tuple[str, ...], bytes | tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        if self.sent is None:
+            self.sent = Settlings(self.due)
         self.world.lazy = True  # plan reminders when a check needs them, and at the end
 
     def step(self, rec: EventRecord) -> Step:
@@ -209,8 +276,10 @@ class Replayer:
             if event.document:
                 self.documents.setdefault(event.document, rec.seq)
         elif type(event) is ev.ReminderDue:  # kept to the end: one copy of each name (sys.intern, `_names`)
-            self.due[(intern(self._ident(event)), event.rung)] = Fired(self._names(event.recipients),
-                                                                       pack(event.digests), self._routes(event.routes))
+            key = (intern(self._ident(event)), event.rung)
+            old = self.due.get(key)
+            self.due[key] = Fired(self._names(event.recipients), pack(event.digests), self._routes(event.routes),
+                                  key, None if old is None else old.settled)
         elif type(event) is ev.ReminderSent or type(event) is ev.ReminderFailed:
             key = (intern(self._ident(event)), event.rung)
             status = "sent" if type(event) is ev.ReminderSent else "failed"

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from engine.core.errors import NotFound
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
-                           MeetingRecord, MemberRecord, OrderRecord)
+                           MeetingRecord, MemberRecord, OrderRecord, Sitting)
 from workflows import NoVersionInForce, Rulebook, UnknownVersion
 from workflows.versions import Rules
 
@@ -144,6 +144,7 @@ class World:
         "meetings",
         "members",
         "orders",
+        "sittings_made",
     )
 
     def __init__(self, *, bodies: MutableMapping[str, BodyRecord] | None = None,
@@ -174,6 +175,9 @@ class World:
         self.agenda_of: dict[int, Agenda | set[int]] = {}  # a lazy World's index: item -> meetings it is on
         self._book: tuple[dt.datetime, dt.datetime | None, Rulebook] | None = None
         self._logins: dict[tuple[str, ...], tuple[str, ...]] = {}  # one copy of each list of people
+        # a lazy World's last view made of each meeting (fold.sittings_of): the items it has
+        # with the same outcome share one (a long log's items held 319,000 of them, 24 MiB)
+        self.sittings_made: dict[int, Sitting] = {}
 
     # ------------------------------------------------------------ one copy of what repeats
     def logins(self, names: tuple[str, ...]) -> tuple[str, ...]:

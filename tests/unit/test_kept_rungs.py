@@ -137,3 +137,23 @@ def test_item_ids_are_the_item_records_own_ints():
     assert decoded[0] is not held_id
     shared = w.item_ids(decoded)
     assert shared == decoded and shared[0] is held_id and shared[1] is decoded[1]  # one not filed stays as it came
+
+
+def test_settlings_live_on_the_rungs_that_fired(svc, clock):
+    """A real log's replay: each settled rung's settling is kept on its `Fired` in `due`,
+    keyed by due's own key tuple (no second dict, no second key), read as the dict it was,
+    in the order first settled, and a snapshot of it restores to the same."""
+    from engine.app.audit import verify
+    from engine.core.replay import Settlings
+    from tests.unit.test_snapshots import busy_log
+
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    r = v.replayer
+    assert isinstance(r.sent, Settlings) and r.sent.due is r.due and len(r.sent) > 0
+    for key in r.sent:
+        fired = r.due[key]
+        assert fired.settled is r.sent[key] and fired.key is key
+    (_, _, _, _), again = snap.restore(v.snapshot)
+    assert [again.sent.peek(k) for k in r.sent] == [r.sent[k] for k in r.sent]
+    assert list(again.sent) == list(r.sent)
