@@ -20,7 +20,7 @@ from engine.core import acts
 from engine.core import events as ev
 from engine.core import plan
 from engine.core.errors import ReplayMismatch
-from engine.core.world import Agenda, World
+from engine.core.world import Agenda, Outcomes, World
 from store.frozen import copier, record
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
@@ -296,7 +296,8 @@ def _advanced(f: Fold, s: Stamp, e: ev.ItemAdvanced) -> None:
     f.item(_r(old, state=e.dest, version=old.version + 1, updated_at=s.at), old)
     if e.meeting is not None and not e.tabled:
         mold = f.w.meetings[e.meeting]
-        mnew = _r(mold, outcomes={**mold.outcomes, old.id: e.trigger}, version=mold.version + 1)
+        outcomes = {**mold.outcomes, old.id: e.trigger}
+        mnew = _r(mold, outcomes=Outcomes(outcomes) if f.w.lazy else outcomes, version=mold.version + 1)
         f.meeting(mnew, mold)
         f.sittings(mnew, [old.id])
 

@@ -38,7 +38,7 @@ import orjson
 
 from engine.core.fold import settle
 from engine.core.replay import Fired, Replayer, Settled, pack, unpack
-from engine.core.world import Agenda
+from engine.core.world import Agenda, Outcomes
 from store.records import (AdoptionRecord, AssignmentRecord, BodyRecord, DelegationRecord, ItemRecord,
                            MeetingRecord, MemberRecord, Minutes, OpenOrder, OrderRecord, Planned, Sitting)
 
@@ -263,7 +263,7 @@ def _enc(x: Any) -> Any:
         return ["R", name, *[_enc(getattr(x, f)) for f in _FIELDS[t]]]
     if t is Agenda:  # as the set it stands for
         return ["S", *sorted(_enc(y) for y in x)]
-    if t is Settled:  # as the dict it stands for
+    if t is Settled or t is Outcomes:  # as the dict it stands for
         return ["D", *[[_enc(k), _enc(v)] for k, v in x.items()]]
     if t is Fired:
         return ["F", _enc(tuple(x.recipients)), _enc(unpack(x.digests)), _enc(unpack(x.routes))]

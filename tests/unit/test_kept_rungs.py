@@ -157,3 +157,33 @@ def test_settlings_live_on_the_rungs_that_fired(svc, clock):
     (_, _, _, _), again = snap.restore(v.snapshot)
     assert [again.sent.peek(k) for k in r.sent] == [r.sent[k] for k in r.sent]
     assert list(again.sent) == list(r.sent)
+
+
+def test_a_replayed_meetings_outcomes_read_and_encode_as_the_dict_they_stand_for(svc):
+    """A replay keeps each meeting's outcomes as a flat tuple (`Outcomes`): equal to the
+    stored dict both ways, in the order decided, `in`/`get`/`[]` as a dict's, stored as the
+    dict by an import, and encoded in a snapshot as that dict (its bytes unchanged)."""
+    import pytest
+
+    from engine.app.audit import verify
+    from engine.core.world import Outcomes
+    from tests.conftest import held, walk_to
+
+    d = {70001: "refer", 3: "decide"}
+    o = Outcomes(d)
+    assert o == d and d == o and list(o.items()) == list(d.items()) and len(o) == 2
+    assert 3 in o and o[70001] == "refer" and o.get(4) is None and 4 not in o
+    with pytest.raises(KeyError):
+        o[4]
+    assert snap._enc(o) == snap._enc(d)
+    assert o != {70001: "refer"} and o != {70001: "refer", 3: "reject"}
+
+    for title in ("一", "二"):
+        walk_to(svc, "in_progress", title=title)
+    held(svc, "yamamoto", "staff", [1, 2], attendees=["yoshida"])
+    v = verify(svc.store)
+    assert v.ok
+    kept = [m for m in v.replayer.world.meetings.values() if m.outcomes]
+    assert kept and all(type(m.outcomes) is Outcomes for m in kept)
+    stored = {m.id: m.outcomes for m in svc.peek.meetings()}
+    assert all(stored[m.id] == m.outcomes and type(stored[m.id]) is dict for m in kept)
