@@ -292,3 +292,20 @@ def test_a_kept_snapshot_whose_bytes_are_not_the_signed_ones_is_not_split_at(svc
         fh.write(b"garbage")
     v = verify(svc.store, signed=signed, jobs=2)
     assert v.ok and v.snapshots == 2 and v.segments == 2  # the first proven by the hash the segment reaches
+
+
+def test_the_state_digest_is_the_hash_of_the_snapshot_it_never_holds(svc, clock):
+    """A verify checks a signed snapshot's hash by `state_digest`, which hashes the state as
+    it encodes it, in two passes, without holding the bytes: it must be the hash of exactly
+    what `encode` writes, for a replay's own maps and for a restored one's, touched or not."""
+    busy_log(svc, clock)
+    v = verify(svc.store, snapshot=True)
+    (k, digest, at, ver), restored = snap.restore(v.snapshot)
+    assert snap.state_digest(v.replayer, k, digest, at, ver) == snap.digest_of(v.snapshot)
+    assert snap.state_digest(restored, k, digest, at, ver) == snap.digest_of(v.snapshot)
+    first = next(iter(restored.sent))
+    restored.sent[first] = {"kato": "failed"}
+    restored.world.items[next(iter(restored.world.items))]  # read: decoded, still the same bytes
+    changed = snap.encode(restored, k, digest, at, ver)
+    assert changed != v.snapshot
+    assert snap.state_digest(restored, k, digest, at, ver) == snap.digest_of(changed)
