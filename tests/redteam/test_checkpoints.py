@@ -253,3 +253,26 @@ def test_a_signed_snapshot_that_is_not_the_replay_fails_the_segmented_verify_nam
     assert r.exit_code == 7
     out = json.loads(r.stdout)
     assert out["segments"] == 2 and out["first_bad_seq"] == k and str(cp) in out["problem"]
+
+
+def test_a_snapshot_file_with_bytes_after_its_stream_is_not_read(tmp_path):
+    """`read_snapshot` decompresses a kept snapshot twice (its size and hash first, then into
+    one buffer of that size): a file that is one compressed snapshot followed by anything
+    else is refused, as `snapshot_intact` refuses it, before any of it is used."""
+    import hashlib
+    import zlib
+
+    from engine.app.checkpoints import Checkpoint, read_snapshot, snapshot_file
+    from engine.core.errors import IntegrityFailure
+
+    data = b"kaigi-snapshot" * 1000
+    cp_file = str(tmp_path / "cp")
+    sha = hashlib.sha256(data).hexdigest()
+    cp = Checkpoint("log", 1, "h" * 64, None, "", "k", sha)
+    with open(snapshot_file(cp_file), "wb") as fh:
+        fh.write(zlib.compress(data, 6))
+    assert read_snapshot(cp_file, cp) == data
+    with open(snapshot_file(cp_file), "ab") as fh:
+        fh.write(b"more")
+    with pytest.raises(IntegrityFailure):
+        read_snapshot(cp_file, cp)
