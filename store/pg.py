@@ -69,7 +69,11 @@ RETURNS TABLE (e_seq bigint, e_hash text, e_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema}, pg_temp AS $$
 DECLARE
     h        log_head%ROWTYPE;
-    caller   text := kaigi_caller();
+    -- kaigi_caller(), kaigi_group(kind) and kaigi_in_group(who, grp) written out here: an SQL
+    -- function with its own search_path is planned again at every call (about 0.1 ms each,
+    -- with the head held); the same expressions, so the same answers
+    caller   text := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
+    grp      text;
     -- kaigi_is_owner(caller), written out (the owner of the event table, by its oid): a plan
     -- PL/pgSQL keeps for the session, where the SQL function (its search_path SET) is planned
     -- again at every call, with the head held
@@ -115,10 +119,11 @@ BEGIN
                   USING ERRCODE = 'insufficient_privilege';
         END IF;
         IF p_identity = 'scheduler' THEN
-            IF NOT kaigi_in_group(caller, kaigi_group('scheduler')) OR p_actor <> 'scheduler'
-               OR p_authority <> 'scheduler' THEN
+            grp := left('kaigi_' || current_database() || '_{schema}_scheduler', 63);
+            IF NOT (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = grp) AND pg_has_role(caller, grp, 'MEMBER'))
+               OR p_actor <> 'scheduler' OR p_authority <> 'scheduler' THEN
                 RAISE EXCEPTION 'kaigi: database role % records for the scheduler only as a member of %',
-                      caller, kaigi_group('scheduler') USING ERRCODE = 'insufficient_privilege';
+                      caller, grp USING ERRCODE = 'insufficient_privilege';
             END IF;
             IF EXISTS (SELECT 1 FROM jsonb_array_elements(p_events) x
                         WHERE x->>'type' IS DISTINCT FROM 'ReminderDue' AND x->>'type' IS DISTINCT FROM 'ReminderSent'
@@ -133,8 +138,10 @@ BEGIN
                 RAISE EXCEPTION 'kaigi: on a real database an act is recorded as the database role that did it, not as %',
                       p_identity USING ERRCODE = 'insufficient_privilege';
             END IF;
+            grp := left('kaigi_' || current_database() || '_{schema}_web', 63);
             IF p_identity = 'web' AND (current_setting('role') = 'none'
-                                       OR NOT kaigi_in_group(session_user::text, kaigi_group('web'))) THEN
+                                       OR NOT (EXISTS (SELECT 1 FROM pg_roles WHERE rolname = grp)
+                                               AND pg_has_role(session_user::text, grp, 'MEMBER'))) THEN
                 RAISE EXCEPTION 'kaigi: identity web is the web face''s, acting for a member with SET ROLE'
                       USING ERRCODE = 'insufficient_privilege';
             END IF;
