@@ -275,6 +275,34 @@ def test_the_web_face_acts_for_a_member_with_set_role(world):
     refused(world, "tanaka", append_call("tanaka", identity="web"), match="SET ROLE")  # psql is not the web face
 
 
+def test_the_web_identity_needs_the_web_group_not_only_a_set_role(world):
+    """A member's own role that says SET ROLE (to itself: always allowed) is still not the web
+    face: the session user must be in the web group (the check kaigi_append makes itself,
+    written out in migration 0015)."""
+    refused(world, "tanaka", f'SET ROLE "{ROLES["tanaka"]}"', append_call("tanaka", identity="web"),
+            match="identity web is the web face's")
+
+
+def test_the_schedulers_role_records_as_the_scheduler_and_nobody_else(world):
+    """The scheduler group's role appends a reminder as the scheduler (accepted, then rolled
+    back), never in a member's name or on a member's authority."""
+    import psycopg
+
+    due = {"item": 1, "meeting": None, "reminder": "staff_meeting/item:1/x", "key": "staff_meeting", "rung": 0,
+           "recipients": ["tanaka"], "deadline": "2026-01-01T00:00:00+00:00"}
+    before = head(world)
+    with psycopg.connect(conninfo(as_role(world["url"], ROLES["sched"]))) as c:
+        rows = c.execute(append_call("scheduler", identity="scheduler", type_="ReminderDue", payload=due,
+                                     item=1)).fetchall()
+        assert len(rows) == 1
+        c.rollback()
+    assert head(world) == before
+    for actor, authority in (("tanaka", "tanaka"), ("scheduler", "sato")):
+        refused(world, "sched", append_call(actor, authority, identity="scheduler", type_="ReminderDue",
+                                            payload=due, item=1),
+                match="records for the scheduler only")
+
+
 # ---------------------------------------------------------------- the red team's findings, each refused now
 def test_a_member_cannot_rebind_anothers_identity(world):
     """MemberBound is the owner's: a member who could rebind the chief to their own role would
