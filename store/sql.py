@@ -31,7 +31,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import unquote
 
@@ -468,6 +468,7 @@ class SqlStore:
                 ending = True
                 tx.commit()
         except BaseException as err:
+            tx.abandon()
             driver = isinstance(err, sqlite3.Error) or type(err).__module__.startswith("psycopg")
             if self._dead(conn, err):
                 # Never re-run: the act's statements reached the server. Before its COMMIT
@@ -628,24 +629,33 @@ class SqlTx:
         self._appended = False  # PostgreSQL: the append function has kept the roster tables
         self.seen: dict[tuple[str, Any], Any] | None = None  # what a tracked read returned (`track`)
         self.unchanged = False  # `expect` held under the head (`lock_head`)
-        # PostgreSQL: an append and the writes after it, sent in one pipeline with the COMMIT
-        # (`commit`) or before the next statement whose answer is wanted (`flush`):
-        # (statement, params or rows for executemany, the append's expected (seq, hash) rows)
-        self._ahead: list[tuple[str, Any, list[tuple[int, str]] | None]] = []
+        # PostgreSQL: the pipeline an append opens. The append is sent at once, so the server
+        # links and inserts while kaigi seals, folds and saves; the writes after it go down
+        # the same pipeline, and its results are read with the COMMIT's (`commit`) or before
+        # the next statement whose answer is wanted (`flush`): one wait for the lot
+        self._pipe: ExitStack | None = None
+        self._answers: list[tuple[Any, list[tuple[int, str]]]] = []  # (append's cursor, expected rows)
         # SQLite: the messages this transaction inserted, by dedupe key, when every one of
         # them was (none met an existing key): its claim of them need not read them back
         self._added: dict[str, DeliveryRecord] = {}
 
     def x(self, sql: str, params: Any = None) -> Any:
-        if self._ahead:
+        if self._pipe is not None:
             self.flush()
         return self.conn.execute(self.s.sql(sql), params or {})
 
     def many(self, sql: str, rows: Sequence[Any]) -> None:
         if not rows:
             return
-        if self._ahead:  # after an append not yet sent: goes with it (its answer is not read)
-            self._ahead.append((self.s.sql(sql), rows, None))
+        if self._pipe is not None:  # after an append: down its pipeline (its answer is not read)
+            if len(rows) == 1:  # an act's one row: sent at once, no executemany's machinery
+                self.conn.execute(self.s.sql(sql), rows[0])
+                return
+            cur = self.conn.cursor()
+            try:  # (psycopg waits here for what is ahead in the pipeline: a batch, not an act)
+                cur.executemany(self.s.sql(sql), rows)
+            finally:
+                cur.close()
             return
         if len(rows) == 1 and not self.pg:  # an act's one row: no cursor of its own to make and close
             self.conn.execute(sql, rows[0])
@@ -1025,11 +1035,10 @@ class SqlTx:
             raise StoreError("append needs the head: open the transaction with head=True")
         if h.at is not None and self.now < h.at:
             raise ClockBehind(self.now.isoformat(), h.at.isoformat())
+        if self.pg:  # the database appends and moves the head; sent now, read with the COMMIT
+            return self._append_pg(h, actor, authority, identity, rulebook, events)
         records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
         roster = max([h.roster_seq] + [r.seq for r, e in zip(records, events, strict=True) if e.roster])
-        if self.pg:  # one round trip: the database appends and moves the head
-            self._append_pg(records, [e.roster for e in events], roster)
-            return records
         # positional parameters, in EVENT_COLS's order: sqlite3 binds a tuple without a
         # lookup per name (an act of the scheduler appends a thousand events)
         at = self.t(records[0].at)
@@ -1041,22 +1050,29 @@ class SqlTx:
     _COLS = ("seq", "at", "actor", "authority", "rulebook", "item_id", "meeting_id", "type", "payload", "prev_hash",
              "hash", "identity", "schema", "v")
 
-    def _append_pg(self, records: list[EventRecord], flags: list[bool], roster: int) -> None:
+    def _append_pg(self, h: Head, actor: str, authority: str, identity: str, rulebook: str,
+                   events: Sequence[NewEvent]) -> list[EventRecord]:
         """The database appends (store/pg.py): it stamps the actor's role and the time, links
-        the chain itself and moves the head. Its links must be the ones computed here: a
+        the chain itself and moves the head. The call is sent at once, in a pipeline opened
+        for the rest of the act, and the links are computed here while the server makes its
+        own: they must be the same (`flush` compares them before anything is kept); a
         difference would mean two encodings of one event, and nothing is kept."""
-        r0 = records[0]
-        events = orjson.dumps([{"type": r.type, "schema": r.schema, "payload": r.payload, "item": r.item,
-                                "meeting": r.meeting, "roster": flag}
-                               for r, flag in zip(records, flags, strict=True)]).decode()
-        if self._ahead:
-            self.flush()
-        self._ahead.append((self.s.sql(self._APPEND), {
-            "actor": r0.actor, "authority": r0.authority, "identity": r0.identity, "rulebook": r0.rulebook,
-            "at": r0.at, "events": events}, [(r.seq, r.hash) for r in records]))
+        payload = orjson.dumps([{"type": e.type, "schema": e.schema, "payload": e.payload, "item": e.item,
+                                 "meeting": e.meeting, "roster": e.roster} for e in events]).decode()
+        if self._pipe is None:
+            stack = ExitStack()
+            stack.enter_context(self.conn.pipeline())
+            self._pipe = stack
+        cur = self.conn.execute(self.s.sql(self._APPEND), {
+            "actor": actor, "authority": authority, "identity": identity, "rulebook": rulebook, "at": self.now,
+            "events": payload})
+        records = seal(h.seq, h.hash, self.now, actor, authority, identity, rulebook, events)
+        self._answers.append((cur, [(r.seq, r.hash) for r in records]))
+        roster = max([h.roster_seq] + [r.seq for r, e in zip(records, events, strict=True) if e.roster])
         last = records[-1]
         self._appended = True
         self._head = Head(last.seq, last.hash, last.at, roster)
+        return records
 
     _APPEND = ("SELECT e_seq, e_hash FROM kaigi_append(:actor, :authority, :identity, :rulebook, :at, "
                "CAST(:events AS jsonb))")
@@ -1066,28 +1082,20 @@ class SqlTx:
     _LINKED = ("the database linked the chain differently from kaigi's own encoding; nothing was written")
 
     def flush(self, then: Sequence[tuple[str, Any]] = ()) -> None:
-        """Send the append and the writes queued behind it in one pipeline (one round trip),
-        then `then` (statement, params), and check that the database linked the events as
-        kaigi did. With the COMMIT in `then`, a check that the head is our last event goes
-        before it in the pipeline: a difference fails that statement, and PostgreSQL skips
-        the COMMIT behind a failed statement, so nothing is kept."""
-        queued, self._ahead = self._ahead, []
-        if not queued:
+        """Finish the pipeline an append opened: send `then` (statement, params) down it, wait
+        for every result, and check that the database linked the events as kaigi did. With
+        the COMMIT in `then`, a check that the head is our last event goes before it in the
+        pipeline: a difference fails that statement, and PostgreSQL skips the COMMIT behind a
+        failed statement, so nothing is kept."""
+        pipe, self._pipe = self._pipe, None
+        answers, self._answers = self._answers, []
+        if pipe is None:
             for sql, params in then:
                 self.conn.execute(sql, params) if params is not None else self.conn.execute(sql)
             return
-        expected = [row for _, _, want in queued if want for row in want]
+        expected = [row for _, want in answers for row in want]
         try:
-            with self.conn.pipeline():
-                answers = []
-                for sql, params, want in queued:
-                    if want is None and len(params) == 1:  # an act's one row: no executemany's machinery
-                        self.conn.execute(sql, params[0])
-                    elif want is None:
-                        cur = self.conn.cursor()
-                        cur.executemany(sql, params)
-                    else:
-                        answers.append(self.conn.execute(sql, params))
+            with pipe:  # its end: a Sync, and every result read (the first error raised)
                 if then and expected:
                     self.conn.execute(self._HEAD_IS, {"seq": expected[-1][0], "hash": expected[-1][1]})
                 for sql, params in then:
@@ -1096,9 +1104,19 @@ class SqlTx:
             if getattr(err, "sqlstate", None) == "22012":
                 raise StoreError(self._LINKED) from None
             raise
-        got = [(int(a), b) for cur in answers for a, b in cur.fetchall()]
+        got = [(int(a), b) for cur, _ in answers for a, b in cur.fetchall()]
         if got != expected:
             raise StoreError(self._LINKED)
+
+    def abandon(self) -> None:
+        """An act that failed after its append: end the pipeline (its results are dropped; the
+        transaction is rolled back or the connection forgotten next)."""
+        pipe, self._pipe, self._answers = self._pipe, None, []
+        if pipe is not None:
+            try:
+                pipe.close()
+            except Exception:  # noqa: BLE001 (the act's own error is the one to report)
+                pass
 
     def commit(self) -> None:
         """COMMIT, with whatever was sent ahead (`flush`)."""
@@ -1188,7 +1206,7 @@ class SqlTx:
         if not rows:
             return
         t, created = self.t, self.t(self.now)
-        if self.pg or self._ahead:
+        if self.pg:
             values = [{"dedupe_key": d.dedupe_key, "reminder": d.reminder, "item_id": d.item,
                        "meeting_id": d.meeting, "rung": d.rung, "recipient": d.recipient, "channel": d.channel,
                        "address": d.address, "message_id": d.message_id, "subject": d.subject, "body": d.body,
