@@ -1,6 +1,6 @@
 """Concurrent writers on PostgreSQL: acts/s through the Python API beside raw psycopg.
 
-    .venv/bin/python bench/pg_writers.py [--url URL] [--writers 8] [--acts 60] [--rounds 1]
+    .venv/bin/python bench/pg_writers.py [--url URL] [--writers 8] [--acts 60] [--rounds 1] [--processes] [--schedstat]
 
 With no `--url` it uses KAIGI_TEST_PG_URL, else PostgreSQL on 127.0.0.1:5432 as `postgres`;
 either way it makes two databases of its own beside the URL's (`kaigi_bench_<pid>_k`,
@@ -22,7 +22,12 @@ raw:    the same N threads, each on its own psycopg connection, doing the same a
 Head hold: from the moment the head was granted (the locking statement answered) to the
 COMMIT's answer, timed in the client around the locked section on both sides (kaigi's by
 wrapping `SqlTx.lock_head` and `SqlStore.act`). Printed as the median and the 90th
-percentile. The last line is `ratio: X`, kaigi's acts/s over raw's (medians over rounds).
+percentile. With `--schedstat` (Linux), each kaigi hold also reads `/proc/<pid>/schedstat`
+of the writer's thread and of its PostgreSQL backend at both ends, and the medians of their
+CPU time and run-queue wait in the hold are printed: a hold that grows with the writers while
+its CPU does not is the time it waited for a core (the reads are themselves in the hold and
+lengthen it: take the acts/s and hold ratios from a run without it). The last line is `ratio: X`, kaigi's
+acts/s over raw's (medians over rounds).
 """
 
 import argparse
@@ -82,7 +87,7 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))]
 
 
-def run_writers(n: int, work: Callable[[int], list[float]], processes: bool) -> tuple[float, list[float]]:
+def run_writers(n: int, work: Callable[[int], list[Any]], processes: bool) -> tuple[float, list[Any]]:
     """Run `work(k)` in n threads (or processes) started together: the wall time of the
     slowest, and the head's hold times each returned."""
     if processes:
@@ -92,7 +97,7 @@ def run_writers(n: int, work: Callable[[int], list[float]], processes: bool) -> 
     return wall, times
 
 
-def run_processes(n: int, work: Callable[[int], list[float]]) -> tuple[float, list[float]]:
+def run_processes(n: int, work: Callable[[int], list[Any]]) -> tuple[float, list[Any]]:
     """`work(k)` in n forked processes (as `kaigi serve --workers N`: no GIL shared)."""
     import multiprocessing as mp
 
@@ -146,12 +151,41 @@ def run_threads(n: int, work: Callable[[int], None]) -> float:
 
 
 # ------------------------------------------------------------------ kaigi side
+NAN = float("nan")
+
+
+def schedstat(task: int | str) -> tuple[int, int] | None:
+    """(CPU time, time waiting on a run queue) of a task (a pid, or `self/task/<tid>`: a thread)
+    so far, in ns, or None if unreadable."""
+    try:
+        with open(f"/proc/{task}/schedstat") as f:
+            run, wait, _ = f.read().split()
+        return int(run), int(wait)
+    except (OSError, ValueError):
+        return None
+
+
 class Holds:
-    """The head's hold times of kaigi's acts, timed around the locked section."""
+    """The head's hold times of kaigi's acts, timed around the locked section; with
+    `schedstat`, also each hold's CPU time and run-queue wait, of the writer and of its
+    PostgreSQL backend (`/proc/<pid>/schedstat`: where a hold that grows with the writers goes)."""
 
     def __init__(self) -> None:
         self.times: list[float] = []
+        self.sched: list[tuple[float, float, float, float]] = []  # beside `times`, one per hold
         self.on = False
+        self.schedstat = False
+
+    @staticmethod
+    def spent(start: Any) -> tuple[float, float, float, float]:
+        """(writer CPU, writer run-queue wait, backend CPU, backend run-queue wait) in s, since `start`."""
+        if start is None or start[0] is None or start[1] is None:
+            return (NAN, NAN, NAN, NAN)
+        me, backend = schedstat(f"self/task/{threading.get_native_id()}"), schedstat(start[2])  # this thread's
+        if me is None or backend is None:
+            return (NAN, NAN, NAN, NAN)
+        return ((me[0] - start[0][0]) / 1e9, (me[1] - start[0][1]) / 1e9,
+                (backend[0] - start[1][0]) / 1e9, (backend[1] - start[1][1]) / 1e9)
 
     def install(self) -> None:
         from store.sql import SqlStore, SqlTx
@@ -161,6 +195,9 @@ class Holds:
 
         def lock_head(tx: Any, *a: Any, **kw: Any) -> Any:
             out = lock(tx, *a, **kw)
+            if holds.schedstat:
+                backend = tx.conn.info.backend_pid
+                tx.bench_sched = (schedstat(f"self/task/{threading.get_native_id()}"), schedstat(backend), backend)
             tx.bench_locked = time.perf_counter()
             return out
 
@@ -171,6 +208,7 @@ class Holds:
             locked = getattr(tx, "bench_locked", None)
             if locked is not None and holds.on:
                 holds.times.append(time.perf_counter() - locked)
+                holds.sched.append(holds.spent(getattr(tx, "bench_sched", None)))
 
         SqlTx.lock_head = lock_head  # type: ignore[method-assign]
         SqlStore.act = timed_act  # type: ignore[method-assign,assignment]
@@ -199,19 +237,25 @@ class KaigiSide:
         from engine.app.kaigi import Kaigi
         from store.sql import SqlStore
 
-        def work(w: int) -> list[float]:
+        def work(w: int) -> list[Any]:
             k = Kaigi(SqlStore(self.store.url)) if processes else self.kaigi  # a process: its own connection
             adv = k.advance
             for i in ids[w]:
                 adv(SKIPPER, i, "skip")
             for i in ids[w]:
                 adv(WITHDRAWER, i, "withdraw")
-            return list(self.holds.times) if processes else []  # a process's own copy holds its own only
+            # a process's own copy holds its own only: each hold with its schedstat figures
+            return [(t, *x) for t, x in zip(self.holds.times, self.holds.sched, strict=True)] if processes else []
         self.holds.times.clear()
+        self.holds.sched.clear()
         self.holds.on = True
         try:
-            wall, times = run_writers(len(ids), work, processes)
-            return wall, times if processes else list(self.holds.times)
+            wall, rows = run_writers(len(ids), work, processes)
+            if processes:
+                self.sched: list[Any] = [tuple(r[1:]) for r in rows]
+                return wall, [r[0] for r in rows]
+            self.sched = list(self.holds.sched)
+            return wall, list(self.holds.times)
         finally:
             self.holds.on = False
 
@@ -302,11 +346,15 @@ def main() -> None:
     ap.add_argument("--acts", type=int, default=60, help="items per writer (2 acts each)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--processes", action="store_true", help="writers as processes (as serve --workers), not threads")
+    ap.add_argument("--schedstat", action="store_true",
+                    help="also each kaigi hold's CPU time and run-queue wait, the writer's and its backend's (Linux)")
     a = ap.parse_args()
     url = a.url or os.environ.get("KAIGI_TEST_PG_URL") or DEFAULT_URL
     os.environ.setdefault("KAIGI_HEAD_WAIT", "30")  # a bench measures throughput, not the busy bound
     holds = Holds()
+    holds.schedstat = a.schedstat
     holds.install()
+    spent: list[tuple[float, ...]] = []
     rates: dict[str, list[float]] = {"kaigi": [], "raw psycopg": []}
     hold: dict[str, list[float]] = {"kaigi": [], "raw psycopg": []}
     tag = f"kaigi_bench_{os.getpid()}"
@@ -321,6 +369,8 @@ def main() -> None:
                 finally:
                     side.close()
             acts = 2 * a.writers * a.acts
+            if which == "kaigi":
+                spent += getattr(side, "sched", [])
             rates[side.name].append(acts / wall)
             hold[side.name].extend(times)
             print(f"round {r + 1} {side.name:12} {acts / wall:8.1f} acts/s  head held median "
@@ -333,6 +383,13 @@ def main() -> None:
     held = {k: statistics.median(v) for k, v in hold.items()}
     for k in med:
         print(f"  {k:12} {med[k]:8.1f} acts/s  head held {held[k] * 1000:6.3f} ms")
+    measured = [x for x in spent if x[0] == x[0]]  # (NaN: not readable)
+    if a.schedstat and measured:
+        cols = ("writer CPU", "writer run-queue wait", "backend CPU", "backend run-queue wait")
+        print("  kaigi's hold, medians: " + ", ".join(
+            f"{c} {statistics.median(x[i] for x in measured) * 1000:.3f} ms" for i, c in enumerate(cols)))
+    elif a.schedstat:
+        print("  kaigi's hold: /proc/<pid>/schedstat not readable here (Linux, and the backend's needs its user or root)")
     print(f"head held: kaigi / raw = {held['kaigi'] / held['raw psycopg']:.2f} (aim: at most 1.5)")
     print(f"acts/s: kaigi / raw = {med['kaigi'] / med['raw psycopg']:.2f} (aim: at least 0.8)")
     print(f"ratio: {med['kaigi'] / med['raw psycopg']:.2f}")

@@ -23,7 +23,7 @@ TINY = {
     "api.py": ["--events", "1500", "--clients", "2", "--requests", "1"],
     "lists.py": ["--items", "300", "--overdue", "30", "--rounds", "1"],
     "serve_scale.py": ["--clients", "2", "--seconds", "0.5", "--servers", "1,2"],
-    "pg_writers.py": ["--writers", "2", "--acts", "3"],
+    "pg_writers.py": ["--writers", "2", "--acts", "3", "--schedstat"],
 }
 NEEDS_PG = {"serve_scale.py", "pg_writers.py"}  # run against KAIGI_TEST_PG_URL's server (databases of its own)
 
