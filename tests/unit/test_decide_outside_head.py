@@ -132,3 +132,24 @@ def test_an_act_is_decided_at_the_time_the_head_was_taken(hq, monkeypatch):
     out = hq.delegate("watanabe", "yamaguchi", valid_until=hq.clock.now() + dt.timedelta(days=30))
     assert plans and plans[0] is not None
     assert out.fact.valid_from == out.event.at == hq.clock.now()
+
+
+def test_a_change_to_any_one_of_several_records_read_is_noticed_under_the_head(svc):
+    """The store's own check, on SQLite and PostgreSQL: a decision that read three items, a
+    meeting and the largest item id is unchanged under the head while nothing moved, and
+    changed once any one of the items is advanced by another act (the re-read of several
+    records of a kind is one statement with the ids as a parameter)."""
+    store = svc.store.inner
+    meeting = svc.convene("yamamoto", "staff", starts_at=svc.clock.now(), items=[1], attendees=["nakamura"]).fact.meeting
+    with store.read() as tx:
+        tx.track()
+        for i in (1, 2, 3):
+            assert tx.item(i) is not None
+        assert tx.meeting(meeting) is not None and tx.max_id("item") >= 3
+        seen = tx.read_set()
+    assert {k for k, _ in seen.rows} == {"item", "meeting", "max"} and len(seen.rows) == 5
+    with store.act(expect=seen, rollback=True) as tx:
+        assert tx.unchanged
+    svc.advance("yamamoto", 2, "skip")
+    with store.act(expect=seen, rollback=True) as tx:
+        assert not tx.unchanged
