@@ -361,7 +361,7 @@ def migrate(url: str) -> None:
     shutil.copyfile(_MIGRATED[0], path)
 
 
-_PG_TEMPLATES: dict[Any, tuple[str, str]] = {}  # key -> (the template schema, its dump as SQL)
+_PG_TEMPLATES: dict[Any, tuple[str, str] | None] = {}  # key -> (the template schema, its dump as SQL); None: no dump
 _FRESH = re.compile(r"options=-csearch_path%3D(kaigi_t_[0-9a-f]{10})$")
 
 
@@ -372,7 +372,7 @@ def _pg_clone(url: str, key: Any, build: Callable[[str], None]) -> bool:
     which the functions hold, put in place of the template's) run in one transaction. An
     Alembic upgrade takes ~0.5 s a schema and a fixture's acts up to a second more, through the
     server's witness; the copy ~0.08 s. False (nothing done): not such a schema, or not empty,
-    or no `pg_dump` (then the caller builds it as a user would)."""
+    or no `pg_dump` that can dump the server (then the caller builds it as a user would)."""
     import shutil
     import subprocess
 
@@ -403,9 +403,14 @@ def _pg_clone(url: str, key: Any, build: Callable[[str], None]) -> bool:
             # the rows last, into tables that have their indexes, as the build wrote them (an index
             # made over rows sets the table's size estimates, and the planner's choices with them);
             # the triggers and foreign keys (triggers too) do not fire for the copy
-            _PG_TEMPLATES[key] = template, "\n".join(
-                [section("pre-data"), section("post-data"), "SET session_replication_role = replica;",
-                 section("data"), "SET session_replication_role = DEFAULT;"])
+            try:
+                _PG_TEMPLATES[key] = template, "\n".join(
+                    [section("pre-data"), section("post-data"), "SET session_replication_role = replica;",
+                     section("data"), "SET session_replication_role = DEFAULT;"])
+            except (OSError, subprocess.CalledProcessError):  # e.g. a pg_dump older than the server
+                _PG_TEMPLATES[key] = None
+        if _PG_TEMPLATES[key] is None:
+            return False  # built as a user would, each time
         template, dump = _PG_TEMPLATES[key]
         with conn.transaction():
             conn.execute(f'DROP SCHEMA "{schema}"')
