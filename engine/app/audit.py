@@ -147,7 +147,7 @@ def replay_segment(seg: Any) -> Any:
     """A worker's whole job in a full verify split at snapshots (engine.app.segments): open
     the database read-only, restore the snapshot the segment starts from, verify its events
     (up to the next snapshot, or to the head and the stored records for the last one)."""
-    from engine.app.checkpoints import Checkpoint, read_snapshot
+    from engine.app.checkpoints import Checkpoint, snapshot_pieces
     from engine.app.segments import Outcome
     from store import open_store
 
@@ -155,7 +155,7 @@ def replay_segment(seg: Any) -> Any:
     if seg.start is not None:
         s = seg.start
         cp = Checkpoint(s.log, s.seq, s.hash, None, "", s.key_id, s.snapshot)
-        resumed = _resume((s.file, cp, read_snapshot(s.file, cp)))
+        resumed = _resume((s.file, cp, snapshot_pieces(s.file, cp)))
         if isinstance(resumed, Verdict):
             v = resumed
         else:
@@ -188,11 +188,18 @@ def _joined(outcomes: list[Any]) -> Verdict:
     return v
 
 
-def _resume(since: tuple[str, Any, bytes]) -> "tuple[tuple[int, str, str, int], Replayer] | Verdict":
-    """The state a signed snapshot holds, where its checkpoint says it is; else the verdict."""
+def _resume(since: tuple[str, Any, Any]) -> "tuple[tuple[int, str, str, int], Replayer] | Verdict":
+    """The state a signed snapshot holds, where its checkpoint says it is; else the verdict.
+    Its bytes whole (`--since`: the quickest to restore), or in pieces (a split verify's
+    worker, which holds the state for its whole segment: `snapshot.restore_pieces`)."""
     file, cp, data = since
     try:
-        pos, r = snapshots.restore(data)
+        if isinstance(data, bytes):
+            pos, r = snapshots.restore(data)
+        else:
+            pos, r, sha = snapshots.restore_pieces(data)
+            if sha != cp.snapshot:
+                pos = None
     except snapshots.BadSnapshot:
         pos = None
     if pos is None or pos[:2] != (cp.seq, cp.hash):

@@ -15,6 +15,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -188,6 +189,37 @@ def read_snapshot(checkpoint_file: str, cp: Checkpoint) -> bytes:
     """The canonical snapshot bytes kept beside `checkpoint_file`, once their sha256 is the one
     `cp` signs. A checkpoint that signs none is bad input (exit 2); a missing file too; a file
     whose bytes were changed or that is another snapshot fails integrity (exit 7)."""
+    path, packed, size = _checked(checkpoint_file, cp)
+    try:
+        # decompressed once more into one buffer of the size now known: decompressing into
+        # a growing buffer took twice the snapshot's size at its peak (266 MiB for 118)
+        return zlib.decompress(packed, bufsize=max(size, 1))
+    except zlib.error:
+        raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file) from None
+
+
+def snapshot_pieces(checkpoint_file: str, cp: Checkpoint) -> Iterator[bytes]:
+    """`read_snapshot`'s bytes in pieces of at most 4 MiB, none kept (a split verify's worker
+    restores from them with `snapshot.restore_pieces`, which hashes them again): the same
+    checks first, before any piece is given."""
+    _, packed, _ = _checked(checkpoint_file, cp)
+
+    def pieces(packed: bytes = packed) -> Iterator[bytes]:
+        unpack = zlib.decompressobj()
+        view = memoryview(packed)
+        for at in range(0, len(view), 1 << 20):
+            piece: Any = view[at:at + (1 << 20)]
+            while piece:
+                yield unpack.decompress(piece, 1 << 22)
+                piece = unpack.unconsumed_tail
+        yield unpack.flush()
+
+    return pieces()
+
+
+def _checked(checkpoint_file: str, cp: Checkpoint) -> tuple[str, bytes, int]:
+    """The kept file's path, its compressed bytes and the canonical size, once they hash to
+    what `cp` signs (each failure as `read_snapshot` names it)."""
     path = snapshot_file(checkpoint_file)
     if cp.snapshot is None:
         raise BadInput("snapshot.none_signed", file=checkpoint_file)
@@ -201,13 +233,11 @@ def read_snapshot(checkpoint_file: str, cp: Checkpoint) -> bytes:
                        reason=err.strerror or str(err)) from None
     try:
         size, digest = _unpacked(packed)
-        if digest != cp.snapshot:
-            raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file)
-        # decompressed once more into one buffer of the size now known: decompressing into
-        # a growing buffer took twice the snapshot's size at its peak (266 MiB for 118)
-        return zlib.decompress(packed, bufsize=max(size, 1))
     except zlib.error:
         raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file) from None
+    if digest != cp.snapshot:
+        raise IntegrityFailure("snapshot.not_signed", file=path, checkpoint=checkpoint_file)
+    return path, packed, size
 
 
 def _unpacked(packed: bytes) -> tuple[int, str]:
