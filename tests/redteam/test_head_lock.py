@@ -167,6 +167,9 @@ def test_a_page_answers_while_the_head_is_held(hq, db_url):
 
     b = Browser(create_app(hq, secret="test-secret"))
     assert 200 == b.switch("nakamura").status_code
+    # once before the head is taken: the first render compiles its templates (~0.3 s of CPU,
+    # past the bound on a loaded machine); a page that waited for the head would take the bound
+    assert 200 == b.get("/items/1").status_code and 200 == b.get("/healthz").status_code
     with head_held(db_url):
         took, r = timed(lambda: b.get("/items/1"))
         assert 200 == r.status_code and took < BOUND, took
