@@ -181,35 +181,51 @@ class _Blocks:
 
 class _Reader:
     """The canonical bytes, arriving in pieces (decompressed from the kept file), read by
-    line or by count; every byte read is hashed."""
+    line or by count; every byte read is hashed. A line or a count that spans pieces is
+    gathered in a list and joined once (linear in its length, whatever the pieces' size)."""
 
     def __init__(self, pieces: Iterable[bytes]) -> None:
         self.it, self.buf, self.pos, self.sha = iter(pieces), b"", 0, hashlib.sha256()
 
-    def _more(self) -> bool:
+    def _next(self) -> bytes:
         for piece in self.it:
             if piece:
                 self.sha.update(piece)
-                self.buf, self.pos = self.buf[self.pos:] + piece, 0
-                return True
-        return False
+                return bytes(piece)
+        raise BadSnapshot("truncated")
 
     def line(self) -> bytes:
-        while (j := self.buf.find(b"\n", self.pos)) < 0:
-            if not self._more():
-                raise BadSnapshot("truncated")
-        out, self.pos = self.buf[self.pos:j + 1], j + 1
-        return out
+        j = self.buf.find(b"\n", self.pos)
+        if j >= 0:
+            out, self.pos = self.buf[self.pos:j + 1], j + 1
+            return out
+        parts = [self.buf[self.pos:]]
+        while (j := (piece := self._next()).find(b"\n")) < 0:
+            parts.append(piece)
+        parts.append(piece[:j + 1])
+        self.buf, self.pos = piece, j + 1
+        return b"".join(parts)
 
     def take(self, k: int) -> bytes:
-        while len(self.buf) - self.pos < k:
-            if not self._more():
-                raise BadSnapshot("truncated")
-        out, self.pos = self.buf[self.pos:self.pos + k], self.pos + k
-        return out
+        if len(self.buf) - self.pos >= k:
+            out, self.pos = self.buf[self.pos:self.pos + k], self.pos + k
+            return out
+        parts, need = [self.buf[self.pos:]], k - (len(self.buf) - self.pos)
+        while need > 0:
+            piece = self._next()
+            parts.append(piece[:need])
+            self.buf, self.pos = piece, min(need, len(piece))
+            need -= len(piece)
+        return b"".join(parts)
 
     def done(self) -> bool:
-        return self.pos == len(self.buf) and not self._more()
+        if self.pos < len(self.buf):
+            return False
+        try:
+            self._next()
+        except BadSnapshot:
+            return True
+        return False
 
 
 def _blocks(rd: _Reader, n: int, size: int) -> _Blocks:
@@ -224,7 +240,7 @@ def _blocks(rd: _Reader, n: int, size: int) -> _Blocks:
     for i in range(n):
         rec = rd.line()
         t = rec.find(b"\t")
-        if t < 0 or off[-1] + len(rec) > size:
+        if t < 0 or t + 2 >= len(rec) or off[-1] + len(rec) > size:  # a key, a tab, a value (never empty), LF
             raise BadSnapshot("section record")
         keys += rec[:t]
         kend.append(len(keys))

@@ -255,6 +255,31 @@ def test_pieces_that_are_not_a_whole_snapshot_are_refused_or_hash_otherwise(cut)
     assert sha != snap.digest_of(data)
 
 
+def test_a_record_without_its_value_is_refused_not_read_as_the_next_ones():
+    """Bytes kaigi never writes (a record `KEY TAB LF`), built with a valid layout: refused,
+    where a block index that counted it would have given a later key another record's value."""
+    import orjson
+    from array import array
+
+    def key(s):
+        return orjson.dumps(["U", s, 0])
+    recs = [key("a") + b"\t\n", key("b") + b"\t" + orjson.dumps({"v": "B" * 5000}) + b"\n", key("c") + b'\t"C"\n']
+    base = snap.encode(Replayer(), 1, "a" * 64, "2025-01-01T00:00:00+00:00", 2)
+    doc = orjson.loads(base[:base.index(b"\n")])
+    body, off = b"".join(recs), array("I", [0])
+    for x in recs:
+        off.append(off[-1] + len(x))
+    order = array("I", sorted(range(3), key=lambda i: recs[i][:recs[i].index(b"\t")]))
+    doc["sections"][snap.PACKED.index("due")] = [3, len(body)]
+    head = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    out = [head + b" " * (-(len(head) + 1) % 8) + b"\n"]
+    for name in snap.PACKED:
+        out += ([body, b" " * (-len(body) % 4), off.tobytes(), order.tobytes()] if name == "due"
+                else [array("I", [0]).tobytes()])
+    with pytest.raises(snap.BadSnapshot):
+        snap.restore_pieces(iter([b"".join(out)]))
+
+
 # ---------------------------------------------------------------- a full verify in segments (issue 21, part 3)
 def kept(svc, tmp_path, name, data):
     """A signed checkpoint (its signature taken as checked) with its snapshot kept beside it."""
