@@ -116,11 +116,17 @@ def jobs_for(jobs: int | None, segments: int) -> int:
 
 def run(segments: Sequence[Segment], jobs: int, worker: Callable[[Segment], Outcome]) -> list[Outcome]:
     """Each segment given to `worker` (a module-level function: a spawned process imports it
-    by name) in a process of its own; their outcomes in the log's order. Once one fails, the
-    segments after it that have not started are not run (their outcomes are not read)."""
+    by name) in a process of its own, the last first; their outcomes in the log's order. Once
+    one fails, the segments after it that have not started are not run (their outcomes are
+    not read)."""
     out: list[Outcome] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(worker, s) for s in segments]
+        # the last segments first: each later one restores a larger state, and the last also
+        # compares every stored record, so they are the longest; started first, the shorter
+        # ones fill in beside them (a 1,000,000-event log in 4 segments on 2 cores: the longest
+        # pair no longer runs one after the other)
+        submitted = {i: pool.submit(worker, segments[i]) for i in reversed(range(len(segments)))}
+        futures = [submitted[i] for i in range(len(segments))]
         for f in futures:
             out.append(f.result())
             if not out[-1].ok:
