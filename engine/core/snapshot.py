@@ -78,28 +78,7 @@ class _Section:
             raise BadSnapshot("section offsets")
 
     def find(self, kt: bytes) -> int:
-        """The record whose key text is `kt`, or -1: the key of every 32nd record in key order
-        (read at the first search) narrows it to 32 records, then a binary search."""
-        fence = self.fence
-        if fence is None:
-            fence = self.fence = [self.key_text(self.order[j]) for j in range(0, self.n, 32)]
-        lo = (bisect_right(fence, kt) - 1) * 32
-        if lo < 0:
-            return -1
-        buf, base, off, order = self.buf, self.base, self.off, self.order
-        hi = min(lo + 32, self.n)
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            i: int = order[mid]
-            s = base + off[i]
-            k = buf[s:buf.index(b"\t", s)]
-            if k < kt:
-                lo = mid + 1
-            elif k > kt:
-                hi = mid
-            else:
-                return i
-        return -1
+        return _search(self, kt)
 
     def key(self, i: int) -> Any:
         s = self.base + self.off[i]
@@ -139,25 +118,7 @@ class _Blocks:
         self._at, self._raw = -1, b""
 
     def find(self, kt: bytes) -> int:
-        fence = self.fence
-        if fence is None:
-            fence = self.fence = [self.key_text(self.order[j]) for j in range(0, self.n, 32)]
-        lo = (bisect_right(fence, kt) - 1) * 32
-        if lo < 0:
-            return -1
-        keys, kend, order = self.keys, self.kend, self.order
-        hi = min(lo + 32, self.n)
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            i: int = order[mid]
-            k = keys[kend[i]:kend[i + 1]]
-            if k < kt:
-                lo = mid + 1
-            elif k > kt:
-                hi = mid
-            else:
-                return i
-        return -1
+        return _search(self, kt)
 
     def _text(self, i: int) -> bytes:
         b = bisect_right(self.first, i) - 1
@@ -262,6 +223,30 @@ def _blocks(rd: _Reader, n: int, size: int) -> _Blocks:
         raise BadSnapshot("section offsets")
     order = _ints(memoryview(rd.take(4 * n)), n)
     return _Blocks(n, bytes(keys), kend, vend, blocks, first, order)
+
+
+def _search(sec: "_Section | _Blocks", kt: bytes) -> int:
+    """The record of `sec` whose key text is `kt`, or -1: the key of every 32nd record in key
+    order (read at the first search) narrows it to 32 records, then a binary search."""
+    fence = sec.fence
+    if fence is None:
+        fence = sec.fence = [sec.key_text(sec.order[j]) for j in range(0, sec.n, 32)]
+    lo = (bisect_right(fence, kt) - 1) * 32
+    if lo < 0:
+        return -1
+    key_text, order = sec.key_text, sec.order
+    hi = min(lo + 32, sec.n)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        i: int = order[mid]
+        k = key_text(i)
+        if k < kt:
+            lo = mid + 1
+        elif k > kt:
+            hi = mid
+        else:
+            return i
+    return -1
 
 
 def _ints(mv: memoryview, n: int) -> Any:
