@@ -475,10 +475,10 @@ def state_digest(r: Replayer, seq: int, digest: str, at: str, v: int) -> str:
         streams.append(kept)
     h = hashlib.sha256(_head(r, seq, digest, at, v, sizes))
     for k, kept in enumerate(streams):
-        unpack = zlib.decompressobj()
+        inflate = zlib.decompressobj()
         for c in kept:
-            h.update(unpack.decompress(c))
-        h.update(unpack.flush())
+            h.update(inflate.decompress(c))
+        h.update(inflate.flush())
         streams[k] = []  # gone once hashed
     return h.hexdigest()
 

@@ -377,8 +377,9 @@ def test_a_kept_snapshot_whose_bytes_are_not_the_signed_ones_is_not_split_at(svc
 
 def test_the_state_digest_is_the_hash_of_the_snapshot_it_never_holds(svc, clock):
     """A verify checks a signed snapshot's hash by `state_digest`, which hashes the state as
-    it encodes it, in two passes, without holding the bytes: it must be the hash of exactly
-    what `encode` writes, for a replay's own maps and for a restored one's, touched or not."""
+    it encodes it once (kept as zlib streams until the header is hashed), never holding the
+    bytes: it must be the hash of exactly what `encode` writes, for a replay's own maps and
+    for a restored one's, touched or not."""
     busy_log(svc, clock)
     v = verify(svc.store, snapshot=True)
     (k, digest, at, ver), restored = snap.restore(v.snapshot)
